@@ -1,0 +1,3 @@
+from smp.cli.main import main
+
+main()

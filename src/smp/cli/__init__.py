@@ -1,0 +1,1 @@
+"""Command line (Typer + Rich): the composition root."""

@@ -1,0 +1,1 @@
+"""SendGrid client: the only code that speaks HTTP to SendGrid, and only GET."""

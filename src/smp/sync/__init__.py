@@ -1,0 +1,1 @@
+"""Sync engine: SendGrid client -> domain model -> storage."""
