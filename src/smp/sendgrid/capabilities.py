@@ -1,0 +1,159 @@
+"""What a key can do for SMP, decided from `GET /v3/scopes` before any data call.
+
+capability        needs (every group; "a | b" = either)     optional extras
+members           teammates.read
+invites           teammates.read (`/v3/teammates/pending`)
+subusers          subusers.read                             subusers.credits.read
+usage_credits     user.credits.read                         subusers.credits.read
+usage_volume      stats.read | stats.global.read            subusers.stats.read
+account_identity  user.username.read, user.account.read
+invoices          billing.read (a separate Billing key)
+email_validation  validations.email.read (a separate key)
+
+SendGrid never says what kind a key is; `classify_key` infers it from scopes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    name: str
+    # Every group must be satisfied; a group is satisfied by any one of its scopes.
+    requires: tuple[tuple[str, ...], ...]
+    fix: str
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability(
+        "members",
+        (("teammates.read",),),
+        "add teammates.read; the UI cannot pick it alone, so create the key with "
+        "POST /v3/api_keys",
+    ),
+    Capability(
+        "invites",
+        (("teammates.read",),),
+        "pending invites come with teammates.read (same fix as members)",
+    ),
+    Capability(
+        "subusers",
+        (("subusers.read",),),
+        "add subusers.read (Subuser Management: Read Access; Pro plans and up)",
+    ),
+    Capability(
+        "usage_credits",
+        (("user.credits.read",),),
+        "add user.credits.read (User Account: Read Access)",
+    ),
+    Capability(
+        "usage_volume",
+        (("stats.read", "stats.global.read"),),
+        "add stats.read or stats.global.read (Stats: Read Access)",
+    ),
+    Capability(
+        "account_identity",
+        (("user.username.read",), ("user.account.read",)),
+        "add user.username.read and user.account.read (User Account: Read Access)",
+    ),
+    Capability(
+        "invoices",
+        (("billing.read",),),
+        "invoices need a separate key with Billing Access",
+    ),
+    Capability(
+        "email_validation",
+        (("validations.email.read",),),
+        "email validation needs a separate Email Validation key (Pro plans and up)",
+    ),
+)
+CAPABILITY_NAMES = tuple(c.name for c in CAPABILITIES)
+
+# Read scopes SMP uses on its main key. Billing and validation scopes cannot share
+# a key with these, so they are not part of it.
+MINIMAL_READ_ONLY_SCOPES: tuple[str, ...] = (
+    "api_keys.read",
+    "stats.read",
+    "subusers.credits.read",
+    "subusers.read",
+    "subusers.stats.monthly.read",
+    "subusers.stats.read",
+    "teammates.read",
+    "user.account.read",
+    "user.credits.read",
+    "user.username.read",
+)
+WRITE_SUFFIXES = (".create", ".update", ".delete")
+# `mail.send` writes nothing to the account, but a leaked key could send mail.
+WRITE_SCOPES_EXTRA = frozenset({"mail.send"})
+_FULL_ACCESS_MARKERS = frozenset(
+    {"api_keys.create", "api_keys.delete", "mail.send", "teammates.create"}
+)
+_FULL_ACCESS_MIN_SCOPES = 50
+
+
+class KeyKind(StrEnum):
+    FULL_ACCESS = "full_access"
+    RESTRICTED = "restricted"
+    BILLING = "billing"
+    EMAIL_VALIDATION = "email_validation"
+    UNKNOWN = "unknown"
+
+
+def permission_scopes(scopes: Iterable[str]) -> frozenset[str]:
+    """Drop SendGrid's automatic flags (`2fa_required`, `sender_verification_*`).
+
+    Real permissions are always `area.action` with a dot; the flags have none.
+    """
+    return frozenset(
+        s for s in scopes if "." in s and not s.startswith("sender_verification")
+    )
+
+
+def has_capability(capability: Capability, scopes: frozenset[str]) -> bool:
+    return all(any(s in scopes for s in group) for group in capability.requires)
+
+
+def missing_scopes(capability: Capability, scopes: frozenset[str]) -> list[str]:
+    """The preferred scope of each unsatisfied group."""
+    return [group[0] for group in capability.requires if not scopes.intersection(group)]
+
+
+def write_scopes(scopes: Iterable[str]) -> list[str]:
+    return sorted(
+        s for s in scopes if s.endswith(WRITE_SUFFIXES) or s in WRITE_SCOPES_EXTRA
+    )
+
+
+def classify_key(scopes: frozenset[str]) -> KeyKind:
+    if not scopes:
+        return KeyKind.UNKNOWN
+    if all(s.startswith("billing.") for s in scopes):
+        return KeyKind.BILLING
+    if all(s.startswith("validations.email.") for s in scopes):
+        return KeyKind.EMAIL_VALIDATION
+    if scopes >= _FULL_ACCESS_MARKERS and len(scopes) >= _FULL_ACCESS_MIN_SCOPES:
+        return KeyKind.FULL_ACCESS
+    return KeyKind.RESTRICTED
+
+
+def read_only_key_request(name: str = "smp-read-only") -> dict[str, object]:
+    """The exact `POST /v3/api_keys` body for a key with only what SMP reads."""
+    return {"name": name, "scopes": list(MINIMAL_READ_ONLY_SCOPES)}
+
+
+def over_privilege_warning(writes: list[str]) -> str:
+    body = json.dumps(read_only_key_request(), separators=(",", ":"))
+    shown = ", ".join(writes[:5]) + (
+        f" and {len(writes) - 5} more" if len(writes) > 5 else ""
+    )
+    return (
+        f"this key can change the account ({len(writes)} write scopes: {shown}); "
+        "SMP only reads. Create a read-only key instead (SendGrid's UI cannot make "
+        f"a teammates-only key): POST /v3/api_keys {body}"
+    )

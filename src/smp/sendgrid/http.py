@@ -1,0 +1,206 @@
+"""One GET with the whole policy around it: auth, pacing, limits, retries, JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from smp.sendgrid.errors import (
+    ProtocolError,
+    RateLimitedError,
+    RedirectRefused,
+    RequestTimeout,
+    SendGridError,
+    ServerError,
+    TransportError,
+    error_for_status,
+)
+from smp.sendgrid.keys import ApiKey
+from smp.sendgrid.ratelimit import (
+    Clock,
+    ConcurrencyLimiter,
+    Pacer,
+    RateLimitInfo,
+    RetryPolicy,
+)
+from smp.sendgrid.transport import ReadOnlyTransport
+
+QueryParams = Mapping[str, str | int | Sequence[str]]
+
+
+@dataclass(slots=True)
+class RequestCounters:
+    """What a sync run reports about its HTTP traffic."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    rate_limit_wait_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class JsonResponse:
+    """A decoded 2xx answer; `body` is kept for page fingerprints."""
+
+    payload: Any
+    body: bytes
+
+
+class HttpCore:
+    """Sends GETs for one key. Everything above it deals in JSON, not HTTP."""
+
+    def __init__(
+        self,
+        key: ApiKey,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport,
+        *,
+        clock: Clock,
+        policy: RetryPolicy,
+        limiter: ConcurrencyLimiter,
+    ) -> None:
+        self.key = key
+        self.clock = clock
+        self.policy = policy
+        self.limiter = limiter
+        self.counters = RequestCounters()
+        self.pacer = Pacer(clock)
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            transport=ReadOnlyTransport(transport),
+            headers={
+                "Authorization": f"Bearer {key.secret()}",
+                "Accept": "application/json",
+                "User-Agent": "smp (read-only)",
+            },
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def get_json(
+        self,
+        path: str,
+        params: QueryParams | None = None,
+        *,
+        scopes: Sequence[str] = (),
+        on_behalf_of: str | None = None,
+    ) -> JsonResponse:
+        """GET `path`, retrying what is worth retrying, and return the JSON."""
+        headers = {"on-behalf-of": on_behalf_of} if on_behalf_of else None
+        deadline = self.clock.monotonic() + self.policy.deadline_s
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._pace(path)
+            error, delay, rate_limited = await self._attempt(
+                path, params, headers, scopes, attempt, deadline
+            )
+            if isinstance(error, JsonResponse):
+                return error
+            remaining = deadline - self.clock.monotonic()
+            if attempt >= self.policy.max_attempts or delay > remaining:
+                raise error
+            self.counters.retries += 1
+            if rate_limited:
+                self.counters.rate_limit_waits += 1
+                self.counters.rate_limit_wait_s += delay
+            await self.clock.sleep(delay)
+
+    async def _attempt(
+        self,
+        path: str,
+        params: QueryParams | None,
+        headers: dict[str, str] | None,
+        scopes: Sequence[str],
+        attempt: int,
+        deadline: float,
+    ) -> tuple[JsonResponse | SendGridError, float, bool]:
+        """One try: the answer, or (error, wait before retrying, was it a 429)."""
+        timeout = max(
+            0.001, min(self.policy.request_timeout_s, deadline - self.clock.monotonic())
+        )
+        async with self.limiter.slot(self.key.key_id):
+            self.counters.requests += 1
+            try:
+                response = await self.http.get(
+                    path, params=params, headers=headers, timeout=timeout
+                )
+            except httpx.TimeoutException:
+                return (
+                    RequestTimeout(path, "timed out"),
+                    self.policy.backoff(attempt),
+                    False,
+                )
+            except httpx.TransportError as exc:
+                reason = f"connection failed ({type(exc).__name__})"
+                return TransportError(path, reason), self.policy.backoff(attempt), False
+        info = RateLimitInfo.from_headers(response.headers)
+        self.pacer.observe(path, info, self.policy)
+        status = response.status_code
+        if 200 <= status < 300:
+            return decode_json(path, response), 0.0, False
+        if 300 <= status < 400:
+            target = httpx.URL(response.headers.get("location", "")).host or "(none)"
+            raise RedirectRefused(path, status, target)
+        error = error_for_status(
+            path,
+            status,
+            response.content,
+            response.headers.get("content-type", ""),
+            scopes=scopes,
+            reset_at=info.reset_at,
+        )
+        if isinstance(error, RateLimitedError):
+            wait = self.policy.rate_limit_wait(info, self.clock.wall(), attempt)
+            return error, wait, True
+        if isinstance(error, ServerError):
+            return error, self.policy.backoff(attempt), False
+        raise error
+
+    async def _pace(self, path: str) -> None:
+        delay = self.pacer.delay_for(path)
+        if delay > 0:
+            self.counters.rate_limit_waits += 1
+            self.counters.rate_limit_wait_s += delay
+            await self.clock.sleep(delay)
+
+
+def decode_json(path: str, response: httpx.Response) -> JsonResponse:
+    """Parse a 2xx body; empty, HTML and non-JSON bodies are protocol errors."""
+    body = response.content
+    if not body.strip():
+        raise ProtocolError(path, f"HTTP {response.status_code} with an empty body")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        kind = response.headers.get("content-type", "").split(";")[0] or "unknown"
+        raise ProtocolError(
+            path, f"expected JSON, got {kind} ({len(body)} bytes)"
+        ) from None
+    if _is_error_body(payload):
+        # An error body with a 2xx status is still an error, never data.
+        messages = [
+            entry.get("message", "?") if isinstance(entry, dict) else str(entry)
+            for entry in payload["errors"]
+        ]
+        raise ProtocolError(
+            path, "error body with a success status: " + "; ".join(map(str, messages))
+        )
+    return JsonResponse(payload, body)
+
+
+def _is_error_body(payload: Any) -> bool:
+    # Validation jobs carry a legitimate `errors` list next to their data, so
+    # only a body that is nothing but `errors` (and an id) counts.
+    return (
+        isinstance(payload, dict)
+        and bool(payload.get("errors"))
+        and isinstance(payload["errors"], list)
+        and set(payload) <= {"errors", "id"}
+    )
