@@ -3,9 +3,9 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from tests.sendgrid.fakes import KEY_ID, RAW_KEY, SECRET
 
 from smp.sendgrid import ApiKey, MalformedKeyError
-from tests.sendgrid.fakes import KEY_ID, RAW_KEY, SECRET
 
 
 def test_a_well_formed_key_gives_its_middle_part_as_key_id() -> None:

@@ -6,9 +6,9 @@ import inspect
 
 import httpx
 import pytest
+from tests.sendgrid.fakes import SECRET, Router, json_response, make_client
 
 from smp.sendgrid import ReadOnlyViolation, RedirectRefused, SendGridClient
-from tests.sendgrid.fakes import SECRET, Router, json_response, make_client
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):

@@ -7,17 +7,6 @@ from email.utils import formatdate
 
 import httpx
 import pytest
-
-from smp.sendgrid import (
-    AuthenticationError,
-    ConcurrencyLimiter,
-    MissingScopeError,
-    RateLimitedError,
-    RequestTimeout,
-    RetryPolicy,
-    ServerError,
-    TransportError,
-)
 from tests.sendgrid.fakes import (
     PROXY_502_HTML,
     UNAUTHORIZED_REVOKED,
@@ -28,6 +17,17 @@ from tests.sendgrid.fakes import (
     make_client,
     rate_limit_headers,
     teammate,
+)
+
+from smp.sendgrid import (
+    AuthenticationError,
+    ConcurrencyLimiter,
+    MissingScopeError,
+    RateLimitedError,
+    RequestTimeout,
+    RetryPolicy,
+    ServerError,
+    TransportError,
 )
 
 SCOPES_OK = {"scopes": ["teammates.read"]}
