@@ -1,0 +1,141 @@
+"""Offset and keyset pagination through the client, with loop detection."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.sendgrid.fakes import (
+    Router,
+    json_response,
+    make_client,
+    offset_handler,
+    subuser,
+    teammate,
+)
+
+from smp.sendgrid import PaginationLoop
+
+
+async def test_teammates_page_until_a_short_page() -> None:
+    people = [teammate(n) for n in range(7)]
+    router = Router({"/v3/teammates": offset_handler(people)})
+    async with make_client(router) as client:
+        got = [t.username async for t in client.teammates(page_size=3)]
+    assert got == [p["username"] for p in people]
+    offsets = [r.url.params["offset"] for r in router.requests]
+    assert offsets == ["0", "3", "6"]
+
+
+async def test_an_exactly_full_last_page_costs_one_empty_page() -> None:
+    router = Router(
+        {"/v3/subusers": offset_handler([subuser(n) for n in range(4)], None)}
+    )
+    async with make_client(router) as client:
+        got = [s.id async for s in client.subusers(page_size=2)]
+    assert got == [1000, 1001, 1002, 1003]
+    assert len(router.requests) == 3
+
+
+async def test_a_server_that_ignores_offset_is_a_loop_not_an_endless_walk() -> None:
+    page = [teammate(1), teammate(2)]
+    router = Router({"/v3/teammates": lambda request: json_response({"result": page})})
+    async with make_client(router) as client:
+        seen: list[str] = []
+
+        async def collect() -> None:
+            async for t in client.teammates(page_size=2):
+                seen.append(t.username)
+
+        with pytest.raises(PaginationLoop, match="page 2 repeats an earlier page"):
+            await collect()
+    assert seen == ["user1", "user2"]
+    assert len(router.requests) == 2
+
+
+def _access_page(ids: list[int], after: int | None) -> dict[str, Any]:
+    return {
+        "has_restricted_subuser_access": True,
+        "subuser_access": [
+            {
+                "id": i,
+                "username": f"sub{i}",
+                "email": f"sub{i}@corp.example",
+                "disabled": False,
+                "permission_type": "restricted",
+                "scopes": ["stats.read"],
+            }
+            for i in ids
+        ],
+        "_metadata": {"next_params": {"limit": 2, "after_subuser_id": after}},
+    }
+
+
+async def test_subuser_access_follows_after_subuser_id() -> None:
+    all_ids = [11, 12, 13, 14, 15]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        after = int(request.url.params.get("after_subuser_id", "0"))
+        rest = [i for i in all_ids if i > after]
+        page = rest[:2]
+        more = page[-1] if len(rest) > 2 else None
+        return json_response(_access_page(page, more))
+
+    router = Router({"/v3/teammates/jdoe/subuser_access": handle})
+    async with make_client(router) as client:
+        access = await client.subuser_access("jdoe", page_size=2)
+    assert access.has_restricted_subuser_access
+    assert [s.id for s in access.subusers] == all_ids
+    assert [r.url.params.get("after_subuser_id") for r in router.requests] == [
+        None,
+        "12",
+        "14",
+    ]
+
+
+async def test_a_repeated_keyset_token_is_a_loop() -> None:
+    pages = [_access_page([1, 2], 2), _access_page([3, 4], 2)]
+    router = Router(
+        {"/v3/teammates/jdoe/subuser_access": [json_response(p) for p in pages]}
+    )
+    async with make_client(router) as client:
+        with pytest.raises(PaginationLoop, match="token '2' came back twice"):
+            await client.subuser_access("jdoe")
+
+
+async def test_path_segments_are_quoted() -> None:
+    router = Router(
+        {"/v3/teammates/a/b/subuser_access": [json_response(_access_page([], None))]}
+    )
+    async with make_client(router) as client:
+        access = await client.subuser_access("a/b")
+    assert access.subusers == []
+    assert router.requests[0].url.raw_path.startswith(b"/v3/teammates/a%2Fb/")
+
+
+@settings(max_examples=60, deadline=None)
+@given(total=st.integers(0, 60), page_size=st.integers(1, 25), bare=st.booleans())
+def test_every_item_comes_back_exactly_once(
+    total: int, page_size: int, bare: bool
+) -> None:
+    items = (
+        [subuser(n) for n in range(total)]
+        if bare
+        else [teammate(n) for n in range(total)]
+    )
+
+    async def walk() -> tuple[list[str], int]:
+        path = "/v3/subusers" if bare else "/v3/teammates"
+        router = Router({path: offset_handler(items, None if bare else "result")})
+        async with make_client(router) as client:
+            listing = client.subusers if bare else client.teammates
+            names = [item.username async for item in listing(page_size=page_size)]
+        return names, len(router.requests)
+
+    names, requests = asyncio.run(walk())
+    assert names == [item["username"] for item in items]
+    assert requests == total // page_size + 1
