@@ -1,12 +1,161 @@
-"""`smp doctor`."""
+"""`smp doctor`: what can SMP read with this SendGrid key?
+
+The key comes only from an environment variable (`--key-env`) or a file
+(`--key-file`): arguments leak into shell history and process lists.
+
+Exit codes: 0 valid key; 2 malformed, invalid or revoked key; 1 SendGrid
+unreachable or answering wrongly.
+
+Test seam: `transport_factory()` returns the httpx transport to use (None =
+the real network); tests monkeypatch it to return an `httpx.MockTransport`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import httpx
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from smp.sendgrid import (
+    ApiKey,
+    AuthenticationError,
+    KeyReport,
+    MalformedKeyError,
+    SendGridClient,
+    SendGridError,
+    diagnose,
+)
+
+EXIT_OK = 0
+EXIT_UNREACHABLE = 1
+EXIT_BAD_KEY = 2
+
+
+def transport_factory() -> httpx.AsyncBaseTransport | None:
+    """The transport for doctor's client; None means the real network."""
+    return None
+
+
+class _Failure(Exception):
+    def __init__(self, exit_code: int, message: str, key_id: str | None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.key_id = key_id
+
+
+def _read_key(key_env: str | None, key_file: Path | None) -> ApiKey:
+    if (key_env is None) == (key_file is None):
+        raise typer.BadParameter("give exactly one of --key-env or --key-file")
+    if key_env is not None:
+        raw = os.environ.get(key_env)
+        if raw is None:
+            raise MalformedKeyError(f"environment variable {key_env} is not set")
+    else:
+        assert key_file is not None
+        try:
+            raw = key_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MalformedKeyError(
+                f"cannot read key file {key_file}: {type(exc).__name__}"
+            ) from None
+    return ApiKey.parse(raw)
+
+
+async def _diagnose(key: ApiKey, region: str, base_url: str | None) -> KeyReport:
+    client = SendGridClient(
+        key, region=region, base_url=base_url, transport=transport_factory()
+    )
+    async with client:
+        return await diagnose(client)
+
+
+def _run(
+    key_env: str | None, key_file: Path | None, region: str, base_url: str | None
+) -> KeyReport:
+    try:
+        key = _read_key(key_env, key_file)
+    except MalformedKeyError as exc:
+        raise _Failure(EXIT_BAD_KEY, f"malformed key: {exc}", None) from None
+    try:
+        return asyncio.run(_diagnose(key, region, base_url))
+    except AuthenticationError as exc:
+        message = f"SendGrid refused the key {key}: {exc}"
+        raise _Failure(EXIT_BAD_KEY, message, key.key_id) from None
+    except (SendGridError, ValueError) as exc:
+        raise _Failure(EXIT_UNREACHABLE, str(exc), key.key_id) from None
+
+
+def _failure_report(failure: _Failure) -> KeyReport:
+    # Unreachable means we cannot tell whether the key is valid: null, not false.
+    valid = False if failure.exit_code == EXIT_BAD_KEY else None
+    return KeyReport(valid=valid, key_id=failure.key_id, warnings=[str(failure)])
+
+
+def _render(report: KeyReport, console: Console) -> None:
+    key = f"SG.{report.key_id}…" if report.key_id else "(unreadable key)"
+    title = f"{key}  kind: {report.kind.value}  account: {report.account or '?'}"
+    if report.key_name:
+        title += f"  name: {report.key_name}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("capability")
+    table.add_column("available")
+    table.add_column("missing scope")
+    table.add_column("fix")
+    fixes = report.fixes()
+    for name, available in report.capabilities.items():
+        table.add_row(
+            name,
+            "[green]yes[/]" if available else "[red]no[/]",
+            ", ".join(report.missing.get(name, [])),
+            fixes.get(name, ""),
+        )
+    console.print(table)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
-    def doctor() -> None:
-        """Not built yet."""
-        raise typer.Exit(3)
+    def doctor(
+        key_env: Annotated[
+            str | None,
+            typer.Option(help="Name of the environment variable holding the key."),
+        ] = None,
+        key_file: Annotated[
+            Path | None, typer.Option(help="File holding the key (first line).")
+        ] = None,
+        base_url: Annotated[
+            str | None, typer.Option(help="Another API URL, e.g. the simulator.")
+        ] = None,
+        region: Annotated[
+            str, typer.Option(help="SendGrid region: global or eu.")
+        ] = "global",
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print one JSON object.")
+        ] = False,
+    ) -> None:
+        """Check a SendGrid key: its kind, and what SMP can read with it."""
+        if region not in ("global", "eu"):
+            raise typer.BadParameter(
+                "region must be global or eu", param_hint="--region"
+            )
+        console = Console(soft_wrap=False)
+        try:
+            report = _run(key_env, key_file, region, base_url)
+            code = EXIT_OK
+        except _Failure as failure:
+            report, code = _failure_report(failure), failure.exit_code
+        if as_json:
+            typer.echo(json.dumps(report.to_json()))
+        elif code == EXIT_OK:
+            _render(report, console)
+        else:
+            Console(stderr=True).print(f"[red]error:[/] {report.warnings[0]}")
+        raise typer.Exit(code)

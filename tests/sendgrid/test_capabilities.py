@@ -1,0 +1,203 @@
+"""Scopes → capabilities, key kind and over-privilege, per the fact sheet §2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.sendgrid.fakes import (
+    KEY_ID,
+    Router,
+    errors_response,
+    json_response,
+    make_client,
+)
+
+from smp.sendgrid import (
+    CAPABILITY_NAMES,
+    MINIMAL_READ_ONLY_SCOPES,
+    KeyKind,
+    classify_key,
+    diagnose,
+    permission_scopes,
+    read_only_key_request,
+    report_from_scopes,
+)
+from smp.sendgrid import __all__ as public_names
+
+AUTOMATIC = [
+    "2fa_required",
+    "sender_verification_eligible",
+    "sender_verification_exempt",
+]
+FULL_ACCESS_LIKE = [
+    f"{area}.{action}"
+    for area in (
+        "alerts",
+        "api_keys",
+        "teammates",
+        "templates",
+        "user.profile",
+        "user.account",
+        "user.username",
+        "user.credits",
+        "stats",
+        "subusers",
+        "suppression",
+        "whitelabel",
+        "categories",
+        "asm.groups",
+        "ips",
+    )
+    for action in ("create", "read", "update", "delete")
+] + ["mail.send", "stats.global.read"]
+
+
+@pytest.mark.parametrize(
+    ("scopes", "expected"),
+    [
+        (["teammates.read"], {"members", "invites"}),
+        (["subusers.read"], {"subusers"}),
+        (["user.credits.read"], {"usage_credits"}),
+        (["stats.read"], {"usage_volume"}),
+        (["stats.global.read"], {"usage_volume"}),
+        (["user.username.read"], set()),
+        (["user.username.read", "user.account.read"], {"account_identity"}),
+        (["billing.read"], {"invoices"}),
+        (["validations.email.read"], {"email_validation"}),
+        (AUTOMATIC, set()),
+    ],
+)
+def test_capabilities_follow_the_scopes(scopes: list[str], expected: set[str]) -> None:
+    report = report_from_scopes(KEY_ID, scopes)
+    assert set(report.capabilities) == set(CAPABILITY_NAMES)
+    assert {n for n, ok in report.capabilities.items() if ok} == expected
+    assert set(report.missing) == set(CAPABILITY_NAMES) - expected
+
+
+def test_missing_names_the_scope_and_invoices_say_billing_key() -> None:
+    report = report_from_scopes(KEY_ID, ["user.username.read"])
+    assert report.missing["account_identity"] == ["user.account.read"]
+    assert report.missing["invoices"] == ["billing.read"]
+    assert (
+        report.fixes()["invoices"] == "invoices need a separate key with Billing Access"
+    )
+
+
+@pytest.mark.parametrize(
+    ("scopes", "kind"),
+    [
+        (["billing.read", "billing.update", *AUTOMATIC], KeyKind.BILLING),
+        (
+            ["validations.email.read", "validations.email.create"],
+            KeyKind.EMAIL_VALIDATION,
+        ),
+        (["teammates.read", "stats.read"], KeyKind.RESTRICTED),
+        (FULL_ACCESS_LIKE, KeyKind.FULL_ACCESS),
+        (AUTOMATIC, KeyKind.UNKNOWN),
+        ([], KeyKind.UNKNOWN),
+    ],
+)
+def test_key_kind(scopes: list[str], kind: KeyKind) -> None:
+    assert classify_key(permission_scopes(scopes)) is kind
+
+
+def test_automatic_flags_are_not_permissions() -> None:
+    assert permission_scopes([*AUTOMATIC, "stats.read"]) == {"stats.read"}
+
+
+def test_write_scopes_warn_with_the_read_only_key_body() -> None:
+    report = report_from_scopes(KEY_ID, FULL_ACCESS_LIKE)
+    assert "mail.send" in report.write_scopes
+    assert all(
+        s.endswith((".create", ".update", ".delete")) or s == "mail.send"
+        for s in report.write_scopes
+    )
+    assert len(report.write_scopes) == 15 * 3 + 1
+    (warning,) = report.warnings
+    body = json.loads(warning.split("POST /v3/api_keys ", 1)[1])
+    assert body == read_only_key_request()
+    assert all(s.endswith(".read") for s in body["scopes"])
+    assert "teammates-only" in warning
+
+
+def test_the_minimal_key_grants_every_main_capability_and_writes_nothing() -> None:
+    report = report_from_scopes(KEY_ID, list(MINIMAL_READ_ONLY_SCOPES))
+    lacking = {n for n, ok in report.capabilities.items() if not ok}
+    assert lacking == {"invoices", "email_validation"}  # separate keys by design
+    assert report.write_scopes == []
+    assert report.warnings == []
+    assert report.kind is KeyKind.RESTRICTED
+
+
+def test_to_json_has_exactly_the_doctor_fields() -> None:
+    data = report_from_scopes(KEY_ID, ["stats.read"]).to_json()
+    assert set(data) == {
+        "valid",
+        "kind",
+        "key_id",
+        "account",
+        "capabilities",
+        "missing",
+        "write_scopes",
+        "warnings",
+    }
+    assert data["key_id"] == KEY_ID
+    assert data["capabilities"]["usage_volume"] is True
+    json.dumps(data)  # serialisable as is
+
+
+async def test_diagnose_reads_username_and_key_name_only_when_scoped() -> None:
+    router = Router(
+        {
+            "/v3/scopes": [
+                json_response(
+                    {"scopes": ["user.username.read", "api_keys.read", "stats.read"]}
+                )
+            ],
+            "/v3/user/username": [json_response({"username": "acme", "user_id": 1})],
+            f"/v3/api_keys/{KEY_ID}": [
+                json_response({"api_key_id": KEY_ID, "name": "smp"})
+            ],
+        }
+    )
+    async with make_client(router) as client:
+        report = await diagnose(client)
+    assert (report.account, report.key_name) == ("acme", "smp")
+    assert router.paths() == [
+        "/v3/scopes",
+        "/v3/user/username",
+        f"/v3/api_keys/{KEY_ID}",
+    ]
+
+    router = Router({"/v3/scopes": [json_response({"scopes": ["stats.read"]})]})
+    async with make_client(router) as client:
+        report = await diagnose(client)
+    assert report.account is None
+    assert router.paths() == ["/v3/scopes"]
+
+
+async def test_diagnose_turns_a_failing_extra_into_a_warning() -> None:
+    router = Router(
+        {
+            "/v3/scopes": [json_response({"scopes": ["user.username.read"]})],
+            "/v3/user/username": [errors_response(403, "access forbidden")],
+        }
+    )
+    async with make_client(router) as client:
+        report = await diagnose(client)
+    assert report.valid is True
+    assert any("could not read the account username" in w for w in report.warnings)
+
+
+def test_all_is_complete() -> None:
+    import smp.sendgrid as package
+
+    exported = {
+        name
+        for name, value in vars(package).items()
+        if not name.startswith("_")
+        and getattr(value, "__module__", "").startswith("smp.sendgrid")
+    }
+    assert exported <= set(public_names)
+    assert all(hasattr(package, name) for name in public_names)
