@@ -1,0 +1,368 @@
+"""The Simulator: a raw ASGI app serving the SendGrid v3 read endpoints.
+
+Order per request: faults, routing (404), auth (401), rate limit (429), scope
+(403), on-behalf-of, query validation (400), handler. Nothing here may crash a
+request: unexpected errors become a JSON 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from smp.simulator import errors
+from smp.simulator.faults import FaultRule
+from smp.simulator.handlers import Call
+from smp.simulator.ratelimit import RateLimiter
+from smp.simulator.routes import match
+from smp.simulator.tenant import Tenant, account_tenant, subuser_tenant
+from smp.simulator.world import SimKey, World
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+JSON_TYPE = b"application/json"
+_CACHE_LIMIT = 20_000
+
+
+class SimulatedReset(Exception):
+    """The simulator drops the connection (in-process: httpx.ReadError)."""
+
+
+class SimulatedTimeout(Exception):
+    """The simulator never answers (in-process: httpx.ReadTimeout)."""
+
+
+@dataclass(slots=True)
+class LoggedRequest:
+    """One request as the simulator saw it; `status` is None when it never answered."""
+
+    method: str
+    path: str
+    query: str
+    params: dict[str, list[str]]
+    key_id: str | None
+    on_behalf_of: str | None
+    status: int | None
+    fault: str | None = None
+    at: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "key_id": self.key_id,
+            "on_behalf_of": self.on_behalf_of,
+            "status": self.status,
+            "fault": self.fault,
+            "at": self.at,
+        }
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    content_type: bytes = JSON_TYPE
+
+
+class Simulator:
+    """Serves one World; see docs/simulator.md for the control surface."""
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        rate_limit: int | None = 600,
+        rate_window_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        fault_seed: int | None = None,
+        max_log: int = 100_000,
+    ) -> None:
+        self.limiter = RateLimiter(rate_limit or None, rate_window_s, clock)
+        self.clock = clock
+        self.faults: list[FaultRule] = []
+        self.requests: list[LoggedRequest] = []
+        self.max_log = max_log
+        self._rng = random.Random(fault_seed)
+        self._revoked: set[str] = set()
+        self.replace_world(world)
+
+    # -- public surface -------------------------------------------------
+    def replace_world(self, world: World) -> None:
+        self.world = world
+        self._keys = {k.key: k for k in world.keys}
+        self._tenants = {a.username: account_tenant(world, a) for a in world.accounts}
+        self._sub_tenants: dict[tuple[str, str], Tenant] = {}
+        for account in world.accounts:
+            for sub in account.subusers:
+                self._sub_tenants[(account.username, sub.username)] = subuser_tenant(
+                    account, sub
+                )
+        self._today = world.today_date()
+        self._cache: dict[tuple[str, ...], bytes] = {}
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        self.faults.append(rule)
+        return rule
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        self._revoked.clear()
+
+    def key(self, account: str, kind: str) -> SimKey:
+        for key in self.world.keys:
+            if key.account == account and key.kind == kind:
+                return key
+        raise KeyError((account, kind))
+
+    @property
+    def app(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        """The ASGI app for a real server (uvicorn)."""
+        return self._socket_app
+
+    def transport(self) -> Any:
+        """An httpx transport that calls this simulator in process."""
+        from smp.simulator.transport import SimulatorTransport
+
+        return SimulatorTransport(self)
+
+    # -- ASGI -----------------------------------------------------------
+    async def _socket_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send, in_process=False)
+
+    async def in_process_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send, in_process=True)
+
+    async def _asgi(
+        self, scope: Scope, receive: Receive, send: Send, *, in_process: bool
+    ) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            reply = await self._serve(scope, receive)
+        except SimulatedTimeout as hang:
+            if in_process:
+                raise
+            await asyncio.sleep(float(hang.args[0]) if hang.args else 30.0)
+            await _abort(send)
+            return
+        except SimulatedReset:
+            if in_process:
+                raise
+            await _abort(send)
+            return
+        except Exception:  # never crash on a request
+            reply = Reply(500, errors.SERVER_ERROR)
+        await _send(send, reply)
+
+    async def _serve(self, scope: Scope, receive: Receive) -> Reply:
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        if path.startswith("/_sim/"):
+            from smp.simulator.control import control
+
+            body = await _read_body(receive)
+            return control(self, scope["method"], path, body)
+        method: str = scope["method"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers = {k.decode("latin-1").lower(): v.decode() for k, v in scope["headers"]}
+        token = _bearer(headers.get("authorization"))
+        key = self._keys.get(token) if token is not None else None
+        entry = LoggedRequest(
+            method=method,
+            path=path,
+            query=query,
+            params=parse_qs(query, keep_blank_values=True),
+            key_id=key.key_id if key is not None else None,
+            on_behalf_of=headers.get("on-behalf-of"),
+            status=None,
+            at=self.clock(),
+        )
+        self._log(entry)
+        if method != "GET":
+            await _read_body(receive)
+        reply = await self._faulted(entry, key, token)
+        entry.status = reply.status
+        return reply
+
+    async def _faulted(
+        self, entry: LoggedRequest, key: SimKey | None, token: str | None
+    ) -> Reply:
+        key_id = entry.key_id
+        terminal: FaultRule | None = None
+        for rule in self.faults:
+            if not rule.matches(entry.method, entry.path, key_id):
+                continue
+            if rule.kind == "revoke_after":
+                rule.seen += 1
+                if (
+                    key_id is not None
+                    and rule.seen > rule.after
+                    and rule.fire(self._rng)
+                ):
+                    self._revoked.add(key_id)
+            elif rule.kind == "latency":
+                if rule.fire(self._rng):
+                    await asyncio.sleep(rule.delay_s(self._rng))
+            elif terminal is None and rule.fire(self._rng):
+                terminal = rule
+        if terminal is not None:
+            entry.fault = terminal.kind
+            if terminal.kind == "reset":
+                raise SimulatedReset()
+            if terminal.kind == "timeout":
+                raise SimulatedTimeout(terminal.timeout_s)
+            if terminal.kind == "status":
+                return _status_reply(terminal.status, terminal.html)
+            if terminal.kind == "429":
+                bucket = key_id or "anonymous"
+                headers = self.limiter.exhausted_headers(bucket, entry.path)
+                return Reply(429, errors.TOO_MANY, headers)
+        reply = self._answer(entry, key, token)
+        if terminal is not None and reply.status == 200:
+            reply.body = _mangle(reply.body, terminal.kind)
+        return reply
+
+    def _answer(
+        self, entry: LoggedRequest, key: SimKey | None, token: str | None
+    ) -> Reply:
+        found = match(entry.path)
+        bucket = entry.key_id or "anonymous"
+        if found is None:
+            _, headers = self.limiter.hit(bucket, "unknown")
+            return Reply(404, errors.NOT_FOUND, headers)
+        route, args = found
+        if token is None:
+            _, headers = self.limiter.hit(bucket, route.template)
+            return Reply(401, errors.AUTH_REQUIRED, headers)
+        if key is None or key.kind == "revoked" or key.key_id in self._revoked:
+            _, headers = self.limiter.hit(bucket, route.template)
+            return Reply(401, errors.INVALID_GRANT, headers)
+        allowed, headers = self.limiter.hit(bucket, route.template)
+        if not allowed:
+            return Reply(429, errors.TOO_MANY, headers)
+        needed = (
+            route.scope if entry.method == "GET" else route.write_scope(entry.method)
+        )
+        if needed is not None and needed not in key.scopes:
+            return Reply(403, errors.FORBIDDEN, headers)
+        tenant = self._tenant(key, entry.on_behalf_of)
+        if tenant is None:
+            return Reply(403, errors.FORBIDDEN, headers)
+        if entry.method != "GET":
+            # The simulator is read-only: writes are refused after auth and scope.
+            return Reply(405, errors.METHOD_NOT_ALLOWED, headers)
+        cache_key = (key.key_id, tenant.username, entry.path, entry.query)
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return Reply(200, cached, headers)
+        call = Call(
+            tenant, entry.params, args, key, self._today, self.world.invoice_format
+        )
+        try:
+            body = _dump(route.handler(call))
+        except errors.BadRequest as bad:
+            return Reply(bad.status, bad.body(), headers)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[cache_key] = body
+        return Reply(200, body, headers)
+
+    def _tenant(self, key: SimKey, on_behalf_of: str | None) -> Tenant | None:
+        if on_behalf_of is None or on_behalf_of == "":
+            return self._tenants[key.account]
+        return self._sub_tenants.get((key.account, on_behalf_of.strip()))
+
+    def _log(self, entry: LoggedRequest) -> None:
+        if len(self.requests) >= self.max_log:
+            del self.requests[: self.max_log // 2]
+        self.requests.append(entry)
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _dump(body: object) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _status_reply(status: int, html: bool) -> Reply:
+    from http import HTTPStatus
+
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    if html:
+        page = errors.HTML_BAD_GATEWAY.format(status=status, reason=reason)
+        return Reply(status, page.encode(), content_type=b"text/html")
+    return Reply(status, errors.error_body(reason.lower()))
+
+
+def _mangle(body: bytes, kind: str) -> bytes:
+    if kind == "truncated_json":
+        return body[: max(1, len(body) // 2)]
+    if kind == "invalid_json":
+        return body.replace(b'"', b"'") + b",}"
+    return body
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Send, reply: Reply) -> None:
+    headers = [
+        (b"content-type", reply.content_type + (b"; charset=utf-8")),
+        (b"content-length", str(len(reply.body)).encode()),
+        *reply.headers,
+    ]
+    await send(
+        {"type": "http.response.start", "status": reply.status, "headers": headers}
+    )
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _abort(send: Send) -> None:
+    """Promise a body and stop short: the server closes the connection mid-reply."""
+    headers = [(b"content-type", JSON_TYPE), (b"content-length", b"1024")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"res', "more_body": True})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

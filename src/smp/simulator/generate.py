@@ -1,0 +1,357 @@
+"""Deterministic world generation: the same seed always gives the same world."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import string
+from typing import cast
+
+from smp.simulator import names
+from smp.simulator.scopes import (
+    KEY_KINDS,
+    TEAMMATE_SCOPE_POOL,
+    admin_teammate_scopes,
+    scopes_for_kind,
+)
+from smp.simulator.world import (
+    METRIC_NAMES,
+    Account,
+    DailyStat,
+    Invoice,
+    Metrics,
+    PendingInvite,
+    Profile,
+    SimKey,
+    Subuser,
+    SubuserAccess,
+    Teammate,
+    ValidationJob,
+    World,
+)
+
+DEFAULT_TODAY = dt.date(2026, 11, 15)
+KEY_ALPHABET = string.ascii_letters + string.digits + "_-"
+INVITE_LIFETIME_S = 7 * 86400
+
+
+def _month_start(day: dt.date, back: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _epoch(day: dt.date) -> int:
+    moment = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    return int(moment.timestamp())
+
+
+def _metrics(rng: random.Random, scale: int) -> Metrics:
+    requests = rng.randint(0, scale)
+    processed = requests - rng.randint(0, requests // 50)
+    delivered = processed - rng.randint(0, processed // 20)
+    opens = rng.randint(0, delivered)
+    clicks = rng.randint(0, opens // 3)
+    values = dict.fromkeys(METRIC_NAMES, 0)
+    values.update(
+        requests=requests,
+        processed=processed,
+        delivered=delivered,
+        bounces=rng.randint(0, max(0, processed - delivered)),
+        deferred=rng.randint(0, processed // 100),
+        blocks=rng.randint(0, processed // 200),
+        bounce_drops=rng.randint(0, 3),
+        invalid_emails=rng.randint(0, 3),
+        spam_reports=rng.randint(0, 2),
+        spam_report_drops=rng.randint(0, 1),
+        opens=opens,
+        unique_opens=opens * 2 // 3,
+        clicks=clicks,
+        unique_clicks=clicks * 2 // 3,
+        unsubscribes=rng.randint(0, 2),
+        unsubscribe_drops=rng.randint(0, 1),
+    )
+    return cast(Metrics, values)
+
+
+def _daily_stats(
+    rng: random.Random, today: dt.date, months: int, scale: int
+) -> list[DailyStat]:
+    day = _month_start(today, max(0, months - 1))
+    days: list[DailyStat] = []
+    while day <= today:
+        days.append(DailyStat(date=day.isoformat(), metrics=_metrics(rng, scale)))
+        day += dt.timedelta(days=1)
+    return days
+
+
+def _requests_since(days: list[DailyStat], since: dt.date) -> int:
+    start = since.isoformat()
+    return sum(d["metrics"]["requests"] for d in days if d["date"] >= start)
+
+
+class _Generator:
+    def __init__(self, seed: int, today: dt.date) -> None:
+        self.rng = random.Random(seed)
+        self.today = today
+        self.used_usernames: set[str] = set()
+        self.used_key_ids: set[str] = set()
+        self.next_user_id = 1_000_000 + self.rng.randint(0, 8_000_000)
+
+    def user_id(self) -> int:
+        self.next_user_id += self.rng.randint(1, 5000)
+        return self.next_user_id
+
+    def unique_username(self, base: str) -> str:
+        candidate, suffix = base, 1
+        while candidate in self.used_usernames:
+            suffix += 1
+            candidate = f"{base}{suffix}"
+        self.used_usernames.add(candidate)
+        return candidate
+
+    def person(self) -> tuple[str, str, str]:
+        first = self.rng.choice(names.FIRST_NAMES)
+        last = self.rng.choice(names.LAST_NAMES)
+        base = f"{names.ascii_slug(first)}.{names.ascii_slug(last)}"
+        return first, last, self.unique_username(base)
+
+    def token(self, length: int, alphabet: str = KEY_ALPHABET) -> str:
+        return "".join(self.rng.choice(alphabet) for _ in range(length))
+
+    def key(self, account: str, kind: str) -> SimKey:
+        key_id = self.token(22)
+        while key_id in self.used_key_ids:
+            key_id = self.token(22)
+        self.used_key_ids.add(key_id)
+        return SimKey(
+            account=account,
+            kind=kind,  # type: ignore[arg-type]
+            key=f"SG.{key_id}.{self.token(43)}",
+            key_id=key_id,
+            name=f"{kind} key ({account})",
+            scopes=scopes_for_kind(kind),
+        )
+
+
+def _teammate(
+    gen: _Generator, domain: str, profile: Profile, user_type: str
+) -> Teammate:
+    first, last, username = gen.person()
+    is_admin = user_type in ("owner", "admin")
+    scopes = (
+        admin_teammate_scopes()
+        if is_admin
+        else sorted(gen.rng.sample(TEAMMATE_SCOPE_POOL, gen.rng.randint(1, 5)))
+    )
+    return Teammate(
+        username=username,
+        email=f"{username}@{domain}",
+        first_name=first,
+        last_name=last,
+        user_type=user_type,  # type: ignore[typeddict-item]
+        is_admin=is_admin,
+        is_sso=user_type != "owner" and gen.rng.random() < 0.3,
+        phone=f"+1 555 {gen.rng.randint(1000000, 9999999)}",
+        website="",
+        company=profile["company"],
+        address=profile["address"],
+        address2="",
+        city=profile["city"],
+        state=profile["state"],
+        zip=profile["zip"],
+        country=profile["country"],
+        scopes=scopes,
+    )
+
+
+def _invoices(gen: _Generator, count: int, paid: bool, base: int) -> list[Invoice]:
+    invoices: list[Invoice] = []
+    for back in range(count, 0, -1):
+        period_start = _month_start(gen.today, back)
+        period_end = _month_start(gen.today, back - 1) - dt.timedelta(days=1)
+        issued = period_end + dt.timedelta(days=1)
+        amount = round(gen.rng.uniform(19.95, 899.0), 2) if paid else 0.0
+        unpaid = amount if back == 1 and gen.rng.random() < 0.5 else 0.0
+        invoices.append(
+            Invoice(
+                id=f"inv_{gen.token(16, string.ascii_lowercase + string.digits)}",
+                invoice_number=f"SG{issued:%Y%m}-{base + back:05d}",
+                date=issued.isoformat(),
+                due_date=(issued + dt.timedelta(days=15)).isoformat(),
+                period_start=period_start.isoformat(),
+                period_end=period_end.isoformat(),
+                status="unpaid" if unpaid else "paid",
+                amount=amount,
+                currency="USD",
+                balance=unpaid,
+                unpaid_balance=unpaid,
+            )
+        )
+    return invoices
+
+
+def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
+    rng, today = gen.rng, gen.today
+    company = names.COMPANIES[index % len(names.COMPANIES)]
+    domain = f"{names.ascii_slug(company.split()[0])}{index}.example"
+    city, state, zip_code, country = rng.choice(names.CITIES)
+    # Every third account is on the free plan, which allows no extra teammates.
+    paid = index % 3 != 2
+    owner_first, owner_last, _ = gen.person()
+    profile = Profile(
+        first_name=owner_first,
+        last_name=owner_last,
+        company=company,
+        address=f"{rng.randint(1, 200)} Main Street",
+        address2="",
+        city=city,
+        state=state,
+        zip=zip_code,
+        country=country,
+        phone=f"+1 555 {rng.randint(1000000, 9999999)}",
+        website=f"https://www.{domain}",
+    )
+    username = gen.unique_username(f"{names.ascii_slug(company.split()[0])}{index}")
+    teammates = [_teammate(gen, domain, profile, "owner")]
+    for position in range(1, sizes["teammates"] if paid else 1):
+        user_type = "admin" if position % 6 == 1 else "teammate"
+        teammates.append(_teammate(gen, domain, profile, user_type))
+    # The owner's names are the account profile's names.
+    teammates[0]["first_name"], teammates[0]["last_name"] = owner_first, owner_last
+    teammates[0]["username"], teammates[0]["email"] = username, f"owner@{domain}"
+
+    pending: list[PendingInvite] = []
+    for number in range(sizes["pending"]):
+        created = _epoch(today) - rng.randint(0, 10 * 86400) + 43200
+        pending.append(
+            PendingInvite(
+                email=f"invitee{number + 1}@{domain}",
+                scopes=sorted(rng.sample(TEAMMATE_SCOPE_POOL, 2)),
+                is_admin=number == 0,
+                token=gen.token(32, string.ascii_lowercase + string.digits),
+                expiration_date=created + 7 * 86400,
+            )
+        )
+
+    total = rng.choice([40_000, 100_000, 300_000]) if paid else 3_000
+    # Daily volume near the plan's allowance: some accounts run into overage.
+    scale = int(total / 30 * rng.uniform(0.5, 2.4))
+    daily = _daily_stats(rng, today, sizes["months"], scale)
+    last_reset = _month_start(today)
+    used = _requests_since(daily, last_reset)
+    subusers = [
+        _subuser(gen, domain, sizes["months"], last_reset)
+        for _ in range(sizes["subusers"] if paid else 0)  # subusers are Pro+
+    ]
+    access: dict[str, list[SubuserAccess]] = {}
+    for mate in teammates:
+        if mate["is_admin"]:
+            access[mate["username"]] = [
+                SubuserAccess(subuser_id=s.id, permission_type="admin", scopes=[])
+                for s in subusers
+            ]
+        elif subusers and rng.random() < 0.5:
+            chosen = sorted(
+                rng.sample(subusers, rng.randint(1, len(subusers))), key=lambda s: s.id
+            )
+            access[mate["username"]] = [
+                SubuserAccess(
+                    subuser_id=s.id,
+                    permission_type="restricted",
+                    scopes=sorted(rng.sample(TEAMMATE_SCOPE_POOL, 2)),
+                )
+                for s in chosen
+            ]
+    jobs = [_validation_job(gen) for _ in range(rng.randint(0, 3))]
+    return Account(
+        username=username,
+        user_id=gen.user_id(),
+        type="paid" if paid else "free",
+        email=f"owner@{domain}",
+        reputation=round(rng.uniform(85.0, 100.0), 1),
+        profile=profile,
+        credits={
+            "remain": max(0, total - used),
+            "total": total,
+            "overage": max(0, used - total),
+            "used": used,
+            "last_reset": last_reset.isoformat(),
+            "next_reset": _month_start(today, -1).isoformat(),
+            "reset_frequency": "monthly",
+        },
+        teammates=teammates,
+        pending=pending,
+        subusers=subusers,
+        subuser_access=access,
+        daily_stats=daily,
+        invoices=_invoices(gen, sizes["invoices"], paid, rng.randint(100, 9000)),
+        validation_jobs=jobs,
+    )
+
+
+def _subuser(gen: _Generator, domain: str, months: int, last_reset: dt.date) -> Subuser:
+    first, last, _ = gen.person()
+    username = gen.unique_username(f"{names.ascii_slug(last)}-sub")
+    daily = _daily_stats(gen.rng, gen.today, months, 3_000)
+    used = _requests_since(daily, last_reset)
+    total = max(used, 50_000)
+    return Subuser(
+        id=gen.user_id(),
+        username=username,
+        email=f"{username}@{domain}",
+        disabled=gen.rng.random() < 0.2,
+        region=gen.rng.choice(["global", "global", "eu"]),
+        first_name=first,
+        last_name=last,
+        credits={
+            "type": "recurring",
+            "reset_frequency": "monthly",
+            "remain": total - used,
+            "total": total,
+            "used": used,
+        },
+        daily_stats=daily,
+    )
+
+
+def _validation_job(gen: _Generator) -> ValidationJob:
+    started = _epoch(gen.today) - gen.rng.randint(1, 60) * 86400
+    return ValidationJob(
+        id=gen.token(36, string.hexdigits.lower()[:16]),
+        status=gen.rng.choice(["Done", "Done", "Processing", "Error"]),
+        started_at=started,
+        finished_at=started + gen.rng.randint(60, 7200),
+    )
+
+
+def generate_world(
+    seed: int = 1,
+    *,
+    accounts: int = 2,
+    teammates: int = 30,
+    pending: int = 3,
+    subusers: int = 3,
+    months: int = 6,
+    invoices: int = 6,
+    today: dt.date | str | None = None,
+    invoice_format: str = "spec",
+) -> World:
+    """Build a world from `seed`; `teammates` counts the owner too."""
+    day = dt.date.fromisoformat(today) if isinstance(today, str) else today
+    gen = _Generator(seed, day or DEFAULT_TODAY)
+    sizes = {
+        "teammates": max(1, teammates),
+        "pending": max(0, pending),
+        "subusers": max(0, subusers),
+        "months": max(1, months),
+        "invoices": max(0, invoices),
+    }
+    built = [_account(gen, index, sizes) for index in range(max(1, accounts))]
+    keys = [gen.key(a.username, kind) for a in built for kind in KEY_KINDS]
+    return World(
+        seed=seed,
+        today=gen.today.isoformat(),
+        invoice_format=invoice_format,  # type: ignore[arg-type]
+        accounts=built,
+        keys=keys,
+    )

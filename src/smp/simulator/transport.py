@@ -1,0 +1,30 @@
+"""In-process httpx transport that fails the way a socket client would."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from smp.simulator.app import Simulator
+
+
+class SimulatorTransport(httpx.AsyncBaseTransport):
+    """Wraps httpx.ASGITransport; turns simulated resets and hangs into errors."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self._inner = httpx.ASGITransport(app=sim.in_process_app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        from smp.simulator.app import SimulatedReset, SimulatedTimeout
+
+        try:
+            return await self._inner.handle_async_request(request)
+        except SimulatedReset:
+            raise httpx.ReadError("connection reset by peer", request=request) from None
+        except SimulatedTimeout:
+            raise httpx.ReadTimeout("timed out (simulated)", request=request) from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
