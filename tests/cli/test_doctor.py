@@ -119,7 +119,7 @@ def test_unreachable_exits_1(router: Router, monkeypatch: pytest.MonkeyPatch) ->
         raise httpx.ConnectError("refused", request=request)
 
     router.routes["/v3/scopes"] = refuse
-    monkeypatch.setattr("smp.sendgrid.client.RetryPolicy", lambda: NO_RETRIES)
+    monkeypatch.setattr(doctor_cmd, "DOCTOR_POLICY", NO_RETRIES)
     code, output = invoke("--key-env", "SG_KEY", "--json")
     assert code == 1
     data = json.loads(output)

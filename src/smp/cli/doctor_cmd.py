@@ -28,6 +28,7 @@ from smp.sendgrid import (
     AuthenticationError,
     KeyReport,
     MalformedKeyError,
+    RetryPolicy,
     SendGridClient,
     SendGridError,
     diagnose,
@@ -36,6 +37,9 @@ from smp.sendgrid import (
 EXIT_OK = 0
 EXIT_UNREACHABLE = 1
 EXIT_BAD_KEY = 2
+
+# A person is waiting: give up on an unreachable SendGrid within seconds.
+DOCTOR_POLICY = RetryPolicy(max_attempts=3, deadline_s=20.0, request_timeout_s=10.0)
 
 
 def transport_factory() -> httpx.AsyncBaseTransport | None:
@@ -70,7 +74,11 @@ def _read_key(key_env: str | None, key_file: Path | None) -> ApiKey:
 
 async def _diagnose(key: ApiKey, region: str, base_url: str | None) -> KeyReport:
     client = SendGridClient(
-        key, region=region, base_url=base_url, transport=transport_factory()
+        key,
+        region=region,
+        base_url=base_url,
+        transport=transport_factory(),
+        policy=DOCTOR_POLICY,
     )
     async with client:
         return await diagnose(client)
