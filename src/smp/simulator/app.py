@@ -126,9 +126,9 @@ class Simulator:
         raise KeyError((account, kind))
 
     @property
-    def app(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    def app(self) -> AsgiApp:
         """The ASGI app for a real server (uvicorn)."""
-        return self._socket_app
+        return AsgiApp(self, in_process=False)
 
     def transport(self) -> Any:
         """An httpx transport that calls this simulator in process."""
@@ -137,13 +137,7 @@ class Simulator:
         return SimulatorTransport(self)
 
     # -- ASGI -----------------------------------------------------------
-    async def _socket_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._asgi(scope, receive, send, in_process=False)
-
-    async def in_process_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._asgi(scope, receive, send, in_process=True)
-
-    async def _asgi(
+    async def asgi(
         self, scope: Scope, receive: Receive, send: Send, *, in_process: bool
     ) -> None:
         if scope["type"] == "lifespan":
@@ -291,6 +285,17 @@ class Simulator:
         if len(self.requests) >= self.max_log:
             del self.requests[: self.max_log // 2]
         self.requests.append(entry)
+
+
+class AsgiApp:
+    """An ASGI 3 callable (a class, so servers detect the interface reliably)."""
+
+    def __init__(self, sim: Simulator, *, in_process: bool) -> None:
+        self.sim = sim
+        self.in_process = in_process
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.sim.asgi(scope, receive, send, in_process=self.in_process)
 
 
 def _bearer(header: str | None) -> str | None:

@@ -14,7 +14,9 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
     """Wraps httpx.ASGITransport; turns simulated resets and hangs into errors."""
 
     def __init__(self, sim: Simulator) -> None:
-        self._inner = httpx.ASGITransport(app=sim.in_process_app)
+        from smp.simulator.app import AsgiApp
+
+        self._inner = httpx.ASGITransport(app=AsgiApp(sim, in_process=True))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         from smp.simulator.app import SimulatedReset, SimulatedTimeout
