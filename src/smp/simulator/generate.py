@@ -222,14 +222,16 @@ def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
 
     pending: list[PendingInvite] = []
     for number in range(sizes["pending"]):
-        created = _epoch(today) - rng.randint(0, 10 * 86400) + 43200
+        # Every third invite is older than its 7-day lifetime, so it has expired.
+        age_days = (number % 3) * 4 + rng.uniform(0.0, 2.5)
+        created = _epoch(today) + 43200 - int(age_days * 86400)
         pending.append(
             PendingInvite(
                 email=f"invitee{number + 1}@{domain}",
                 scopes=sorted(rng.sample(TEAMMATE_SCOPE_POOL, 2)),
                 is_admin=number == 0,
                 token=gen.token(32, string.ascii_lowercase + string.digits),
-                expiration_date=created + 7 * 86400,
+                expiration_date=created + INVITE_LIFETIME_S,
             )
         )
 
