@@ -1,1 +1,99 @@
-"""Pure domain types: no I/O, imports nothing else from smp."""
+"""Pure domain types and rules: no I/O, imports nothing else from smp.
+
+- `enums`: Role, MemberStatus, KeyStatus, KeyKind, Capability, EventKind, Outcome
+- `records`: the dataclasses storage accepts and returns
+- `roles`: `role_from_user_type`
+- `members`: member identity and the diff rules that emit `MemberEvent`s
+- `usage`: utilization, linear forecast to the next reset, overage risk
+- `volume`: which months of volume statistics still need fetching
+"""
+
+from __future__ import annotations
+
+from smp.model.enums import (
+    Capability,
+    EventKind,
+    KeyKind,
+    KeyStatus,
+    MemberStatus,
+    Outcome,
+    Role,
+)
+from smp.model.members import (
+    MemberDiff,
+    MemberState,
+    diff_active,
+    diff_pending,
+    member_key,
+)
+from smp.model.records import (
+    AccountIdentity,
+    CapabilityResult,
+    Integration,
+    Invoice,
+    ListedInvite,
+    ListedTeammate,
+    Member,
+    MemberEvent,
+    MonthlyVolume,
+    ServiceAccount,
+    Subuser,
+    SyncRun,
+    UsagePeriod,
+    UsageView,
+    VolumeMetrics,
+)
+from smp.model.roles import role_from_user_type
+from smp.model.usage import (
+    forecast_used_at_reset,
+    overage_risk,
+    period_start,
+    utilization,
+)
+from smp.model.volume import (
+    DEFAULT_HISTORY_MONTHS,
+    add_months,
+    is_month_closed,
+    month_start,
+    months_to_fetch,
+)
+
+__all__ = [
+    "DEFAULT_HISTORY_MONTHS",
+    "AccountIdentity",
+    "Capability",
+    "CapabilityResult",
+    "EventKind",
+    "Integration",
+    "Invoice",
+    "KeyKind",
+    "KeyStatus",
+    "ListedInvite",
+    "ListedTeammate",
+    "Member",
+    "MemberDiff",
+    "MemberEvent",
+    "MemberState",
+    "MemberStatus",
+    "MonthlyVolume",
+    "Outcome",
+    "Role",
+    "ServiceAccount",
+    "Subuser",
+    "SyncRun",
+    "UsagePeriod",
+    "UsageView",
+    "VolumeMetrics",
+    "add_months",
+    "diff_active",
+    "diff_pending",
+    "forecast_used_at_reset",
+    "is_month_closed",
+    "member_key",
+    "month_start",
+    "months_to_fetch",
+    "overage_risk",
+    "period_start",
+    "role_from_user_type",
+    "utilization",
+]

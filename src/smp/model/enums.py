@@ -1,0 +1,56 @@
+"""The closed vocabularies of the domain, as `StrEnum`s (stored as their values)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    USER = "user"
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    PENDING = "pending"
+    REMOVED = "removed"
+
+
+class KeyStatus(StrEnum):
+    OK = "ok"
+    NEEDS_ATTENTION = "needs_attention"
+    INVALID = "invalid"
+
+
+class KeyKind(StrEnum):
+    FULL = "full"
+    RESTRICTED = "restricted"
+    BILLING = "billing"
+    EMAIL_VALIDATION = "email_validation"
+    UNKNOWN = "unknown"
+
+
+class Capability(StrEnum):
+    MEMBERS = "members"
+    INVITES = "invites"
+    SUBUSERS = "subusers"
+    USAGE_CREDITS = "usage_credits"
+    USAGE_VOLUME = "usage_volume"
+    ACCOUNT_IDENTITY = "account_identity"
+    INVOICES = "invoices"
+    EMAIL_VALIDATION = "email_validation"
+
+
+class EventKind(StrEnum):
+    JOINED = "joined"
+    LEFT = "left"
+    ROLE_CHANGED = "role_changed"
+    INVITED = "invited"
+    INVITE_EXPIRED = "invite_expired"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"

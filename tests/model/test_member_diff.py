@@ -1,0 +1,136 @@
+"""The member diff rules documented in smp.model.members."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from smp.model import (
+    EventKind,
+    ListedInvite,
+    ListedTeammate,
+    MemberEvent,
+    MemberState,
+    MemberStatus,
+    Role,
+    diff_active,
+    diff_pending,
+    member_key,
+)
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+T1 = T0 + dt.timedelta(days=1)
+T9 = T0 + dt.timedelta(days=9)
+
+
+def apply(state: dict[str, MemberState], states: list[MemberState]) -> None:
+    for item in states:
+        state[item.key] = item
+
+
+def kinds(events: list[MemberEvent]) -> list[tuple[EventKind, str]]:
+    return [(e.kind, e.member_key) for e in events]
+
+
+def test_member_key_lowercases_email_and_falls_back_to_username() -> None:
+    assert member_key(" Jane@Corp.Example ") == "jane@corp.example"
+    assert member_key(None, "JDoe") == "user:jdoe"
+    with pytest.raises(ValueError):
+        member_key(None, None)
+
+
+def test_new_active_members_join_and_missing_ones_leave() -> None:
+    stored: dict[str, MemberState] = {}
+    first = diff_active(
+        stored,
+        [
+            ListedTeammate("owner1", "Owner@corp.example", role=Role.OWNER),
+            ListedTeammate("bob", "bob@corp.example"),
+        ],
+        T0,
+    )
+    assert kinds(first.events) == [
+        (EventKind.JOINED, "owner@corp.example"),
+        (EventKind.JOINED, "bob@corp.example"),
+    ]
+    apply(stored, first.states)
+    assert stored["owner@corp.example"].first_seen == T0
+
+    second = diff_active(
+        stored, [ListedTeammate("owner1", "owner@corp.example", role=Role.OWNER)], T1
+    )
+    assert kinds(second.events) == [(EventKind.LEFT, "bob@corp.example")]
+    apply(stored, second.states)
+    bob = stored["bob@corp.example"]
+    assert bob.status is MemberStatus.REMOVED
+    assert bob.removed_at == T1
+    assert stored["owner@corp.example"].first_seen == T0
+    assert stored["owner@corp.example"].last_seen == T1
+
+    # Nothing changed: no events, and removed members do not leave twice.
+    third = diff_active(
+        stored, [ListedTeammate("owner1", "owner@corp.example", role=Role.OWNER)], T9
+    )
+    assert third.events == []
+
+
+def test_role_change_carries_old_and_new_role() -> None:
+    stored: dict[str, MemberState] = {}
+    apply(stored, diff_active(stored, [ListedTeammate("a", "a@x.example")], T0).states)
+    promoted = ListedTeammate("a", "a@x.example", role=Role.ADMIN)
+    diff = diff_active(stored, [promoted], T1)
+    assert len(diff.events) == 1
+    event = diff.events[0]
+    assert event.kind is EventKind.ROLE_CHANGED
+    assert (event.old_role, event.new_role) == (Role.USER, Role.ADMIN)
+
+
+def test_accepted_invite_becomes_the_same_member_and_joins_once() -> None:
+    stored: dict[str, MemberState] = {}
+    invite = ListedInvite("New@corp.example", expires_at=T0 + dt.timedelta(days=7))
+    invited = diff_pending(stored, [invite], T0)
+    assert kinds(invited.events) == [(EventKind.INVITED, "new@corp.example")]
+    apply(stored, invited.states)
+    assert stored["new@corp.example"].status is MemberStatus.PENDING
+
+    # Accepted: gone from pending, present among teammates (either order works).
+    accepted = diff_active(stored, [ListedTeammate("newbie", "new@corp.example")], T1)
+    assert kinds(accepted.events) == [(EventKind.JOINED, "new@corp.example")]
+    apply(stored, accepted.states)
+    after = diff_pending(stored, [], T1)
+    assert after.events == []
+    assert after.states == []
+    assert stored["new@corp.example"].first_seen == T0
+
+    stored2: dict[str, MemberState] = {}
+    apply(stored2, diff_pending(stored2, [invite], T0).states)
+    apply(stored2, diff_pending(stored2, [], T1).states)
+    rejoin = diff_active(stored2, [ListedTeammate("newbie", "new@corp.example")], T1)
+    assert kinds(rejoin.events) == [(EventKind.JOINED, "new@corp.example")]
+
+
+def test_expired_invite_is_reported_exactly_once_until_resent() -> None:
+    stored: dict[str, MemberState] = {}
+    invite = ListedInvite("late@x.example", is_admin=True, expires_at=T0)
+    apply(stored, diff_pending(stored, [invite], T0 - dt.timedelta(days=6)).states)
+    assert stored["late@x.example"].role is Role.ADMIN
+
+    expired = diff_pending(stored, [invite], T1)
+    assert kinds(expired.events) == [(EventKind.INVITE_EXPIRED, "late@x.example")]
+    apply(stored, expired.states)
+    assert diff_pending(stored, [invite], T9).events == []
+
+    resent = ListedInvite("late@x.example", expires_at=T9 + dt.timedelta(days=7))
+    apply(stored, diff_pending(stored, [resent], T9).states)
+    later = T9 + dt.timedelta(days=8)
+    again = diff_pending(stored, [resent], later)
+    assert kinds(again.events) == [(EventKind.INVITE_EXPIRED, "late@x.example")]
+
+
+def test_invite_for_an_active_member_is_ignored() -> None:
+    stored: dict[str, MemberState] = {}
+    apply(stored, diff_active(stored, [ListedTeammate("a", "a@x.example")], T0).states)
+    diff = diff_pending(stored, [ListedInvite("A@x.example")], T1)
+    assert diff.events == []
+    assert diff.states == []
