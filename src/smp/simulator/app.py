@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from smp.simulator import errors
@@ -23,6 +23,9 @@ from smp.simulator.ratelimit import RateLimiter
 from smp.simulator.routes import match
 from smp.simulator.tenant import Tenant, account_tenant, subuser_tenant
 from smp.simulator.world import SimKey, World
+
+if TYPE_CHECKING:
+    from smp.simulator.transport import SimulatorTransport
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -130,7 +133,7 @@ class Simulator:
         """The ASGI app for a real server (uvicorn)."""
         return AsgiApp(self, in_process=False)
 
-    def transport(self) -> Any:
+    def transport(self) -> SimulatorTransport:
         """An httpx transport that calls this simulator in process."""
         from smp.simulator.transport import SimulatorTransport
 
