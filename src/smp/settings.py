@@ -14,3 +14,18 @@ def smp_home() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path(platformdirs.user_data_dir("smp", appauthor=False))
+
+
+def database_url_setting() -> str | None:
+    """`$SMP_DATABASE_URL` when set (blank counts as unset)."""
+    return os.environ.get("SMP_DATABASE_URL", "").strip() or None
+
+
+def secret_key_setting() -> str | None:
+    """`$SMP_SECRET_KEY` when set: a Fernet key that overrides the key file."""
+    return os.environ.get("SMP_SECRET_KEY", "").strip() or None
+
+
+def master_key_path() -> Path:
+    """The generated master key file, `$SMP_HOME/master.key`."""
+    return smp_home() / "master.key"

@@ -1,0 +1,164 @@
+"""Where the database is, how to connect to it, and bringing it to the current schema.
+
+SQLite (the default, `$SMP_HOME/smp.db`) runs in WAL mode with foreign keys on
+and a busy timeout; write transactions start with `BEGIN IMMEDIATE` so two
+processes queue for the write lock instead of failing half-way. PostgreSQL is
+reached through psycopg 3 whatever spelling of the scheme the user gives.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from smp.settings import database_url_setting, smp_home
+from smp.storage.errors import ConfigError, StorageError
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+
+
+def ensure_home(home: Path | None = None) -> Path:
+    """Create `SMP_HOME` if needed and prove it is writable, or raise ConfigError."""
+    path = home or smp_home()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"SMP_HOME {path} is not writable ({exc.strerror or exc}); "
+            "set SMP_HOME to a directory you can write to"
+        ) from None
+    return path
+
+
+def normalize_url(raw: str) -> URL:
+    """Parse a database URL; rewrite any PostgreSQL spelling to psycopg 3."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            "SMP_DATABASE_URL is not a database URL; expected e.g. "
+            "postgresql://user@host/db or sqlite:////path/to/smp.db"
+        ) from None
+    scheme = url.drivername
+    if scheme in _POSTGRES_SCHEMES:
+        return url.set(drivername="postgresql+psycopg")
+    if scheme in {"sqlite", "sqlite+pysqlite"}:
+        return url.set(drivername="sqlite+pysqlite")
+    raise ConfigError(
+        f"unknown database URL scheme {scheme!r}; SMP supports sqlite:///… and "
+        "postgresql://… (psycopg 3)"
+    )
+
+
+def database_url(home: Path | None = None) -> URL:
+    """`SMP_DATABASE_URL`, or SQLite at `$SMP_HOME/smp.db` (SMP_HOME is created)."""
+    configured = database_url_setting()
+    if configured:
+        return normalize_url(configured)
+    path = ensure_home(home) / "smp.db"
+    return URL.create("sqlite+pysqlite", database=str(path))
+
+
+def describe(url: URL) -> str:
+    """The URL for messages: never the password."""
+    return url.render_as_string(hide_password=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module so BEGIN is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: URL | str | None = None) -> Engine:
+    """An engine for `url` (default: `database_url()`), configured per dialect."""
+    target = normalize_url(url) if isinstance(url, str) else (url or database_url())
+    if target.drivername.startswith("sqlite"):
+        if target.database and target.database != ":memory:":
+            parent = Path(target.database).expanduser().parent
+            if not parent.is_dir():
+                raise ConfigError(f"the directory {parent} for the database is missing")
+        engine = create_engine(target)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(target, pool_pre_ping=True)
+
+
+def session_factory(
+    engine: Engine, *, read_only: bool = False
+) -> sessionmaker[Session]:
+    """Sessions for `engine`. Read-only ones on SQLite do not take the write lock."""
+    bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def storage_error(exc: Exception, engine: Engine) -> StorageError:
+    """Translate a driver failure into a message a person can act on."""
+    where = describe(engine.url)
+    original = getattr(exc, "orig", None)
+    if isinstance(original, sqlite3.DatabaseError) and not isinstance(
+        original, sqlite3.OperationalError
+    ):
+        return StorageError(
+            f"{where} is not a usable SQLite database (corrupt or not a database "
+            "file); move it away or point SMP_HOME / SMP_DATABASE_URL elsewhere"
+        )
+    if isinstance(exc, OperationalError):
+        detail = str(original or exc).strip().splitlines()[0]
+        return StorageError(f"cannot use the database {where}: {detail}")
+    if isinstance(exc, DatabaseError):
+        return StorageError(f"database error on {where}: {original or exc}")
+    return StorageError(f"database error on {where}: {exc}")
+
+
+def existing_tables(engine: Engine) -> set[str]:
+    try:
+        with engine.connect() as connection:
+            return set(inspect(connection).get_table_names())
+    except DatabaseError as exc:
+        raise storage_error(exc, engine) from None
+
+
+def file_is_sqlite(path: Path) -> bool:
+    """True for an empty file or one with the SQLite header."""
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    with path.open("rb") as handle:
+        return handle.read(16) == b"SQLite format 3\x00"
+
+
+def check_sqlite_file(engine: Engine) -> None:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return
+    path = Path(os.path.expanduser(database))
+    if not file_is_sqlite(path):
+        raise StorageError(
+            f"{path} is not an SQLite database (corrupt or a foreign file); move it "
+            "away or point SMP_HOME / SMP_DATABASE_URL elsewhere"
+        )

@@ -1,0 +1,251 @@
+"""Integrations (one SendGrid account each) and their service accounts (keys).
+
+Every function takes a Session whose transaction the caller controls; nothing
+here commits. Removing a key is soft: `removed_at` is set and the data it
+fetched stays, so readers can show its source as removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from smp.model import Integration, KeyKind, KeyStatus, ServiceAccount
+from smp.storage.errors import DuplicateNameError, NotFoundError, StorageError
+from smp.storage.tables import IntegrationRow, ServiceAccountRow
+
+MAX_NAME = 200
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _integration(row: IntegrationRow) -> Integration:
+    return Integration(
+        id=row.id,
+        name=row.name,
+        region=row.region,
+        created_at=row.created_at,
+        sync_interval_s=row.sync_interval_s,
+        last_sync_at=row.last_sync_at,
+    )
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise StorageError("an integration needs a name")
+    if len(cleaned) > MAX_NAME:
+        raise StorageError(f"an integration name has at most {MAX_NAME} characters")
+    return cleaned
+
+
+def create_integration(
+    session: Session,
+    name: str,
+    region: str = "global",
+    *,
+    now: dt.datetime | None = None,
+) -> Integration:
+    """Create an integration; names are unique, compared without case."""
+    cleaned = _clean_name(name)
+    taken = session.scalar(
+        select(IntegrationRow.id).where(
+            func.lower(IntegrationRow.name) == cleaned.lower()
+        )
+    )
+    if taken is not None:
+        raise DuplicateNameError(f"an integration named {cleaned!r} already exists")
+    row = IntegrationRow(name=cleaned, region=region, created_at=now or _now())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise DuplicateNameError(
+            f"an integration named {cleaned!r} already exists"
+        ) from None
+    return _integration(row)
+
+
+def _integration_row(session: Session, name_or_id: str | int) -> IntegrationRow:
+    row: IntegrationRow | None = None
+    if isinstance(name_or_id, int) or name_or_id.strip().isdigit():
+        row = session.get(IntegrationRow, int(name_or_id))
+    if row is None and isinstance(name_or_id, str):
+        cleaned = " ".join(name_or_id.split()).lower()
+        row = session.scalar(
+            select(IntegrationRow).where(func.lower(IntegrationRow.name) == cleaned)
+        )
+    if row is None:
+        raise NotFoundError(f"no integration {name_or_id!r}")
+    return row
+
+
+def get_integration(session: Session, name_or_id: str | int) -> Integration:
+    """By id (an int or digits) or by name (case-insensitive); NotFoundError."""
+    return _integration(_integration_row(session, name_or_id))
+
+
+def list_integrations(session: Session) -> list[Integration]:
+    rows = session.scalars(select(IntegrationRow).order_by(IntegrationRow.name))
+    return [_integration(row) for row in rows]
+
+
+def delete_integration(session: Session, integration_id: int) -> None:
+    """Delete an integration and, by cascade, everything stored for it."""
+    _integration_row(session, integration_id)
+    session.execute(delete(IntegrationRow).where(IntegrationRow.id == integration_id))
+
+
+def set_sync_interval(
+    session: Session, integration_id: int, seconds: int | None
+) -> Integration:
+    """Set (or clear, with None) how often the scheduler syncs this integration."""
+    if seconds is not None and seconds <= 0:
+        raise StorageError("the sync interval must be a positive number of seconds")
+    row = _integration_row(session, integration_id)
+    row.sync_interval_s = seconds
+    return _integration(row)
+
+
+# --- service accounts ---------------------------------------------------------
+
+
+def _service_account(row: ServiceAccountRow) -> ServiceAccount:
+    return ServiceAccount(
+        id=row.id,
+        integration_id=row.integration_id,
+        label=row.label,
+        kind=KeyKind(row.kind),
+        key_id=row.key_id,
+        status=KeyStatus(row.status),
+        scopes=tuple(row.scopes),
+        capabilities=tuple(row.capabilities),
+        missing={k: list(v) for k, v in row.missing.items()},
+        last_sync_at=row.last_sync_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        removed_at=row.removed_at,
+        encrypted_secret=row.encrypted_secret,
+    )
+
+
+def add_service_account(
+    session: Session,
+    integration_id: int,
+    *,
+    label: str,
+    kind: KeyKind,
+    scopes: Sequence[str],
+    capabilities: Sequence[str],
+    missing: Mapping[str, Sequence[str]],
+    key_id: str,
+    encrypted_secret: str,
+    status: KeyStatus,
+    now: dt.datetime | None = None,
+) -> ServiceAccount:
+    """Store a key (already encrypted). The same key twice is DuplicateNameError."""
+    _integration_row(session, integration_id)
+    duplicate = session.scalar(
+        select(ServiceAccountRow.id).where(
+            ServiceAccountRow.integration_id == integration_id,
+            ServiceAccountRow.key_id == key_id,
+            ServiceAccountRow.removed_at.is_(None),
+        )
+    )
+    if duplicate is not None:
+        raise DuplicateNameError(f"the key SG.{key_id}… is already added")
+    row = ServiceAccountRow(
+        integration_id=integration_id,
+        label=label,
+        kind=str(kind),
+        key_id=key_id,
+        encrypted_secret=encrypted_secret,
+        scopes=sorted(scopes),
+        capabilities=list(capabilities),
+        missing={k: list(v) for k, v in missing.items()},
+        status=str(status),
+        created_at=now or _now(),
+    )
+    session.add(row)
+    session.flush()
+    return _service_account(row)
+
+
+def _sa_row(session: Session, sa_id: int) -> ServiceAccountRow:
+    row = session.get(ServiceAccountRow, sa_id)
+    if row is None:
+        raise NotFoundError(f"no service account {sa_id}")
+    return row
+
+
+def get_service_account(session: Session, sa_id: int) -> ServiceAccount:
+    return _service_account(_sa_row(session, sa_id))
+
+
+def list_service_accounts(
+    session: Session, integration_id: int, *, include_removed: bool = False
+) -> list[ServiceAccount]:
+    """Keys of an integration, first added first (the sync engine prefers those)."""
+    query = select(ServiceAccountRow).where(
+        ServiceAccountRow.integration_id == integration_id
+    )
+    if not include_removed:
+        query = query.where(ServiceAccountRow.removed_at.is_(None))
+    rows = session.scalars(query.order_by(ServiceAccountRow.id))
+    return [_service_account(row) for row in rows]
+
+
+def remove_service_account(
+    session: Session, sa_id: int, now: dt.datetime | None = None
+) -> ServiceAccount:
+    """Soft removal: the key stops syncing; what it collected is kept."""
+    row = _sa_row(session, sa_id)
+    if row.removed_at is None:
+        row.removed_at = now or _now()
+    return _service_account(row)
+
+
+def set_service_account_status(
+    session: Session,
+    sa_id: int,
+    status: KeyStatus,
+    *,
+    last_error: str | None = None,
+    missing: Mapping[str, Sequence[str]] | None = None,
+    last_sync_at: dt.datetime | None = None,
+    scopes: Sequence[str] | None = None,
+    capabilities: Sequence[str] | None = None,
+) -> ServiceAccount:
+    """Record a key's health. `last_error` is replaced (None clears it)."""
+    row = _sa_row(session, sa_id)
+    row.status = str(status)
+    row.last_error = last_error
+    if missing is not None:
+        row.missing = {k: list(v) for k, v in missing.items()}
+    if last_sync_at is not None:
+        row.last_sync_at = last_sync_at
+    if scopes is not None:
+        row.scopes = sorted(scopes)
+    if capabilities is not None:
+        row.capabilities = list(capabilities)
+    return _service_account(row)
+
+
+def encrypted_secrets(session: Session) -> list[tuple[int, str]]:
+    """(service account id, token) for every stored key, removed ones included."""
+    rows = session.execute(
+        select(ServiceAccountRow.id, ServiceAccountRow.encrypted_secret).order_by(
+            ServiceAccountRow.id
+        )
+    )
+    return [(sa_id, token) for sa_id, token in rows]
+
+
+def replace_encrypted_secret(session: Session, sa_id: int, token: str) -> None:
+    _sa_row(session, sa_id).encrypted_secret = token

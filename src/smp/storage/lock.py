@@ -1,0 +1,152 @@
+"""One sync per integration at a time, across threads and processes.
+
+PostgreSQL: a session-level `pg_try_advisory_lock` held on a dedicated
+connection; if the process dies, the connection drops and the lock with it.
+SQLite: a lease row in `integration_locks` (owner + expiry) taken with one
+atomic upsert and renewed by a heartbeat thread, so a crashed owner's lease
+simply expires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy.dialects import sqlite
+
+from smp.storage.errors import LockBusyError
+from smp.storage.tables import IntegrationLockRow
+
+# First half of the advisory lock key: "SMP" in ASCII, so other apps don't clash.
+ADVISORY_NAMESPACE = 0x534D50
+DEFAULT_LEASE_S = 60.0
+POLL_S = 0.05
+
+
+def _busy(integration_id: int, timeout_s: float) -> LockBusyError:
+    return LockBusyError(
+        f"integration {integration_id} is already being synced (waited {timeout_s:g} s)"
+    )
+
+
+@contextmanager
+def _advisory_lock(
+    engine: Engine, integration_id: int, timeout_s: float
+) -> Iterator[None]:
+    deadline = time.monotonic() + timeout_s
+    key = {"ns": ADVISORY_NAMESPACE, "id": integration_id}
+    with engine.connect() as connection:
+        while True:
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:ns, :id)"), key
+            ).scalar()
+            connection.commit()  # the lock is per session; don't idle in a transaction
+            if got:
+                break
+            if time.monotonic() >= deadline:
+                raise _busy(integration_id, timeout_s)
+            time.sleep(POLL_S)
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:ns, :id)"), key)
+            connection.commit()
+
+
+def _try_lease(engine: Engine, integration_id: int, owner: str, lease_s: float) -> bool:
+    now = dt.datetime.now(dt.UTC)
+    table = IntegrationLockRow.__table__.c
+    statement = sqlite.insert(IntegrationLockRow).values(
+        integration_id=integration_id,
+        owner=owner,
+        expires_at=now + dt.timedelta(seconds=lease_s),
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["integration_id"],
+        set_={
+            "owner": statement.excluded.owner,
+            "expires_at": statement.excluded.expires_at,
+        },
+        where=table.expires_at < now,
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
+        holder = connection.execute(
+            select(table.owner).where(table.integration_id == integration_id)
+        ).scalar()
+    return holder == owner
+
+
+def _heartbeat(
+    engine: Engine,
+    integration_id: int,
+    owner: str,
+    lease_s: float,
+    stop: threading.Event,
+) -> None:
+    while not stop.wait(lease_s / 3):
+        with engine.begin() as connection:
+            connection.execute(
+                update(IntegrationLockRow)
+                .where(
+                    IntegrationLockRow.integration_id == integration_id,
+                    IntegrationLockRow.owner == owner,
+                )
+                .values(
+                    expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lease_s)
+                )
+            )
+
+
+@contextmanager
+def _lease_lock(
+    engine: Engine, integration_id: int, timeout_s: float, lease_s: float
+) -> Iterator[None]:
+    owner = uuid.uuid4().hex
+    deadline = time.monotonic() + timeout_s
+    while not _try_lease(engine, integration_id, owner, lease_s):
+        if time.monotonic() >= deadline:
+            raise _busy(integration_id, timeout_s)
+        time.sleep(POLL_S)
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat,
+        args=(engine, integration_id, owner, lease_s, stop),
+        name=f"smp-lock-{integration_id}",
+        daemon=True,
+    )
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join()
+        with engine.begin() as connection:
+            connection.execute(
+                delete(IntegrationLockRow).where(
+                    IntegrationLockRow.integration_id == integration_id,
+                    IntegrationLockRow.owner == owner,
+                )
+            )
+
+
+@contextmanager
+def integration_lock(
+    engine: Engine,
+    integration_id: int,
+    *,
+    timeout_s: float = 0.0,
+    lease_s: float = DEFAULT_LEASE_S,
+) -> Iterator[None]:
+    """Hold the integration's sync lock; LockBusyError after `timeout_s` seconds."""
+    if engine.dialect.name == "postgresql":
+        with _advisory_lock(engine, integration_id, timeout_s):
+            yield
+    else:
+        with _lease_lock(engine, integration_id, timeout_s, lease_s):
+            yield

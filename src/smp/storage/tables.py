@@ -1,0 +1,300 @@
+"""SQLAlchemy 2 tables. Every synced row records the key that fetched it.
+
+Provenance columns: `source_service_account_id` (the key), `synced_at` (when it
+was last written) and, where useful, `sync_run_id`. Removing a key never
+deletes these rows; readers join `service_accounts.removed_at` to show the
+source as removed. Enum-like columns are short strings (values of the
+`smp.model` StrEnums) so migrations stay simple on both dialects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from smp.storage.types import DecimalText, UtcDateTime
+
+# Named constraints: Alembic's batch mode on SQLite needs names to alter them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {dt.datetime: UtcDateTime()}  # noqa: RUF012
+
+
+def _integration_fk() -> Any:
+    return ForeignKey("integrations.id", ondelete="CASCADE")
+
+
+def _source_fk() -> Any:
+    return ForeignKey("service_accounts.id", ondelete="SET NULL")
+
+
+class IntegrationRow(Base):
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    region: Mapped[str] = mapped_column(String(16))
+    sync_interval_s: Mapped[int | None]
+    created_at: Mapped[dt.datetime]
+    last_sync_at: Mapped[dt.datetime | None]
+
+
+class ServiceAccountRow(Base):
+    __tablename__ = "service_accounts"
+    __table_args__ = (Index("ix_service_accounts_integration", "integration_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    label: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(64))
+    encrypted_secret: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    capabilities: Mapped[list[str]] = mapped_column(JSON)
+    missing: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(32))
+    last_sync_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    removed_at: Mapped[dt.datetime | None]
+
+
+class SyncRunRow(Base):
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_integration", "integration_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    trigger: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limit_waits: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[str]] = mapped_column(JSON)
+
+
+class AccountIdentityRow(Base):
+    __tablename__ = "account_identities"
+
+    integration_id: Mapped[int] = mapped_column(_integration_fk(), primary_key=True)
+    username: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    account_type: Mapped[str | None] = mapped_column(String(32))
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    synced_at: Mapped[dt.datetime]
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "member_key"),
+        Index("ix_members_status_role", "integration_id", "status", "role"),
+        Index("ix_members_username", "integration_id", "username"),
+        Index("ix_members_last_seen", "integration_id", "last_seen"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    member_key: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320))
+    username: Mapped[str | None] = mapped_column(String(200))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    is_sso: Mapped[bool | None] = mapped_column(Boolean)
+    invite_expires_at: Mapped[dt.datetime | None]
+    expiry_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    removed_at: Mapped[dt.datetime | None]
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    sync_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sync_runs.id", ondelete="SET NULL")
+    )
+
+
+class MemberEventRow(Base):
+    __tablename__ = "member_events"
+    __table_args__ = (
+        Index("ix_member_events_time", "integration_id", "occurred_at"),
+        Index("ix_member_events_member", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    member_key: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320))
+    username: Mapped[str | None] = mapped_column(String(200))
+    old_role: Mapped[str | None] = mapped_column(String(16))
+    new_role: Mapped[str | None] = mapped_column(String(16))
+    occurred_at: Mapped[dt.datetime]
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    sync_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sync_runs.id", ondelete="SET NULL")
+    )
+
+
+class SubuserRow(Base):
+    __tablename__ = "subusers"
+    __table_args__ = (UniqueConstraint("integration_id", "username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    username: Mapped[str] = mapped_column(String(200))
+    sendgrid_id: Mapped[int | None] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(320))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    region: Mapped[str | None] = mapped_column(String(16))
+    credit_type: Mapped[str | None] = mapped_column(String(32))
+    credits_total: Mapped[int | None] = mapped_column(BigInteger)
+    credits_used: Mapped[int | None] = mapped_column(BigInteger)
+    credits_remain: Mapped[int | None] = mapped_column(BigInteger)
+    reset_frequency: Mapped[str | None] = mapped_column(String(16))
+    first_seen: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    removed_at: Mapped[dt.datetime | None]
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    synced_at: Mapped[dt.datetime]
+
+
+class UsagePeriodRow(Base):
+    """One row per integration + subuser ('' = the account) + period start."""
+
+    __tablename__ = "usage_periods"
+    __table_args__ = (UniqueConstraint("integration_id", "subuser", "last_reset"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    subuser: Mapped[str] = mapped_column(String(200))
+    last_reset: Mapped[dt.date] = mapped_column(Date)
+    next_reset: Mapped[dt.date | None] = mapped_column(Date)
+    reset_frequency: Mapped[str | None] = mapped_column(String(16))
+    credit_type: Mapped[str | None] = mapped_column(String(32))
+    total: Mapped[int | None] = mapped_column(BigInteger)
+    used: Mapped[int | None] = mapped_column(BigInteger)
+    remain: Mapped[int | None] = mapped_column(BigInteger)
+    overage: Mapped[int | None] = mapped_column(BigInteger)
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    sync_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sync_runs.id", ondelete="SET NULL")
+    )
+    synced_at: Mapped[dt.datetime]
+
+
+VOLUME_METRICS = (
+    "requests",
+    "processed",
+    "delivered",
+    "deferred",
+    "bounces",
+    "bounce_drops",
+    "blocks",
+    "invalid_emails",
+    "spam_reports",
+    "spam_report_drops",
+    "unsubscribes",
+    "unsubscribe_drops",
+    "opens",
+    "unique_opens",
+    "clicks",
+    "unique_clicks",
+)
+
+
+class MonthlyVolumeRow(Base):
+    """One row per integration + subuser ('' = the account) + month."""
+
+    __tablename__ = "monthly_volumes"
+    __table_args__ = (UniqueConstraint("integration_id", "subuser", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    subuser: Mapped[str] = mapped_column(String(200))
+    month: Mapped[dt.date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    deferred: Mapped[int] = mapped_column(BigInteger, default=0)
+    bounces: Mapped[int] = mapped_column(BigInteger, default=0)
+    bounce_drops: Mapped[int] = mapped_column(BigInteger, default=0)
+    blocks: Mapped[int] = mapped_column(BigInteger, default=0)
+    invalid_emails: Mapped[int] = mapped_column(BigInteger, default=0)
+    spam_reports: Mapped[int] = mapped_column(BigInteger, default=0)
+    spam_report_drops: Mapped[int] = mapped_column(BigInteger, default=0)
+    unsubscribes: Mapped[int] = mapped_column(BigInteger, default=0)
+    unsubscribe_drops: Mapped[int] = mapped_column(BigInteger, default=0)
+    opens: Mapped[int] = mapped_column(BigInteger, default=0)
+    unique_opens: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    unique_clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    sync_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sync_runs.id", ondelete="SET NULL")
+    )
+    synced_at: Mapped[dt.datetime]
+
+
+class InvoiceRow(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "invoice_id"),
+        Index("ix_invoices_date", "integration_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    invoice_id: Mapped[str] = mapped_column(String(100))
+    number: Mapped[str | None] = mapped_column(String(100))
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
+    amount: Mapped[Decimal | None] = mapped_column(DecimalText())
+    currency: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str | None] = mapped_column(String(32))
+    balance: Mapped[Decimal | None] = mapped_column(DecimalText())
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    first_seen: Mapped[dt.datetime]
+    synced_at: Mapped[dt.datetime]
+
+
+class IntegrationLockRow(Base):
+    """SQLite's lock: a lease row per integration that a crashed owner lets expire."""
+
+    __tablename__ = "integration_locks"
+
+    integration_id: Mapped[int] = mapped_column(_integration_fk(), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime]
