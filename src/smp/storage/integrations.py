@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,13 +55,16 @@ def create_integration(
     """Create an integration; names are unique, compared without case."""
     cleaned = _clean_name(name)
     taken = session.scalar(
-        select(IntegrationRow.id).where(
-            func.lower(IntegrationRow.name) == cleaned.lower()
-        )
+        select(IntegrationRow.id).where(IntegrationRow.name_key == cleaned.casefold())
     )
     if taken is not None:
         raise DuplicateNameError(f"an integration named {cleaned!r} already exists")
-    row = IntegrationRow(name=cleaned, region=region, created_at=now or _now())
+    row = IntegrationRow(
+        name=cleaned,
+        name_key=cleaned.casefold(),
+        region=region,
+        created_at=now or _now(),
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -77,9 +80,9 @@ def _integration_row(session: Session, name_or_id: str | int) -> IntegrationRow:
     if isinstance(name_or_id, int) or name_or_id.strip().isdigit():
         row = session.get(IntegrationRow, int(name_or_id))
     if row is None and isinstance(name_or_id, str):
-        cleaned = " ".join(name_or_id.split()).lower()
+        cleaned = " ".join(name_or_id.split()).casefold()
         row = session.scalar(
-            select(IntegrationRow).where(func.lower(IntegrationRow.name) == cleaned)
+            select(IntegrationRow).where(IntegrationRow.name_key == cleaned)
         )
     if row is None:
         raise NotFoundError(f"no integration {name_or_id!r}")

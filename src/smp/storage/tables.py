@@ -57,7 +57,9 @@ class IntegrationRow(Base):
     __tablename__ = "integrations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # casefold()ed name: unique without case, for any script (SQLite's lower() is ASCII)
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
     region: Mapped[str] = mapped_column(String(16))
     sync_interval_s: Mapped[int | None]
     created_at: Mapped[dt.datetime]

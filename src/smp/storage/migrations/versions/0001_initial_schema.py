@@ -22,12 +22,13 @@ def upgrade() -> None:
         "integrations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("name_key", sa.String(length=200), nullable=False),
         sa.Column("region", sa.String(length=16), nullable=False),
         sa.Column("sync_interval_s", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("last_sync_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_integrations")),
-        sa.UniqueConstraint("name", name=op.f("uq_integrations_name")),
+        sa.UniqueConstraint("name_key", name=op.f("uq_integrations_name_key")),
     )
     op.create_table(
         "integration_locks",
