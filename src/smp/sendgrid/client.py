@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from smp.sendgrid import wire
 from smp.sendgrid.errors import ProtocolError
@@ -34,6 +34,34 @@ class SubuserAccessList:
 
     has_restricted_subuser_access: bool
     subusers: list[wire.SubuserAccess]
+
+
+class _ResultPage(BaseModel, Generic[T]):
+    result: list[T]
+
+
+class _StatsPage(BaseModel, Generic[T]):
+    stats: list[T]
+
+
+class OnePass(Generic[T]):
+    """Validates a page straight from its JSON bytes, in one pass in pydantic-core.
+
+    Half the CPU of `json.loads` plus validation, which matters at 500 items a
+    page. Returns None when the body has another shape (another envelope, an
+    error body, bad JSON); the general path then decides, with its messages.
+    """
+
+    def __init__(self, adapter: TypeAdapter[Any], key: str | None = None) -> None:
+        self._adapter = adapter
+        self._key = key
+
+    def __call__(self, body: bytes) -> list[T] | None:
+        try:
+            page = self._adapter.validate_json(body)
+        except ValidationError:
+            return None
+        return cast(list[T], page if self._key is None else getattr(page, self._key))
 
 
 class SendGridClient:
@@ -112,7 +140,12 @@ class SendGridClient:
         self, *, page_size: int = MAX_PAGE_SIZE, on_behalf_of: str | None = None
     ) -> AsyncIterator[wire.Teammate]:
         return self._offset_list(
-            "/v3/teammates", _TEAMMATES, page_size, ("teammates.read",), on_behalf_of
+            "/v3/teammates",
+            _TEAMMATES,
+            page_size,
+            ("teammates.read",),
+            on_behalf_of,
+            one_pass=_TEAMMATES_ONE_PASS,
         )
 
     async def teammate(self, username: str) -> wire.TeammateDetail:
@@ -202,6 +235,7 @@ class SendGridClient:
             on_behalf_of,
             params=params,
             bare=True,
+            one_pass=_STATS_ONE_PASS,
         )
 
     def subuser_stats(
@@ -228,6 +262,7 @@ class SendGridClient:
             None,
             params=params,
             bare=True,
+            one_pass=_STATS_ONE_PASS,
         )
 
     def subuser_monthly_stats(
@@ -242,6 +277,7 @@ class SendGridClient:
             None,
             params={"date": month.isoformat()},
             keys=("stats",),
+            one_pass=_STAT_ENTRIES_ONE_PASS,
         )
 
     # --- subusers ----------------------------------------------------------------
@@ -257,6 +293,7 @@ class SendGridClient:
             None,
             params={"include_region": "true"},
             bare=True,
+            one_pass=_SUBUSERS_ONE_PASS,
         )
 
     async def subuser_credits(self, username: str) -> wire.SubuserCredits:
@@ -276,6 +313,7 @@ class SendGridClient:
             None,
             keys=wire.INVOICE_LIST_KEYS,
             bare=True,
+            one_pass=_INVOICES_ONE_PASS,
         )
 
     async def validation_jobs(self) -> list[wire.ValidationJob]:
@@ -309,7 +347,7 @@ class SendGridClient:
             raise ProtocolError(path, "expected an object")
         return self._parse(path, adapter, response.payload)
 
-    async def _offset_list(
+    def _offset_list(
         self,
         path: str,
         adapter: TypeAdapter[list[T]],
@@ -320,17 +358,22 @@ class SendGridClient:
         params: QueryParams | None = None,
         keys: Sequence[str] = wire.LIST_KEYS,
         bare: bool = False,
+        one_pass: OnePass[T] | None = None,
     ) -> AsyncIterator[T]:
         async def fetch(limit: int, offset: int) -> Page[T]:
             query = {**(params or {}), "limit": limit, "offset": offset}
             response = await self._get(
                 path, query, scopes=scopes, on_behalf_of=on_behalf_of
             )
-            items = self._list(path, adapter, response.payload, keys=keys, bare=bare)
+            items = one_pass(response.body) if one_pass is not None else None
+            if items is None:
+                items = self._list(
+                    path, adapter, response.payload, keys=keys, bare=bare
+                )
             return Page(items, response.body)
 
-        async for item in offset_pages(path, fetch, limit=page_size):
-            yield item
+        # The pager itself, not a generator around it: one hop less per item.
+        return offset_pages(path, fetch, limit=page_size)
 
     def _list(
         self,
@@ -406,3 +449,16 @@ _SUBUSERS = TypeAdapter(list[wire.Subuser])
 _SUBUSER_CREDITS = TypeAdapter(wire.SubuserCredits)
 _INVOICES = TypeAdapter(list[wire.Invoice])
 _VALIDATION_JOBS = TypeAdapter(list[wire.ValidationJob])
+
+# Fast paths for the big lists: the usual envelope, validated from bytes.
+_TEAMMATES_ONE_PASS: OnePass[wire.Teammate] = OnePass(
+    TypeAdapter(_ResultPage[wire.Teammate]), "result"
+)
+_STATS_ONE_PASS: OnePass[wire.StatsDay] = OnePass(_STATS)
+_STAT_ENTRIES_ONE_PASS: OnePass[wire.StatEntry] = OnePass(
+    TypeAdapter(_StatsPage[wire.StatEntry]), "stats"
+)
+_SUBUSERS_ONE_PASS: OnePass[wire.Subuser] = OnePass(_SUBUSERS)
+_INVOICES_ONE_PASS: OnePass[wire.Invoice] = OnePass(
+    TypeAdapter(_ResultPage[wire.Invoice]), "result"
+)

@@ -42,12 +42,32 @@ class RequestCounters:
     rate_limit_wait_s: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class JsonResponse:
-    """A decoded 2xx answer; `body` is kept for page fingerprints."""
+_UNDECODED: Any = object()
 
-    payload: Any
-    body: bytes
+
+class JsonResponse:
+    """A 2xx answer. `payload` is decoded on first use: a caller that validates
+    `body` in one pass (pydantic's JSON mode) never builds the Python dicts.
+    `body` is also kept for page fingerprints.
+    """
+
+    __slots__ = ("_content_type", "_path", "_payload", "body", "status")
+
+    def __init__(self, path: str, response: httpx.Response) -> None:
+        self._path = path
+        self._content_type = response.headers.get("content-type", "")
+        self._payload = _UNDECODED
+        self.body = response.content
+        self.status = response.status_code
+
+    @property
+    def payload(self) -> Any:
+        """The decoded JSON; `ProtocolError` for empty, non-JSON or error bodies."""
+        if self._payload is _UNDECODED:
+            self._payload = _decode(
+                self._path, self.status, self.body, self._content_type
+            )
+        return self._payload
 
 
 class HttpCore:
@@ -144,7 +164,7 @@ class HttpCore:
         self.pacer.observe(path, info, self.policy)
         status = response.status_code
         if 200 <= status < 300:
-            return decode_json(path, response), 0.0, False
+            return JsonResponse(path, response), 0.0, False
         if 300 <= status < 400:
             target = httpx.URL(response.headers.get("location", "")).host or "(none)"
             raise RedirectRefused(path, status, target)
@@ -171,15 +191,14 @@ class HttpCore:
             await self.clock.sleep(delay)
 
 
-def decode_json(path: str, response: httpx.Response) -> JsonResponse:
+def _decode(path: str, status: int, body: bytes, content_type: str) -> Any:
     """Parse a 2xx body; empty, HTML and non-JSON bodies are protocol errors."""
-    body = response.content
     if not body.strip():
-        raise ProtocolError(path, f"HTTP {response.status_code} with an empty body")
+        raise ProtocolError(path, f"HTTP {status} with an empty body")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        kind = response.headers.get("content-type", "").split(";")[0] or "unknown"
+        kind = content_type.split(";")[0] or "unknown"
         raise ProtocolError(
             path, f"expected JSON, got {kind} ({len(body)} bytes)"
         ) from None
@@ -192,7 +211,7 @@ def decode_json(path: str, response: httpx.Response) -> JsonResponse:
         raise ProtocolError(
             path, "error body with a success status: " + "; ".join(map(str, messages))
         )
-    return JsonResponse(payload, body)
+    return payload
 
 
 def _is_error_body(payload: Any) -> bool:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
+
+import certifi
 import httpx
 
 from smp.sendgrid.errors import ReadOnlyViolation
@@ -30,6 +34,13 @@ class ReadOnlyTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~15 ms of CPU; one client per key per sync
+    # run would pay it every time, so the process shares one context.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def default_transport() -> httpx.AsyncBaseTransport:
     """httpx's own transport; retries are ours, so the pool does none."""
-    return httpx.AsyncHTTPTransport(retries=0)
+    return httpx.AsyncHTTPTransport(retries=0, verify=_tls_context())
