@@ -55,6 +55,7 @@ class Integration:
     name: str
     region: str
     created_at: dt.datetime
+    base_url: str | None = None
     sync_interval_s: int | None = None
     last_sync_at: dt.datetime | None = None
 

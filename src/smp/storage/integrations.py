@@ -30,6 +30,7 @@ def _integration(row: IntegrationRow) -> Integration:
         id=row.id,
         name=row.name,
         region=row.region,
+        base_url=row.base_url,
         created_at=row.created_at,
         sync_interval_s=row.sync_interval_s,
         last_sync_at=row.last_sync_at,
@@ -50,6 +51,7 @@ def create_integration(
     name: str,
     region: str = "global",
     *,
+    base_url: str | None = None,
     now: dt.datetime | None = None,
 ) -> Integration:
     """Create an integration; names are unique, compared without case."""
@@ -63,6 +65,7 @@ def create_integration(
         name=cleaned,
         name_key=cleaned.casefold(),
         region=region,
+        base_url=base_url,
         created_at=now or _now(),
     )
     try:

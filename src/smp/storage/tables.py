@@ -61,6 +61,8 @@ class IntegrationRow(Base):
     # casefold()ed name: unique without case, for any script (SQLite's lower() is ASCII)
     name_key: Mapped[str] = mapped_column(String(200), unique=True)
     region: Mapped[str] = mapped_column(String(16))
+    # Set only to reach something other than SendGrid itself (the simulator).
+    base_url: Mapped[str | None] = mapped_column(String(500))
     sync_interval_s: Mapped[int | None]
     created_at: Mapped[dt.datetime]
     last_sync_at: Mapped[dt.datetime | None]

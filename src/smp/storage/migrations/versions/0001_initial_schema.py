@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("name_key", sa.String(length=200), nullable=False),
         sa.Column("region", sa.String(length=16), nullable=False),
+        sa.Column("base_url", sa.String(length=500), nullable=True),
         sa.Column("sync_interval_s", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("last_sync_at", sa.DateTime(), nullable=True),
