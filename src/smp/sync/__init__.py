@@ -1,1 +1,24 @@
-"""Sync engine: SendGrid client -> domain model -> storage."""
+"""Sync engine: SendGrid client -> domain model -> storage.
+
+Entry points: `run_sync` (one integration), `connect` / `add_key` (keys are
+checked before they are stored), `SyncContext` (transport, clock, limits).
+"""
+
+from __future__ import annotations
+
+from smp.sync.context import SyncContext
+from smp.sync.engine import COLLECTED, run_sync
+from smp.sync.keys import KeyRefused, NewKey, add_key, check_key, connect
+from smp.sync.report import SyncReport
+
+__all__ = [
+    "COLLECTED",
+    "KeyRefused",
+    "NewKey",
+    "SyncContext",
+    "SyncReport",
+    "add_key",
+    "check_key",
+    "connect",
+    "run_sync",
+]

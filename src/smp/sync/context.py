@@ -1,0 +1,52 @@
+"""What a sync or a key check needs from its surroundings, in one place.
+
+Defaults are the real thing (SendGrid over HTTPS, the wall clock); tests and
+the demo pass a simulator transport instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from smp.model import DEFAULT_HISTORY_MONTHS
+from smp.sendgrid import (
+    ApiKey,
+    Clock,
+    ConcurrencyLimiter,
+    RetryPolicy,
+    SendGridClient,
+)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(slots=True)
+class SyncContext:
+    # Called once per client: a client closes its transport when it closes.
+    transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
+    clock: Clock | None = None
+    policy: RetryPolicy | None = None
+    # One limiter for the whole process keeps SMP polite to SendGrid.
+    limiter: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
+    now: Callable[[], dt.datetime] = _utc_now
+    history_months: int = DEFAULT_HISTORY_MONTHS
+    lock_timeout_s: float = 0.0
+
+    def client(
+        self, key: ApiKey, *, region: str, base_url: str | None
+    ) -> SendGridClient:
+        return SendGridClient(
+            key,
+            region=region,
+            base_url=base_url,
+            transport=self.transport_factory() if self.transport_factory else None,
+            clock=self.clock,
+            policy=self.policy,
+            limiter=self.limiter,
+        )

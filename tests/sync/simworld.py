@@ -1,0 +1,50 @@
+"""A simulator world, an SMP database and a context wired to each other in process."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from tests.sendgrid.fakes import FakeClock
+
+from smp.sendgrid import RetryPolicy
+from smp.simulator import Account, SimKey, Simulator, World
+from smp.storage import SecretBox, generate_key
+from smp.sync.context import SyncContext
+from smp.sync.keys import NewKey
+
+BASE_URL = "https://sim.invalid"
+
+
+def key_of(world: World, kind: str, account: Account | None = None) -> SimKey:
+    username = (account or world.accounts[0]).username
+    return next(k for k in world.keys if k.account == username and k.kind == kind)
+
+
+def new_key(world: World, kind: str, account: Account | None = None) -> NewKey:
+    return NewKey(label=kind, raw=key_of(world, kind, account).key)
+
+
+@dataclass
+class Setup:
+    world: World
+    sim: Simulator
+    engine: Engine
+    box: SecretBox
+    context: SyncContext
+
+
+def wire_up(world: World, engine: Engine, **sim_options: object) -> Setup:
+    clock = FakeClock()
+    sim = Simulator(world, rate_limit=None, clock=clock.wall, **sim_options)  # type: ignore[arg-type]
+    today = world.today_date()
+    # SMP's "now" is the world's today at noon, so ground truth never drifts.
+    now = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC)
+    context = SyncContext(
+        transport_factory=sim.transport,
+        clock=clock,
+        policy=RetryPolicy(rng=lambda: 0.0),
+        now=lambda: now,
+    )
+    return Setup(world, sim, engine, SecretBox.from_key(generate_key()), context)
