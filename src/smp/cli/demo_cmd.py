@@ -1,72 +1,131 @@
-"""`smp demo`: for now, a self-check of the simulator over real loopback HTTP.
+"""`smp demo`: the whole product on the embedded defaults, offline.
 
-A later issue replaces this with the full demo; `register(app)` stays.
+It serves the built-in SendGrid simulator on loopback, connects one account as
+integration `demo` with a full-access key and a billing key, syncs it over real
+HTTP, and prints what SMP learned. The data stays in `$SMP_HOME` for the next
+commands (`smp members demo`, `smp usage demo`, ...).
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
+import asyncio
+from collections import Counter
+from typing import Annotated
 
-import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
-from smp.simulator import Simulator, generate_world
+from smp.cli import views
+from smp.cli.data_cmd import render_usage
+from smp.cli.loopback import serve_simulator
+from smp.cli.runtime import console, open_runtime, user_errors
+from smp.cli.sync_cmd import summary_table, sync_many
+from smp.model import Outcome
+from smp.simulator import Simulator, World, generate_world
+from smp.storage import delete_integration, get_integration, list_integrations
+from smp.storage import list_service_accounts as stored_keys
+from smp.sync import NewKey, connect
 
-CHECKS = ("/v3/scopes", "/v3/teammates?limit=10", "/v3/billing/invoices")
+DEMO = "demo"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _run_self_check(console: Console) -> bool:
-    import uvicorn
-
-    world = generate_world(seed=1, accounts=1)
-    sim = Simulator(world)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(sim.app, host="127.0.0.1", port=port, log_level="warning")
+def demo_world(seed: int) -> World:
+    return generate_world(
+        seed=seed,
+        accounts=1,
+        teammates=40,
+        pending=5,
+        subusers=4,
+        months=24,
+        invoices=12,
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        table = Table(title=f"SendGrid simulator self-check on 127.0.0.1:{port}")
-        table.add_column("key kind")
-        table.add_column("key")
-        for path in CHECKS:
-            table.add_column(path.split("?")[0])
-        ok = True
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            for key in world.keys:
-                headers = {"Authorization": f"Bearer {key.key}"}
-                statuses = [client.get(p, headers=headers).status_code for p in CHECKS]
-                ok = ok and all(s in (200, 401, 403) for s in statuses)
-                table.add_row(
-                    key.kind, f"SG.{key.key_id}…", *(str(s) for s in statuses)
-                )
-        console.print(table)
-        return ok
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+
+
+def _key(world: World, kind: str) -> str:
+    account = world.accounts[0].username
+    return next(k.key for k in world.keys if k.account == account and k.kind == kind)
+
+
+def _summary(session: Session, integration_id: int) -> None:
+    members = views.members(session, integration_id)
+    active = [m for m in members if m["status"] == "active"]
+    pending = [m for m in members if m["status"] == "pending"]
+    roles = Counter(m["role"] for m in active)
+    console.print(
+        f"[bold]Members[/]: {len(active)} active "
+        f"({', '.join(f'{n} {r}' for r, n in sorted(roles.items()))}), "
+        f"{len(pending)} pending invites"
+    )
+    invites = Table(title="Pending invites", title_justify="left")
+    invites.add_column("email")
+    invites.add_column("expires")
+    for invite in pending:
+        invites.add_row(invite["email"], invite["invite_expires_at"] or "")
+    console.print(invites)
+    integration = get_integration(session, integration_id)
+    render_usage(integration, views.usage(session, integration_id))
+    bills = Table(title="Latest invoices", title_justify="left")
+    for column in ("number", "date", "amount", "status"):
+        bills.add_column(column)
+    for invoice in views.invoices(session, integration_id)[:5]:
+        amount = f"{invoice['amount']:,.2f} {invoice['currency'] or ''}"
+        bills.add_row(
+            invoice["number"] or invoice["id"],
+            invoice["date"],
+            amount,
+            invoice["status"],
+        )
+    console.print(bills)
+    health = Table(title="Keys", title_justify="left")
+    for column in ("key", "kind", "status", "reads"):
+        health.add_column(column)
+    for sa in stored_keys(session, integration_id):
+        health.add_row(
+            sa.display_key, sa.kind.value, sa.status.value, ", ".join(sa.capabilities)
+        )
+    console.print(health)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
-    def demo() -> None:
-        """Start the simulator on loopback and show what each key kind may read."""
-        console = Console()
-        if not _run_self_check(console):
-            console.print("[red]self-check failed[/red]")
+    def demo(
+        seed: Annotated[int, typer.Option(help="The simulated world's seed.")] = 1,
+    ) -> None:
+        """Connect, sync and summarize a simulated SendGrid account, offline."""
+        runtime = open_runtime()
+        world = demo_world(seed)
+        with Session(runtime.engine) as session, session.begin():
+            for old in list_integrations(session):
+                if old.name == DEMO:  # a fresh demo each time
+                    delete_integration(session, old.id)
+        with serve_simulator(Simulator(world)) as base_url:
+            console.print(f"SendGrid simulator serving on {base_url} (seed {seed})")
+            keys = [
+                NewKey("access token", _key(world, "full")),
+                NewKey("billing token", _key(world, "billing")),
+            ]
+            with user_errors():
+                integration, _ = asyncio.run(
+                    connect(
+                        runtime.engine,
+                        runtime.box,
+                        DEMO,
+                        keys,
+                        runtime.context,
+                        base_url=base_url,
+                    )
+                )
+                (report,) = asyncio.run(
+                    sync_many(runtime, [integration.id], [DEMO], show=True)
+                )
+        assert not isinstance(report, str)  # a fresh integration cannot be locked
+        console.print(summary_table(report))
+        with Session(runtime.engine) as session:
+            _summary(session, integration.id)
+        console.print(
+            "Next: [bold]smp members demo[/], [bold]smp usage demo --json[/], "
+            "[bold]smp export demo --format xlsx --out exports[/]"
+        )
+        if report.outcome is Outcome.FAILED:
             raise typer.Exit(1)
-        console.print("[green]self-check passed[/green]")

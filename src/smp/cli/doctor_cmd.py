@@ -106,7 +106,7 @@ def _failure_report(failure: _Failure) -> KeyReport:
     return KeyReport(valid=valid, key_id=failure.key_id, warnings=[str(failure)])
 
 
-def _render(report: KeyReport, console: Console) -> None:
+def render_report(report: KeyReport, console: Console) -> None:
     key = f"SG.{report.key_id}…" if report.key_id else "(unreadable key)"
     title = f"{key}  kind: {report.kind.value}  account: {report.account or '?'}"
     if report.key_name:
@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(report.to_json()))
         elif code == EXIT_OK:
-            _render(report, console)
+            render_report(report, console)
         else:
             Console(stderr=True).print(f"[red]error:[/] {report.warnings[0]}")
         raise typer.Exit(code)

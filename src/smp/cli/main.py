@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from smp.cli import demo_cmd, doctor_cmd, simulator_cmd
+from smp.cli import (
+    connect_cmd,
+    data_cmd,
+    demo_cmd,
+    doctor_cmd,
+    export_cmd,
+    keys_cmd,
+    simulator_cmd,
+    sync_cmd,
+)
 
 app = typer.Typer(
     name="smp",
@@ -12,9 +21,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(connect_cmd.connect_app, name="connect")
+app.add_typer(connect_cmd.service_accounts_app, name="service-account")
+app.add_typer(keys_cmd.keys_app, name="keys")
 app.add_typer(simulator_cmd.app, name="simulator")
 demo_cmd.register(app)
 doctor_cmd.register(app)
+sync_cmd.register(app)
+data_cmd.register(app)
+export_cmd.register(app)
 
 
 def main() -> None:

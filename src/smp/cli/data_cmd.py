@@ -1,0 +1,152 @@
+"""Reading what SMP has stored: members, subusers, invoices, usage, history."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from smp.cli import views
+from smp.cli.runtime import console, open_runtime, print_json, user_errors
+from smp.model import Integration, MemberStatus, Role
+from smp.storage import get_integration
+
+NameArg = Annotated[str, typer.Argument(help="Integration name or id.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+NO_ACTIVITY = "Last activity: not available from SendGrid (its API has no login data)."
+
+
+@contextmanager
+def _reading(name: str) -> Iterator[tuple[Session, Integration]]:
+    runtime = open_runtime()
+    with user_errors(), Session(runtime.engine) as session:
+        yield session, get_integration(session, name)
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    return table
+
+
+def _show(
+    name: str,
+    as_json: bool,
+    read: Callable[[Session, int], Any],
+    render: Callable[[Integration, Any], None],
+) -> None:
+    with _reading(name) as (session, integration):
+        data = read(session, integration.id)
+    if as_json:
+        print_json(data)
+    else:
+        render(integration, data)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("members")
+    def members(
+        name: NameArg,
+        status: Annotated[MemberStatus | None, typer.Option()] = None,
+        role: Annotated[Role | None, typer.Option()] = None,
+        search: Annotated[
+            str | None, typer.Option(help="Text in email or name.")
+        ] = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Members and pending invites (removed ones with --status removed)."""
+
+        def read(session: Session, iid: int) -> list[dict[str, Any]]:
+            return views.members(session, iid, status=status, role=role, search=search)
+
+        def render(integration: Integration, rows: list[dict[str, Any]]) -> None:
+            columns = ["email", "first_name", "last_name", "role", "status", "is_sso"]
+            table = _table(f"Members of {integration.name}", rows, columns)
+            counts = Counter(r["role"] for r in rows if r["status"] == "active")
+            table.caption = (
+                ", ".join(f"{role}: {n}" for role, n in sorted(counts.items()))
+                + f"\n{NO_ACTIVITY}"
+            )
+            console.print(table)
+
+        _show(name, as_json, read, render)
+
+    @app.command("subusers")
+    def subusers(name: NameArg, as_json: JsonFlag = False) -> None:
+        """Subusers with their credits."""
+
+        def render(integration: Integration, rows: list[dict[str, Any]]) -> None:
+            flat = [
+                {**r, **{f"credits {k}": v for k, v in r["credits"].items()}}
+                for r in rows
+            ]
+            columns = ["username", "email", "disabled", "region", "credits used"]
+            console.print(_table(f"Subusers of {integration.name}", flat, columns))
+
+        _show(name, as_json, views.subusers, render)
+
+    @app.command("invoices")
+    def invoices(name: NameArg, as_json: JsonFlag = False) -> None:
+        """Invoices (needs a Billing Access key)."""
+
+        def render(integration: Integration, rows: list[dict[str, Any]]) -> None:
+            columns = ["number", "date", "due_date", "amount", "currency", "status"]
+            console.print(_table(f"Invoices of {integration.name}", rows, columns))
+
+        _show(name, as_json, views.invoices, render)
+
+    @app.command("usage")
+    def usage(name: NameArg, as_json: JsonFlag = False) -> None:
+        """Plan utilization with its forecast, and monthly sent volume."""
+        _show(name, as_json, views.usage, render_usage)
+
+    @app.command("history")
+    def history(name: NameArg, as_json: JsonFlag = False) -> None:
+        """Member changes: joined, left, role changes, invites."""
+
+        def render(integration: Integration, rows: list[dict[str, Any]]) -> None:
+            columns = ["at", "kind", "email", "old_role", "new_role"]
+            console.print(
+                _table(f"Member history of {integration.name}", rows, columns)
+            )
+
+        _show(name, as_json, views.history, render)
+
+
+def render_usage(integration: Integration, data: dict[str, Any]) -> None:
+    credits = data["credits"]
+    if credits is None:
+        console.print(f"{integration.name}: no credits data yet (run smp sync).")
+    else:
+        share = data["utilization"] or 0.0
+        filled = round(min(share, 1.0) * 30)
+        bar = "█" * filled + "░" * (30 - filled)
+        colour = "red" if data["overage_risk"] else "green"
+        console.print(
+            f"[bold]{integration.name}[/] credits {credits['used']:,} of "
+            f"{credits['total']:,} ({share:.0%}) [{colour}]{bar}[/]  "
+            f"period {credits['last_reset']} → {credits['next_reset']}"
+        )
+        forecast = data["forecast_used_at_reset"]
+        if forecast is not None:
+            warning = "  [red]overage likely[/]" if data["overage_risk"] else ""
+            console.print(f"forecast at reset: {forecast:,.0f}{warning}")
+    months = data["monthly"][-12:]
+    peak = max((m["requests"] for m in months), default=0) or 1
+    table = Table(title="Monthly sent volume (requests)", title_justify="left")
+    for column in ("month", "requests", "delivered", ""):
+        table.add_column(column)
+    for month in months:
+        bar = "▇" * round(month["requests"] / peak * 25)
+        table.add_row(
+            month["month"], f"{month['requests']:,}", f"{month['delivered']:,}", bar
+        )
+    console.print(table)

@@ -1,0 +1,39 @@
+"""`smp keys rotate-master`: re-encrypt every stored API key under a new master key."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from smp.cli.runtime import console, open_runtime, user_errors
+from smp.storage import generate_key, rotate_master_key
+
+keys_app = typer.Typer(
+    help="The master key that encrypts stored API keys.", no_args_is_help=True
+)
+
+
+@keys_app.command("rotate-master")
+def rotate_master(
+    new_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Env var with the new key (needed when SMP_SECRET_KEY is set)."
+        ),
+    ] = None,
+) -> None:
+    """Re-encrypt all keys in one transaction, then replace the master key."""
+    runtime = open_runtime()
+    new_key = os.environ.get(new_key_env) if new_key_env else None
+    if os.environ.get("SMP_SECRET_KEY") and new_key is None:
+        new_key = generate_key()
+        console.print(
+            "SMP_SECRET_KEY is set, so SMP cannot replace it for you. New key "
+            "(set SMP_SECRET_KEY to it now; it is shown once):"
+        )
+        console.print(new_key, highlight=False)
+    with user_errors():
+        count = rotate_master_key(runtime.engine, new_key=new_key)
+    console.print(f"Re-encrypted {count} stored key(s) under the new master key.")

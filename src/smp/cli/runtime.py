@@ -1,0 +1,89 @@
+"""What every data command needs: the database, the secret box, and clean failures.
+
+Errors a user can fix are printed as one line on stderr with exit code 1 (2 for
+bad input), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from smp.sendgrid import SendGridError
+from smp.storage import (
+    ConfigError,
+    DuplicateNameError,
+    NotFoundError,
+    SecretBox,
+    StorageError,
+    database_url,
+    make_engine,
+    migrate,
+)
+from smp.sync import KeyRefused, SyncContext
+
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    box: SecretBox
+    context: SyncContext
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can act on into one line and an exit code."""
+    try:
+        yield
+    except (KeyRefused, DuplicateNameError, NotFoundError, ConfigError) as error:
+        fail(str(error), EXIT_BAD_INPUT)
+    except (StorageError, SendGridError) as error:
+        fail(str(error))
+
+
+def open_runtime(context: SyncContext | None = None) -> Runtime:
+    """Open (and migrate) the database and load the master key."""
+    with user_errors():
+        engine = make_engine(database_url())
+        migrate(engine)
+        box = SecretBox.load()
+    return Runtime(engine, box, context or SyncContext())
+
+
+def read_key(env: str | None, file: str | None, what: str) -> str:
+    """A raw key from an environment variable or a file, never from argv."""
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            fail(f"{what}: environment variable {env} is not set", EXIT_BAD_INPUT)
+        return value
+    if file:
+        try:
+            with open(file, encoding="utf-8") as handle:
+                return handle.read()
+        except OSError as error:
+            fail(f"{what}: cannot read {file}: {error.strerror}", EXIT_BAD_INPUT)
+    fail(f"{what}: give --key-env VAR or --key-file PATH", EXIT_BAD_INPUT)
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

@@ -1,0 +1,135 @@
+"""`smp sync NAME|--all`: progress per integration, a summary, useful exit codes.
+
+Exit codes: 0 everything synced; 1 some capability failed (its old data is
+kept); 2 bad input (unknown integration); 3 another sync holds the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from smp.cli.runtime import (
+    EXIT_BAD_INPUT,
+    Runtime,
+    console,
+    fail,
+    open_runtime,
+    print_json,
+    user_errors,
+)
+from smp.model import Outcome
+from smp.storage import LockBusyError, get_integration, list_integrations
+from smp.sync import COLLECTED, SyncReport, run_sync
+
+EXIT_LOCKED = 3
+_ORDER = {name: index for index, name in enumerate(COLLECTED)}
+_COLOURS = {Outcome.OK: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "dim"}
+
+
+async def sync_many(
+    runtime: Runtime, ids: list[int], names: list[str], *, show: bool
+) -> list[SyncReport | str]:
+    """Sync integrations concurrently; a lock conflict is returned as text."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=console,
+        disable=not show,
+        transient=False,
+    ) as bars:
+
+        async def one(iid: int, name: str) -> SyncReport | str:
+            task = bars.add_task(name, total=len(COLLECTED), last="")
+
+            def progress(capability: str, outcome: Outcome | None) -> None:
+                if outcome is None:
+                    bars.update(task, last=f"{capability}…")
+                    return
+                colour = _COLOURS[outcome]
+                bars.update(task, advance=1, last=f"[{colour}]{capability}[/]")
+
+            try:
+                return await run_sync(
+                    runtime.engine, runtime.box, iid, runtime.context, progress=progress
+                )
+            except LockBusyError as error:
+                return f"{name}: {error}"
+
+        return await asyncio.gather(
+            *(one(i, n) for i, n in zip(ids, names, strict=True))
+        )
+
+
+def summary_table(report: SyncReport) -> Table:
+    table = Table(
+        title=f"{report.integration}: sync run {report.run_id}", title_justify="left"
+    )
+    for column in ("capability", "outcome", "records", "detail"):
+        table.add_column(column)
+    ordered = sorted(report.capabilities.items(), key=lambda i: _ORDER[i[0]])
+    for name, result in ordered:
+        colour = _COLOURS[result.outcome]
+        table.add_row(
+            name,
+            f"[{colour}]{result.outcome.value}[/]",
+            str(result.count),
+            result.error or "",
+        )
+    table.caption = (
+        f"{report.requests} requests, {report.retries} retries, "
+        f"{report.rate_limit_waits} rate-limit waits, "
+        f"{len(report.events)} member events"
+    )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("sync")
+    def sync(
+        name: Annotated[
+            str | None, typer.Argument(help="Integration name or id.")
+        ] = None,
+        all_: Annotated[
+            bool, typer.Option("--all", help="Sync every integration.")
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Read members, usage and invoices from SendGrid into SMP."""
+        if (name is None) == (not all_):
+            fail("give an integration name, or --all", EXIT_BAD_INPUT)
+        runtime = open_runtime()
+        with user_errors(), Session(runtime.engine) as session:
+            found = (
+                list_integrations(session)
+                if all_
+                else [get_integration(session, name or "")]
+            )
+        results = asyncio.run(
+            sync_many(
+                runtime,
+                [i.id for i in found],
+                [i.name for i in found],
+                show=not as_json,
+            )
+        )
+        reports = [r for r in results if isinstance(r, SyncReport)]
+        locked = [r for r in results if isinstance(r, str)]
+        if as_json:
+            print_json({"runs": [r.to_json() for r in reports], "locked": locked})
+        else:
+            for report in reports:
+                console.print(summary_table(report))
+            for message in locked:
+                console.print(f"[yellow]skipped:[/] {message}")
+        if locked:
+            raise typer.Exit(EXIT_LOCKED)
+        if any(r.outcome is Outcome.FAILED for r in reports):
+            raise typer.Exit(1)

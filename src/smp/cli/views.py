@@ -1,0 +1,175 @@
+"""The JSON shapes the CLI prints and exports write (documented in the README)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from smp.model import Invoice, Member, MemberEvent, MemberStatus, MonthlyVolume, Subuser
+from smp.storage import (
+    current_usage,
+    list_invoices,
+    list_member_events,
+    list_members,
+    list_monthly_volumes,
+    list_service_accounts,
+    list_subusers,
+)
+
+
+def _day(value: dt.date | dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat()
+
+
+def _moment(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()
+
+
+class Sources:
+    """Service account id -> how a record's source is shown."""
+
+    def __init__(self, session: Session, integration_id: int) -> None:
+        self._names = {
+            sa.id: sa.display_key + (" (removed)" if sa.is_removed else "")
+            for sa in list_service_accounts(
+                session, integration_id, include_removed=True
+            )
+        }
+
+    def __call__(self, sa_id: int | None) -> str | None:
+        return self._names.get(sa_id) if sa_id is not None else None
+
+
+def member_json(member: Member, source: Sources) -> dict[str, Any]:
+    return {
+        "username": member.username,
+        "email": member.email,
+        "first_name": member.first_name,
+        "last_name": member.last_name,
+        "role": member.role.value,
+        "status": member.status.value,
+        "is_sso": member.is_sso,
+        "invite_expires_at": _moment(member.invite_expires_at),
+        "source": source(member.source_service_account_id),
+    }
+
+
+def members(
+    session: Session,
+    integration_id: int,
+    *,
+    status: MemberStatus | None = None,
+    role: Any = None,
+    search: str | None = None,
+) -> list[dict[str, Any]]:
+    source = Sources(session, integration_id)
+    statuses = [status] if status else [MemberStatus.ACTIVE, MemberStatus.PENDING]
+    found: list[Member] = []
+    for wanted in statuses:
+        found += list_members(
+            session, integration_id, status=wanted, role=role, search=search
+        )
+    return [member_json(m, source) for m in found]
+
+
+def invoice_json(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "id": invoice.invoice_id,
+        "number": invoice.number,
+        "date": _day(invoice.date),
+        "due_date": _day(invoice.due_date),
+        "amount": float(invoice.amount) if invoice.amount is not None else None,
+        "currency": invoice.currency,
+        "status": invoice.status,
+        "balance": float(invoice.balance) if invoice.balance is not None else None,
+    }
+
+
+def invoices(session: Session, integration_id: int) -> list[dict[str, Any]]:
+    return [invoice_json(i) for i in list_invoices(session, integration_id)]
+
+
+def subuser_json(subuser: Subuser) -> dict[str, Any]:
+    return {
+        "username": subuser.username,
+        "email": subuser.email,
+        "disabled": subuser.disabled,
+        "region": subuser.region,
+        "credits": {
+            "type": subuser.credit_type,
+            "total": subuser.credits_total,
+            "used": subuser.credits_used,
+            "remain": subuser.credits_remain,
+            "reset_frequency": subuser.reset_frequency,
+        },
+    }
+
+
+def subusers(session: Session, integration_id: int) -> list[dict[str, Any]]:
+    return [subuser_json(s) for s in list_subusers(session, integration_id)]
+
+
+def _month_json(volume: MonthlyVolume) -> dict[str, Any]:
+    return {"month": volume.month.strftime("%Y-%m"), **asdict(volume.metrics)}
+
+
+def usage(
+    session: Session, integration_id: int, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    view = current_usage(session, integration_id, now=now)
+    volumes = list_monthly_volumes(session, integration_id, all_subusers=True)
+    per_subuser: dict[str, list[dict[str, Any]]] = {}
+    for volume in volumes:
+        if volume.subuser is not None:
+            per_subuser.setdefault(volume.subuser, []).append(_month_json(volume))
+    credits = None
+    if view is not None:
+        period = view.period
+        credits = {
+            "total": period.total,
+            "used": period.used,
+            "remain": period.remain,
+            "overage": period.overage,
+            "last_reset": _day(period.last_reset),
+            "next_reset": _day(period.next_reset),
+            "reset_frequency": period.reset_frequency,
+        }
+    return {
+        "credits": credits,
+        "utilization": view.utilization if view else None,
+        "forecast_used_at_reset": view.forecast_used if view else None,
+        "overage_risk": view.overage_risk if view else None,
+        "monthly": [_month_json(v) for v in volumes if v.subuser is None],
+        "subusers": [
+            {"username": name, "monthly": months}
+            for name, months in sorted(per_subuser.items())
+        ],
+    }
+
+
+def event_json(event: MemberEvent) -> dict[str, Any]:
+    return {
+        "kind": event.kind.value,
+        "at": _moment(event.occurred_at),
+        "email": event.email,
+        "username": event.username,
+        "old_role": event.old_role.value if event.old_role else None,
+        "new_role": event.new_role.value if event.new_role else None,
+    }
+
+
+def history(session: Session, integration_id: int) -> list[dict[str, Any]]:
+    return [
+        event_json(e) for e in list_member_events(session, integration_id, limit=None)
+    ]
