@@ -1,0 +1,184 @@
+"""The core CLI over real loopback HTTP: demo, connect, sync, read-outs, export."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from smp.cli.demo_cmd import demo_world
+from smp.cli.loopback import serve_simulator
+from smp.cli.main import app
+from smp.simulator import Simulator, World, generate_world
+
+ROLE = {"owner": "owner", "admin": "admin", "teammate": "user"}
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SMP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SMP_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SMP_SECRET_KEY", raising=False)
+    return tmp_path / "home"
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def expected_members(world: World) -> list[tuple[object, ...]]:
+    account = world.accounts[0]
+    active = [
+        (
+            t["username"],
+            t["email"],
+            t["first_name"],
+            t["last_name"],
+            ROLE[t["user_type"]],
+            "active",
+            t["is_sso"],
+        )
+        for t in account.teammates
+    ]
+    pending = [
+        (
+            None,
+            p["email"],
+            None,
+            None,
+            "admin" if p["is_admin"] else "user",
+            "pending",
+            None,
+        )
+        for p in account.pending
+    ]
+    return sorted(active + pending, key=repr)
+
+
+def as_tuples(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    fields = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "status",
+        "is_sso",
+    )
+    return sorted((tuple(r[f] for f in fields) for r in rows), key=repr)
+
+
+@pytest.mark.loopback
+def test_demo_then_members_json_equals_the_world(home: Path) -> None:
+    output = run("demo")
+    assert "Members: 40 active" in output
+    members = json.loads(run("members", "demo", "--json"))
+    assert as_tuples(members) == expected_members(demo_world(1))
+    assert all(m["source"].startswith("SG.") for m in members)
+
+
+@pytest.fixture
+def served(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, str]]:
+    world = generate_world(seed=3, accounts=1, teammates=30, pending=3, subusers=3)
+    account = world.accounts[0].username
+    for key in world.keys:
+        if key.account == account:
+            monkeypatch.setenv(f"SG_{key.kind.upper()}", key.key)
+    with serve_simulator(Simulator(world)) as base_url:
+        yield world, base_url
+
+
+@pytest.mark.loopback
+def test_connect_sync_and_read_everything_back(
+    served: tuple[World, str], tmp_path: Path
+) -> None:
+    world, base_url = served
+    name = "Acme Ünïcode mail"
+    connected = json.loads(
+        run(
+            "connect",
+            "sendgrid",
+            name,
+            "--key-env",
+            "SG_FULL",
+            "--billing-key-env",
+            "SG_BILLING",
+            "--base-url",
+            base_url,
+            "--json",
+        )
+    )
+    kinds = [sa["kind"] for sa in connected["service_accounts"]]
+    assert kinds == ["full", "billing"]
+    synced = json.loads(run("sync", name, "--json"))
+    assert synced["runs"][0]["outcome"] == "ok"
+    account = world.accounts[0]
+    assert as_tuples(json.loads(run("members", name, "--json"))) == expected_members(
+        world
+    )
+    invoices = json.loads(run("invoices", name, "--json"))
+    assert sorted(i["amount"] for i in invoices) == sorted(
+        float(i["amount"]) for i in account.invoices
+    )
+    usage = json.loads(run("usage", name, "--json"))
+    assert usage["credits"]["used"] == account.credits["used"]
+    assert usage["utilization"] == pytest.approx(
+        account.credits["used"] / account.credits["total"]
+    )
+    assert {s["username"] for s in usage["subusers"]} == {
+        s.username for s in account.subusers
+    }
+    out = tmp_path / "exports"
+    run("export", name, "--format", "csv", "--out", str(out))
+    with (out / "acme-unicode-mail-members.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["email"] for r in rows} == {m[1] for m in expected_members(world)}
+    run("export", name, "--format", "xlsx", "--out", str(out))
+    book = load_workbook(out / "acme-unicode-mail.xlsx")
+    assert book["invoices"].max_row == len(account.invoices) + 1
+
+
+@pytest.mark.loopback
+def test_bad_keys_and_names_are_refused_cleanly(
+    served: tuple[World, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, base_url = served
+    monkeypatch.setenv("SG_BROKEN", "SG.not-a-key")
+    runner = CliRunner()
+    broken = runner.invoke(
+        app,
+        ["connect", "sendgrid", "x", "--key-env", "SG_BROKEN", "--base-url", base_url],
+    )
+    assert broken.exit_code == 2
+    assert "Traceback" not in broken.output
+    revoked = runner.invoke(
+        app,
+        ["connect", "sendgrid", "x", "--key-env", "SG_REVOKED", "--base-url", base_url],
+    )
+    assert revoked.exit_code == 2
+    assert "revoked" in revoked.output
+    run("connect", "sendgrid", "Twice", "--key-env", "SG_FULL", "--base-url", base_url)
+    again = runner.invoke(
+        app,
+        [
+            "connect",
+            "sendgrid",
+            "twice",
+            "--key-env",
+            "SG_FULL",
+            "--base-url",
+            base_url,
+        ],
+    )
+    assert again.exit_code == 2
+    assert "already exists" in again.output
+    listed = json.loads(run("service-account", "list", "Twice", "--json"))
+    assert len(listed) == 1
+    assert all("SG." in sa["key"] and len(sa["key"]) < 30 for sa in listed)
