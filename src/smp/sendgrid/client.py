@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
-from smp.sendgrid import wire
+from smp.sendgrid import adapters, wire
 from smp.sendgrid.errors import ProtocolError
 from smp.sendgrid.http import HttpCore, JsonResponse, QueryParams, RequestCounters
 from smp.sendgrid.keys import ApiKey
-from smp.sendgrid.pagination import Page, keyset_pages, offset_pages
+from smp.sendgrid.pagination import (
+    Page,
+    keyset_pages,
+    offset_page_lists,
+    offset_pages,
+)
 from smp.sendgrid.ratelimit import Clock, ConcurrencyLimiter, RetryPolicy, SystemClock
 from smp.sendgrid.regions import resolve_base_url
 from smp.sendgrid.transport import default_transport
@@ -25,8 +30,6 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 500  # SendGrid's documented maximum for list endpoints
 MAX_SUBUSERS_PER_STATS_CALL = 10
 
-_SCOPES = TypeAdapter(list[str])
-
 
 @dataclass(frozen=True, slots=True)
 class SubuserAccessList:
@@ -34,34 +37,6 @@ class SubuserAccessList:
 
     has_restricted_subuser_access: bool
     subusers: list[wire.SubuserAccess]
-
-
-class _ResultPage(BaseModel, Generic[T]):
-    result: list[T]
-
-
-class _StatsPage(BaseModel, Generic[T]):
-    stats: list[T]
-
-
-class OnePass(Generic[T]):
-    """Validates a page straight from its JSON bytes, in one pass in pydantic-core.
-
-    Half the CPU of `json.loads` plus validation, which matters at 500 items a
-    page. Returns None when the body has another shape (another envelope, an
-    error body, bad JSON); the general path then decides, with its messages.
-    """
-
-    def __init__(self, adapter: TypeAdapter[Any], key: str | None = None) -> None:
-        self._adapter = adapter
-        self._key = key
-
-    def __call__(self, body: bytes) -> list[T] | None:
-        try:
-            page = self._adapter.validate_json(body)
-        except ValidationError:
-            return None
-        return cast(list[T], page if self._key is None else getattr(page, self._key))
 
 
 class SendGridClient:
@@ -117,13 +92,15 @@ class SendGridClient:
         response = await self._get("/v3/scopes")
         if not isinstance(response.payload, dict):
             raise ProtocolError("/v3/scopes", "expected an object with 'scopes'")
-        return self._parse("/v3/scopes", _SCOPES, response.payload.get("scopes"))
+        return self._parse(
+            "/v3/scopes", adapters.SCOPES, response.payload.get("scopes")
+        )
 
     async def api_key(self, api_key_id: str) -> wire.ApiKeyInfo:
         """`GET /v3/api_keys/{id}`, flat or wrapped in `result[]`."""
         path = f"/v3/api_keys/{_segment(api_key_id)}"
         response = await self._get(path, scopes=("api_keys.read",))
-        return self._one(path, _API_KEY, response.payload)
+        return self._one(path, adapters.API_KEY, response.payload)
 
     async def own_api_key(self) -> wire.ApiKeyInfo:
         return await self.api_key(self.key.key_id)
@@ -132,7 +109,7 @@ class SendGridClient:
         """`GET /v3/api_keys` (max 100 keys per account, so one page)."""
         path = "/v3/api_keys"
         response = await self._get(path, {"limit": 100}, scopes=("api_keys.read",))
-        return self._list(path, _API_KEYS, response.payload)
+        return self._list(path, adapters.API_KEYS, response.payload)
 
     # --- teammates ---------------------------------------------------------------
 
@@ -141,22 +118,35 @@ class SendGridClient:
     ) -> AsyncIterator[wire.Teammate]:
         return self._offset_list(
             "/v3/teammates",
-            _TEAMMATES,
+            adapters.TEAMMATES,
             page_size,
             ("teammates.read",),
             on_behalf_of,
-            one_pass=_TEAMMATES_ONE_PASS,
+            one_pass=adapters.TEAMMATES_ONE_PASS,
         )
+
+    def teammate_pages(
+        self, *, page_size: int = MAX_PAGE_SIZE, on_behalf_of: str | None = None
+    ) -> AsyncIterator[list[wire.Teammate]]:
+        """`teammates()` a page at a time, for consumers that work in batches."""
+        fetch = self._offset_fetch(
+            "/v3/teammates",
+            adapters.TEAMMATES,
+            ("teammates.read",),
+            on_behalf_of,
+            one_pass=adapters.TEAMMATES_ONE_PASS,
+        )
+        return offset_page_lists("/v3/teammates", fetch, limit=page_size)
 
     async def teammate(self, username: str) -> wire.TeammateDetail:
         path = f"/v3/teammates/{_segment(username)}"
         response = await self._get(path, scopes=("teammates.read",))
-        return self._one(path, _TEAMMATE_DETAIL, response.payload)
+        return self._one(path, adapters.TEAMMATE_DETAIL, response.payload)
 
     async def pending_invites(self) -> list[wire.PendingInvite]:
         path = "/v3/teammates/pending"
         response = await self._get(path, scopes=("teammates.read",))
-        return self._list(path, _INVITES, response.payload)
+        return self._list(path, adapters.INVITES, response.payload)
 
     async def subuser_access(
         self, username: str, *, page_size: int = 100
@@ -172,7 +162,9 @@ class SendGridClient:
                 params["after_subuser_id"] = str(token)
             response = await self._get(path, params, scopes=("teammates.read",))
             payload = response.payload
-            items = self._list(path, _SUBUSER_ACCESS, payload, keys=("subuser_access",))
+            items = self._list(
+                path, adapters.SUBUSER_ACCESS, payload, keys=("subuser_access",)
+            )
             restricted = bool(payload.get("has_restricted_subuser_access"))
             return Page(items, response.body, _next_after_id(payload))
 
@@ -185,33 +177,33 @@ class SendGridClient:
         self, *, on_behalf_of: str | None = None
     ) -> wire.UserAccount:
         return await self._single(
-            "/v3/user/account", _ACCOUNT, "user.account.read", on_behalf_of
+            "/v3/user/account", adapters.ACCOUNT, "user.account.read", on_behalf_of
         )
 
     async def user_profile(
         self, *, on_behalf_of: str | None = None
     ) -> wire.UserProfile:
         return await self._single(
-            "/v3/user/profile", _PROFILE, "user.profile.read", on_behalf_of
+            "/v3/user/profile", adapters.PROFILE, "user.profile.read", on_behalf_of
         )
 
     async def user_email(self, *, on_behalf_of: str | None = None) -> wire.UserEmail:
         return await self._single(
-            "/v3/user/email", _EMAIL, "user.email.read", on_behalf_of
+            "/v3/user/email", adapters.EMAIL, "user.email.read", on_behalf_of
         )
 
     async def user_username(
         self, *, on_behalf_of: str | None = None
     ) -> wire.UserUsername:
         return await self._single(
-            "/v3/user/username", _USERNAME, "user.username.read", on_behalf_of
+            "/v3/user/username", adapters.USERNAME, "user.username.read", on_behalf_of
         )
 
     async def user_credits(
         self, *, on_behalf_of: str | None = None
     ) -> wire.UserCredits:
         return await self._single(
-            "/v3/user/credits", _CREDITS, "user.credits.read", on_behalf_of
+            "/v3/user/credits", adapters.CREDITS, "user.credits.read", on_behalf_of
         )
 
     # --- stats -------------------------------------------------------------------
@@ -229,13 +221,13 @@ class SendGridClient:
         params = _date_params(start_date, end_date, aggregated_by)
         return self._offset_list(
             "/v3/stats",
-            _STATS,
+            adapters.STATS,
             page_size,
             ("stats.read", "stats.global.read"),
             on_behalf_of,
             params=params,
             bare=True,
-            one_pass=_STATS_ONE_PASS,
+            one_pass=adapters.STATS_ONE_PASS,
         )
 
     def subuser_stats(
@@ -256,13 +248,13 @@ class SendGridClient:
         params["subusers"] = list(subusers)
         return self._offset_list(
             "/v3/subusers/stats",
-            _STATS,
+            adapters.STATS,
             page_size,
             ("subusers.stats.read",),
             None,
             params=params,
             bare=True,
-            one_pass=_STATS_ONE_PASS,
+            one_pass=adapters.STATS_ONE_PASS,
         )
 
     def subuser_monthly_stats(
@@ -271,13 +263,13 @@ class SendGridClient:
         """`GET /v3/subusers/stats/monthly`; its default page is 5, so page it."""
         return self._offset_list(
             "/v3/subusers/stats/monthly",
-            _STAT_ENTRIES,
+            adapters.STAT_ENTRIES,
             page_size,
             ("subusers.stats.monthly.read",),
             None,
             params={"date": month.isoformat()},
             keys=("stats",),
-            one_pass=_STAT_ENTRIES_ONE_PASS,
+            one_pass=adapters.STAT_ENTRIES_ONE_PASS,
         )
 
     # --- subusers ----------------------------------------------------------------
@@ -287,19 +279,34 @@ class SendGridClient:
     ) -> AsyncIterator[wire.Subuser]:
         return self._offset_list(
             "/v3/subusers",
-            _SUBUSERS,
+            adapters.SUBUSERS,
             page_size,
             ("subusers.read",),
             None,
             params={"include_region": "true"},
             bare=True,
-            one_pass=_SUBUSERS_ONE_PASS,
+            one_pass=adapters.SUBUSERS_ONE_PASS,
         )
+
+    def subuser_pages(
+        self, *, page_size: int = MAX_PAGE_SIZE
+    ) -> AsyncIterator[list[wire.Subuser]]:
+        """`subusers()` a page at a time."""
+        fetch = self._offset_fetch(
+            "/v3/subusers",
+            adapters.SUBUSERS,
+            ("subusers.read",),
+            None,
+            params={"include_region": "true"},
+            bare=True,
+            one_pass=adapters.SUBUSERS_ONE_PASS,
+        )
+        return offset_page_lists("/v3/subusers", fetch, limit=page_size)
 
     async def subuser_credits(self, username: str) -> wire.SubuserCredits:
         path = f"/v3/subusers/{_segment(username)}/credits"
         response = await self._get(path, scopes=("subusers.credits.read",))
-        return self._one(path, _SUBUSER_CREDITS, response.payload)
+        return self._one(path, adapters.SUBUSER_CREDITS, response.payload)
 
     # --- billing and validations -------------------------------------------------
 
@@ -307,19 +314,19 @@ class SendGridClient:
         """Undocumented `GET /v3/billing/invoices`; needs a Billing Access key."""
         return self._offset_list(
             "/v3/billing/invoices",
-            _INVOICES,
+            adapters.INVOICES,
             page_size,
             ("billing.read",),
             None,
             keys=wire.INVOICE_LIST_KEYS,
             bare=True,
-            one_pass=_INVOICES_ONE_PASS,
+            one_pass=adapters.INVOICES_ONE_PASS,
         )
 
     async def validation_jobs(self) -> list[wire.ValidationJob]:
         path = "/v3/validations/email/jobs"
         response = await self._get(path, scopes=("validations.email.read",))
-        return self._list(path, _VALIDATION_JOBS, response.payload)
+        return self._list(path, adapters.VALIDATION_JOBS, response.payload)
 
     # --- plumbing ----------------------------------------------------------------
 
@@ -358,8 +365,35 @@ class SendGridClient:
         params: QueryParams | None = None,
         keys: Sequence[str] = wire.LIST_KEYS,
         bare: bool = False,
-        one_pass: OnePass[T] | None = None,
+        one_pass: adapters.OnePass[T] | None = None,
     ) -> AsyncIterator[T]:
+        fetch = self._offset_fetch(
+            path,
+            adapter,
+            scopes,
+            on_behalf_of,
+            params=params,
+            keys=keys,
+            bare=bare,
+            one_pass=one_pass,
+        )
+        # The pager itself, not a generator around it: one hop less per item.
+        return offset_pages(path, fetch, limit=page_size)
+
+    def _offset_fetch(
+        self,
+        path: str,
+        adapter: TypeAdapter[list[T]],
+        scopes: Sequence[str],
+        on_behalf_of: str | None,
+        *,
+        params: QueryParams | None = None,
+        keys: Sequence[str] = wire.LIST_KEYS,
+        bare: bool = False,
+        one_pass: adapters.OnePass[T] | None = None,
+    ) -> Callable[[int, int], Awaitable[Page[T]]]:
+        """`fetch(limit, offset)` for the offset pagers: one page, validated."""
+
         async def fetch(limit: int, offset: int) -> Page[T]:
             query = {**(params or {}), "limit": limit, "offset": offset}
             response = await self._get(
@@ -372,8 +406,7 @@ class SendGridClient:
                 )
             return Page(items, response.body)
 
-        # The pager itself, not a generator around it: one hop less per item.
-        return offset_pages(path, fetch, limit=page_size)
+        return fetch
 
     def _list(
         self,
@@ -430,35 +463,3 @@ def _next_after_id(payload: dict[str, Any]) -> Hashable | None:
     if token in (None, 0, "", "0") or isinstance(token, bool | dict | list):
         return None
     return str(token)
-
-
-_API_KEY = TypeAdapter(wire.ApiKeyInfo)
-_API_KEYS = TypeAdapter(list[wire.ApiKeyInfo])
-_TEAMMATES = TypeAdapter(list[wire.Teammate])
-_TEAMMATE_DETAIL = TypeAdapter(wire.TeammateDetail)
-_INVITES = TypeAdapter(list[wire.PendingInvite])
-_SUBUSER_ACCESS = TypeAdapter(list[wire.SubuserAccess])
-_ACCOUNT = TypeAdapter(wire.UserAccount)
-_PROFILE = TypeAdapter(wire.UserProfile)
-_EMAIL = TypeAdapter(wire.UserEmail)
-_USERNAME = TypeAdapter(wire.UserUsername)
-_CREDITS = TypeAdapter(wire.UserCredits)
-_STATS = TypeAdapter(list[wire.StatsDay])
-_STAT_ENTRIES = TypeAdapter(list[wire.StatEntry])
-_SUBUSERS = TypeAdapter(list[wire.Subuser])
-_SUBUSER_CREDITS = TypeAdapter(wire.SubuserCredits)
-_INVOICES = TypeAdapter(list[wire.Invoice])
-_VALIDATION_JOBS = TypeAdapter(list[wire.ValidationJob])
-
-# Fast paths for the big lists: the usual envelope, validated from bytes.
-_TEAMMATES_ONE_PASS: OnePass[wire.Teammate] = OnePass(
-    TypeAdapter(_ResultPage[wire.Teammate]), "result"
-)
-_STATS_ONE_PASS: OnePass[wire.StatsDay] = OnePass(_STATS)
-_STAT_ENTRIES_ONE_PASS: OnePass[wire.StatEntry] = OnePass(
-    TypeAdapter(_StatsPage[wire.StatEntry]), "stats"
-)
-_SUBUSERS_ONE_PASS: OnePass[wire.Subuser] = OnePass(_SUBUSERS)
-_INVOICES_ONE_PASS: OnePass[wire.Invoice] = OnePass(
-    TypeAdapter(_ResultPage[wire.Invoice]), "result"
-)

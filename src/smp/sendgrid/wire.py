@@ -1,7 +1,9 @@
 """Wire models: SendGrid's JSON as it is, tolerant where reality differs from the spec.
 
-Extra fields are kept (`extra="allow"`), nulls are accepted where SendGrid has
-been seen to send them, and the envelope helpers accept `result`/`results`,
+Extra fields are kept (`extra="allow"`) on single objects; the items of the big
+lists (teammates, subusers) drop them, since nothing reads them and keeping
+them doubles the cost of validating a page. Nulls are accepted where SendGrid
+has been seen to send them, and the envelope helpers accept `result`/`results`,
 wrapped or flat objects, and bare arrays. The sync layer maps these to domain
 models; nothing here knows about storage.
 """
@@ -86,7 +88,17 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
-class Teammate(Wire):
+class ListItem(BaseModel):
+    """An item of a list that can run to thousands: unknown fields are dropped.
+
+    A teammate carries ~10 profile fields (phone, address, ...) SMP never reads;
+    building them costs as much as the fields it does read, on every page.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Teammate(ListItem):
     username: str
     email: str | None = None
     first_name: str | None = None
@@ -97,6 +109,8 @@ class Teammate(Wire):
 
 
 class TeammateDetail(Teammate):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     scopes: StrList = Field(default_factory=list)
 
 
@@ -154,7 +168,7 @@ class UserCredits(Wire):
     reset_frequency: str | None = None
 
 
-class Subuser(Wire):
+class Subuser(ListItem):
     id: int
     username: str
     email: str | None = None
