@@ -1,7 +1,9 @@
 """`smp sync NAME|--all`: progress per integration, a summary, useful exit codes.
 
 Exit codes: 0 everything synced; 1 some capability failed (its old data is
-kept); 2 bad input (unknown integration); 3 another sync holds the lock.
+kept); 2 bad input (unknown integration); 3 another sync still held the lock
+after `--wait` seconds. Syncs of one integration started together (CLI, API,
+scheduler) thus run one after another instead of failing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from smp.storage import LockBusyError, get_integration, list_integrations
 from smp.sync import COLLECTED, SyncReport, run_sync
 
 EXIT_LOCKED = 3
+# How long a sync waits by default for another sync of the same integration.
+DEFAULT_LOCK_WAIT_S = 600.0
 _ORDER = {name: index for index, name in enumerate(COLLECTED)}
 _COLOURS = {Outcome.OK: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "dim"}
 
@@ -112,11 +116,19 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--all", help="Sync every integration.")
         ] = False,
         as_json: Annotated[bool, typer.Option("--json")] = False,
+        wait: Annotated[
+            float,
+            typer.Option(
+                min=0.0,
+                help="Seconds to wait while another sync of the integration runs.",
+            ),
+        ] = DEFAULT_LOCK_WAIT_S,
     ) -> None:
         """Read members, usage and invoices from SendGrid into SMP."""
         if (name is None) == (not all_):
             fail("give an integration name, or --all", EXIT_BAD_INPUT)
         runtime = open_runtime()
+        runtime.context.lock_timeout_s = wait
         with user_errors(), Session(runtime.engine) as session:
             found = (
                 list_integrations(session)

@@ -54,6 +54,7 @@ from smp.storage.members import (
 )
 from smp.storage.migrate import check_database, head_revision, migrate
 from smp.storage.runs import (
+    close_interrupted_runs,
     finish_sync_run,
     get_sync_run,
     list_sync_runs,
@@ -87,6 +88,7 @@ __all__ = [
     "add_service_account",
     "check_database",
     "check_master_key",
+    "close_interrupted_runs",
     "count_members",
     "count_members_by_role",
     "create_integration",

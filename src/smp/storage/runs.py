@@ -57,6 +57,30 @@ def start_sync_run(
     return row.id
 
 
+INTERRUPTED = "interrupted: the sync process stopped before this run finished"
+
+
+def close_interrupted_runs(
+    session: Session, integration_id: int, *, now: dt.datetime | None = None
+) -> int:
+    """Mark runs that never finished as failed; call only while holding the lock.
+
+    Such a run's process died (killed, crashed, power loss): with the lock held
+    nobody else can still be working on it. Returns how many were closed.
+    """
+    rows = session.scalars(
+        select(SyncRunRow).where(
+            SyncRunRow.integration_id == integration_id,
+            SyncRunRow.finished_at.is_(None),
+        )
+    ).all()
+    for row in rows:
+        row.finished_at = now or _now()
+        row.outcome = str(Outcome.FAILED)
+        row.errors = [INTERRUPTED]
+    return len(rows)
+
+
 def finish_sync_run(
     session: Session,
     run_id: int,

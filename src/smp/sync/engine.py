@@ -32,6 +32,7 @@ from smp.model import (
 from smp.sendgrid import (
     ApiError,
     ApiKey,
+    AuthenticationError,
     KeyReport,
     SendGridClient,
     SendGridError,
@@ -41,9 +42,9 @@ from smp.sendgrid import (
 )
 from smp.storage import (
     SecretBox,
+    close_interrupted_runs,
     finish_sync_run,
     get_integration,
-    integration_lock,
     list_service_accounts,
     list_subusers,
     save_identity,
@@ -59,6 +60,7 @@ from smp.storage import (
 )
 from smp.sync import fetch, mapping
 from smp.sync.context import SyncContext
+from smp.sync.gate import enter_sync
 from smp.sync.report import SyncReport
 
 log = logging.getLogger(__name__)
@@ -91,8 +93,10 @@ async def run_sync(
         accounts = list_service_accounts(session, found.id)
     # Decrypt first: a wrong master key stops here, before any request.
     keys = {sa.id: ApiKey.parse(box.decrypt(sa.encrypted_secret)) for sa in accounts}
-    with integration_lock(engine, found.id, timeout_s=context.lock_timeout_s):
+    async with await enter_sync(engine, found.id, context.lock_timeout_s):
         with Session(engine) as session, session.begin():
+            # Holding the lock, any unfinished run is one whose process died.
+            close_interrupted_runs(session, found.id, now=context.now())
             run_id = start_sync_run(session, found.id, trigger, now=context.now())
         run = _Run(engine, found, accounts, keys, context, run_id, progress)
         try:
@@ -128,6 +132,8 @@ class _Run:
             for sa in accounts
         }
         self.scope_reports: dict[int, KeyReport] = {}
+        # service account id -> why its scopes could not be read at all
+        self.scope_failures: dict[int, str] = {}
 
     # --- phases -----------------------------------------------------------------
 
@@ -170,9 +176,24 @@ class _Run:
     async def _read_scopes(self, sa: ServiceAccount) -> None:
         try:
             scopes = await self.clients[sa.id].scopes()
-        except SendGridError as error:
+        except AuthenticationError as error:
             self.report.key_problems[sa.id] = f"scopes check failed: {error}"
+            self.scope_failures[sa.id] = str(error)
             return
+        except SendGridError as error:
+            # A passing fault (5xx, timeout, a cut-off body) says nothing about
+            # the key: carry on with the scopes it had at its last check.
+            if isinstance(error, ApiError | TransportError):
+                self.report.key_problems[sa.id] = f"scopes check failed: {error}"
+            if not sa.scopes:
+                self.scope_failures[sa.id] = str(error)
+                return
+            log.warning(
+                "scopes check of %s failed (%s); using its stored scopes",
+                sa.display_key,
+                error,
+            )
+            scopes = list(sa.scopes)
         self.scope_reports[sa.id] = report_from_scopes(sa.key_id, scopes)
 
     def _key_for(self, capability: str) -> ServiceAccount | None:
@@ -181,6 +202,19 @@ class _Run:
             if report is not None and report.capabilities.get(capability):
                 return sa
         return None
+
+    def _unreadable(self, capability: str) -> CapabilityResult:
+        """No key can read it now: failed if a key that used to could not be
+        checked, skipped if no key ever could."""
+        for sa in self.accounts:
+            reason = self.scope_failures.get(sa.id)
+            if reason is not None and capability in sa.capabilities:
+                return CapabilityResult(
+                    Outcome.FAILED,
+                    error=f"key {sa.display_key} failed its scopes check: {reason}",
+                    service_account_id=sa.id,
+                )
+        return CapabilityResult(Outcome.SKIPPED, error=_no_key())
 
     def _save_key_status(self, session: Session, sa: ServiceAccount) -> None:
         problem = self.report.key_problems.get(sa.id)
@@ -209,7 +243,7 @@ class _Run:
         """Fetch completely, then write in one transaction; None if it failed."""
         sa = self._key_for(capability)
         if sa is None:
-            self._record(capability, CapabilityResult(Outcome.SKIPPED, error=_no_key()))
+            self._record(capability, self._unreadable(capability))
             return None
         self.progress(capability, None)
         try:

@@ -1,0 +1,99 @@
+"""Worlds and wiring for the fault soak: two states of one 50-account simulator.
+
+`changed_world` keeps the accounts, keys, subusers and past traffic of a world
+(history does not change) and replaces what really moves between two syncs:
+members, invites, credits, new invoices, this month's traffic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tests.sendgrid.fakes import FakeClock
+
+from smp.sendgrid import RetryPolicy
+from smp.simulator import FaultRule, Simulator, World, generate_world
+from smp.simulator.world import parse_world
+from smp.sync.context import SyncContext
+
+BASE_URL = "https://sim.invalid"
+SIZES = {"teammates": 12, "pending": 3, "subusers": 2, "months": 4, "invoices": 4}
+
+# (kind, share of all requests, options). Rules are tried in order and the
+# first that fires wins, so each gets its share of what the earlier ones left.
+SOAK_MIX: Sequence[tuple[str, float, dict[str, object]]] = (
+    ("status", 0.05, {"status": 502, "html": True}),
+    ("status", 0.05, {"status": 503}),
+    ("timeout", 0.025, {}),
+    ("reset", 0.025, {}),
+    ("429", 0.10, {}),
+    ("truncated_json", 0.02, {}),
+)
+
+
+def soak_rules(seed: int) -> list[FaultRule]:
+    rules, left = [], 1.0
+    for index, (kind, share, options) in enumerate(SOAK_MIX):
+        rules.append(
+            FaultRule(
+                kind=kind,  # type: ignore[arg-type]
+                probability=share / left,
+                seed=seed + index,
+                **options,  # type: ignore[arg-type]
+            )
+        )
+        left -= share
+    return rules
+
+
+def base_world(accounts: int = 50) -> World:
+    return generate_world(seed=11, accounts=accounts, **SIZES)  # type: ignore[arg-type]
+
+
+def changed_world(old: World) -> World:
+    fresh = generate_world(seed=12, accounts=len(old.accounts), **SIZES)  # type: ignore[arg-type]
+    today = old.today_date()
+    data = old.model_dump(mode="json")
+    for account, new in zip(data["accounts"], fresh.accounts, strict=True):
+        assert account["username"] == new.username
+        account["teammates"] = [dict(t) for t in new.teammates]
+        account["pending"] = [dict(p) for p in new.pending]
+        account["subuser_access"] = {}
+        account["credits"] = dict(new.credits)
+        known = {i["id"] for i in account["invoices"]}
+        account["invoices"] += [dict(i) for i in new.invoices if i["id"] not in known]
+        for days in [account["daily_stats"]] + [
+            s["daily_stats"] for s in account["subusers"]
+        ]:
+            for day in days:
+                if dt.date.fromisoformat(day["date"]).month == today.month:
+                    day["metrics"]["requests"] += 7
+                    day["metrics"]["delivered"] += 5
+        for subuser in account["subusers"]:
+            subuser["credits"]["used"] += 3
+    return parse_world(data)
+
+
+@dataclass
+class Wired:
+    sim: Simulator
+    clock: FakeClock
+    context: SyncContext
+
+
+def wire(world: World) -> Wired:
+    clock = FakeClock()
+    sim = Simulator(world, rate_limit=None, clock=clock.wall)
+    today = world.today_date()
+    now = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC)
+    context = SyncContext(
+        transport_factory=sim.transport,
+        clock=clock,
+        # Generous, as the issue allows: with 27 % faults, 14 tries in a row
+        # fail with probability 0.27**14 ≈ 1e-8.
+        policy=RetryPolicy(max_attempts=14, deadline_s=1e7, rng=lambda: 0.0),
+        now=lambda: now,
+    )
+    return Wired(sim, clock, context)

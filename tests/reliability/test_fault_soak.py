@@ -1,0 +1,140 @@
+"""Fault soak: 50 accounts, about 27 % of all requests faulted, the database exact.
+
+First a clean sync stores the old state of every account. Then the world moves
+on and syncs run again under the soak fault mix (docs/reliability.md) until
+every capability has succeeded. After each round, every capability either
+holds exactly the new ground truth, or failed, said why, and still holds
+exactly its old data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from tests.reliability.figures import record
+from tests.reliability.soak import BASE_URL, base_world, changed_world, soak_rules, wire
+from tests.reliability.truth import (
+    Snapshot,
+    expected,
+    integrity_problems,
+    records_in,
+    stored,
+)
+
+from smp.model import Outcome
+from smp.simulator import World
+from smp.storage import SecretBox, generate_key, list_sync_runs
+from smp.sync import NewKey, SyncContext, connect, run_sync
+
+# Which part of a snapshot each capability writes.
+WRITES = {
+    "members": "members",
+    "invites": "invites",
+    "subusers": "subusers",
+    "usage_credits": "credits",
+    "usage_volume": "volume",
+    "invoices": "invoices",
+}
+MAX_ROUNDS = 8
+
+
+async def _connect_all(
+    engine: Engine, box: SecretBox, world: World, context: SyncContext
+) -> dict[str, int]:
+    ids = {}
+    for account in world.accounts:
+        keys = [
+            NewKey(k.kind, k.key)
+            for k in world.keys
+            if k.account == account.username and k.kind in ("full", "billing")
+        ]
+        name = f"soak {account.username} {os.urandom(3).hex()}"
+        integration, _ = await connect(
+            engine, box, name, keys, context, base_url=BASE_URL
+        )
+        ids[account.username] = integration.id
+    return ids
+
+
+async def test_fault_soak_ends_equal_to_the_world(engine: Engine) -> None:
+    old_world = base_world()
+    new_world = changed_world(old_world)
+    wired = wire(old_world)
+    box = SecretBox.from_key(generate_key())
+    ids = await _connect_all(engine, box, old_world, wired.context)
+
+    first = await asyncio.gather(
+        *(run_sync(engine, box, i, wired.context) for i in ids.values())
+    )
+    assert {r.outcome for r in first} == {Outcome.OK}
+    old_truth = {u: expected(old_world.account(u)) for u in ids}
+    assert {u: stored(engine, i) for u, i in ids.items()} == old_truth
+
+    wired.sim.replace_world(new_world)
+    rules = [wired.sim.add_fault(rule) for rule in soak_rules(seed=2026)]
+    new_truth = {u: expected(new_world.account(u)) for u in ids}
+    requests_before = len(wired.sim.requests)
+    rounds, failures_seen = 0, 0
+    # A capability is done once it has succeeded; later failures must keep it.
+    pending = {(user, capability) for user in ids for capability in WRITES}
+    while pending and rounds < MAX_ROUNDS:
+        rounds += 1
+        before = {u: stored(engine, ids[u]) for u in ids}
+        reports = dict(
+            zip(
+                ids,
+                await asyncio.gather(
+                    *(run_sync(engine, box, i, wired.context) for i in ids.values())
+                ),
+                strict=True,
+            )
+        )
+        for user, report in reports.items():
+            now = stored(engine, ids[user])
+            for capability, part in WRITES.items():
+                result = report.capabilities[capability]
+                if result.outcome is Outcome.OK:
+                    assert now[part] == new_truth[user][part], (user, capability)
+                    pending.discard((user, capability))
+                    continue
+                failures_seen += 1
+                assert result.outcome is Outcome.FAILED
+                assert result.error, (user, capability)
+                assert now[part] == before[user][part], (user, capability)
+                _assert_run_records(engine, ids[user], report.run_id, capability)
+        assert integrity_problems(engine) == []
+    assert pending == set(), f"still failing after {MAX_ROUNDS} rounds"
+    final: dict[str, Snapshot] = {u: stored(engine, i) for u, i in ids.items()}
+    assert final == new_truth
+    faults = Counter(
+        r.fault for r in wired.sim.requests[requests_before:] if r.fault is not None
+    )
+    assert sum(faults.values()) == sum(rule.fired for rule in rules)
+    figures = {
+        "database": engine.dialect.name,
+        "accounts": len(ids),
+        "requests": len(wired.sim.requests) - requests_before,
+        "faults": dict(faults),
+        "faults_total": sum(faults.values()),
+        "rounds": rounds,
+        "capability_failures_reported": failures_seen,
+        "records_checked": sum(records_in(s) for s in final.values()),
+    }
+    record("fault_soak", figures)
+    # The mix really happened: every kind fired, at roughly its share.
+    assert set(faults) == {"status", "timeout", "reset", "429", "truncated_json"}
+    share = figures["faults_total"] / figures["requests"]
+    assert 0.20 < share < 0.34, figures
+
+
+def _assert_run_records(
+    engine: Engine, integration_id: int, run_id: int, capability: str
+) -> None:
+    with Session(engine) as session:
+        (run,) = [r for r in list_sync_runs(session, integration_id) if r.id == run_id]
+    assert run.outcome is Outcome.FAILED
+    assert any(e.startswith(f"{capability}: ") for e in run.errors), run.errors
