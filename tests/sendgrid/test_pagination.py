@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from tests.sendgrid.fakes import (
 )
 
 from smp.sendgrid import PaginationLoop
+from smp.sendgrid.pagination import Page, offset_pages
 
 
 async def test_teammates_page_until_a_short_page() -> None:
@@ -55,6 +58,65 @@ async def test_a_server_that_ignores_offset_is_a_loop_not_an_endless_walk() -> N
             await collect()
     assert seen == ["user1", "user2"]
     assert len(router.requests) == 2
+
+
+async def test_a_repeat_of_an_older_page_is_a_loop_too() -> None:
+    pages = [[teammate(1), teammate(2)], [teammate(3), teammate(4)]]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        # A server that wraps around after two pages: A, B, A, ...
+        return json_response({"result": pages[(offset // 2) % 2]})
+
+    router = Router({"/v3/teammates": handle})
+    async with make_client(router) as client:
+        with pytest.raises(PaginationLoop, match="page 3 repeats an earlier page"):
+            [t async for t in client.teammates(page_size=2)]
+    assert len(router.requests) == 3
+
+
+async def test_pages_of_equal_length_that_differ_are_not_a_loop() -> None:
+    # user1..user9: every page body has the same length, a byte or two apart.
+    people = [teammate(n) for n in range(1, 10)]
+    serve = offset_handler(people)
+    lengths: list[int] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = serve(request)
+        lengths.append(len(response.content))
+        return response
+
+    router = Router({"/v3/teammates": handle})
+    async with make_client(router) as client:
+        got = [t.username async for t in client.teammates(page_size=1)]
+    assert got == [p["username"] for p in people]
+    assert len(set(lengths[:-1])) == 1  # the last page is the empty one
+
+
+class _Item:
+    """A weak-referenceable stand-in for a validated item."""
+
+
+async def test_the_pager_holds_no_consumed_page_while_fetching_the_next() -> None:
+    issued: list[weakref.ref[_Item]] = []
+    alive_at_fetch: list[int] = []
+
+    async def fetch(limit: int, offset: int) -> Page[_Item]:
+        gc.collect()
+        alive_at_fetch.append(sum(ref() is not None for ref in issued))
+        items = [_Item() for _ in range(limit if offset < 3 * limit else 1)]
+        issued.extend(weakref.ref(item) for item in items)
+        return Page(items, f"page at {offset}".encode())
+
+    count = 0
+    async for _ in offset_pages("/v3/things", fetch, limit=4):
+        count += 1
+    assert count == 13
+    # The consumer kept nothing; at most the last item of the previous page may
+    # still be bound to the pager's loop variable.
+    assert alive_at_fetch[0] == 0
+    assert all(alive <= 1 for alive in alive_at_fetch)
+    assert len(alive_at_fetch) == 4
 
 
 def _access_page(ids: list[int], after: int | None) -> dict[str, Any]:

@@ -49,6 +49,28 @@ async def test_every_teammate_exactly_once(
         assert [o.username for o in owners] == [account.username]
 
 
+async def test_teammate_and_subuser_pages_are_the_worlds_lists_in_chunks(
+    world: World, sim: Simulator, clock: FakeClock
+) -> None:
+    account = world.accounts[0]
+    async with _full(sim, clock, account) as client:
+        mates = [
+            [t.username for t in page]
+            async for page in client.teammate_pages(page_size=10)
+        ]
+        subs = [
+            [s.id for s in page] async for page in client.subuser_pages(page_size=3)
+        ]
+    names = [t["username"] for t in account.teammates]
+    # 43 teammates: four full pages and a short one, no empty page after it.
+    assert mates == [names[i : i + 10] for i in range(0, len(names), 10)]
+    ids = [s.id for s in account.subusers]
+    chunks = [ids[i : i + 3] for i in range(0, len(ids), 3)]
+    if len(ids) % 3 == 0:
+        chunks.append([])  # a full last page costs one empty page
+    assert subs == chunks
+
+
 async def test_teammate_detail_carries_the_worlds_scopes(
     world: World, sim: Simulator, clock: FakeClock
 ) -> None:
