@@ -12,6 +12,12 @@ Default world: 30 accounts, of which 20 are paid with 5,000 teammates each
 100,000 teammates, 200 full pages plus one empty page per key to end paging.
 
     .venv/bin/python benchmarks/client_bench.py [--json] [--rounds 3]
+
+By default the consumer takes teammates one by one (`client.teammates()`, as
+`smp sync` does) and the GC runs as in any process. `--pages` consumes whole
+pages (`client.teammate_pages()`); `--gc-freeze` calls `gc.freeze()` after the
+warm-up, as a long-running sync worker can after its imports (the objects that
+exist then are never garbage, so full collections need not walk them).
 """
 
 from __future__ import annotations
@@ -99,7 +105,15 @@ async def _page_all(client: SendGridClient) -> int:
     return count
 
 
-async def _round(base: str, keys: list[SimKey]) -> Round:
+async def _page_all_by_pages(client: SendGridClient) -> int:
+    count = 0
+    async for page in client.teammate_pages(page_size=500):
+        count += len(page)
+        del page  # not held while the next page is awaited (see pagination.py)
+    return count
+
+
+async def _round(base: str, keys: list[SimKey], pages: bool) -> Round:
     limiter = ConcurrencyLimiter()  # one per process, as the sync engine does
     clients = [
         SendGridClient(ApiKey.parse(k.key), base_url=base, limiter=limiter)
@@ -107,7 +121,8 @@ async def _round(base: str, keys: list[SimKey]) -> Round:
     ]
     try:
         wall, cpu = time.perf_counter(), time.process_time()
-        counts = await asyncio.gather(*(_page_all(c) for c in clients))
+        consume = _page_all_by_pages if pages else _page_all
+        counts = await asyncio.gather(*(consume(c) for c in clients))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         requests = sum(c.counters.requests for c in clients)
         retries = sum(c.counters.retries for c in clients)
@@ -119,12 +134,17 @@ async def _round(base: str, keys: list[SimKey]) -> Round:
     return Round(wall, cpu, requests, sum(counts))
 
 
-async def _run(base: str, keys: list[SimKey], rounds: int) -> list[Round]:
+async def _run(
+    base: str, keys: list[SimKey], rounds: int, *, pages: bool, gc_freeze: bool
+) -> list[Round]:
     # One page first, so imports and pydantic's first-use costs are not counted.
     async with SendGridClient(ApiKey.parse(keys[0].key), base_url=base) as client:
         async for _ in client.teammates(page_size=500):
             break
-    return [await _round(base, keys) for _ in range(rounds)]
+    if gc_freeze:
+        gc.collect()
+        gc.freeze()
+    return [await _round(base, keys, pages) for _ in range(rounds)]
 
 
 def main() -> None:
@@ -134,6 +154,10 @@ def main() -> None:
     parser.add_argument("--teammates", type=int, default=5000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pages", action="store_true", help="consume whole pages")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() after the warm-up"
+    )
     args = parser.parse_args()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -155,7 +179,9 @@ def main() -> None:
         del world, paid
         gc.collect()
         _wait_ready(base, server)
-        rounds = asyncio.run(_run(base, keys, args.rounds))
+        rounds = asyncio.run(
+            _run(base, keys, args.rounds, pages=args.pages, gc_freeze=args.gc_freeze)
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -169,6 +195,8 @@ def main() -> None:
         "teammates": expected,
         "requests": best.requests,
         "latency_ms": args.latency_ms,
+        "consumer": "pages" if args.pages else "items",
+        "gc_freeze": args.gc_freeze,
         "rounds": len(rounds),
         "wall_s": [round(r.seconds, 3) for r in rounds],
         "req_per_s": [round(r.req_per_s, 1) for r in rounds],
@@ -179,7 +207,9 @@ def main() -> None:
     if not args.json:
         print(
             f"{len(keys)} clients x {args.teammates} teammates, pages of 500, "
-            f"{args.latency_ms:g} ms latency, over loopback"
+            f"{args.latency_ms:g} ms latency, over loopback; "
+            f"consumer: {'pages' if args.pages else 'items'}"
+            f"{', gc.freeze()' if args.gc_freeze else ''}"
         )
         header = ("round", "wall s", "requests", "req/s", "CPU ms/req")
         print("{:>5} {:>8} {:>9} {:>8} {:>11}".format(*header))

@@ -128,7 +128,11 @@ class SendGridClient:
     def teammate_pages(
         self, *, page_size: int = MAX_PAGE_SIZE, on_behalf_of: str | None = None
     ) -> AsyncIterator[list[wire.Teammate]]:
-        """`teammates()` a page at a time, for consumers that work in batches."""
+        """`teammates()` a page at a time, for consumers that work in batches.
+
+        A consumer that drops each page should do so before the next one
+        arrives (`del page` at the end of the loop body), or the GC walks it.
+        """
         fetch = self._offset_fetch(
             "/v3/teammates",
             adapters.TEAMMATES,

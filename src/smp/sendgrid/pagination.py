@@ -10,7 +10,14 @@ for ever; seeing the same page or token twice raises `PaginationLoop`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+)
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -66,7 +73,7 @@ async def offset_page_lists(
     fetch: Callable[[int, int], Awaitable[Page[T]]],
     *,
     limit: int,
-) -> AsyncIterator[list[T]]:
+) -> AsyncGenerator[list[T], None]:
     """Call `fetch(limit, offset)` with offset += limit until a page is short;
     yield each page's items as one list."""
     if limit < 1:
@@ -79,7 +86,8 @@ async def offset_page_lists(
         items, full = page.items, len(page.items) >= limit
         # Hold no page while waiting for the next one: twenty clients each
         # keeping 500 consumed items alive would push them all through the
-        # GC's older generations (a third of the CPU of a sync, measured).
+        # GC's older generations (~0.4 ms of CPU a request in the client
+        # benchmark, benchmarks/client_bench.py).
         del page
         yield items
         del items
@@ -95,10 +103,12 @@ async def offset_pages(
     limit: int,
 ) -> AsyncIterator[T]:
     """The items of `offset_page_lists`, one by one."""
-    async for items in offset_page_lists(endpoint, fetch, limit=limit):
-        for item in items:
-            yield item
-        del items  # see offset_page_lists
+    # Closed with us, so a consumer that stops early leaves no pager pending.
+    async with aclosing(offset_page_lists(endpoint, fetch, limit=limit)) as pages:
+        async for items in pages:
+            for item in items:
+                yield item
+            del items  # see offset_page_lists
 
 
 async def keyset_pages(
