@@ -58,7 +58,7 @@ from smp.storage import (
     start_sync_run,
     stored_volume_months,
 )
-from smp.sync import fetch, mapping
+from smp.sync import fetch, mapping, sanity
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
 from smp.sync.report import SyncReport
@@ -248,9 +248,10 @@ class _Run:
         self.progress(capability, None)
         try:
             data = await fetch_with(self.clients[sa.id])
+            sanity.check(data, capability)
             with Session(self.engine) as session, session.begin():
                 count = write(session, data, sa.id)
-        except SendGridError as error:
+        except (SendGridError, sanity.UnusableAnswer) as error:
             self._fail(capability, sa, error)
             return None
         except Exception as error:
@@ -270,8 +271,20 @@ class _Run:
         )
         return data
 
-    def _fail(self, capability: str, sa: ServiceAccount, error: SendGridError) -> None:
+    def _fail(
+        self,
+        capability: str,
+        sa: ServiceAccount,
+        error: SendGridError | sanity.UnusableAnswer,
+    ) -> None:
         message = str(error)
+        # Client errors name the endpoint and at most the redacted key.
+        log.warning(
+            "%s: %s failed, its stored data is kept: %s",
+            self.integration.name,
+            capability,
+            message,
+        )
         self._record(
             capability,
             CapabilityResult(Outcome.FAILED, error=message, service_account_id=sa.id),

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from smp.sendgrid import SendGridClient
 from smp.sendgrid.client import MAX_SUBUSERS_PER_STATS_CALL
@@ -25,6 +26,7 @@ from smp.sendgrid.wire import (
     UserCredits,
     UserUsername,
 )
+from smp.sync import sanity
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +67,35 @@ async def fetch_invites(client: SendGridClient) -> list[PendingInvite]:
 async def fetch_subusers(
     client: SendGridClient, *, with_credits: bool
 ) -> SubuserListing:
-    subusers = [subuser async for subuser in client.subusers()]
+    # Overlapping pages can repeat a subuser: keep each username once.
+    unique = {subuser.username: subuser async for subuser in client.subusers()}
+    subusers = list(unique.values())
+    # Names go into URLs next: refuse absurd ones before any request.
+    sanity.check(subusers, "subusers")
     if not with_credits:
         return SubuserListing(subusers, None)
     answers = await asyncio.gather(
         *(client.subuser_credits(s.username) for s in subusers)
     )
     credits = {s.username: c for s, c in zip(subusers, answers, strict=True)}
+    for name, answer in credits.items():
+        _says_something(answer, f"subusers: credits of {name}")
     return SubuserListing(subusers, credits)
 
 
 async def fetch_credits(client: SendGridClient) -> UserCredits:
-    return await client.user_credits()
+    return _says_something(await client.user_credits(), "usage_credits")
+
+
+CreditsAnswer = TypeVar("CreditsAnswer", UserCredits, SubuserCredits)
+
+
+def _says_something(answer: CreditsAnswer, where: str) -> CreditsAnswer:
+    """Every credits field is optional on the wire, but an answer with neither
+    total nor used would overwrite what SMP knows with nothing."""
+    if answer.total is None and answer.used is None:
+        raise sanity.UnusableAnswer(f"{where}: the answer has neither total nor used")
+    return answer
 
 
 async def fetch_volume(
@@ -90,6 +109,7 @@ async def fetch_volume(
     Subusers come 10 to a call, the most `/v3/subusers/stats` accepts.
     """
     account = [day async for day in client.stats(start, end, aggregated_by="month")]
+    subusers = list(dict.fromkeys(subusers))
     chunks = [
         list(subusers[i : i + MAX_SUBUSERS_PER_STATS_CALL])
         for i in range(0, len(subusers), MAX_SUBUSERS_PER_STATS_CALL)
@@ -104,16 +124,35 @@ async def fetch_volume(
         ]
 
     results = await asyncio.gather(*(one_chunk(chunk) for chunk in chunks))
-    per_subuser: dict[str, list[StatsDay]] = {name: [] for name in subusers}
+    # One row per subuser and date, even if an answer repeats itself.
+    per_subuser: dict[str, dict[dt.date, StatsDay]] = {name: {} for name in subusers}
     for days in results:
         for day in days:
             for entry in day.stats:
                 if entry.name in per_subuser:
-                    per_subuser[entry.name].append(
-                        StatsDay(date=day.date, stats=[entry])
+                    per_subuser[entry.name][day.date] = StatsDay(
+                        date=day.date, stats=[entry]
                     )
-    return VolumeListing(account=account, subusers=per_subuser)
+    return VolumeListing(
+        account=_one_per_date(account),
+        subusers={name: list(rows.values()) for name, rows in per_subuser.items()},
+    )
+
+
+def _one_per_date(days: list[StatsDay]) -> list[StatsDay]:
+    """A repeated date (or a repeated entry inside it) is the same data twice."""
+    unique: dict[dt.date, StatsDay] = {}
+    for day in days:
+        entries = {entry.model_dump_json(): entry for entry in day.stats}
+        unique[day.date] = StatsDay(date=day.date, stats=list(entries.values()))
+    return list(unique.values())
 
 
 async def fetch_invoices(client: SendGridClient) -> list[Invoice]:
-    return [invoice async for invoice in client.invoices()]
+    invoices = [invoice async for invoice in client.invoices()]
+    for index, invoice in enumerate(invoices):
+        if invoice.id is None and invoice.invoice_number is None:
+            raise sanity.UnusableAnswer(
+                f"invoices: invoice {index + 1} has neither id nor invoice_number"
+            )
+    return invoices

@@ -1,0 +1,78 @@
+"""A last look at fetched data before it is written: values the database can hold.
+
+The client checks shapes; this checks sizes. A 10 MB name, a negative count or
+a number beyond 64 bits is not data SMP can keep: the capability fails with a
+message naming the field, instead of a database error halfway through a write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+MAX_TEXT = 200
+MAX_EMAIL = 320
+MAX_INT = 2**63 - 1
+MAX_AMOUNT = Decimal(10) ** 12
+# Counts that SendGrid may report below zero (a remainder after overage).
+SIGNED = frozenset({"remain"})
+
+
+class UnusableAnswer(Exception):
+    """A fetched value SMP cannot store; the message names the field."""
+
+
+def check(data: Any, where: str) -> None:
+    """Raise UnusableAnswer for the first value the database cannot hold."""
+    _walk(data, where, "")
+
+
+def _walk(value: Any, where: str, field: str) -> None:
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _walk(getattr(value, name), where, name)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            _walk(getattr(value, item.name), where, field)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _walk(item, where, field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _walk(key, where, field)
+            _walk(item, where, field)
+    else:
+        _leaf(value, where, field)
+
+
+def _leaf(value: Any, where: str, field: str) -> None:
+    problem = _problem(value, field)
+    if problem:
+        raise UnusableAnswer(f"{where}: unusable value: {field or 'a value'} {problem}")
+
+
+def _problem(value: Any, field: str) -> str | None:
+    if isinstance(value, str):
+        limit = MAX_EMAIL if "email" in field else MAX_TEXT
+        if len(value) > limit:
+            return f"is {len(value):,} characters long (at most {limit})"
+        return None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        low = -MAX_INT if field in SIGNED else 0
+        return None if low <= value <= MAX_INT else f"= {_short(value)} is out of range"
+    if isinstance(value, float | Decimal) and (
+        not math.isfinite(value) or abs(Decimal(value)) >= MAX_AMOUNT
+    ):
+        return f"= {_short(value)} is out of range"
+    return None
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:20]}…"
