@@ -135,14 +135,15 @@ def register(app: typer.Typer) -> None:
                 if all_
                 else [get_integration(session, name or "")]
             )
-        results = asyncio.run(
-            sync_many(
-                runtime,
-                [i.id for i in found],
-                [i.name for i in found],
-                show=not as_json,
+        with user_errors():  # e.g. a master key that cannot decrypt the keys
+            results = asyncio.run(
+                sync_many(
+                    runtime,
+                    [i.id for i in found],
+                    [i.name for i in found],
+                    show=not as_json,
+                )
             )
-        )
         reports = [r for r in results if isinstance(r, SyncReport)]
         locked = [r for r in results if isinstance(r, str)]
         if as_json:
