@@ -13,6 +13,7 @@ from smp.cli import (
     keys_cmd,
     simulator_cmd,
     sync_cmd,
+    worker_cmd,
 )
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ doctor_cmd.register(app)
 sync_cmd.register(app)
 data_cmd.register(app)
 export_cmd.register(app)
+worker_cmd.register(app)
 
 
 def main() -> None:

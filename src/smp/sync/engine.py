@@ -34,8 +34,10 @@ from smp.sendgrid import (
     ApiKey,
     AuthenticationError,
     KeyReport,
+    RateLimitedError,
     SendGridClient,
     SendGridError,
+    ServerError,
     TransportError,
     report_from_scopes,
     wire,
@@ -257,6 +259,7 @@ class _Run:
         except Exception as error:
             # A bug or a database failure: this capability fails, the rest goes on.
             log.exception("sync step %s failed", capability)
+            self.report.transient.add(capability)
             self._record(
                 capability,
                 CapabilityResult(
@@ -289,6 +292,8 @@ class _Run:
             capability,
             CapabilityResult(Outcome.FAILED, error=message, service_account_id=sa.id),
         )
+        if isinstance(error, TransportError | ServerError | RateLimitedError):
+            self.report.transient.add(capability)
         if isinstance(error, ApiError | TransportError):
             previous = self.report.key_problems.get(sa.id)
             text = f"{capability}: {message}"

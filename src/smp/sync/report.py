@@ -19,6 +19,9 @@ class SyncReport:
     requests: int = 0
     retries: int = 0
     rate_limit_waits: int = 0
+    # Capabilities that failed for a passing reason (network, 5xx, 429, the
+    # database): a later attempt may succeed, so a queue may retry the sync.
+    transient: set[str] = field(default_factory=set)
 
     @property
     def outcome(self) -> Outcome:
