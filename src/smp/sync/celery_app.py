@@ -30,7 +30,6 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.exceptions import Reject
 from sqlalchemy.exc import DBAPIError
 
 from smp.storage import (
@@ -48,7 +47,7 @@ DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_QUEUE = "smp"
 
 # Retry plans: (first countdown s, cap s, max retries).
-LOCK_RETRY = (15.0, 60.0, 40)  # another worker is syncing it: ~30 minutes
+LOCK_RETRY = (5.0, 60.0, 60)  # another worker is syncing it: ~1 hour
 DATABASE_RETRY = (5.0, 120.0, 60)  # the database is down: ~2 hours
 SENDGRID_RETRY = (60.0, 600.0, 3)  # a passing SendGrid failure
 
@@ -97,8 +96,14 @@ def celery_settings() -> dict[str, Any]:
     }
 
 
+class DroppedTask(Exception):
+    """A task that can never succeed: it fails once, logged in one line."""
+
+
 app = Celery("smp")
 app.conf.update(celery_settings())
+# One line per request would drown the worker's own log lines.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _countdown(plan: tuple[float, float, int], retries: int) -> float:
@@ -135,7 +140,7 @@ def _sync_integration(
             integration_id,
             error,
         )
-        raise Reject(str(error), requeue=False) from None
+        raise DroppedTask(str(error)) from None
     except (MasterKeyError, ConfigError) as error:
         log.error(
             "dropping the sync of integration %s: %s (fix the configuration; "
@@ -143,7 +148,7 @@ def _sync_integration(
             integration_id,
             error,
         )
-        raise Reject(str(error), requeue=False) from None
+        raise DroppedTask(str(error)) from None
     except LockBusyError as error:
         raise _retry(
             task, LOCK_RETRY, error, f"integration {integration_id} is busy"
@@ -157,7 +162,7 @@ def _sync_integration(
         log.info(
             "integration %s already synced at %s; nothing to do",
             integration_id,
-            outcome.last_sync_at.isoformat(),
+            outcome.last_sync_at,
         )
         return "skipped"
     if outcome.transient:
@@ -207,6 +212,8 @@ sync_integration = app.task(
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=None,
+    # Expected failures are logged without a traceback, and acknowledged.
+    throws=(DroppedTask,),
 )(_sync_integration)
 dispatch_due = app.task(bind=True, name="smp.dispatch_due")(_dispatch_due)
 

@@ -39,6 +39,8 @@ T = TypeVar("T")
 
 # Integrations without an interval of their own are synced this often.
 DEFAULT_SYNC_INTERVAL_S = 3600
+# The stamp of an integration that has never been synced.
+NEVER_SYNCED = "never"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +48,13 @@ class Skipped:
     """The sync a task asked for already happened (a redelivery or a duplicate)."""
 
     integration_id: int
-    last_sync_at: dt.datetime
+    last_sync_at: dt.datetime | None
 
 
-def _stamp(moment: dt.datetime | None) -> str | None:
+def _stamp(moment: dt.datetime | None) -> str:
     """A comparable text form of `last_sync_at` (naive UTC in the database)."""
     if moment is None:
-        return None
+        return NEVER_SYNCED
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment.isoformat()
@@ -105,7 +107,6 @@ class WorkerRuntime:
         with Session(self.engine) as session:
             found = get_integration(session, integration_id)
         if seen_last_sync is not None and _stamp(found.last_sync_at) != seen_last_sync:
-            assert found.last_sync_at is not None  # differs from a real stamp
             return Skipped(found.id, found.last_sync_at)
 
         async def go() -> SyncReport:
@@ -126,7 +127,7 @@ class WorkerRuntime:
 
         return self.run(go())
 
-    def due(self, now: dt.datetime) -> list[tuple[int, str | None]]:
+    def due(self, now: dt.datetime) -> list[tuple[int, str]]:
         """Integrations whose interval has passed: (id, last_sync_at stamp)."""
         with Session(self.engine) as session:
             integrations = list_integrations(session)
@@ -138,7 +139,7 @@ class WorkerRuntime:
         self.engine.dispose()
 
 
-def last_sync_stamp(integration: Integration) -> str | None:
+def last_sync_stamp(integration: Integration) -> str:
     return _stamp(integration.last_sync_at)
 
 
