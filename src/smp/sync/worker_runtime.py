@@ -133,10 +133,12 @@ class WorkerRuntime:
             integrations = list_integrations(session)
         return [(i.id, _stamp(i.last_sync_at)) for i in integrations if _is_due(i, now)]
 
-    def close(self) -> None:
+    def close(self, *, dispose_engine: bool = True) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
-        self.engine.dispose()
+        self._loop.close()
+        if dispose_engine:
+            self.engine.dispose()
 
 
 def last_sync_stamp(integration: Integration) -> str:
