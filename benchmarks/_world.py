@@ -1,0 +1,199 @@
+"""Shared helpers for the sync benchmarks: the world, simulator processes, RSS.
+
+The benchmark world has A accounts, each with 1,000 teammates, 20 pending
+invites, 10 subusers, 24 months of daily stats and 24 invoices, and one full
+and one billing key. Generating 200 such accounts would take gigabytes, so
+one paid account is generated and cloned: each clone has its own username,
+user id and keys but shares the (read-only) lists of the template, which the
+simulator never changes.
+
+`python benchmarks/_world.py serve --accounts N --port P` serves that world in
+its own process, with 50 ms ± 10 ms latency and 600 requests per minute per
+key and endpoint by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from smp.simulator import FaultRule, Simulator, World, generate_world
+from smp.simulator.world import Account, SimKey
+
+SEED = 2026
+TEAMMATES, PENDING, SUBUSERS, MONTHS, INVOICES = 1000, 20, 10, 24, 24
+LATENCY_MS, JITTER_MS = 50.0, 10.0  # mean and ± spread
+RATE_LIMIT, RATE_WINDOW_S = 600, 60.0
+KINDS = ("full", "billing")
+
+
+def template() -> tuple[World, Account]:
+    world = generate_world(
+        seed=SEED,
+        accounts=1,
+        teammates=TEAMMATES,
+        pending=PENDING,
+        subusers=SUBUSERS,
+        months=MONTHS,
+        invoices=INVOICES,
+    )
+    return world, world.accounts[0]
+
+
+def _key_id(index: int, kind: str) -> str:
+    digest = hashlib.sha256(f"{SEED}:{index}:{kind}".encode()).hexdigest()
+    return f"b{index:06d}{kind[0]}{digest[:14]}"  # 22 characters
+
+
+def bench_world(accounts: int) -> World:
+    """A accounts cloned from one generated paid account (see the docstring)."""
+    world, account = template()
+    kinds = {k.kind: k for k in world.keys if k.account == account.username}
+    clones: list[Account] = []
+    keys: list[SimKey] = []
+    for index in range(accounts):
+        username = f"bench{index:04d}"
+        clones.append(
+            account.model_copy(
+                update={
+                    "username": username,
+                    "user_id": 5_000_000 + index,
+                    "email": f"owner@{username}.example",
+                }
+            )
+        )
+        for kind in KINDS:
+            key_id = _key_id(index, kind)
+            secret = hashlib.sha256(f"secret:{key_id}".encode()).hexdigest()[:43]
+            keys.append(
+                kinds[kind].model_copy(
+                    update={
+                        "account": username,
+                        "key_id": key_id,
+                        "key": f"SG.{key_id}.{secret}",
+                        "name": f"{kind} {username}",
+                    }
+                )
+            )
+    return World(today=world.today, accounts=clones, keys=keys)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SimServer:
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+    def requests(self) -> list[dict[str, object]]:
+        with urllib.request.urlopen(f"{self.base_url}/_sim/requests") as answer:
+            log: list[dict[str, object]] = json.load(answer)
+        return log
+
+    def clear(self) -> None:
+        request = urllib.request.Request(
+            f"{self.base_url}/_sim/requests", method="DELETE"
+        )
+        urllib.request.urlopen(request).close()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_simulators(
+    count: int, accounts: int, *, latency: bool = True, rate_limit: bool = True
+) -> list[SimServer]:
+    """`count` simulator processes, each serving the whole benchmark world."""
+    servers = []
+    for _ in range(count):
+        port = free_port()
+        argv = [sys.executable, __file__, "serve", f"--accounts={accounts}"]
+        argv += [f"--port={port}"]
+        argv += [] if latency else ["--no-latency"]
+        argv += [] if rate_limit else ["--no-rate-limit"]
+        process = subprocess.Popen(argv, env={**os.environ, "PYTHONPATH": _root()})
+        servers.append(SimServer(process, f"http://127.0.0.1:{port}"))
+    for server in servers:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                server.clear()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.process.poll() is not None:
+                    raise RuntimeError("a simulator did not start") from None
+                time.sleep(0.1)
+    return servers
+
+
+def _root() -> str:
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def wait_rss_mb(process: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """Wait for a child; its exit code and its peak RSS in MB (from wait4)."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_maxrss / 1024.0  # Linux: kilobytes
+
+
+def serve(accounts: int, port: int, latency: bool, rate_limit: bool) -> None:
+    import uvicorn
+
+    world = bench_world(accounts)
+    sim = Simulator(
+        world,
+        rate_limit=RATE_LIMIT if rate_limit else None,
+        rate_window_s=RATE_WINDOW_S,
+        max_log=1_000_000,
+    )
+    if latency:
+        # Uniform in [mean - spread, mean + spread].
+        sim.add_fault(
+            FaultRule(
+                kind="latency",
+                latency_ms=LATENCY_MS - JITTER_MS,
+                jitter_ms=2 * JITTER_MS,
+            )
+        )
+    uvicorn.run(
+        sim.app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--no-rate-limit", action="store_true")
+    args = parser.parse_args()
+    serve(args.accounts, args.port, not args.no_latency, not args.no_rate_limit)
+
+
+if __name__ == "__main__":
+    main()
