@@ -302,3 +302,55 @@ class IntegrationLockRow(Base):
     integration_id: Mapped[int] = mapped_column(_integration_fk(), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime]
+
+
+# --- users of SMP itself (web UI and API) -------------------------------------------
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # scrypt$<n>$<r>$<p>$<salt>$<hash>: never the password itself
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime]
+
+
+class ApiTokenRow(Base):
+    """A bearer token: only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime | None]
+
+
+class WebSessionRow(Base):
+    """A browser session: the cookie holds a random id, the table its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class LoginFailureRow(Base):
+    """One failed login, per user name and per client address, for throttling."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_subject", "subject", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    occurred_at: Mapped[dt.datetime]

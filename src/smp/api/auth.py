@@ -1,0 +1,51 @@
+"""API authentication: bearer tokens from `smp users token NAME`, stored hashed.
+
+`current_user` answers 401 (with `WWW-Authenticate: Bearer`) without a valid
+token; `admin_user` answers 403 to a viewer. Writes depend on `admin_user`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from smp.api.problems import ApiProblem
+from smp.api.state import AppState, app_state
+from smp.storage.users import User, user_for_token
+
+bearer = HTTPBearer(auto_error=False, description="A token from `smp users token NAME`")
+
+UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="smp"'}
+
+
+def token_user(state: AppState, token: str) -> User | None:
+    with Session(state.engine) as session:
+        return user_for_token(session, token)
+
+
+def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    user = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        user = token_user(app_state(request), credentials.credentials)
+    if user is None:
+        raise ApiProblem(
+            401, "a valid bearer token is required", headers=UNAUTHENTICATED
+        )
+    return user
+
+
+def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+    if not user.is_admin:
+        raise ApiProblem(403, "this needs the admin role; viewers can only read")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+AdminUser = Annotated[User, Depends(admin_user)]
+State = Annotated[AppState, Depends(app_state)]

@@ -1,0 +1,149 @@
+"""`/integrations`: create (checking keys first), read, change the interval, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
+
+from smp.api.auth import AdminUser, CurrentUser, State
+from smp.api.convert import integration_out, key_check, service_account_out
+from smp.api.params import IntegrationPath, Limit, Offset, find_integration
+from smp.api.problems import ApiProblem, problem_responses
+from smp.api.schemas import (
+    CheckedServiceAccount,
+    IntegrationCreate,
+    IntegrationCreated,
+    IntegrationOut,
+    IntegrationUpdate,
+    Page,
+)
+from smp.api.state import AppState
+from smp.model import Integration
+from smp.storage import (
+    DuplicateNameError,
+    StorageError,
+    delete_integration,
+    list_integrations,
+    set_sync_interval,
+)
+from smp.sync import KeyRefused, NewKey, connect
+
+router = APIRouter(tags=["integrations"])
+
+
+def _out(state: AppState, session: Session, integration: Integration) -> IntegrationOut:
+    return integration_out(
+        session,
+        integration,
+        default_interval_s=state.config.default_sync_interval_s,
+        syncing=state.syncs.running(integration.id),
+    )
+
+
+@router.get("/integrations", response_model=Page[IntegrationOut])
+def list_all(
+    state: State, _user: CurrentUser, limit: Limit = 50, offset: Offset = 0
+) -> Page[IntegrationOut]:
+    with Session(state.engine) as session:
+        found = list_integrations(session)
+        items = [_out(state, session, i) for i in found[offset : offset + limit]]
+    return Page(items=items, total=len(found), limit=limit, offset=offset)
+
+
+async def create_checked(
+    state: AppState, name: str, region: str, keys: list[NewKey], interval: int | None
+) -> tuple[IntegrationOut, list[CheckedServiceAccount]]:
+    """Check every key, then store the integration and keys (all or nothing)."""
+    try:
+        integration, stored = await connect(
+            state.engine,
+            state.box,
+            name,
+            keys,
+            state.context,
+            region=region,
+            base_url=state.config.sendgrid_base_url,
+        )
+    except KeyRefused as error:
+        raise ApiProblem(422, str(error)) from None
+    except DuplicateNameError as error:
+        raise ApiProblem(409, str(error)) from None
+    except StorageError as error:
+        raise ApiProblem(422, str(error)) from None
+    with Session(state.engine) as session, session.begin():
+        if interval is not None:
+            integration = set_sync_interval(session, integration.id, interval)
+    if stored:
+        state.syncs.start(integration.id, "connect")
+    with Session(state.engine) as session:
+        out = _out(state, session, integration)
+    checked = [
+        CheckedServiceAccount(
+            service_account=service_account_out(sa), check=key_check(r)
+        )
+        for sa, r in stored
+    ]
+    return out, checked
+
+
+@router.post(
+    "/integrations",
+    status_code=201,
+    response_model=IntegrationCreated,
+    responses=problem_responses(403, 409),
+)
+async def create(
+    body: IntegrationCreate, state: State, _user: AdminUser
+) -> IntegrationCreated:
+    """Create an integration; every key is checked against SendGrid before storing."""
+    keys = [NewKey(k.label, k.key.get_secret_value()) for k in body.keys]
+    out, checked = await create_checked(
+        state, body.name, body.region, keys, body.sync_interval_s
+    )
+    return IntegrationCreated(integration=out, service_accounts=checked)
+
+
+@router.get(
+    "/integrations/{integration_id}",
+    response_model=IntegrationOut,
+    responses=problem_responses(404),
+)
+def read(
+    integration_id: IntegrationPath, state: State, _user: CurrentUser
+) -> IntegrationOut:
+    with Session(state.engine) as session:
+        return _out(state, session, find_integration(session, integration_id))
+
+
+@router.patch(
+    "/integrations/{integration_id}",
+    response_model=IntegrationOut,
+    responses=problem_responses(403, 404),
+)
+def update(
+    integration_id: IntegrationPath,
+    body: IntegrationUpdate,
+    state: State,
+    _user: AdminUser,
+) -> IntegrationOut:
+    """Set the sync interval in seconds; null returns to the server's default."""
+    with Session(state.engine) as session, session.begin():
+        find_integration(session, integration_id)
+        integration = set_sync_interval(session, integration_id, body.sync_interval_s)
+        return _out(state, session, integration)
+
+
+@router.delete(
+    "/integrations/{integration_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(403, 404, 409),
+)
+def delete(integration_id: IntegrationPath, state: State, _user: AdminUser) -> Response:
+    """Delete an integration with everything collected for it."""
+    if state.syncs.running(integration_id):
+        raise ApiProblem(409, "a sync of this integration is running; try again later")
+    with Session(state.engine) as session, session.begin():
+        find_integration(session, integration_id)
+        delete_integration(session, integration_id)
+    return Response(status_code=204)

@@ -1,0 +1,123 @@
+"""`/service-accounts`: SendGrid keys; a POST checks the key and reports its reach."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
+
+from smp.api.auth import AdminUser, CurrentUser, State
+from smp.api.convert import key_check, service_account_out
+from smp.api.params import IdPath, IntegrationParam, Limit, Offset, find_integration
+from smp.api.problems import ApiProblem, problem_responses
+from smp.api.schemas import (
+    CheckedServiceAccount,
+    Page,
+    ServiceAccountCreate,
+    ServiceAccountOut,
+)
+from smp.api.state import AppState
+from smp.model import ServiceAccount
+from smp.storage import (
+    DuplicateNameError,
+    NotFoundError,
+    get_service_account,
+    list_service_accounts,
+    remove_service_account,
+)
+from smp.sync import KeyRefused, NewKey, add_key
+
+router = APIRouter(tags=["service accounts"])
+
+
+def _find(session: Session, sa_id: int) -> ServiceAccount:
+    try:
+        return get_service_account(session, sa_id)
+    except NotFoundError:
+        raise ApiProblem(404, f"no service account {sa_id}") from None
+
+
+@router.get(
+    "/service-accounts",
+    response_model=Page[ServiceAccountOut],
+    responses=problem_responses(404),
+)
+def list_all(
+    integration: IntegrationParam,
+    state: State,
+    _user: CurrentUser,
+    include_removed: Annotated[bool, Query()] = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ServiceAccountOut]:
+    with Session(state.engine) as session:
+        find_integration(session, integration)
+        found = list_service_accounts(
+            session, integration, include_removed=include_removed
+        )
+    items = [service_account_out(sa) for sa in found[offset : offset + limit]]
+    return Page(items=items, total=len(found), limit=limit, offset=offset)
+
+
+async def add_checked(
+    state: AppState, integration_id: int, label: str, raw: str
+) -> CheckedServiceAccount:
+    with Session(state.engine) as session:
+        find_integration(session, integration_id)
+    try:
+        stored, report = await add_key(
+            state.engine,
+            state.box,
+            str(integration_id),
+            NewKey(label, raw),
+            state.context,
+        )
+    except KeyRefused as error:
+        raise ApiProblem(422, str(error)) from None
+    except DuplicateNameError as error:
+        raise ApiProblem(409, str(error)) from None
+    return CheckedServiceAccount(
+        service_account=service_account_out(stored), check=key_check(report)
+    )
+
+
+@router.post(
+    "/service-accounts",
+    status_code=201,
+    response_model=CheckedServiceAccount,
+    responses=problem_responses(403, 404, 409),
+)
+async def create(
+    body: ServiceAccountCreate, state: State, _user: AdminUser
+) -> CheckedServiceAccount:
+    """Check a key against SendGrid, store it if usable, and report its capabilities."""
+    return await add_checked(
+        state, body.integration_id, body.label, body.key.get_secret_value()
+    )
+
+
+@router.get(
+    "/service-accounts/{service_account_id}",
+    response_model=ServiceAccountOut,
+    responses=problem_responses(404),
+)
+def read(
+    service_account_id: IdPath, state: State, _user: CurrentUser
+) -> ServiceAccountOut:
+    with Session(state.engine) as session:
+        return service_account_out(_find(session, service_account_id))
+
+
+@router.delete(
+    "/service-accounts/{service_account_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(403, 404),
+)
+def remove(service_account_id: IdPath, state: State, _user: AdminUser) -> Response:
+    """Stop using a key; what it collected is kept, shown as from a removed key."""
+    with Session(state.engine) as session, session.begin():
+        _find(session, service_account_id)
+        remove_service_account(session, service_account_id)
+    return Response(status_code=204)

@@ -1,0 +1,233 @@
+"""The API's request and response bodies. No response model has a field for a secret.
+
+Keys are shown as `SG.<key id>…`; text inputs refuse control characters (NUL
+would break PostgreSQL) and are bounded in length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from smp.model import EventKind, KeyKind, KeyStatus, MemberStatus, Outcome, Role
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+MAX_ID = 2**31 - 1
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
+KeyText = Annotated[SecretStr, Field(min_length=1, max_length=200)]
+Interval = Annotated[int, Field(ge=300, le=30 * 86400)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- integrations and keys ---------------------------------------------------------
+
+
+class KeyIn(Strict):
+    label: Label = "key"
+    key: KeyText
+
+
+class IntegrationCreate(Strict):
+    name: Name
+    region: Literal["global", "eu"] = "global"
+    sync_interval_s: Interval | None = None
+    keys: Annotated[list[KeyIn], Field(max_length=5)] = []
+
+
+class IntegrationUpdate(Strict):
+    sync_interval_s: Interval | None = None
+
+
+class IntegrationOut(BaseModel):
+    id: int
+    name: str
+    region: str
+    created_at: dt.datetime
+    sync_interval_s: int
+    last_sync_at: dt.datetime | None
+    syncing: bool
+    service_accounts: int
+    needs_attention: int
+
+
+class ServiceAccountCreate(Strict):
+    integration_id: Id
+    label: Label = "key"
+    key: KeyText
+
+
+class ServiceAccountOut(BaseModel):
+    id: int
+    integration_id: int
+    label: str
+    key: str = Field(description="The key's public id only: SG.<key id>…")
+    kind: KeyKind
+    status: KeyStatus
+    scopes: list[str]
+    capabilities: list[str]
+    missing: dict[str, list[str]]
+    last_sync_at: dt.datetime | None
+    last_error: str | None
+    created_at: dt.datetime | None
+    removed_at: dt.datetime | None
+
+
+class KeyCheck(BaseModel):
+    """What the doctor found: per capability, can this key collect it, and the fix."""
+
+    kind: str
+    account: str | None
+    capabilities: dict[str, bool]
+    missing: dict[str, list[str]]
+    fixes: dict[str, str]
+    warnings: list[str]
+
+
+class CheckedServiceAccount(BaseModel):
+    service_account: ServiceAccountOut
+    check: KeyCheck
+
+
+class IntegrationCreated(BaseModel):
+    integration: IntegrationOut
+    service_accounts: list[CheckedServiceAccount]
+
+
+# --- collected data -------------------------------------------------------------
+
+
+class MemberOut(BaseModel):
+    id: int | None
+    email: str | None
+    username: str | None
+    first_name: str | None
+    last_name: str | None
+    role: Role
+    status: MemberStatus
+    is_sso: bool | None
+    invite_expires_at: dt.datetime | None
+    first_seen: dt.datetime | None
+    last_seen: dt.datetime | None
+    removed_at: dt.datetime | None
+    source: str | None
+
+
+class MemberEventOut(BaseModel):
+    id: int | None
+    kind: EventKind
+    member_key: str
+    email: str | None
+    username: str | None
+    old_role: Role | None
+    new_role: Role | None
+    occurred_at: dt.datetime
+    source: str | None
+
+
+class SubuserOut(BaseModel):
+    username: str
+    email: str | None
+    disabled: bool
+    region: str | None
+    credit_type: str | None
+    credits_total: int | None
+    credits_used: int | None
+    credits_remain: int | None
+    reset_frequency: str | None
+    source: str | None
+
+
+class InvoiceOut(BaseModel):
+    invoice_id: str
+    number: str | None
+    date: dt.date | None
+    due_date: dt.date | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    amount: str | None = Field(description="Exact decimal, as text")
+    currency: str | None
+    status: str | None
+    balance: str | None
+    source: str | None
+
+
+class UsageOut(BaseModel):
+    subuser: str | None
+    last_reset: dt.date | None
+    next_reset: dt.date | None
+    total: int | None
+    used: int | None
+    remain: int | None
+    overage: int | None
+    utilization: float | None
+    forecast_used_at_reset: float | None
+    overage_risk: bool
+    observed_at: dt.datetime | None
+
+
+class MonthlyVolumeOut(BaseModel):
+    month: dt.date
+    subuser: str | None
+    closed: bool
+    metrics: dict[str, int]
+
+
+class SyncRunOut(BaseModel):
+    id: int
+    integration_id: int
+    trigger: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    outcome: Outcome | None
+    capabilities: dict[str, dict[str, object]]
+    requests: int
+    retries: int
+    rate_limit_waits: int
+    errors: list[str]
+
+
+class SyncStart(Strict):
+    integration_id: Id
+
+
+class SyncStarted(BaseModel):
+    integration_id: int
+    started: bool = Field(description="False when a sync of it was already running")
+
+
+# --- users ------------------------------------------------------------------------
+
+
+class UserOut(BaseModel):
+    name: str
+    role: Literal["admin", "viewer"]
+    created_at: dt.datetime
+
+
+class UserCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9._-]+$")]
+    password: Annotated[SecretStr, Field(min_length=8, max_length=1024)]
+    role: Literal["admin", "viewer"] = "viewer"
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="Shown once; only its hash is stored")
+    label: str

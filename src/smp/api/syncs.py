@@ -1,0 +1,123 @@
+"""Background syncs: at most one task per integration, and the interval scheduler.
+
+The sync engine's lock already keeps two syncs of one integration apart, even
+across processes; the runner only avoids queueing duplicates in this process
+and lets pages show "sync running".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from smp.model import Integration
+from smp.storage import (
+    LockBusyError,
+    SecretBox,
+    list_integrations,
+    list_service_accounts,
+)
+from smp.sync import SyncContext, run_sync
+
+log = logging.getLogger(__name__)
+
+
+class SyncRunner:
+    def __init__(self, engine: Engine, box: SecretBox, context: SyncContext) -> None:
+        self._engine = engine
+        self._box = box
+        self._context = context
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def running(self, integration_id: int) -> bool:
+        task = self._tasks.get(integration_id)
+        return task is not None and not task.done()
+
+    def start(self, integration_id: int, trigger: str) -> bool:
+        """Start a sync in the background; False when one is already running."""
+        if self.running(integration_id):
+            return False
+        task = asyncio.get_running_loop().create_task(
+            self._run(integration_id, trigger), name=f"smp-sync-{integration_id}"
+        )
+        self._tasks[integration_id] = task
+        return True
+
+    async def _run(self, integration_id: int, trigger: str) -> None:
+        try:
+            report = await run_sync(
+                self._engine, self._box, integration_id, self._context, trigger=trigger
+            )
+            log.info(
+                "sync of integration %s (%s): %s",
+                integration_id,
+                trigger,
+                report.outcome.value,
+            )
+        except LockBusyError:
+            log.info("integration %s is already syncing elsewhere", integration_id)
+        except Exception as error:  # a background task has nobody else to tell
+            log.error(
+                "sync of integration %s failed: %s",
+                integration_id,
+                type(error).__name__,
+            )
+
+    async def wait(self, integration_id: int) -> None:
+        task = self._tasks.get(integration_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def aclose(self) -> None:
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def due_integrations(
+    integrations: Iterable[Integration],
+    now: dt.datetime,
+    default_interval_s: int,
+    has_keys: Callable[[int], bool],
+) -> list[int]:
+    """Integrations whose interval has passed since their last sync, or never synced."""
+    due = []
+    for integration in integrations:
+        interval = dt.timedelta(
+            seconds=integration.sync_interval_s or default_interval_s
+        )
+        last = integration.last_sync_at
+        if (last is None or last + interval <= now) and has_keys(integration.id):
+            due.append(integration.id)
+    return due
+
+
+async def schedule_forever(
+    runner: SyncRunner,
+    engine: Engine,
+    *,
+    tick_s: float,
+    default_interval_s: int,
+    now: Callable[[], dt.datetime],
+) -> None:
+    """Every `tick_s`, start a sync of each due integration. Runs until cancelled."""
+    while True:
+        try:
+            with Session(engine) as session:
+                integrations = list_integrations(session)
+                keyed = {
+                    i.id for i in integrations if list_service_accounts(session, i.id)
+                }
+            for integration_id in due_integrations(
+                integrations, now(), default_interval_s, keyed.__contains__
+            ):
+                runner.start(integration_id, "schedule")
+        except Exception as error:  # keep scheduling through a passing DB failure
+            log.error("scheduler: %s", type(error).__name__)
+        await asyncio.sleep(tick_s)

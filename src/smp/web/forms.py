@@ -1,0 +1,47 @@
+"""Form input rules: bounded lengths, no control characters, keys never echoed back."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Form
+
+from smp.web.session import Refused
+
+MAX_KEY = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# Generous bounds for the parser; the real rules are checked below with messages.
+FormText = Annotated[str, Form(max_length=4096)]
+
+
+def clean_text(
+    value: str, what: str, *, max_length: int = 200, required: bool = True
+) -> str:
+    cleaned = " ".join(value.split())
+    if required and not cleaned:
+        raise ValueError(f"{what} is required.")
+    if len(cleaned) > max_length:
+        raise ValueError(f"{what} has at most {max_length} characters.")
+    if _CONTROL.search(cleaned):
+        raise ValueError(f"{what} contains control characters.")
+    return cleaned
+
+
+def clean_key(value: str, what: str, *, required: bool) -> str:
+    """A pasted key without surrounding whitespace; its format is the client's job."""
+    cleaned = value.strip()
+    if required and not cleaned:
+        raise ValueError(f"{what} is required.")
+    if len(cleaned) > MAX_KEY:
+        raise ValueError(f"{what} is too long to be a SendGrid API key.")
+    if _CONTROL.search(cleaned):
+        raise ValueError(f"{what} contains control characters.")
+    return cleaned
+
+
+def bounded_int(value: str, what: str, low: int, high: int) -> int:
+    if not value.strip().isdigit() or not low <= int(value) <= high:
+        raise Refused(422, f"{what} must be a whole number from {low} to {high}.")
+    return int(value)

@@ -1,0 +1,83 @@
+"""One integration's dashboard: members, invites, invoices, usage, volume, history."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from smp.api.routes.exports import Dataset, rows, to_csv
+from smp.model import MemberStatus, Role
+from smp.storage.members import SORTS
+from smp.web.dashboard import MemberQuery, gather
+from smp.web.deps import PagesDep
+from smp.web.pages_integrations import find
+from smp.web.session import Refused, SignedInUser
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Query(max_length=4096)]
+
+
+def _query(role: str, status: str, q: str, sort: str, page: str) -> MemberQuery:
+    try:
+        return MemberQuery(
+            role=Role(role) if role else None,
+            status=MemberStatus(status) if status else None,
+            q=" ".join(q.split())[:100],
+            sort=sort if sort.lstrip("-") in SORTS else "email",
+            page=max(1, min(int(page), 100_000)) if page.isdigit() else 1,
+        )
+    except ValueError:
+        raise Refused(400, "That role or status does not exist.") from None
+
+
+@router.get("/integrations/{integration_id}")
+def dashboard(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    role: Text = "",
+    status: Text = "",
+    q: Text = "",
+    sort: Text = "email",
+    page: Text = "1",
+) -> Response:
+    integration = find(who, integration_id)
+    query = _query(role, status, q, sort, page)
+    with Session(who.state.engine) as session:
+        board = gather(session, integration, query, who.state.context.now())
+    return pages.render(
+        request,
+        "dashboard.html",
+        who,
+        board=board,
+        query=query,
+        roles=list(Role),
+        statuses=list(MemberStatus),
+        syncing=who.state.syncs.running(integration.id),
+        now=who.state.context.now(),
+        # No "<" at all: the JSON sits in a <script> element, where "</" would end it.
+        charts_json=json.dumps(board.charts).replace("<", "\\u003c"),
+    )
+
+
+@router.get("/integrations/{integration_id}/export/{dataset}.csv")
+def export_csv(integration_id: int, dataset: str, who: SignedInUser) -> Response:
+    integration = find(who, integration_id)
+    try:
+        chosen = Dataset(dataset)
+    except ValueError:
+        raise Refused(404, "There is no such export.") from None
+    with Session(who.state.engine) as session:
+        data = rows(session, integration.id, chosen)
+    filename = f"smp-{integration.id}-{chosen.value}.csv"
+    return Response(
+        to_csv(data),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

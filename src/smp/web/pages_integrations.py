@@ -1,0 +1,235 @@
+"""Integrations list, the SendGrid "Integrate" form, and each integration's settings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from smp.api.problems import ApiProblem
+from smp.api.routes.integrations import create_checked
+from smp.api.routes.service_accounts import add_checked
+from smp.api.schemas import MAX_ID
+from smp.model import Integration
+from smp.storage import (
+    NotFoundError,
+    get_integration,
+    get_service_account,
+    list_integrations,
+    list_service_accounts,
+    list_sync_runs,
+    remove_service_account,
+    set_sync_interval,
+)
+from smp.sync import NewKey
+from smp.web.deps import PagesDep
+from smp.web.forms import FormText, bounded_int, clean_key, clean_text
+from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
+
+router = APIRouter(include_in_schema=False)
+
+ACCESS, BILLING = "Access token", "Access token with billing permissions"
+
+
+def find(who: SignedIn, integration_id: int) -> Integration:
+    if not 1 <= integration_id <= MAX_ID:
+        raise Refused(404, "There is no such integration.")
+    with Session(who.state.engine) as session:
+        try:
+            return get_integration(session, integration_id)
+        except NotFoundError:
+            raise Refused(404, "There is no such integration.") from None
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/integrations", status_code=303)
+
+
+@router.get("/integrations")
+def integrations(request: Request, who: SignedInUser, pages: PagesDep) -> Response:
+    with Session(who.state.engine) as session:
+        cards = [
+            (i, list_service_accounts(session, i.id))
+            for i in list_integrations(session)
+        ]
+    return pages.render(
+        request, "integrations.html", who, cards=cards, syncs=who.state.syncs
+    )
+
+
+@router.get("/integrations/sendgrid/new")
+def integrate_form(request: Request, who: SignedInUser, pages: PagesDep) -> Response:
+    require_admin(who)
+    return pages.render(request, "integrate.html", who, name="SendGrid", errors={})
+
+
+def _field_of(message: str) -> str:
+    """Which form field a refusal is about: refusals start with the key's label."""
+    if message.startswith(BILLING):
+        return "billing_token"
+    if message.startswith(ACCESS):
+        return "access_token"
+    return "form"
+
+
+@router.post("/integrations/sendgrid")
+async def integrate(
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    name: FormText = "",
+    access_token: FormText = "",
+    billing_token: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    errors: dict[str, str] = {}
+    keys: list[NewKey] = []
+    for field, label, raw, required in (
+        ("access_token", ACCESS, access_token, True),
+        ("billing_token", BILLING, billing_token, False),
+    ):
+        try:
+            cleaned = clean_key(raw, label, required=required)
+        except ValueError as error:
+            errors[field] = str(error)
+            continue
+        if cleaned:
+            keys.append(NewKey(label, cleaned))
+    try:
+        shown_name = clean_text(name, "Name")
+    except ValueError as error:
+        errors["name"] = str(error)
+        shown_name = ""
+    if not errors:
+        try:
+            out, checked = await create_checked(
+                who.state, shown_name, "global", keys, None
+            )
+        except ApiProblem as problem:
+            errors[_field_of(problem.detail)] = problem.detail
+        else:
+            return pages.render(
+                request, "integrate_done.html", who, integration=out, checked=checked
+            )
+    return pages.render(
+        request,
+        "integrate.html",
+        who,
+        status=422,
+        name=shown_name or name[:200],
+        errors=errors,
+    )
+
+
+@router.get("/integrations/{integration_id}/settings")
+def settings(
+    integration_id: int, request: Request, who: SignedInUser, pages: PagesDep
+) -> Response:
+    integration = find(who, integration_id)
+    with Session(who.state.engine) as session:
+        keys = list_service_accounts(session, integration.id, include_removed=True)
+        runs = list_sync_runs(session, integration.id, limit=10)
+    return pages.render(
+        request,
+        "settings.html",
+        who,
+        integration=integration,
+        keys=keys,
+        runs=runs,
+        syncing=who.state.syncs.running(integration.id),
+        default_interval=who.state.config.default_sync_interval_s,
+        added=None,
+        error=None,
+    )
+
+
+@router.post("/integrations/{integration_id}/service-accounts")
+async def add_service_account(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    label: FormText = "",
+    key: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    added = error = None
+    try:
+        added = await add_checked(
+            who.state,
+            integration.id,
+            clean_text(label, "Label", max_length=100),
+            clean_key(key, "API key", required=True),
+        )
+    except ValueError as problem:
+        error = str(problem)
+    except ApiProblem as problem:
+        error = problem.detail
+    with Session(who.state.engine) as session:
+        keys = list_service_accounts(session, integration.id, include_removed=True)
+        runs = list_sync_runs(session, integration.id, limit=10)
+    return pages.render(
+        request,
+        "settings.html",
+        who,
+        status=201 if added else 422,
+        integration=integration,
+        keys=keys,
+        runs=runs,
+        syncing=who.state.syncs.running(integration.id),
+        default_interval=who.state.config.default_sync_interval_s,
+        added=added,
+        error=error,
+    )
+
+
+@router.post("/integrations/{integration_id}/service-accounts/{sa_id}/remove")
+def remove_key(
+    integration_id: int, sa_id: int, who: SignedInUser, csrf_token: FormText = ""
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    with Session(who.state.engine) as session, session.begin():
+        try:
+            if not 1 <= sa_id <= MAX_ID:
+                raise NotFoundError("no such key")
+            if get_service_account(session, sa_id).integration_id != integration.id:
+                raise NotFoundError("no such key")
+        except NotFoundError:
+            raise Refused(404, "There is no such service account.") from None
+        remove_service_account(session, sa_id)
+    return RedirectResponse(f"/integrations/{integration.id}/settings", status_code=303)
+
+
+@router.post("/integrations/{integration_id}/sync")
+async def sync_now(
+    integration_id: int, who: SignedInUser, csrf_token: FormText = ""
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    who.state.syncs.start(integration.id, "web")
+    return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+
+
+@router.post("/integrations/{integration_id}/interval")
+def interval(
+    integration_id: int,
+    who: SignedInUser,
+    hours: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    seconds = bounded_int(hours, "The interval in hours", 1, 720) * 3600
+    with Session(who.state.engine) as session, session.begin():
+        set_sync_interval(session, integration.id, seconds)
+    return RedirectResponse(f"/integrations/{integration.id}/settings", status_code=303)

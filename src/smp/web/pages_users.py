@@ -1,0 +1,81 @@
+"""Users page: admins add and remove SMP users; everyone else is refused."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from smp.storage import DuplicateNameError, NotFoundError, StorageError
+from smp.storage.users import UserRole, create_user, delete_user, list_users
+from smp.web.deps import PagesDep
+from smp.web.forms import FormText
+from smp.web.session import Refused, SignedInUser, check_csrf, require_admin
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    status: int = 200,
+    error: str | None = None,
+) -> Response:
+    with Session(who.state.engine) as session:
+        users = list_users(session)
+    return pages.render(
+        request, "users.html", who, status=status, users=users, error=error
+    )
+
+
+@router.get("/users")
+def users(request: Request, who: SignedInUser, pages: PagesDep) -> Response:
+    require_admin(who)
+    return _page(request, who, pages)
+
+
+@router.post("/users")
+def add_user(
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    name: FormText = "",
+    password: FormText = "",
+    role: FormText = "viewer",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    if role not in ("admin", "viewer"):
+        raise Refused(422, "A role is admin or viewer.")
+    try:
+        with Session(who.state.engine) as session, session.begin():
+            create_user(session, name, password, UserRole(role))
+    except (DuplicateNameError, StorageError) as error:
+        return _page(request, who, pages, status=422, error=str(error))
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{name}/remove")
+def remove_user(
+    name: str,
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    if name == who.user.name:
+        return _page(
+            request, who, pages, status=409, error="You cannot remove yourself."
+        )
+    try:
+        with Session(who.state.engine) as session, session.begin():
+            delete_user(session, name[:64])
+    except NotFoundError:
+        raise Refused(404, "There is no such user.") from None
+    except StorageError as error:
+        return _page(request, who, pages, status=409, error=str(error))
+    return RedirectResponse("/users", status_code=303)

@@ -1,0 +1,89 @@
+"""An SMP server app wired to an in-process simulator, with an admin and a viewer.
+
+Shared by the API, web and browser tests. Ground truth comes from the
+simulator's world, never from SMP's own output.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from tests.sync.simworld import Setup, key_of, wire_up
+
+from smp.api import ServerConfig
+from smp.simulator import World, generate_world
+from smp.storage.users import UserRole, create_api_token, create_user
+from smp.web import create_app
+
+PASSWORD = "correct horse battery staple"
+
+
+def small_world(seed: int = 11) -> World:
+    return generate_world(
+        seed=seed, accounts=1, teammates=40, pending=4, subusers=4, months=6, invoices=6
+    )
+
+
+@dataclass
+class Server:
+    setup: Setup
+    app: FastAPI
+    admin: str
+    viewer: str
+    admin_token: str
+    viewer_token: str
+
+    @property
+    def world(self) -> World:
+        return self.setup.world
+
+    def key(self, kind: str) -> str:
+        return key_of(self.world, kind).key
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+def make_users(engine: Engine) -> tuple[str, str, str, str]:
+    suffix = uuid.uuid4().hex[:6]
+    admin, viewer = f"admin-{suffix}", f"viewer-{suffix}"
+    with Session(engine) as session, session.begin():
+        create_user(session, admin, PASSWORD, UserRole.ADMIN)
+        create_user(session, viewer, PASSWORD, UserRole.VIEWER)
+        _, admin_token = create_api_token(session, admin, "test")
+        _, viewer_token = create_api_token(session, viewer, "test")
+    return admin, viewer, admin_token, viewer_token
+
+
+def make_server(
+    engine: Engine, world: World | None = None, config: ServerConfig | None = None
+) -> Server:
+    setup = wire_up(world or small_world(), engine)
+    app = create_app(
+        engine, setup.box, setup.context, scheduler=False, config=config or ServerConfig()
+    )
+    return Server(setup, app, *make_users(engine))
+
+
+# --- ground truth from the world -----------------------------------------------------
+
+USER_TYPE_ROLE = {"owner": "owner", "admin": "admin", "teammate": "user"}
+
+
+def roles_in_world(world: World) -> Counter[str]:
+    return Counter(USER_TYPE_ROLE[t["user_type"]] for t in world.accounts[0].teammates)
+
+
+def invoice_total(world: World) -> Decimal:
+    return sum((Decimal(str(i["amount"])) for i in world.accounts[0].invoices), Decimal())
+
+
+def utilization(world: World) -> float:
+    credits = world.accounts[0].credits
+    return float(credits["used"]) / float(credits["total"])
