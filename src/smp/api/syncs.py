@@ -73,6 +73,9 @@ class SyncRunner:
         if task is not None:
             await asyncio.shield(task)
 
+    async def wait_all(self) -> None:
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
     async def aclose(self) -> None:
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:

@@ -1,0 +1,53 @@
+"""Fixtures: a server app per database, and one integration connected and synced."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from tests.api.appkit import Server, make_server
+
+
+@pytest.fixture(scope="module")
+def server(engine: Engine) -> Server:
+    return make_server(engine)
+
+
+def asgi_client(srv: Server) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=srv.app), base_url="http://testserver"
+    )
+
+
+async def connect_and_sync(srv: Server, name: str) -> int:
+    async with asgi_client(srv) as client:
+        answer = await client.post(
+            "/api/v1/integrations",
+            headers=srv.auth(srv.admin_token),
+            json={
+                "name": name,
+                "keys": [
+                    {"label": "full", "key": srv.key("full")},
+                    {"label": "billing", "key": srv.key("billing")},
+                ],
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        integration_id = int(answer.json()["integration"]["id"])
+        await srv.app.state.smp.syncs.wait(integration_id)
+    return integration_id
+
+
+@pytest.fixture(scope="module")
+def synced(server: Server) -> int:
+    """The id of an integration connected with the world's full and billing keys."""
+    return asyncio.run(connect_and_sync(server, "Synced"))
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(server) as opened:
+        yield opened
