@@ -66,7 +66,11 @@ def make_server(
 ) -> Server:
     setup = wire_up(world or small_world(), engine)
     app = create_app(
-        engine, setup.box, setup.context, scheduler=False, config=config or ServerConfig()
+        engine,
+        setup.box,
+        setup.context,
+        scheduler=False,
+        config=config or ServerConfig(),
     )
     return Server(setup, app, *make_users(engine))
 
@@ -81,7 +85,9 @@ def roles_in_world(world: World) -> Counter[str]:
 
 
 def invoice_total(world: World) -> Decimal:
-    return sum((Decimal(str(i["amount"])) for i in world.accounts[0].invoices), Decimal())
+    return sum(
+        (Decimal(str(i["amount"])) for i in world.accounts[0].invoices), Decimal()
+    )
 
 
 def utilization(world: World) -> float:

@@ -20,48 +20,76 @@ async def test_members_per_role_and_paging(
 ) -> None:
     truth = roles_in_world(server.world)
     for role, count in truth.items():
-        page = await _get(client, server, f"/api/v1/members?integration={synced}&status=active&role={role}")
+        page = await _get(
+            client,
+            server,
+            f"/api/v1/members?integration={synced}&status=active&role={role}",
+        )
         assert page["total"] == count
     seen: list[str] = []
     offset = 0
     while True:
         page = await _get(
-            client, server,
+            client,
+            server,
             f"/api/v1/members?integration={synced}&status=active&limit=7&offset={offset}",
         )
         seen += [m["username"] for m in page["items"]]
         offset += 7
         if offset >= page["total"]:
             break
-    assert sorted(seen) == sorted(t["username"] for t in server.world.accounts[0].teammates)
+    assert sorted(seen) == sorted(
+        t["username"] for t in server.world.accounts[0].teammates
+    )
     assert len(seen) == len(set(seen))
 
 
-async def test_search_and_sort(server: Server, client: httpx.AsyncClient, synced: int) -> None:
+async def test_search_and_sort(
+    server: Server, client: httpx.AsyncClient, synced: int
+) -> None:
     teammate = server.world.accounts[0].teammates[5]
-    page = await _get(client, server, f"/api/v1/members?integration={synced}&q={teammate['username'].upper()}")
+    page = await _get(
+        client,
+        server,
+        f"/api/v1/members?integration={synced}&q={teammate['username'].upper()}",
+    )
     assert teammate["username"] in [m["username"] for m in page["items"]]
-    page = await _get(client, server, f"/api/v1/members?integration={synced}&sort=-email&limit=500")
+    page = await _get(
+        client, server, f"/api/v1/members?integration={synced}&sort=-email&limit=500"
+    )
     emails = [m["email"] for m in page["items"]]
     assert emails == sorted(emails, reverse=True)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["' OR 1=1 --", "%", "_", "\\", "'; DROP TABLE members; --", "😀", "Zoë", "<script>"],
+    [
+        "' OR 1=1 --",
+        "%",
+        "_",
+        "\\",
+        "'; DROP TABLE members; --",
+        "😀",
+        "Zoë",
+        "<script>",
+    ],
 )
 async def test_odd_search_text_is_harmless(
     server: Server, client: httpx.AsyncClient, synced: int, text: str
 ) -> None:
     answer = await client.get(
-        "/api/v1/members", params={"integration": synced, "q": text},
+        "/api/v1/members",
+        params={"integration": synced, "q": text},
         headers=server.auth(server.viewer_token),
     )
     assert answer.status_code == 200
     truth = [
-        t for t in server.world.accounts[0].teammates
-        if any(text.lower() in (t[f] or "").lower()
-               for f in ("email", "username", "first_name", "last_name"))
+        t
+        for t in server.world.accounts[0].teammates
+        if any(
+            text.lower() in (t[f] or "").lower()
+            for f in ("email", "username", "first_name", "last_name")
+        )
     ]
     # LIKE wildcards may widen a match; they never narrow it and never fail.
     assert answer.json()["total"] >= len(truth)
@@ -74,7 +102,8 @@ async def test_bad_search_text_is_refused(
     server: Server, client: httpx.AsyncClient, synced: int, text: str
 ) -> None:
     answer = await client.get(
-        "/api/v1/members", params={"integration": synced, "q": text},
+        "/api/v1/members",
+        params={"integration": synced, "q": text},
         headers=server.auth(server.viewer_token),
     )
     assert answer.status_code == 422
@@ -85,11 +114,17 @@ async def test_invites_invoices_usage_subusers(
 ) -> None:
     account = server.world.accounts[0]
     invites = await _get(client, server, f"/api/v1/invites?integration={synced}")
-    assert {m["email"] for m in invites["items"]} == {p["email"] for p in account.pending}
+    assert {m["email"] for m in invites["items"]} == {
+        p["email"] for p in account.pending
+    }
     expiries = [m["invite_expires_at"] for m in invites["items"]]
     assert expiries == sorted(expiries)
-    invoices = await _get(client, server, f"/api/v1/invoices?integration={synced}&limit=500")
-    assert sum(Decimal(i["amount"]) for i in invoices["items"]) == invoice_total(server.world)
+    invoices = await _get(
+        client, server, f"/api/v1/invoices?integration={synced}&limit=500"
+    )
+    assert sum(Decimal(i["amount"]) for i in invoices["items"]) == invoice_total(
+        server.world
+    )
     usage = await _get(client, server, f"/api/v1/usage?integration={synced}")
     assert usage["used"] == account.credits["used"]
     assert usage["utilization"] == pytest.approx(utilization(server.world))
@@ -97,7 +132,9 @@ async def test_invites_invoices_usage_subusers(
     assert {s["username"]: s["credits_used"] for s in subusers["items"]} == {
         s.username: s.credits["used"] for s in account.subusers
     }
-    volumes = await _get(client, server, f"/api/v1/volumes?integration={synced}&limit=500")
+    volumes = await _get(
+        client, server, f"/api/v1/volumes?integration={synced}&limit=500"
+    )
     stored = sum(v["metrics"]["requests"] for v in volumes["items"])
     assert stored == sum(d["metrics"]["requests"] for d in account.daily_stats)
 
@@ -106,26 +143,38 @@ async def test_history_runs_and_exports(
     server: Server, client: httpx.AsyncClient, synced: int
 ) -> None:
     account = server.world.accounts[0]
-    events = await _get(client, server, f"/api/v1/member-events?integration={synced}&kind=joined&limit=500")
+    events = await _get(
+        client,
+        server,
+        f"/api/v1/member-events?integration={synced}&kind=joined&limit=500",
+    )
     assert events["total"] == len(account.teammates)
     runs = await _get(client, server, f"/api/v1/sync-runs?integration={synced}")
     assert runs["items"][0]["outcome"] == "ok"
     run = await _get(client, server, f"/api/v1/sync-runs/{runs['items'][0]['id']}")
     assert run["capabilities"]["members"]["count"] == len(account.teammates)
     csv_answer = await client.get(
-        f"/api/v1/exports/members?integration={synced}", headers=server.auth(server.viewer_token)
+        f"/api/v1/exports/members?integration={synced}",
+        headers=server.auth(server.viewer_token),
     )
     assert csv_answer.headers["content-type"].startswith("text/csv")
     lines = csv_answer.text.strip().splitlines()
     assert len(lines) == 1 + len(account.teammates) + len(account.pending)
-    as_json = await _get(client, server, f"/api/v1/exports/invoices?integration={synced}&format=json")
-    assert {row["invoice_id"] for row in as_json} == {str(i["id"]) for i in account.invoices}
+    as_json = await _get(
+        client, server, f"/api/v1/exports/invoices?integration={synced}&format=json"
+    )
+    assert {row["invoice_id"] for row in as_json} == {
+        str(i["id"]) for i in account.invoices
+    }
 
 
-async def test_start_a_sync(server: Server, client: httpx.AsyncClient, synced: int) -> None:
+async def test_start_a_sync(
+    server: Server, client: httpx.AsyncClient, synced: int
+) -> None:
     before = await _get(client, server, f"/api/v1/sync-runs?integration={synced}")
     answer = await client.post(
-        "/api/v1/sync-runs", json={"integration_id": synced},
+        "/api/v1/sync-runs",
+        json={"integration_id": synced},
         headers=server.auth(server.admin_token),
     )
     assert answer.status_code == 202

@@ -14,11 +14,14 @@ def _count(srv: Server) -> int:
         return len(list_integrations(session))
 
 
-async def test_invalid_key_stores_nothing(server: Server, client: httpx.AsyncClient) -> None:
+async def test_invalid_key_stores_nothing(
+    server: Server, client: httpx.AsyncClient
+) -> None:
     before = _count(server)
     for key in ("not a key", server.key("revoked"), "SG." + "a" * 22 + "." + "b" * 43):
         answer = await client.post(
-            "/api/v1/integrations", headers=server.auth(server.admin_token),
+            "/api/v1/integrations",
+            headers=server.auth(server.admin_token),
             json={"name": "Bad key", "keys": [{"label": "full", "key": key}]},
         )
         assert answer.status_code == 422, answer.text
@@ -32,9 +35,13 @@ async def test_service_account_post_reports_capabilities(
 ) -> None:
     admin = server.auth(server.admin_token)
     created = await client.post(
-        "/api/v1/integrations", headers=admin,
-        json={"name": "Keys only", "keys": [{"label": "full", "key": server.key("full")}],
-              "sync_interval_s": 3600},
+        "/api/v1/integrations",
+        headers=admin,
+        json={
+            "name": "Keys only",
+            "keys": [{"label": "full", "key": server.key("full")}],
+            "sync_interval_s": 3600,
+        },
     )
     assert created.status_code == 201
     integration = created.json()["integration"]
@@ -46,18 +53,26 @@ async def test_service_account_post_reports_capabilities(
     assert "billing.read" in full_check["missing"]["invoices"]
     assert full_check["fixes"]["invoices"]
     billing = await client.post(
-        "/api/v1/service-accounts", headers=admin,
-        json={"integration_id": integration["id"], "label": "billing",
-              "key": server.key("billing")},
+        "/api/v1/service-accounts",
+        headers=admin,
+        json={
+            "integration_id": integration["id"],
+            "label": "billing",
+            "key": server.key("billing"),
+        },
     )
     assert billing.status_code == 201, billing.text
     body = billing.json()
     assert body["check"]["capabilities"]["invoices"] is True
     assert body["service_account"]["kind"] == "billing"
     again = await client.post(
-        "/api/v1/service-accounts", headers=admin,
-        json={"integration_id": integration["id"], "label": "again",
-              "key": server.key("billing")},
+        "/api/v1/service-accounts",
+        headers=admin,
+        json={
+            "integration_id": integration["id"],
+            "label": "again",
+            "key": server.key("billing"),
+        },
     )
     assert again.status_code == 422
     assert "already" in again.json()["detail"]
@@ -93,27 +108,43 @@ async def test_integration_crud(server: Server, client: httpx.AsyncClient) -> No
         f"/api/v1/integrations/{iid}", headers=admin, json={"sync_interval_s": 7200}
     )
     assert patched.json()["sync_interval_s"] == 7200
-    assert (await client.patch(f"/api/v1/integrations/{iid}", headers=admin,
-                               json={"sync_interval_s": 5})).status_code == 422
+    assert (
+        await client.patch(
+            f"/api/v1/integrations/{iid}", headers=admin, json={"sync_interval_s": 5}
+        )
+    ).status_code == 422
     listing = await client.get("/api/v1/integrations?limit=500", headers=admin)
     assert "Empty one" in [i["name"] for i in listing.json()["items"]]
-    assert (await client.delete(f"/api/v1/integrations/{iid}", headers=admin)).status_code == 204
-    assert (await client.get(f"/api/v1/integrations/{iid}", headers=admin)).status_code == 404
+    assert (
+        await client.delete(f"/api/v1/integrations/{iid}", headers=admin)
+    ).status_code == 204
+    assert (
+        await client.get(f"/api/v1/integrations/{iid}", headers=admin)
+    ).status_code == 404
 
 
 async def test_users_and_tokens(server: Server, client: httpx.AsyncClient) -> None:
     admin = server.auth(server.admin_token)
     made = await client.post(
-        "/api/v1/users", headers=admin,
+        "/api/v1/users",
+        headers=admin,
         json={"name": "carol-api", "password": "long enough pw", "role": "viewer"},
     )
     assert made.status_code == 201
     assert "password" not in made.json()
     token = await client.post("/api/v1/users/carol-api/tokens", headers=admin)
     raw = token.json()["token"]
-    me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {raw}"})
+    me = await client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {raw}"}
+    )
     assert me.json()["name"] == "carol-api"
-    assert (await client.delete(f"/api/v1/users/{server.admin}", headers=admin)).status_code == 409
-    assert (await client.delete("/api/v1/users/carol-api", headers=admin)).status_code == 204
-    gone = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {raw}"})
+    assert (
+        await client.delete(f"/api/v1/users/{server.admin}", headers=admin)
+    ).status_code == 409
+    assert (
+        await client.delete("/api/v1/users/carol-api", headers=admin)
+    ).status_code == 204
+    gone = await client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {raw}"}
+    )
     assert gone.status_code == 401

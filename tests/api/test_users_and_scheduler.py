@@ -33,7 +33,9 @@ def test_passwords_and_tokens_are_stored_hashed(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
         create_user(session, "Hash-Check", "s3cret password", UserRole.VIEWER)
         _, raw = create_api_token(session, "hash-check", "t")
-        stored = session.scalar(select(UserRow.password_hash).where(UserRow.name == "hash-check"))
+        stored = session.scalar(
+            select(UserRow.password_hash).where(UserRow.name == "hash-check")
+        )
         hashes = list(session.scalars(select(ApiTokenRow.token_hash)))
         assert stored is not None
         assert "s3cret" not in stored
@@ -50,9 +52,13 @@ def test_passwords_and_tokens_are_stored_hashed(engine: Engine) -> None:
 
 def test_user_rules(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
-        for name, password in (("", "long enough"), ("a b", "long enough"),
-                               ("ok-name", "short"), ("x" * 65, "long enough"),
-                               ("zoë", "long enough")):
+        for name, password in (
+            ("", "long enough"),
+            ("a b", "long enough"),
+            ("ok-name", "short"),
+            ("x" * 65, "long enough"),
+            ("zoë", "long enough"),
+        ):
             with pytest.raises(StorageError):
                 create_user(session, name, password, UserRole.VIEWER)
         only = create_user(session, "only-admin-check", "long enough", UserRole.ADMIN)
@@ -62,7 +68,9 @@ def test_user_rules(engine: Engine) -> None:
                 delete_user(session, only.name)
 
 
-def _integration(iid: int, last: dt.datetime | None, interval: int | None) -> Integration:
+def _integration(
+    iid: int, last: dt.datetime | None, interval: int | None
+) -> Integration:
     return Integration(iid, f"i{iid}", "global", NOW, None, interval, last)
 
 
@@ -85,8 +93,13 @@ async def test_scheduler_syncs_a_due_integration(server: Server) -> None:
     runner = server.app.state.smp.syncs
     later = server.setup.context.now() + dt.timedelta(hours=7)
     task = asyncio.create_task(
-        schedule_forever(runner, server.setup.engine, tick_s=0.05,
-                         default_interval_s=6 * 3600, now=lambda: later)
+        schedule_forever(
+            runner,
+            server.setup.engine,
+            tick_s=0.05,
+            default_interval_s=6 * 3600,
+            now=lambda: later,
+        )
     )
     try:
         for _ in range(200):

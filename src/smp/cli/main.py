@@ -11,8 +11,10 @@ from smp.cli import (
     doctor_cmd,
     export_cmd,
     keys_cmd,
+    serve_cmd,
     simulator_cmd,
     sync_cmd,
+    users_cmd,
     worker_cmd,
 )
 
@@ -32,6 +34,8 @@ sync_cmd.register(app)
 data_cmd.register(app)
 export_cmd.register(app)
 worker_cmd.register(app)
+serve_cmd.register(app)
+users_cmd.register(app)
 
 
 def main() -> None:
