@@ -12,8 +12,8 @@ from smp.web.session import Refused
 MAX_KEY = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-# Generous bounds for the parser; the real rules are checked below with messages.
-FormText = Annotated[str, Form(max_length=4096)]
+# No bound here: the body limit caps a field, and the rules below answer inline.
+FormText = Annotated[str, Form()]
 
 
 def clean_text(

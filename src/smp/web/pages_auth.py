@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -18,6 +16,7 @@ from smp.storage.users import (
     record_login_failure,
 )
 from smp.web.deps import PagesDep
+from smp.web.forms import FormText
 from smp.web.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -29,8 +28,6 @@ from smp.web.session import (
 )
 
 router = APIRouter(include_in_schema=False)
-
-FormText = Annotated[str, Form(max_length=1024)]
 
 
 def _login_page(
