@@ -20,13 +20,12 @@
   if (usage && usageBox && usage.total) {
     var steps = [{ range: [0, usage.total], color: "#e6eef7" }];
     Plotly.newPlot(usageBox, [{
-      type: "indicator", mode: "gauge+number+delta", value: usage.used,
-      delta: usage.forecast ? { reference: usage.forecast, position: "bottom",
-                               valueformat: ",.0f", increasing: { color: "#c53030" } } : undefined,
+      type: "indicator", mode: "gauge+number", value: usage.used,
       number: { valueformat: ",.0f", suffix: " used" },
       gauge: { axis: { range: [0, Math.max(usage.total, usage.forecast || 0) * 1.05] },
                bar: { color: usage.forecast > usage.total ? "#c53030" : "#1f5fa8" },
                steps: steps,
+               // The marker is the forecast at the next reset.
                threshold: { line: { color: "#b7791f", width: 4 }, value: usage.forecast || usage.used } }
     }], layout({ height: 260, margin: { t: 24, r: 32, b: 16, l: 32 } }), config);
   }
