@@ -37,7 +37,7 @@ CookieAuth = Callable[[Request], User | None]
 
 
 def _api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX, responses=problem_responses(401, 422))
+    router = APIRouter(prefix=API_PREFIX, responses=problem_responses(400, 401, 422))
     for module in (integrations, service_accounts, data, runs, exports, users):
         router.include_router(module.router)
     return router
