@@ -1,0 +1,244 @@
+"""Benchmark: API and dashboard latency with 200,000 members, on SQLite and PostgreSQL.
+
+For each database, this process fills an integration with 200,000 members
+(bulk inserts), then starts `smp`'s server app with uvicorn in a subprocess on
+127.0.0.1 and times, over loopback, one request at a time:
+
+* `GET /api/v1/members?integration=ID&role=user&status=active&q=<text>&limit=100`
+  with a bearer token (a filter and a text search), rotating the search text;
+* `GET /integrations/ID` (the dashboard page) with a signed-in session.
+
+It prints p50/p95/max in milliseconds per case and one JSON line at the end.
+Targets: p95 <= 50 ms for the API and <= 150 ms for the page.
+
+    .venv/bin/python benchmarks/api_bench.py [--members 200000] [--requests 200]
+        [--databases sqlite,postgresql] [--postgres-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from smp.storage import create_integration, generate_key, make_engine, migrate
+from smp.storage.tables import MemberRow
+from smp.storage.users import UserRole, create_api_token, create_user
+
+PASSWORD = "benchmark password"
+FIRST = ["anna", "bjorn", "chloe", "dang", "emile", "fatima", "grace", "hiroshi",
+         "ines", "jose", "katarzyna", "liam", "monica", "noah", "olivia", "oyvind"]
+LAST = ["smith", "dubois", "nguyen", "obrien", "celik", "walsh", "perez", "yilmaz",
+        "jones", "wisniewska", "yamada", "aberg", "kowalski", "ostergaard", "muller"]
+SEARCHES = ["smith", "anna", "walsh12", "ines.perez", "grace", "example.com", "zz-none"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fill(url: str, members: int) -> tuple[int, str]:
+    """Migrate, add one integration with `members` members and a user; (id, token)."""
+    engine = make_engine(url)
+    migrate(engine)
+    rng = random.Random(7)
+    now = dt.datetime(2026, 11, 15, 12, tzinfo=dt.UTC)
+    with Session(engine) as session, session.begin():
+        integration = create_integration(session, f"Bench {uuid.uuid4().hex[:6]}")
+        create_user(session, "bench", PASSWORD, UserRole.ADMIN)
+        _, token = create_api_token(session, "bench", "bench")
+    rows: list[dict[str, Any]] = []
+    with engine.begin() as connection:
+        for number in range(members):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            email = f"{first}.{last}{number}@example.com"
+            role = "owner" if number == 0 else ("admin" if number % 6 == 0 else "user")
+            status = "pending" if number % 50 == 0 else (
+                "removed" if number % 20 == 0 else "active"
+            )
+            rows.append(
+                {
+                    "integration_id": integration.id,
+                    "member_key": email,
+                    "email": email,
+                    "username": f"{first}{last}{number}",
+                    "first_name": first.title(),
+                    "last_name": last.title(),
+                    "role": role,
+                    "status": status,
+                    "is_sso": number % 3 == 0,
+                    "expiry_reported": False,
+                    "first_seen": now,
+                    "last_seen": now,
+                }
+            )
+            if len(rows) == 5000:
+                connection.execute(insert(MemberRow), rows)
+                rows.clear()
+        if rows:
+            connection.execute(insert(MemberRow), rows)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    engine.dispose()
+    return integration.id, token
+
+
+SERVE = """
+import sys, uvicorn
+from smp.api import ServerConfig
+from smp.storage import SecretBox, make_engine
+from smp.sync import SyncContext
+from smp.web import create_app
+url, key, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+app = create_app(make_engine(url), SecretBox.from_key(key), SyncContext(),
+                 scheduler=False, config=ServerConfig())
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def _wait_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+def _sign_in(client: httpx.Client) -> None:
+    form = client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert found
+    answer = client.post(
+        "/login",
+        data={"username": "bench", "password": PASSWORD, "csrf_token": found.group(1)},
+    )
+    assert answer.status_code == 303, answer.status_code
+
+
+def _timed(client: httpx.Client, paths: list[str], **kwargs: Any) -> list[float]:
+    times = []
+    for path in paths:
+        start = time.perf_counter()
+        answer = client.get(path, **kwargs)
+        times.append((time.perf_counter() - start) * 1000)
+        assert answer.status_code == 200, (path, answer.status_code)
+    return times
+
+
+def _summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
+        "max_ms": round(ordered[-1], 1),
+        "requests": len(ordered),
+    }
+
+
+def measure(url: str, members: int, requests: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    integration_id, token = fill(url, members)
+    fill_s = time.perf_counter() - started
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, url, generate_key(), str(port)],
+        env={**os.environ},
+    )
+    try:
+        _wait_up(base, server)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            api = [
+                f"/api/v1/members?integration={integration_id}&role=user"
+                f"&status=active&q={SEARCHES[n % len(SEARCHES)]}&limit=100"
+                for n in range(requests)
+            ]
+            headers = {"Authorization": f"Bearer {token}"}
+            _timed(client, api[:10], headers=headers)  # warm-up
+            api_times = _timed(client, api, headers=headers)
+            _sign_in(client)
+            page = [f"/integrations/{integration_id}"] * (requests // 2)
+            _timed(client, page[:5])
+            page_times = _timed(client, page)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {
+        "fill_s": round(fill_s, 1),
+        "api_members_filter_search": _summary(api_times),
+        "dashboard_page": _summary(page_times),
+    }
+
+
+def _postgres_schema(base_url: str) -> tuple[str, str]:
+    schema = f"smp_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), schema
+
+
+def _drop(base_url: str, schema: str) -> None:
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=200_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "SMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    options = parser.parse_args()
+    results: dict[str, Any] = {"members": options.members}
+    for database in options.databases.split(","):
+        if database == "sqlite":
+            with tempfile.TemporaryDirectory() as folder:
+                url = f"sqlite:///{Path(folder) / 'bench.db'}"
+                results[database] = measure(url, options.members, options.requests)
+        else:
+            url, schema = _postgres_schema(options.postgres_url)
+            try:
+                results[database] = measure(url, options.members, options.requests)
+            finally:
+                _drop(options.postgres_url, schema)
+        print(database, json.dumps(results[database]), flush=True)
+    print(json.dumps({"benchmark": "api_members_and_dashboard", **results}))
+
+
+if __name__ == "__main__":
+    main()
