@@ -43,10 +43,41 @@ from smp.storage.tables import MemberRow
 from smp.storage.users import UserRole, create_api_token, create_user
 
 PASSWORD = "benchmark password"
-FIRST = ["anna", "bjorn", "chloe", "dang", "emile", "fatima", "grace", "hiroshi",
-         "ines", "jose", "katarzyna", "liam", "monica", "noah", "olivia", "oyvind"]
-LAST = ["smith", "dubois", "nguyen", "obrien", "celik", "walsh", "perez", "yilmaz",
-        "jones", "wisniewska", "yamada", "aberg", "kowalski", "ostergaard", "muller"]
+FIRST = [
+    "anna",
+    "bjorn",
+    "chloe",
+    "dang",
+    "emile",
+    "fatima",
+    "grace",
+    "hiroshi",
+    "ines",
+    "jose",
+    "katarzyna",
+    "liam",
+    "monica",
+    "noah",
+    "olivia",
+    "oyvind",
+]
+LAST = [
+    "smith",
+    "dubois",
+    "nguyen",
+    "obrien",
+    "celik",
+    "walsh",
+    "perez",
+    "yilmaz",
+    "jones",
+    "wisniewska",
+    "yamada",
+    "aberg",
+    "kowalski",
+    "ostergaard",
+    "muller",
+]
 SEARCHES = ["smith", "anna", "walsh12", "ines.perez", "grace", "example.com", "zz-none"]
 
 
@@ -72,8 +103,11 @@ def fill(url: str, members: int) -> tuple[int, str]:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             email = f"{first}.{last}{number}@example.com"
             role = "owner" if number == 0 else ("admin" if number % 6 == 0 else "user")
-            status = "pending" if number % 50 == 0 else (
-                "removed" if number % 20 == 0 else "active"
+            # Few pending invites, as in real accounts; some removed members.
+            status = (
+                "pending"
+                if number % 1000 == 0
+                else ("removed" if number % 20 == 0 else "active")
             )
             rows.append(
                 {

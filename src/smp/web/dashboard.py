@@ -133,7 +133,8 @@ def gather(
         limit=PAGE_SIZE,
         offset=(query.page - 1) * PAGE_SIZE,
     )
-    invites = list_members(session, iid, status=MemberStatus.PENDING)
+    # sort="status" walks the (status, role) index; invites are re-ordered below.
+    invites = list_members(session, iid, status=MemberStatus.PENDING, sort="status")
     invites.sort(key=lambda m: (m.invite_expires_at is None, m.invite_expires_at))
     invoices = list_invoices(session, iid)
     totals: dict[str, Decimal] = defaultdict(Decimal)

@@ -106,7 +106,9 @@ def invites(
     """Pending invites with their expiry, soonest first."""
     with Session(state.engine) as session:
         find_integration(session, integration)
-        found = list_members(session, integration, status=MemberStatus.PENDING)
+        found = list_members(
+            session, integration, status=MemberStatus.PENDING, sort="status"
+        )
         source = Sources(session, integration)
     found.sort(key=lambda m: (m.invite_expires_at is None, m.invite_expires_at))
     items = [member_out(m, source) for m in found[offset : offset + limit]]
