@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from smp.api.convert import Sources
 from smp.model import Invoice, Member, MemberEvent, MemberStatus, MonthlyVolume, Subuser
 from smp.storage import (
     current_usage,
@@ -15,7 +16,6 @@ from smp.storage import (
     list_member_events,
     list_members,
     list_monthly_volumes,
-    list_service_accounts,
     list_subusers,
 )
 
@@ -34,21 +34,6 @@ def _moment(value: dt.datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.isoformat()
-
-
-class Sources:
-    """Service account id -> how a record's source is shown."""
-
-    def __init__(self, session: Session, integration_id: int) -> None:
-        self._names = {
-            sa.id: sa.display_key + (" (removed)" if sa.is_removed else "")
-            for sa in list_service_accounts(
-                session, integration_id, include_removed=True
-            )
-        }
-
-    def __call__(self, sa_id: int | None) -> str | None:
-        return self._names.get(sa_id) if sa_id is not None else None
 
 
 def member_json(member: Member, source: Sources) -> dict[str, Any]:
