@@ -36,16 +36,13 @@ _ORDER = {name: index for index, name in enumerate(COLLECTED)}
 _COLOURS = {Outcome.OK: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "dim"}
 
 
-# Integrations synced at once. Each holds a database connection for its lock
-# (PostgreSQL), so this stays well inside SQLAlchemy's default pool of 15.
-PARALLEL_INTEGRATIONS = 8
-
-
 async def sync_many(
     runtime: Runtime, ids: list[int], names: list[str], *, show: bool
 ) -> list[SyncReport | str]:
-    """Sync integrations concurrently; a lock conflict is returned as text."""
-    gate = asyncio.Semaphore(PARALLEL_INTEGRATIONS)
+    """Sync integrations concurrently; a lock conflict is returned as text.
+
+    How many run at once is the engine's business (`smp.sync.gate`).
+    """
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -67,14 +64,9 @@ async def sync_many(
                 bars.update(task, advance=1, last=f"[{colour}]{capability}[/]")
 
             try:
-                async with gate:
-                    return await run_sync(
-                        runtime.engine,
-                        runtime.box,
-                        iid,
-                        runtime.context,
-                        progress=progress,
-                    )
+                return await run_sync(
+                    runtime.engine, runtime.box, iid, runtime.context, progress=progress
+                )
             except LockBusyError as error:
                 return f"{name}: {error}"
 
