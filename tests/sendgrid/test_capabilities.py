@@ -121,6 +121,18 @@ def test_write_scopes_warn_with_the_read_only_key_body() -> None:
     assert "teammates-only" in warning
 
 
+def test_a_billing_key_is_told_to_become_a_billing_read_only_key() -> None:
+    # Billing scopes cannot share a key, so the general read-only body is wrong here.
+    scopes = ["billing.read", "billing.update", "billing.delete"]
+    (warning,) = report_from_scopes(KEY_ID, scopes).warnings
+    body = json.loads(warning.split("POST /v3/api_keys ", 1)[1])
+    suggested = report_from_scopes(KEY_ID, body["scopes"])
+    assert suggested.kind is KeyKind.BILLING
+    assert suggested.write_scopes == []
+    assert [c for c, ok in suggested.capabilities.items() if ok] == ["invoices"]
+    assert "teammates-only" not in warning
+
+
 def test_the_minimal_key_grants_every_main_capability_and_writes_nothing() -> None:
     report = report_from_scopes(KEY_ID, list(MINIMAL_READ_ONLY_SCOPES))
     lacking = {n for n, ok in report.capabilities.items() if not ok}

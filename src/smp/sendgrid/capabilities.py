@@ -29,6 +29,7 @@ class Capability:
     fix: str
 
 
+BILLING_READ_SCOPE = "billing.read"
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "members",
@@ -63,7 +64,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability(
         "invoices",
-        (("billing.read",),),
+        ((BILLING_READ_SCOPE,),),
         "invoices need a separate key with Billing Access",
     ),
     Capability(
@@ -142,18 +143,33 @@ def classify_key(scopes: frozenset[str]) -> KeyKind:
     return KeyKind.RESTRICTED
 
 
-def read_only_key_request(name: str = "smp-read-only") -> dict[str, object]:
-    """The exact `POST /v3/api_keys` body for a key with only what SMP reads."""
+def read_only_key_request(
+    name: str = "smp-read-only", kind: KeyKind = KeyKind.RESTRICTED
+) -> dict[str, object]:
+    """The exact `POST /v3/api_keys` body for a key with only what SMP reads.
+
+    Billing scopes cannot share a key with any other scope, so a billing key
+    gets its own read-only body.
+    """
+    if kind is KeyKind.BILLING:
+        return {"name": "smp-billing-read-only", "scopes": [BILLING_READ_SCOPE]}
     return {"name": name, "scopes": list(MINIMAL_READ_ONLY_SCOPES)}
 
 
-def over_privilege_warning(writes: list[str]) -> str:
-    body = json.dumps(read_only_key_request(), separators=(",", ":"))
+def over_privilege_warning(
+    writes: list[str], kind: KeyKind = KeyKind.RESTRICTED
+) -> str:
+    body = json.dumps(read_only_key_request(kind=kind), separators=(",", ":"))
     shown = ", ".join(writes[:5]) + (
         f" and {len(writes) - 5} more" if len(writes) > 5 else ""
     )
+    why = (
+        ""
+        if kind is KeyKind.BILLING
+        else " (SendGrid's UI cannot make a teammates-only key)"
+    )
     return (
         f"this key can change the account ({len(writes)} write scopes: {shown}); "
-        "SMP only reads. Create a read-only key instead (SendGrid's UI cannot make "
-        f"a teammates-only key): POST /v3/api_keys {body}"
+        f"SMP only reads. Create a read-only key instead{why}: "
+        f"POST /v3/api_keys {body}"
     )

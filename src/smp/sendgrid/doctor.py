@@ -71,7 +71,7 @@ def report_from_scopes(key_id: str, scopes: list[str]) -> KeyReport:
             report.missing[capability.name] = missing_scopes(capability, granted)
     report.write_scopes = write_scopes(granted)
     if report.write_scopes:
-        report.warnings.append(over_privilege_warning(report.write_scopes))
+        report.warnings.append(over_privilege_warning(report.write_scopes, report.kind))
     if report.kind is KeyKind.UNKNOWN:
         report.warnings.append("the key has no permission scopes at all")
     return report
