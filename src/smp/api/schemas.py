@@ -33,6 +33,10 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
+    # False only for a member search with many hits: counting stopped at `total`.
+    total_exact: bool = Field(
+        True, description="false: there are at least `total` items (count stopped)"
+    )
     limit: int
     offset: int
 
