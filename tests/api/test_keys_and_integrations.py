@@ -74,8 +74,12 @@ async def test_service_account_post_reports_capabilities(
             "key": server.key("billing"),
         },
     )
-    assert again.status_code == 422
-    assert "already" in again.json()["detail"]
+    assert again.status_code == 409, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    problem = again.json()
+    assert problem["status"] == 409
+    assert problem["title"] == "Conflict"
+    assert problem["detail"].endswith("is already connected")
     listing = await client.get(
         f"/api/v1/service-accounts?integration={integration['id']}", headers=admin
     )
