@@ -31,6 +31,9 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
+    # Responses always carry total_exact: the schema says so (required).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     items: list[T]
     total: int
     # False only for a member search with many hits: counting stopped at `total`.
