@@ -175,6 +175,11 @@ def test_search_equals_the_python_filter(session: Session, people: int) -> None:
     }
 
 
+def test_the_field_separator_matches_nothing(session: Session, people: int) -> None:
+    assert list_members(session, people, search="smith\x1fanna") == []
+    assert count_members(session, people, search="com\x1fanna") == 0
+
+
 def test_filters_and_sorts_combine_with_search(session: Session, people: int) -> None:
     for status in (MemberStatus.ACTIVE, MemberStatus.PENDING):
         for role in (Role.ADMIN, Role.USER, None):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from smp.model import EventKind, Member, MemberEvent, MemberStatus, Role
 from smp.storage.errors import StorageError
 from smp.storage.search import (
+    SEPARATOR,
     TRIGRAM,
     indexed_match,
     indexed_source,
@@ -90,6 +91,8 @@ def _count_hits(
     needle: str,
     at_most: int | None,
 ) -> int:
+    if SEPARATOR in needle:  # no field holds it: it only joins them
+        return 0
     source, condition = indexed_source(needle, _dialect(session))
     hits = select(literal(1)).select_from(source).where(condition, *filters)
     counted = select(func.count()).select_from(hits.limit(at_most).subquery())
