@@ -1,9 +1,9 @@
 """Member queries for the CLI, API and web: filter, search, sort, page, count.
 
-A search first counts its hits through the trigram index, stopping at
-COUNT_LIMIT (`smp.storage.search`). Fewer hits: the page is sorted from those
-hits. More: the hits are common, so walking the sort order and testing each
-row finds a page sooner than sorting them all, and the count stays a bound.
+A search reads at most COUNT_LIMIT hits through the trigram index
+(`smp.storage.search`) and sorts their ids: fewer hits give the page and an
+exact total in one pass. More: the needle is common, so walking the sort order
+and testing each row finds the page sooner, and the total stays a bound.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, false, func, literal, select
+from sqlalchemy.orm import Session
 
 from smp.model import EventKind, Member, MemberEvent, MemberStatus, Role
 from smp.storage.errors import StorageError
 from smp.storage.search import (
     SEPARATOR,
-    TRIGRAM,
-    indexed_match,
     indexed_source,
     needle_of,
     scan_match,
@@ -85,18 +83,37 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+def _hits(
+    filters: list[ColumnElement[bool]],
+    needle: str,
+    dialect: str,
+    at_most: int | None,
+    *columns: Any,
+) -> AnySelect:
+    """Members holding the needle, found through the index, at most `at_most`."""
+    source, condition = indexed_source(needle, dialect)
+    # No field holds the separator: a needle with it could only span two fields.
+    found = condition if SEPARATOR not in needle else false()
+    picked = select(*(columns or [literal(1)])).select_from(source)
+    return picked.where(found, *filters).limit(at_most)
+
+
 def _count_hits(
     session: Session,
     filters: list[ColumnElement[bool]],
     needle: str,
     at_most: int | None,
 ) -> int:
-    if SEPARATOR in needle:  # no field holds it: it only joins them
-        return 0
-    source, condition = indexed_source(needle, _dialect(session))
-    hits = select(literal(1)).select_from(source).where(condition, *filters)
-    counted = select(func.count()).select_from(hits.limit(at_most).subquery())
-    return int(session.scalar(counted) or 0)
+    hits = _hits(filters, needle, _dialect(session), at_most).subquery()
+    return int(session.scalar(select(func.count()).select_from(hits)) or 0)
+
+
+def _sort_key(member: Any, sort: str) -> tuple[Any, Any]:
+    column = SORTS.get(sort.lstrip("-"))
+    if column is None:
+        raise StorageError(f"cannot sort members by {sort!r}; use one of {list(SORTS)}")
+    key = getattr(member, column.key)
+    return (key.desc() if sort.startswith("-") else key.asc()), member.id
 
 
 def _rows(
@@ -105,34 +122,47 @@ def _rows(
     sort: str,
     limit: int | None,
     offset: int,
-    *,
-    collect: bool = False,
 ) -> list[Member]:
-    """One page in `sort` order; `collect` gathers every match before sorting."""
-    column = SORTS.get(sort.lstrip("-"))
-    if column is None:
-        raise StorageError(f"cannot sort members by {sort!r}; use one of {list(SORTS)}")
-    member: Any = MemberRow
-    if collect:
-        # OFFSET 0 is a planner fence: PostgreSQL would otherwise walk the sort
-        # index for hits it wrongly thinks common (clustered names, e.g. "grace.*").
-        member = aliased(
-            MemberRow, select(MemberRow).where(*conditions).offset(0).subquery()
-        )
-        conditions = []
-    key = getattr(member, column.key)
     query = (
-        select(member, ServiceAccountRow.removed_at)
+        select(MemberRow, ServiceAccountRow.removed_at)
         .outerjoin(
             ServiceAccountRow,
-            ServiceAccountRow.id == member.source_service_account_id,
+            ServiceAccountRow.id == MemberRow.source_service_account_id,
         )
         .where(*conditions)
-        .order_by(key.desc() if sort.startswith("-") else key.asc(), member.id)
+        .order_by(*_sort_key(MemberRow, sort))
         .offset(offset)
         .limit(limit)
     )
     return [_member(row, removed) for row, removed in session.execute(query)]
+
+
+def _hit_page(
+    session: Session,
+    filters: list[ColumnElement[bool]],
+    needle: str,
+    sort: str,
+    limit: int | None,
+    offset: int,
+    count_limit: int,
+) -> tuple[list[Member], int | None]:
+    """One pass: the page sorted from at most `count_limit` hits, and their number.
+
+    Only ids and sort keys are sorted; the page's rows are read by id after.
+    The LIMIT subquery is also a planner fence: PostgreSQL would otherwise walk
+    the sort index for hits it wrongly thinks common (e.g. "grace.*" e-mails).
+    """
+    column = SORTS.get(sort.lstrip("-"), MemberRow.member_key)
+    dialect = _dialect(session)
+    hits = _hits(filters, needle, dialect, count_limit, MemberRow.id, column).subquery()
+    order = _sort_key(hits.c, sort)
+    page = select(hits.c.id, func.count().over()).order_by(*order)
+    ranked = session.execute(page.offset(offset).limit(limit)).all()
+    if not ranked:
+        return [], None
+    ids = [row[0] for row in ranked]
+    found = {m.id: m for m in _rows(session, [MemberRow.id.in_(ids)], "email", None, 0)}
+    return [found[i] for i in ids], int(ranked[0][1])
 
 
 def page_members(
@@ -157,20 +187,16 @@ def page_members(
         total = session.scalar(select(func.count()).where(*filters)) or 0
         items = _rows(session, filters, sort, limit, offset)
         return MemberPage(items, int(total), True)
-    dialect = _dialect(session)
-    hits = _count_hits(session, filters, needle, count_limit)
-    if hits == 0:
-        return MemberPage([], 0, True)
-    if hits >= count_limit:  # common: walking the sort order finds a page soon
-        items = _rows(
-            session, [*filters, scan_match(needle, dialect)], sort, limit, offset
-        )
-        return MemberPage(items, hits, False)
-    # Rare: sort the hits. SQLite's plan for the FTS subquery already does.
-    collect = dialect != "sqlite" or len(needle) < TRIGRAM
-    match = indexed_match(needle, dialect)
-    items = _rows(session, [*filters, match], sort, limit, offset, collect=collect)
-    return MemberPage(items, hits, True)
+    items, hits = _hit_page(session, filters, needle, sort, limit, offset, count_limit)
+    if hits is None:  # no row on this page: count the hits (past the end, or none)
+        hits = 0 if offset == 0 else _count_hits(session, filters, needle, count_limit)
+    if hits < count_limit:
+        return MemberPage(items, hits, True)
+    # Common: the page above came from an arbitrary count_limit hits. Walking
+    # the sort order and testing each row finds the real page soon.
+    scan = scan_match(needle, _dialect(session))
+    items = _rows(session, [*filters, scan], sort, limit, offset)
+    return MemberPage(items, hits, False)
 
 
 def list_members(
