@@ -31,6 +31,7 @@ from smp.storage import (
     save_members,
     session_factory,
 )
+from smp.storage.search import FTS_TABLE
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 T1 = T0 + dt.timedelta(days=1)
@@ -254,5 +255,5 @@ def test_deleting_an_integration_empties_its_index(engine: Engine, people: int) 
 def _check_index(session: Session) -> None:
     """SQLite: the FTS index equals members.search_text (rank 1: check the content)."""
     if session.get_bind().dialect.name == "sqlite":
-        check = "INSERT INTO members_search(members_search, rank) VALUES (:c, 1)"
+        check = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES (:c, 1)"
         session.execute(text(check), {"c": "integrity-check"})
