@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from smp.storage import create_integration, generate_key, make_engine, migrate
+from smp.storage.search import search_text
 from smp.storage.tables import MemberRow
 from smp.storage.users import UserRole, create_api_token, create_user
 
@@ -117,6 +118,9 @@ def fill(url: str, members: int) -> tuple[int, str]:
                     "username": f"{first}{last}{number}",
                     "first_name": first.title(),
                     "last_name": last.title(),
+                    "search_text": search_text(
+                        email, f"{first}{last}{number}", first, last
+                    ),
                     "role": role,
                     "status": status,
                     "is_sso": number % 3 == 0,

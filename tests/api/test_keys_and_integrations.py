@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.orm import Session
 from tests.api.appkit import Server
+from tests.web.webkit import csrf_of, sign_in, web_client
 
-from smp.storage import list_integrations
+from smp.storage import list_integrations, list_service_accounts
 
 
 def _count(srv: Server) -> int:
@@ -74,8 +75,12 @@ async def test_service_account_post_reports_capabilities(
             "key": server.key("billing"),
         },
     )
-    assert again.status_code == 422
-    assert "already" in again.json()["detail"]
+    assert again.status_code == 409, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    problem = again.json()
+    assert problem["status"] == 409
+    assert problem["title"] == "Conflict"
+    assert problem["detail"].endswith("is already connected")
     listing = await client.get(
         f"/api/v1/service-accounts?integration={integration['id']}", headers=admin
     )
@@ -148,3 +153,34 @@ async def test_users_and_tokens(server: Server, client: httpx.AsyncClient) -> No
         "/api/v1/users/me", headers={"Authorization": f"Bearer {raw}"}
     )
     assert gone.status_code == 401
+
+
+async def test_an_already_connected_key_is_a_conflict_in_api_and_form(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    admin = server.auth(server.admin_token)
+    created = await client.post(
+        "/api/v1/integrations",
+        headers=admin,
+        json={"name": "Twice", "keys": [{"label": "full", "key": server.key("full")}]},
+    )
+    iid = created.json()["integration"]["id"]
+    await server.app.state.smp.syncs.wait(iid)
+    again = {"integration_id": iid, "label": "again", "key": server.key("full")}
+    api = await client.post("/api/v1/service-accounts", headers=admin, json=again)
+    assert (api.status_code, api.json()["status"]) == (409, 409)
+    async with web_client(server) as browser:
+        await sign_in(browser, server.admin)
+        settings = await browser.get(f"/integrations/{iid}/settings")
+        form = await browser.post(
+            f"/integrations/{iid}/service-accounts",
+            data={
+                "label": "again",
+                "key": server.key("full"),
+                "csrf_token": csrf_of(settings.text),
+            },
+        )
+    assert form.status_code == 409
+    assert api.json()["detail"] in form.text.replace("&hellip;", "…")
+    with Session(server.setup.engine) as session:
+        assert [sa.label for sa in list_service_accounts(session, iid)] == ["full"]

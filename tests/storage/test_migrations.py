@@ -8,6 +8,7 @@ from sqlalchemy import Engine, inspect
 
 from smp.storage import head_revision, migrate
 from smp.storage.migrate import current_revision
+from smp.storage.search import include_name
 from smp.storage.tables import Base
 
 
@@ -15,7 +16,12 @@ def test_migrations_match_the_models(fresh_engine: Engine) -> None:
     migrate(fresh_engine)
     with fresh_engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_name": include_name,
+            },
         )
         assert compare_metadata(context, Base.metadata) == []
     assert current_revision(fresh_engine) == head_revision()

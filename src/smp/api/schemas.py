@@ -31,8 +31,15 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
+    # Responses always carry total_exact: the schema says so (required).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     items: list[T]
     total: int
+    # False only for a member search with many hits: counting stopped at `total`.
+    total_exact: bool = Field(
+        True, description="false: there are at least `total` items (count stopped)"
+    )
     limit: int
     offset: int
 

@@ -44,14 +44,16 @@ from smp.storage.integrations import (
     set_sync_interval,
 )
 from smp.storage.lock import integration_lock
-from smp.storage.members import (
+from smp.storage.member_queries import (
+    COUNT_LIMIT,
+    MemberPage,
     count_members,
     count_members_by_role,
     list_member_events,
     list_members,
-    save_invites,
-    save_members,
+    page_members,
 )
+from smp.storage.members import save_invites, save_members
 from smp.storage.migrate import check_database, head_revision, migrate
 from smp.storage.runs import (
     close_interrupted_runs,
@@ -78,10 +80,12 @@ from smp.storage.usage import (
 )
 
 __all__ = [
+    "COUNT_LIMIT",
     "ConfigError",
     "DuplicateNameError",
     "LockBusyError",
     "MasterKeyError",
+    "MemberPage",
     "NotFoundError",
     "SecretBox",
     "StorageError",
@@ -116,6 +120,7 @@ __all__ = [
     "make_engine",
     "migrate",
     "normalize_url",
+    "page_members",
     "remove_service_account",
     "rotate_master_key",
     "save_identity",

@@ -1,4 +1,4 @@
-"""Members and member events: save complete listings, query for the CLI/API/web.
+"""Members and member events: save complete listings (queries: member_queries).
 
 `save_members` and `save_invites` take a COMPLETE listing (the sync engine
 calls them only after every page arrived); the rules that turn a listing into
@@ -12,14 +12,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from smp.model import (
-    EventKind,
     ListedInvite,
     ListedTeammate,
-    Member,
     MemberDiff,
     MemberEvent,
     MemberState,
@@ -28,21 +26,10 @@ from smp.model import (
     diff_active,
     diff_pending,
 )
-from smp.storage.errors import StorageError
-from smp.storage.tables import MemberEventRow, MemberRow, ServiceAccountRow
+from smp.storage.member_queries import SORTS as SORTS  # read here by smp.web
+from smp.storage.search import search_text
+from smp.storage.tables import MemberEventRow, MemberRow
 from smp.storage.upsert import CHUNK, upsert
-
-AnySelect = Select[*tuple[Any, ...]]
-
-SORTS = {
-    "email": MemberRow.member_key,
-    "username": MemberRow.username,
-    "role": MemberRow.role,
-    "status": MemberRow.status,
-    "first_seen": MemberRow.first_seen,
-    "last_seen": MemberRow.last_seen,
-    "last_name": MemberRow.last_name,
-}
 
 
 def load_member_states(session: Session, integration_id: int) -> dict[str, MemberState]:
@@ -101,6 +88,9 @@ def _write(
             "username": state.username,
             "first_name": state.first_name,
             "last_name": state.last_name,
+            "search_text": search_text(
+                state.key, state.username, state.first_name, state.last_name
+            ),
             "role": str(state.role),
             "status": str(state.status),
             "is_sso": state.is_sso,
@@ -181,140 +171,3 @@ def save_invites(
     return _write(
         session, integration_id, diff, source_sa_id=source_sa_id, run_id=run_id, now=now
     )
-
-
-# --- queries ----------------------------------------------------------------------
-
-
-def _member(row: MemberRow, source_removed_at: dt.datetime | None) -> Member:
-    return Member(
-        id=row.id,
-        email=row.email,
-        username=row.username,
-        role=Role(row.role),
-        status=MemberStatus(row.status),
-        first_name=row.first_name,
-        last_name=row.last_name,
-        is_sso=row.is_sso,
-        invite_expires_at=row.invite_expires_at,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        removed_at=row.removed_at,
-        source_service_account_id=row.source_service_account_id,
-        source_removed=source_removed_at is not None,
-    )
-
-
-def _filtered(
-    query: AnySelect,
-    integration_id: int,
-    status: MemberStatus | None,
-    role: Role | None,
-    search: str | None,
-) -> AnySelect:
-    query = query.where(MemberRow.integration_id == integration_id)
-    if status is not None:
-        query = query.where(MemberRow.status == str(status))
-    if role is not None:
-        query = query.where(MemberRow.role == str(role))
-    if search and search.strip():
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(
-            or_(
-                MemberRow.member_key.like(pattern),
-                func.lower(MemberRow.username).like(pattern),
-                func.lower(MemberRow.first_name).like(pattern),
-                func.lower(MemberRow.last_name).like(pattern),
-            )
-        )
-    return query
-
-
-def list_members(
-    session: Session,
-    integration_id: int,
-    *,
-    status: MemberStatus | None = None,
-    role: Role | None = None,
-    search: str | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-    sort: str = "email",
-) -> list[Member]:
-    """Members, filtered; `sort` is a key of SORTS, `-name` for descending."""
-    descending = sort.startswith("-")
-    column = SORTS.get(sort.lstrip("-"))
-    if column is None:
-        raise StorageError(f"cannot sort members by {sort!r}; use one of {list(SORTS)}")
-    query: AnySelect = select(MemberRow, ServiceAccountRow.removed_at).outerjoin(
-        ServiceAccountRow, ServiceAccountRow.id == MemberRow.source_service_account_id
-    )
-    query = _filtered(query, integration_id, status, role, search)
-    order = column.desc() if descending else column.asc()
-    query = query.order_by(order, MemberRow.id).offset(offset).limit(limit)
-    return [_member(row, removed) for row, removed in session.execute(query)]
-
-
-def count_members(
-    session: Session,
-    integration_id: int,
-    *,
-    status: MemberStatus | None = None,
-    role: Role | None = None,
-    search: str | None = None,
-) -> int:
-    query = _filtered(select(func.count()), integration_id, status, role, search)
-    return int(session.scalar(query.select_from(MemberRow)) or 0)
-
-
-def count_members_by_role(
-    session: Session,
-    integration_id: int,
-    *,
-    status: MemberStatus | None = MemberStatus.ACTIVE,
-) -> dict[Role, int]:
-    """Members per role (active ones by default); every role appears, maybe as 0."""
-    query = select(MemberRow.role, func.count()).where(
-        MemberRow.integration_id == integration_id
-    )
-    if status is not None:
-        query = query.where(MemberRow.status == str(status))
-    counts = dict.fromkeys(Role, 0)
-    for role, count in session.execute(query.group_by(MemberRow.role)):
-        counts[Role(role)] = int(count)
-    return counts
-
-
-def list_member_events(
-    session: Session,
-    integration_id: int,
-    *,
-    kind: EventKind | None = None,
-    since: dt.datetime | None = None,
-    limit: int | None = 100,
-) -> list[MemberEvent]:
-    """Events, newest first."""
-    query = select(MemberEventRow).where(
-        MemberEventRow.integration_id == integration_id
-    )
-    if kind is not None:
-        query = query.where(MemberEventRow.kind == str(kind))
-    if since is not None:
-        query = query.where(MemberEventRow.occurred_at >= since)
-    query = query.order_by(
-        MemberEventRow.occurred_at.desc(), MemberEventRow.id.desc()
-    ).limit(limit)
-    return [
-        MemberEvent(
-            id=row.id,
-            kind=EventKind(row.kind),
-            member_key=row.member_key,
-            occurred_at=row.occurred_at,
-            email=row.email,
-            username=row.username,
-            old_role=Role(row.old_role) if row.old_role else None,
-            new_role=Role(row.new_role) if row.new_role else None,
-            source_service_account_id=row.source_service_account_id,
-        )
-        for row in session.scalars(query)
-    ]

@@ -132,6 +132,9 @@ class MemberRow(Base):
     username: Mapped[str | None] = mapped_column(String(200))
     first_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
+    # Casefolded key and names for search; its trigram index lives outside this
+    # metadata (migration 0003, smp.storage.search).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     role: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     is_sso: Mapped[bool | None] = mapped_column(Boolean)

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from smp.sync.context import SyncContext
 from smp.sync.engine import COLLECTED, run_sync
-from smp.sync.keys import KeyRefused, NewKey, add_key, check_key, connect
+from smp.sync.keys import (
+    KeyAlreadyConnected,
+    KeyRefused,
+    NewKey,
+    add_key,
+    check_key,
+    connect,
+)
 from smp.sync.report import SyncReport
 
 __all__ = [
     "COLLECTED",
+    "KeyAlreadyConnected",
     "KeyRefused",
     "NewKey",
     "SyncContext",

@@ -48,6 +48,10 @@ class KeyRefused(Exception):
     """The key was not stored; the message says why (never the key itself)."""
 
 
+class KeyAlreadyConnected(KeyRefused):
+    """The integration already uses this key."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewKey:
     label: str
@@ -181,7 +185,7 @@ async def add_key(
         key, context, region=integration.region, base_url=integration.base_url
     )
     if checked.key.key_id in duplicates:
-        raise KeyRefused(f"{checked.key.redacted} is already connected")
+        raise KeyAlreadyConnected(f"{checked.key.redacted} is already connected")
     with Session(engine) as session, session.begin():
         (stored,) = _store(session, box, integration, [checked])
     return stored, checked.report

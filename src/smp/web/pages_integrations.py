@@ -160,6 +160,7 @@ async def add_service_account(
     require_admin(who)
     integration = find(who, integration_id)
     added = error = None
+    status = 422
     try:
         added = await add_checked(
             who.state,
@@ -170,7 +171,7 @@ async def add_service_account(
     except ValueError as problem:
         error = str(problem)
     except ApiProblem as problem:
-        error = problem.detail
+        error, status = problem.detail, problem.status
     with Session(who.state.engine) as session:
         keys = list_service_accounts(session, integration.id, include_removed=True)
         runs = list_sync_runs(session, integration.id, limit=10)
@@ -178,7 +179,7 @@ async def add_service_account(
         request,
         "settings.html",
         who,
-        status=201 if added else 422,
+        status=201 if added else status,
         integration=integration,
         keys=keys,
         runs=runs,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
@@ -30,16 +32,20 @@ from smp.api.schemas import (
     SubuserOut,
     UsageOut,
 )
-from smp.model import EventKind, MemberStatus, Role
+from smp.api.state import AppState
+from smp.model import EventKind, Member, MemberStatus, Role
 from smp.storage import (
-    count_members,
     current_usage,
     list_invoices,
     list_member_events,
     list_members,
     list_monthly_volumes,
     list_subusers,
+    page_members,
 )
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 router = APIRouter(tags=["collected data"], responses=problem_responses(404))
 
@@ -64,6 +70,30 @@ SubuserName = Annotated[
 ]
 
 
+@contextmanager
+def _reading(state: AppState, integration: int) -> Iterator[Session]:
+    """A session on a known integration (404 otherwise)."""
+    with Session(state.engine) as session:
+        find_integration(session, integration)
+        yield session
+
+
+def _listed(
+    state: AppState,
+    integration: int,
+    fetch: Callable[[Session], Sequence[R]],
+    convert: Callable[[R, Sources], T],
+    limit: int,
+    offset: int,
+) -> Page[T]:
+    """Page over everything `fetch` lists (small collections, sliced here)."""
+    with _reading(state, integration) as session:
+        found = fetch(session)
+        source = Sources(session, integration)
+    items = [convert(x, source) for x in found[offset : offset + limit]]
+    return Page(items=items, total=len(found), limit=limit, offset=offset)
+
+
 @router.get("/members", response_model=Page[MemberOut])
 def members(
     integration: IntegrationParam,
@@ -76,10 +106,13 @@ def members(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[MemberOut]:
-    """Members (active, pending and removed), filtered, searched and paged."""
-    with Session(state.engine) as session:
-        find_integration(session, integration)
-        found = list_members(
+    """Members (active, pending and removed), filtered, searched and paged.
+
+    `q` matches a case-insensitive substring of the email, username, first or
+    last name. With `q`, counting stops at 10,000 (`total_exact` false).
+    """
+    with _reading(state, integration) as session:
+        found = page_members(
             session,
             integration,
             status=status,
@@ -89,10 +122,24 @@ def members(
             offset=offset,
             sort=sort,
         )
-        total = count_members(session, integration, status=status, role=role, search=q)
         source = Sources(session, integration)
-    items = [member_out(m, source) for m in found]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    items = [member_out(m, source) for m in found.items]
+    return Page(
+        items=items,
+        total=found.total,
+        total_exact=found.total_exact,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _by_expiry(session: Session, integration: int) -> list[Member]:
+    # sort="status" walks the (status, role) index; then soonest expiry first.
+    found = list_members(
+        session, integration, status=MemberStatus.PENDING, sort="status"
+    )
+    found.sort(key=lambda m: (m.invite_expires_at is None, m.invite_expires_at))
+    return found
 
 
 @router.get("/invites", response_model=Page[MemberOut])
@@ -104,15 +151,14 @@ def invites(
     offset: Offset = 0,
 ) -> Page[MemberOut]:
     """Pending invites with their expiry, soonest first."""
-    with Session(state.engine) as session:
-        find_integration(session, integration)
-        found = list_members(
-            session, integration, status=MemberStatus.PENDING, sort="status"
-        )
-        source = Sources(session, integration)
-    found.sort(key=lambda m: (m.invite_expires_at is None, m.invite_expires_at))
-    items = [member_out(m, source) for m in found[offset : offset + limit]]
-    return Page(items=items, total=len(found), limit=limit, offset=offset)
+    return _listed(
+        state,
+        integration,
+        lambda session: _by_expiry(session, integration),
+        member_out,
+        limit,
+        offset,
+    )
 
 
 @router.get("/member-events", response_model=Page[MemberEventOut])
@@ -125,8 +171,7 @@ def member_events(
     offset: Offset = 0,
 ) -> Page[MemberEventOut]:
     """Member change history, newest first."""
-    with Session(state.engine) as session:
-        find_integration(session, integration)
+    with _reading(state, integration) as session:
         found = list_member_events(
             session, integration, kind=kind, limit=offset + limit
         )
@@ -145,12 +190,16 @@ def subusers(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[SubuserOut]:
-    with Session(state.engine) as session:
-        find_integration(session, integration)
-        found = list_subusers(session, integration, include_removed=include_removed)
-        source = Sources(session, integration)
-    items = [subuser_out(s, source) for s in found[offset : offset + limit]]
-    return Page(items=items, total=len(found), limit=limit, offset=offset)
+    return _listed(
+        state,
+        integration,
+        lambda session: list_subusers(
+            session, integration, include_removed=include_removed
+        ),
+        subuser_out,
+        limit,
+        offset,
+    )
 
 
 @router.get("/invoices", response_model=Page[InvoiceOut])
@@ -162,12 +211,14 @@ def invoices(
     offset: Offset = 0,
 ) -> Page[InvoiceOut]:
     """Invoices, newest first; amounts are exact decimals as text."""
-    with Session(state.engine) as session:
-        find_integration(session, integration)
-        found = list_invoices(session, integration)
-        source = Sources(session, integration)
-    items = [invoice_out(i, source) for i in found[offset : offset + limit]]
-    return Page(items=items, total=len(found), limit=limit, offset=offset)
+    return _listed(
+        state,
+        integration,
+        lambda session: list_invoices(session, integration),
+        invoice_out,
+        limit,
+        offset,
+    )
 
 
 @router.get("/usage", response_model=UsageOut)
@@ -178,8 +229,7 @@ def usage(
     subuser: SubuserName = None,
 ) -> UsageOut:
     """Credits of the current period: utilization, forecast at `next_reset`, risk."""
-    with Session(state.engine) as session:
-        find_integration(session, integration)
+    with _reading(state, integration) as session:
         view = current_usage(session, integration, subuser, now=state.context.now())
     if view is None:
         raise ApiProblem(404, "no credit usage collected yet for this account")
@@ -197,10 +247,13 @@ def volumes(
     offset: Offset = 0,
 ) -> Page[MonthlyVolumeOut]:
     """Monthly e-mail volume, oldest month first (the account, a subuser, or all)."""
-    with Session(state.engine) as session:
-        find_integration(session, integration)
-        found = list_monthly_volumes(
+    return _listed(
+        state,
+        integration,
+        lambda session: list_monthly_volumes(
             session, integration, subuser, all_subusers=all_subusers
-        )
-    items = [volume_out(v) for v in found[offset : offset + limit]]
-    return Page(items=items, total=len(found), limit=limit, offset=offset)
+        ),
+        lambda volume, _source: volume_out(volume),
+        limit,
+        offset,
+    )

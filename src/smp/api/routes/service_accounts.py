@@ -26,7 +26,7 @@ from smp.storage import (
     list_service_accounts,
     remove_service_account,
 )
-from smp.sync import KeyRefused, NewKey, add_key
+from smp.sync import KeyAlreadyConnected, KeyRefused, NewKey, add_key
 
 router = APIRouter(tags=["service accounts"])
 
@@ -73,10 +73,10 @@ async def add_checked(
             NewKey(label, raw),
             state.context,
         )
+    except (KeyAlreadyConnected, DuplicateNameError) as error:
+        raise ApiProblem(409, str(error)) from None
     except KeyRefused as error:
         raise ApiProblem(422, str(error)) from None
-    except DuplicateNameError as error:
-        raise ApiProblem(409, str(error)) from None
     return CheckedServiceAccount(
         service_account=service_account_out(stored), check=key_check(report)
     )

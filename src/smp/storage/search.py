@@ -1,0 +1,96 @@
+"""Member text search: one casefolded `search_text` column and its trigram index.
+
+A needle matches a member when it is a substring of the casefolded member key,
+username, first or last name: `needle.casefold() in field.casefold()`, the
+same on both dialects. `search_text` joins the four fields with SEPARATOR, a
+control character that a needle cannot contain (the API refuses them), so a
+match never spans two fields.
+
+Indexes (migration 0003): on SQLite an FTS5 `trigram` table kept in sync by
+triggers; on PostgreSQL a `pg_trgm` GIN index when the extension is available.
+Needles shorter than a trigram are matched row by row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Join, column, func, select, table
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from smp.storage.tables import MemberRow
+
+SEPARATOR = "\x1f"
+TRIGRAM = 3
+FTS_TABLE = "members_search"
+TRIGRAM_INDEX = "ix_members_search_trgm"
+
+_fts = table(FTS_TABLE, column("rowid"), column("search_text"))
+
+
+def search_text(*fields: str | None) -> str:
+    """member_key, username, first_name, last_name -> the stored search text."""
+    return SEPARATOR.join((f or "").casefold() for f in fields)
+
+
+def needle_of(search: str | None) -> str | None:
+    """The casefolded needle, or None when there is nothing to search for."""
+    needle = (search or "").strip().casefold()
+    return needle or None
+
+
+def include_name(name: str | None, *_: object) -> bool:
+    """Alembic's filter: the search structures are raw DDL (0003), not metadata."""
+    return name is None or not (
+        name in (TRIGRAM_INDEX, FTS_TABLE) or name.startswith(FTS_TABLE + "_")
+    )
+
+
+def scan_match(needle: str, dialect: str) -> ColumnElement[bool]:
+    """Row by row: never uses the trigram index, so a sort index can drive."""
+    if dialect == "sqlite":
+        return func.instr(MemberRow.search_text, needle) > 0
+    return func.strpos(MemberRow.search_text, needle) > 0
+
+
+def _like_pattern(needle: str) -> str:
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _phrase(needle: str) -> str:
+    return '"' + needle.replace('"', '""') + '"'
+
+
+class _CrossJoin(Join):
+    inherit_cache = True
+
+
+@compiles(_CrossJoin, "sqlite")
+def _cross_join(element: _CrossJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite never reorders a CROSS JOIN: the FTS hits drive, members are
+    # looked up by rowid (its planner otherwise probes the FTS table per member).
+    joined: str = compiler.visit_join(element, **kw)  # type: ignore[no-untyped-call]
+    return joined.replace(" JOIN ", " CROSS JOIN ", 1)
+
+
+def indexed_source(needle: str, dialect: str) -> tuple[FromClause, ColumnElement[bool]]:
+    """FROM clause and condition that find the needle through the trigram index."""
+    members = MemberRow.__table__
+    if len(needle) < TRIGRAM:
+        return members, scan_match(needle, dialect)
+    if dialect == "sqlite":
+        joined = _CrossJoin(_fts, members, MemberRow.id == _fts.c.rowid)
+        return joined, _fts.c.search_text.match(_phrase(needle))
+    return members, indexed_match(needle, dialect)
+
+
+def indexed_match(needle: str, dialect: str) -> ColumnElement[bool]:
+    """A condition on members that finds the needle through the trigram index."""
+    if len(needle) < TRIGRAM:
+        return scan_match(needle, dialect)
+    if dialect == "sqlite":
+        found = select(_fts.c.rowid).where(_fts.c.search_text.match(_phrase(needle)))
+        return MemberRow.id.in_(found)
+    return MemberRow.search_text.like(_like_pattern(needle), escape="\\")
