@@ -35,7 +35,19 @@ def _need(service: str, host: str, port: int) -> None:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     _need("PostgreSQL", "127.0.0.1", 5432)
+    _install_pg_trgm_in_public(POSTGRES_URL)
     return POSTGRES_URL
+
+
+def _install_pg_trgm_in_public(url: str) -> None:
+    # Otherwise the first test schema's migration installs pg_trgm into itself,
+    # and dropping that schema drops every other schema's search index with it.
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
