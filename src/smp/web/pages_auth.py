@@ -23,6 +23,7 @@ from smp.web.session import (
     SignedInUser,
     check_csrf,
     new_login_csrf,
+    secure_cookies,
     session_user,
     set_session_cookie,
 )
@@ -43,7 +44,7 @@ def _login_page(
         httponly=True,
         samesite="strict",
         path="/login",
-        secure=app_state(request).config.secure_cookies,
+        secure=secure_cookies(request),
     )
     return response
 
@@ -108,7 +109,7 @@ def login(
     set_session_cookie(
         response,
         raw,
-        secure=config.secure_cookies,
+        secure=secure_cookies(request),
         max_age=int(config.session_ttl.total_seconds()),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
