@@ -218,13 +218,16 @@ def _filtered(
     if role is not None:
         query = query.where(MemberRow.role == str(role))
     if search and search.strip():
-        pattern = f"%{search.strip().lower()}%"
+        # The text is matched literally: "%" and "_" are not wildcards.
+        term = search.strip().lower()
+        term = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{term}%"
         query = query.where(
             or_(
-                MemberRow.member_key.like(pattern),
-                func.lower(MemberRow.username).like(pattern),
-                func.lower(MemberRow.first_name).like(pattern),
-                func.lower(MemberRow.last_name).like(pattern),
+                MemberRow.member_key.like(pattern, escape="\\"),
+                func.lower(MemberRow.username).like(pattern, escape="\\"),
+                func.lower(MemberRow.first_name).like(pattern, escape="\\"),
+                func.lower(MemberRow.last_name).like(pattern, escape="\\"),
             )
         )
     return query
