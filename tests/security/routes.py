@@ -41,6 +41,11 @@ class Route:
     method: str
     path: str
     form_fields: tuple[str, ...]
+    query_fields: tuple[str, ...]
+
+    @property
+    def path_fields(self) -> list[str]:
+        return re.findall(r"\{(\w+)\}", self.path)
 
     @property
     def api(self) -> bool:
@@ -62,8 +67,9 @@ def _walk(routes: Iterable[Any], prefix: str = "") -> Iterator[Route]:
     for route in routes:
         if isinstance(route, APIRoute):
             fields = tuple(p.name for p in route.dependant.body_params)
+            query = tuple(p.alias for p in route.dependant.query_params)
             for method in sorted(route.methods):
-                yield Route(method, prefix + route.path, fields)
+                yield Route(method, prefix + route.path, fields, query)
         elif hasattr(route, "original_router"):  # FastAPI >= 0.165 includes lazily
             inner = route.original_router
             yield from _walk(inner.routes, prefix + route.include_context.prefix)
