@@ -22,6 +22,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FormText = Annotated[str, Form()]
 
 
+def has_control(value: str) -> bool:
+    """Control characters (NUL among them: PostgreSQL cannot even compare it)."""
+    return _CONTROL.search(value) is not None
+
+
 def clean_text(
     value: str, what: str, *, max_length: int = 200, required: bool = True
 ) -> str:

@@ -16,7 +16,7 @@ from smp.storage.users import (
     record_login_failure,
 )
 from smp.web.deps import PagesDep
-from smp.web.forms import FormText
+from smp.web.forms import FormText, has_control
 from smp.web.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -69,7 +69,10 @@ def login(
     config = state.config
     now = state.context.now()
     client = request.client.host if request.client else "unknown"
-    subjects = [f"user:{username.strip().lower()[:64]}", f"ip:{client}"]
+    # No user name has control characters; NUL would even break PostgreSQL.
+    plausible = not has_control(username)
+    shown = username.strip().lower()[:64] if plausible else "(control characters)"
+    subjects = [f"user:{shown}", f"ip:{client}"]
     with Session(state.engine) as session, session.begin():
         since = now - config.login_window
         forget_login_failures(session, [], before=now - 2 * config.login_window)
@@ -82,14 +85,14 @@ def login(
                 request,
                 pages,
                 status=429,
-                username=username[:64],
+                username=username[:64] if plausible else "",
                 error=f"Too many failed sign-ins. Try again in {minutes} minutes.",
             )
             response.headers["Retry-After"] = str(
                 int(config.login_window.total_seconds())
             )
             return response
-        user = authenticate(session, username, password)
+        user = authenticate(session, username, password) if plausible else None
         if user is None:
             record_login_failure(session, subjects, now=now)
         else:
@@ -102,7 +105,7 @@ def login(
             request,
             pages,
             status=401,
-            username=username[:64],
+            username=username[:64] if plausible else "",
             error="Wrong user name or password.",
         )
     response = RedirectResponse("/integrations", status_code=303)
