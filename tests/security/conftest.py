@@ -1,4 +1,4 @@
-"""One real `smp serve` over http and one over https, on one database, per module.
+"""One real `smp serve` over http and one over https per database, for the session.
 
 Both serve a simulator world whose member names are HTML; an integration
 named with HTML is connected through the API and synced before the tests.
@@ -7,6 +7,7 @@ named with HTML is connected through the API and synced before the tests.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from tests.api.appkit import PASSWORD, make_users
 from tests.security.serving import Served, SmpHome, html_world, self_signed
 from tests.sync.simworld import key_of
@@ -85,11 +88,35 @@ def wait_for_run(client: httpx.Client, integration_id: int) -> dict[str, Any]:
     raise AssertionError("the first sync did not finish")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str | None]:
+    """None: SQLite in SMP_HOME; else a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    base: str = request.getfixturevalue("postgres_url")
+    schema = f"smp_security_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def site(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str | None
+) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("security")
     world = html_world()
-    home = SmpHome(folder / "home")
+    home = SmpHome(folder / "home", database_url=database_url)
     home.folder.mkdir()
     engine = make_engine(home.url)
     migrate(engine)

@@ -12,9 +12,14 @@ import http.client
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 from tests.reliability.figures import record
 from tests.security.conftest import Site, sign_in
+from tests.security.serving import SmpHome
+from typer.testing import CliRunner
 
+from smp.cli.main import app
+from smp.storage import create_integration, make_engine, migrate
 from smp.web.session import SESSION_COOKIE
 
 pytestmark = pytest.mark.loopback
@@ -78,21 +83,24 @@ def test_traversal_in_export_and_static_paths_finds_nothing(site: Site) -> None:
     record("security_path_traversal", {"requests": tried})
 
 
-def test_cli_export_of_a_traversing_name_stays_in_its_folder(
-    site: Site, tmp_path: Path
-) -> None:
+def test_cli_export_of_a_traversing_name_stays_in_its_folder(tmp_path: Path) -> None:
     name = "../../../escape ..\\..\\x"
-    with site.api(site.admin_token) as api:
-        created = api.post("/api/v1/integrations", json={"name": name})
-        assert created.status_code == 201, created.text
+    home = SmpHome(tmp_path / "home")
+    home.folder.mkdir()
+    engine = make_engine(home.url)
+    migrate(engine)
+    with Session(engine) as session, session.begin():
+        create_integration(session, name, "global")
+    engine.dispose()
     out = tmp_path / "a" / "b" / "out"
+    runner = CliRunner()
     for fmt in ("csv", "json", "xlsx"):
-        result = site.home.run("export", name, "--format", fmt, "--out", str(out))
-        assert result.returncode == 0, result.stderr
-    written = sorted(p for p in tmp_path.rglob("*") if p.is_file())
-    assert written, "nothing was exported"
+        args = ["export", name, "--format", fmt, "--out", str(out)]
+        result = runner.invoke(app, args, env=home.env)
+        assert result.exit_code == 0, result.output
+    written = sorted(
+        p for p in tmp_path.rglob("*") if p.is_file() and home.folder not in p.parents
+    )
+    assert len(written) >= 3, written
     assert all(p.parent == out for p in written), written
     assert all(".." not in p.name and "\\" not in p.name for p in written)
-    with site.api(site.admin_token) as api:
-        iid = created.json()["integration"]["id"]
-        assert api.delete(f"/api/v1/integrations/{iid}").status_code == 204
