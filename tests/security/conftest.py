@@ -7,7 +7,6 @@ named with HTML is connected through the API and synced before the tests.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,9 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from tests.api.appkit import PASSWORD, make_users
+from tests.db_fixtures import postgres_schema
 from tests.security.serving import Served, SmpHome, html_world, self_signed
 from tests.sync.simworld import key_of
 
@@ -97,17 +95,8 @@ def database_url(
         yield None
         return
     base: str = request.getfixturevalue("postgres_url")
-    schema = f"smp_security_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base, "smp_security") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
