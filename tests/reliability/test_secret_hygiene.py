@@ -199,6 +199,7 @@ def test_no_raw_key_anywhere_over_the_api_and_ui(tmp_path: Path) -> None:
         while_running = {p.name: p.read_bytes() for p in home.folder.glob("smp.db*")}
     assert any(name.endswith("-wal") for name in while_running), while_running
     log = served.log()
+    assert "Traceback" not in log  # no exception escaped, with or without a key
     assert " DEBUG " in f" {log}" or "DEBUG " in log  # the server logged at DEBUG
     haystacks = dict(rec.seen)
     haystacks["server log"] = log.encode()
