@@ -41,6 +41,10 @@ class Site:
     service_account_id: int
     run_id: int
 
+    @property
+    def database(self) -> str:
+        return "postgresql" if self.home.database_url else "sqlite"
+
     def bearer(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 

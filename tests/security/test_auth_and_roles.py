@@ -85,7 +85,10 @@ def test_no_route_answers_without_auth(site: Site) -> None:
             assert _send(browser, route, site).status_code == 401, route
             checked += 1
     assert _state(site) == before
-    record("security_unauthenticated", {"routes": len(PROTECTED), "requests": checked})
+    record(
+        "security_unauthenticated",
+        {"database": site.database, "routes": len(PROTECTED), "requests": checked},
+    )
 
 
 def test_admin_reads_every_route(site: Site) -> None:
@@ -115,4 +118,4 @@ def test_viewer_is_refused_every_write_and_admin_read(site: Site) -> None:
             else:
                 assert answer.status_code == 200, (route, answer.text[:300])
     assert _state(site) == before
-    record("security_viewer", {"refused": refused})
+    record("security_viewer", {"database": site.database, "refused": refused})

@@ -133,7 +133,12 @@ def test_every_filter_takes_injection_strings_as_data(site: Site) -> None:
     assert searched == 2 * len(PRINTABLE)  # the API's and the dashboard's search
     record(
         "security_filters",
-        {"filters": len(spots), "payloads": len(PAYLOADS), "requests": sent},
+        {
+            "database": site.database,
+            "filters": len(spots),
+            "payloads": len(PAYLOADS),
+            "requests": sent,
+        },
     )
 
 
@@ -209,7 +214,12 @@ def test_every_form_field_takes_injection_strings_as_data(site: Site) -> None:
     }
     record(
         "security_forms",
-        {"form_fields": len(fields), "payloads": len(PAYLOADS), "posts": sent},
+        {
+            "database": site.database,
+            "form_fields": len(fields),
+            "payloads": len(PAYLOADS),
+            "posts": sent,
+        },
     )
 
 
@@ -296,7 +306,12 @@ def test_every_api_body_field_takes_injection_strings_as_data(site: Site) -> Non
     assert stored == len(PRINTABLE)
     record(
         "security_api_bodies",
-        {"body_fields": fields, "payloads": len(PAYLOADS), "requests": sent},
+        {
+            "database": site.database,
+            "body_fields": fields,
+            "payloads": len(PAYLOADS),
+            "requests": sent,
+        },
     )
 
 
@@ -399,7 +414,14 @@ def test_stored_html_is_escaped_on_every_page(site: Site) -> None:
     assert export.headers["content-disposition"].startswith("attachment;")
     for name in HTML_NAMES:
         assert name in export.text
-    record("security_escaping", {"pages": len(seen), "stored_html_strings": len(raw)})
+    record(
+        "security_escaping",
+        {
+            "database": site.database,
+            "pages": len(seen),
+            "stored_html_strings": len(raw),
+        },
+    )
 
 
 def admin_export(site: Site) -> httpx.Response:

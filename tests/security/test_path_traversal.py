@@ -80,7 +80,7 @@ def test_traversal_in_export_and_static_paths_finds_nothing(site: Site) -> None:
     status, body = _raw_get(site, f"/integrations/{iid}/export/members.csv", cookie)
     assert status == 200
     assert body.startswith(b"id,email,")
-    record("security_path_traversal", {"requests": tried})
+    record("security_path_traversal", {"database": site.database, "requests": tried})
 
 
 def test_cli_export_of_a_traversing_name_stays_in_its_folder(tmp_path: Path) -> None:

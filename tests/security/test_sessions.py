@@ -77,7 +77,10 @@ def test_every_form_refuses_a_missing_wrong_or_foreign_csrf_token(site: Site) ->
         )
         assert restore.status_code == 303
     assert interval in (None, 6 * 3600)
-    record("security_csrf", {"forms": len(FORMS), "refused_posts": refused})
+    record(
+        "security_csrf",
+        {"database": site.database, "forms": len(FORMS), "refused_posts": refused},
+    )
 
 
 def test_login_form_needs_its_own_cookie_token(site: Site) -> None:
