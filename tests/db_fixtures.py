@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,22 @@ def _postgres_engine(base_url: str) -> tuple[Engine, str]:
     admin.dispose()
     url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
     return make_engine(url.render_as_string(hide_password=False)), schema
+
+
+@contextmanager
+def postgres_schema(base_url: str, prefix: str) -> Iterator[str]:
+    """The URL of a fresh schema with a random name, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _drop_schema(base_url: str, schema: str) -> None:

@@ -15,14 +15,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from tests.db_fixtures import postgres_schema
 from tests.reliability.figures import record
 from tests.reliability.soak import base_world, changed_world
 from tests.reliability.truth import Snapshot, expected, integrity_problems, stored
@@ -51,17 +49,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'smp.db'}"
         return
     base: str = request.getfixturevalue("postgres_url")
-    schema = f"smp_crash_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base, "smp_crash") as url:
+        yield url
 
 
 def _acceptable(before: Snapshot, truth: Snapshot, now: Snapshot) -> list[str]:

@@ -1,23 +1,40 @@
-"""Secret hygiene for the CLI flow: the raw keys appear nowhere SMP writes.
+"""Secret hygiene: the raw keys appear nowhere SMP writes or answers.
 
-Connect, sync (with a revoked key and faults, so errors are produced), read
-outs, exports, all with DEBUG logging; then the database file (and its WAL),
-every output, every export file and every log line are searched for each raw
-key and its secret part. The API and web UI are not covered here yet.
+The CLI flow: connect, sync (with a revoked key and faults, so errors are
+produced), read outs, exports, all with DEBUG logging; then the database file
+(and its WAL), every output, every export file and every log line are
+searched for each raw key and its secret part.
+
+The API and UI flow, against a real `smp serve --log-level debug`: connect
+through the API and the Integrate form (good, revoked, useless, cut-short
+keys, a key pasted in the wrong field), sync, a sync with faults and a key
+revoked, every API read and export, every page; then every answer (status,
+headers, body), the server's whole log, and the database file and WAL
+(while serving and after) are searched the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from tests.api.appkit import PASSWORD, make_users
+from tests.reliability.figures import record
+from tests.security.routes import app_routes
+from tests.security.serving import Served, SmpHome
+from tests.web.webkit import csrf_of
 from typer.testing import CliRunner
 
+from smp.api.routes.exports import Dataset
 from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
 from smp.simulator import FaultRule, Simulator, World, generate_world
+from smp.storage import make_engine, migrate
 
 
 @pytest.fixture
@@ -114,3 +131,241 @@ def test_no_raw_key_anywhere(
         if needle.encode() in data
     ]
     assert found == []
+
+
+# --- the API and the web UI, against a real `smp serve` at DEBUG -----------------
+
+
+class Recorder:
+    """Every answer's status line, headers and body, kept for the search."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, bytes] = {}
+        self.pages = 0
+
+    def keep(self, what: str, answer: httpx.Response) -> httpx.Response:
+        head = f"{answer.status_code} {answer.headers!r}\n".encode()
+        self.seen[f"{len(self.seen)} {what}"] = head + answer.content
+        self.pages += "text/html" in answer.headers.get("content-type", "")
+        return answer
+
+
+def _wait_idle(api: httpx.Client, iid: int, runs: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = api.get("/api/v1/sync-runs", params={"integration": iid}).json()
+        if found["total"] >= runs and all(r["finished_at"] for r in found["items"]):
+            return dict(found["items"][0])
+        time.sleep(0.1)
+    raise AssertionError("the sync did not finish")
+
+
+@pytest.mark.loopback
+def test_no_raw_key_anywhere_over_the_api_and_ui(tmp_path: Path) -> None:
+    world = generate_world(seed=32, accounts=1, teammates=10, subusers=2)
+    key = {k.kind: k.key for k in world.keys}
+    home = SmpHome(tmp_path / "home")
+    home.folder.mkdir()
+    engine = make_engine(home.url)
+    migrate(engine)
+    admin, _viewer, token, viewer_token = make_users(engine)
+    engine.dispose()
+    sim = Simulator(world, rate_limit=None)
+    rec = Recorder()
+    with (
+        serve_simulator(sim) as sim_url,
+        home.serve(
+            "--no-scheduler", "--sendgrid-url", sim_url, "--log-level", "debug"
+        ) as served,
+        served.client(headers={"Authorization": f"Bearer {token}"}) as api,
+    ):
+        iid = _api_flow(api, rec, key)
+        _ui_flow(served, rec, key, admin, iid)
+        # Errors mid-sync: an HTML 502, truncated JSON, the billing key revoked.
+        # Once each: retried and logged, with no real-time backoff to sit out.
+        sim.add_fault(
+            FaultRule(kind="status", status=502, html=True, path="/v3/stats", count=1)
+        )
+        sim.add_fault(FaultRule(kind="truncated_json", path="/v3/teammates", count=1))
+        sim.add_fault(FaultRule(kind="revoke_after", after=0, path="/v3/billing/*"))
+        rec.keep("sync", api.post("/api/v1/sync-runs", json={"integration_id": iid}))
+        run = _wait_idle(api, iid, 2)
+        assert run["outcome"] == "failed", run
+        accounts = rec.keep(
+            "keys", api.get("/api/v1/service-accounts", params={"integration": iid})
+        ).json()["items"]
+        assert "needs_attention" in {a["status"] for a in accounts}
+        _read_everything(api, rec, iid)
+        with served.client(headers={"Authorization": f"Bearer {viewer_token}"}) as v:
+            _read_everything(v, rec, iid)
+        while_running = {p.name: p.read_bytes() for p in home.folder.glob("smp.db*")}
+    assert any(name.endswith("-wal") for name in while_running), while_running
+    log = served.log()
+    assert "Traceback" not in log  # no exception escaped, with or without a key
+    assert " DEBUG " in f" {log}" or "DEBUG " in log  # the server logged at DEBUG
+    haystacks = dict(rec.seen)
+    haystacks["server log"] = log.encode()
+    for name, data in while_running.items():
+        haystacks[f"{name} (running)"] = data
+    for path in home.folder.glob("smp.db*"):
+        haystacks[f"{path.name} (stopped)"] = path.read_bytes()
+    needles = {secret for raw in key.values() for secret in (raw, raw.split(".")[2])}
+    found = [
+        (where, needle[:6])
+        for where, data in haystacks.items()
+        for needle in needles
+        if needle.encode() in data
+    ]
+    assert found == [], "\n".join(map(str, found))
+    record(
+        "secret_hygiene_api_ui",
+        {
+            "answers": len(rec.seen),
+            "html_pages": rec.pages,
+            "bytes_searched": sum(len(d) for d in haystacks.values()),
+            "keys": len(key),
+            "occurrences": len(found),
+        },
+    )
+
+
+def _api_flow(api: httpx.Client, rec: Recorder, key: dict[str, str]) -> int:
+    created = rec.keep(
+        "connect",
+        api.post(
+            "/api/v1/integrations",
+            json={
+                "name": "Hygiene API",
+                "keys": [
+                    {"label": "full", "key": f"  {key['full']}\n"},
+                    {"label": "billing", "key": key["billing"]},
+                ],
+            },
+        ),
+    )
+    assert created.status_code == 201, created.text
+    iid = int(created.json()["integration"]["id"])
+    _wait_idle(api, iid, 1)
+    for bad in ("revoked", "validation"):
+        refused = rec.keep(
+            f"connect {bad}",
+            api.post(
+                "/api/v1/integrations",
+                json={"name": f"bad {bad}", "keys": [{"label": bad, "key": key[bad]}]},
+            ),
+        )
+        # A revoked key is refused; a validation-only key is kept for validations.
+        assert refused.status_code == (422 if bad == "revoked" else 201), refused.text
+    added = rec.keep(
+        "add revoked",
+        api.post(
+            "/api/v1/service-accounts",
+            json={"integration_id": iid, "label": "x", "key": key["revoked"]},
+        ),
+    )
+    assert added.status_code == 422, added.text
+    # A key in the wrong field, and one cut short: refused without echoing it.
+    for body in (
+        {"name": key["full"], "keys": []},
+        {"name": "cut", "keys": [{"label": "cut", "key": key["full"][:-1]}]},
+        {"name": "label", "keys": [{"label": key["billing"], "key": key["billing"]}]},
+    ):
+        odd = rec.keep("odd body", api.post("/api/v1/integrations", json=body))
+        assert odd.status_code == 422, odd.text
+    return iid
+
+
+def _ui_flow(
+    served: Served, rec: Recorder, key: dict[str, str], admin: str, iid: int
+) -> None:
+    with served.client() as browser:
+        form = rec.keep("login page", browser.get("/login"))
+        rec.keep(
+            "login",
+            browser.post(
+                "/login",
+                data={
+                    "username": admin,
+                    "password": PASSWORD,
+                    "csrf_token": csrf_of(form.text),
+                },
+            ),
+        )
+        page = rec.keep("integrate form", browser.get("/integrations/sendgrid/new"))
+        csrf = csrf_of(page.text)
+        for name, access, billing in (
+            ("UI revoked", key["revoked"], ""),
+            ("UI bad billing", key["full"], key["revoked"]),
+            ("UI cut", key["full"][:-2], ""),
+            (key["full"], key["full"], ""),  # a key pasted into the name too
+            ("UI good", key["full"], key["billing"]),
+        ):
+            rec.keep(
+                f"integrate {name}",
+                browser.post(
+                    "/integrations/sendgrid",
+                    data={
+                        "name": name,
+                        "access_token": access,
+                        "billing_token": billing,
+                        "csrf_token": csrf,
+                    },
+                ),
+            )
+        rec.keep(
+            "add key",
+            browser.post(
+                f"/integrations/{iid}/service-accounts",
+                data={"label": "v", "key": key["validation"], "csrf_token": csrf},
+            ),
+        )
+        as_label = rec.keep(
+            "key as label",
+            browser.post(
+                f"/integrations/{iid}/service-accounts",
+                data={"label": key["full"], "key": key["full"], "csrf_token": csrf},
+            ),
+        )
+        assert as_label.status_code == 422
+        assert "it belongs in a key field" in as_label.text
+        for path in (
+            "/integrations",
+            f"/integrations/{iid}",
+            f"/integrations/{iid}/settings",
+            "/users",
+            "/docs",
+            "/openapi.json",
+        ):
+            rec.keep(f"page {path}", browser.get(path))
+        for dataset in Dataset:
+            rec.keep(
+                f"ui export {dataset}",
+                browser.get(f"/integrations/{iid}/export/{dataset.value}.csv"),
+            )
+
+
+def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
+    """Every GET route of the API (from the app), and every export."""
+    routes, _ = app_routes()
+    runs = api.get("/api/v1/sync-runs", params={"integration": iid}).json()["items"]
+    keys = api.get("/api/v1/service-accounts", params={"integration": iid}).json()
+    values = {
+        "integration_id": str(iid),
+        "service_account_id": str(keys["items"][0]["id"]),
+        "run_id": str(runs[0]["id"]),
+        "dataset": "members",
+    }
+    for route in routes:
+        if route.method != "GET" or not route.api:
+            continue
+        params = {"integration": iid} if "integration" in route.query_fields else None
+        rec.keep(route.path, api.get(route.url(values), params=params))
+    for dataset in Dataset:
+        for fmt in ("csv", "json"):
+            rec.keep(
+                f"export {dataset} {fmt}",
+                api.get(
+                    f"/api/v1/exports/{dataset.value}",
+                    params={"integration": iid, "format": fmt},
+                ),
+            )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from tests.db_fixtures import postgres_schema
 
 from smp.model import Integration
 from smp.storage import (
@@ -142,3 +143,23 @@ def test_sqlite_lease_of_a_crashed_owner_expires(tmp_path: Path) -> None:
     with integration_lock(engine, iid, timeout_s=0):
         pass
     engine.dispose()
+
+
+def test_postgres_locks_of_two_schemas_are_independent(postgres_url: str) -> None:
+    """Advisory locks are per database; SMP keys them by schema as well."""
+    with (
+        postgres_schema(postgres_url, "smp_lock_a") as a,
+        postgres_schema(postgres_url, "smp_lock_b") as b,
+    ):
+        first, second, again = make_engine(a), make_engine(b), make_engine(a)
+        try:
+            with (
+                integration_lock(first, 1),
+                integration_lock(second, 1),
+                pytest.raises(LockBusyError),
+                integration_lock(again, 1),
+            ):
+                pass
+        finally:
+            for engine in (first, second, again):
+                engine.dispose()

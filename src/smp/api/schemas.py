@@ -1,7 +1,8 @@
 """The API's request and response bodies. No response model has a field for a secret.
 
 Keys are shown as `SG.<key id>…`; text inputs refuse control characters (NUL
-would break PostgreSQL) and are bounded in length.
+would break PostgreSQL) and are bounded in length. Names and labels refuse a
+whole API key: pasted there by mistake it would be stored and shown as text.
 """
 
 from __future__ import annotations
@@ -9,15 +10,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from smp.model import EventKind, KeyKind, KeyStatus, MemberStatus, Outcome, Role
+from smp.sendgrid.keys import contains_key
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 MAX_ID = 2**31 - 1
 
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
-Label = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
+KEY_IN_TEXT = "this is a SendGrid API key; it belongs in a key field"
+
+
+def not_a_key(value: str) -> str:
+    if contains_key(value):
+        raise ValueError(KEY_IN_TEXT)
+    return value
+
+
+NotAKey = AfterValidator(not_a_key)
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE), NotAKey]
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE), NotAKey]
 KeyText = Annotated[SecretStr, Field(min_length=1, max_length=200)]
 Interval = Annotated[int, Field(ge=300, le=30 * 86400)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

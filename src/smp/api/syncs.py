@@ -2,7 +2,9 @@
 
 The sync engine's lock already keeps two syncs of one integration apart, even
 across processes; the runner only avoids queueing duplicates in this process
-and lets pages show "sync running".
+and lets pages show "sync running". A sync that finds the integration locked
+(by `smp sync` or another server) waits its turn, polling here rather than in
+a thread, so that stopping the server never waits for a lock.
 """
 
 from __future__ import annotations
@@ -26,12 +28,24 @@ from smp.sync import SyncContext, run_sync
 
 log = logging.getLogger(__name__)
 
+# How long a background sync waits for another sync of the same integration.
+LOCK_WAIT_S = 600.0
+LOCK_POLL_S = 0.25
+
 
 class SyncRunner:
-    def __init__(self, engine: Engine, box: SecretBox, context: SyncContext) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        box: SecretBox,
+        context: SyncContext,
+        *,
+        lock_wait_s: float = LOCK_WAIT_S,
+    ) -> None:
         self._engine = engine
         self._box = box
         self._context = context
+        self._lock_wait_s = lock_wait_s
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
     def running(self, integration_id: int) -> bool:
@@ -49,10 +63,23 @@ class SyncRunner:
         return True
 
     async def _run(self, integration_id: int, trigger: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lock_wait_s
         try:
-            report = await run_sync(
-                self._engine, self._box, integration_id, self._context, trigger=trigger
-            )
+            while True:
+                try:
+                    report = await run_sync(
+                        self._engine,
+                        self._box,
+                        integration_id,
+                        self._context,
+                        trigger=trigger,
+                    )
+                    break
+                except LockBusyError:
+                    if loop.time() >= deadline:
+                        raise
+                    await asyncio.sleep(LOCK_POLL_S)
             log.info(
                 "sync of integration %s (%s): %s",
                 integration_id,
@@ -60,7 +87,12 @@ class SyncRunner:
                 report.outcome.value,
             )
         except LockBusyError:
-            log.info("integration %s is already syncing elsewhere", integration_id)
+            log.warning(
+                "sync of integration %s (%s) gave up: another sync held it for %g s",
+                integration_id,
+                trigger,
+                self._lock_wait_s,
+            )
         except Exception as error:  # a background task has nobody else to tell
             log.error(
                 "sync of integration %s failed: %s",

@@ -1,13 +1,16 @@
 """`smp serve`: the web UI and REST API on uvicorn, with the interval scheduler.
 
 The first run creates the user `admin` with `$SMP_ADMIN_PASSWORD`, or with a
-generated password printed once.
+generated password printed once. With `--ssl-certfile/--ssl-keyfile` it serves
+https itself, and its cookies are Secure; behind a proxy that terminates TLS,
+the proxy's X-Forwarded-Proto is trusted from `--forwarded-allow-ips` only.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +23,7 @@ from smp.storage import StorageError
 from smp.web import create_app
 
 HOURS = 3600
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def register(app: typer.Typer) -> None:
@@ -40,8 +44,33 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="Another SendGrid base URL, e.g. a local simulator."),
         ] = None,
+        ssl_certfile: Annotated[
+            Path | None,
+            typer.Option(help="Serve https with this PEM certificate (chain)."),
+        ] = None,
+        ssl_keyfile: Annotated[
+            Path | None,
+            typer.Option(help="The PEM private key of --ssl-certfile."),
+        ] = None,
+        forwarded_allow_ips: Annotated[
+            str,
+            typer.Option(
+                help="Proxies whose X-Forwarded-Proto/-For are trusted "
+                "(comma-separated addresses, or *)."
+            ),
+        ] = "127.0.0.1",
+        log_level: Annotated[
+            str, typer.Option(help=f"One of {', '.join(LOG_LEVELS)}.")
+        ] = "info",
     ) -> None:
         """Serve the web UI and the REST API (`/api/v1`, docs at `/docs`)."""
+        if log_level not in LOG_LEVELS:
+            fail(f"--log-level is one of {', '.join(LOG_LEVELS)}", EXIT_BAD_INPUT)
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            fail("give --ssl-certfile and --ssl-keyfile together", EXIT_BAD_INPUT)
+        for tls_file in (ssl_certfile, ssl_keyfile):
+            if tls_file is not None and not tls_file.is_file():
+                fail(f"cannot read {tls_file}", EXIT_BAD_INPUT)
         runtime = open_runtime()
         with user_errors():
             try:
@@ -70,7 +99,17 @@ def register(app: typer.Typer) -> None:
             config=config,
         )
         logging.basicConfig(
-            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+            level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
         )
-        console.print(f"SMP serving on http://{host}:{port}", highlight=False)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        scheme = "https" if ssl_certfile else "http"
+        console.print(f"SMP serving on {scheme}://{host}:{port}", highlight=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )

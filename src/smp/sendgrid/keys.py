@@ -12,6 +12,11 @@ _KEY_PATTERN = re.compile(r"SG\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})")
 KEY_LENGTH = 69
 
 
+def contains_key(text: str) -> bool:
+    """Whether `text` holds a whole key, e.g. one pasted into a name field."""
+    return _KEY_PATTERN.search(text) is not None
+
+
 class ApiKey:
     """A validated SendGrid API key.
 

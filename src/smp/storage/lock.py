@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,10 +26,17 @@ from sqlalchemy.dialects import sqlite
 from smp.storage.errors import LockBusyError
 from smp.storage.tables import IntegrationLockRow
 
-# First half of the advisory lock key: "SMP" in ASCII, so other apps don't clash.
+# Seeds the first half of the advisory lock key ("SMP" in ASCII), so other apps
+# don't clash.
 ADVISORY_NAMESPACE = 0x534D50
 DEFAULT_LEASE_S = 60.0
 POLL_S = 0.05
+
+
+def _namespace(schema: str) -> int:
+    """The first half of the key: SMP's namespace and the schema, as an int4."""
+    mixed = zlib.crc32(schema.encode(), ADVISORY_NAMESPACE)
+    return (mixed ^ 0x80000000) - 0x80000000
 
 
 def _busy(integration_id: int, timeout_s: float) -> LockBusyError:
@@ -42,8 +50,11 @@ def _advisory_lock(
     engine: Engine, integration_id: int, timeout_s: float
 ) -> Iterator[None]:
     deadline = time.monotonic() + timeout_s
-    key = {"ns": ADVISORY_NAMESPACE, "id": integration_id}
     with engine.connect() as connection:
+        # Advisory locks are per database, not per schema: two SMPs in two
+        # schemas of one database would otherwise block each other's syncs.
+        schema = connection.execute(text("SELECT current_schema()")).scalar() or ""
+        key = {"ns": _namespace(schema), "id": integration_id}
         while True:
             got = connection.execute(
                 text("SELECT pg_try_advisory_lock(:ns, :id)"), key

@@ -79,7 +79,8 @@ async def fetch_subusers(
     )
     credits = {s.username: c for s, c in zip(subusers, answers, strict=True)}
     for name, answer in credits.items():
-        _says_something(answer, f"subusers: credits of {name}")
+        if answer.type != "unlimited":  # unlimited credits have no total or used
+            _says_something(answer, f"subusers: credits of {name}")
     return SubuserListing(subusers, credits)
 
 

@@ -1,8 +1,9 @@
 """A last look at fetched data before it is written: values the database can hold.
 
-The client checks shapes; this checks sizes. A 10 MB name, a negative count or
-a number beyond 64 bits is not data SMP can keep: the capability fails with a
-message naming the field, instead of a database error halfway through a write.
+The client checks shapes; this checks sizes. A 10 MB name, a negative count, a
+number beyond 64 bits or a NUL character (PostgreSQL cannot store one) is not
+data SMP can keep: the capability fails with a message naming the field,
+instead of a database error halfway through a write.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def _problem(value: Any, field: str) -> str | None:
         limit = MAX_EMAIL if "email" in field else MAX_TEXT
         if len(value) > limit:
             return f"is {len(value):,} characters long (at most {limit})"
+        if "\x00" in value:  # PostgreSQL cannot store it; refuse it everywhere
+            return "contains a NUL character"
         return None
     if isinstance(value, bool) or value is None:
         return None

@@ -1,4 +1,8 @@
-"""Form input rules: bounded lengths, no control characters, keys never echoed back."""
+"""Form input rules: bounded lengths, no control characters, keys never echoed back.
+
+A whole API key in a text field (a name, a label) is refused: stored, it
+would be shown to everyone as text.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Annotated
 
 from fastapi import Form
 
+from smp.api.schemas import KEY_IN_TEXT
+from smp.sendgrid.keys import contains_key
 from smp.web.session import Refused
 
 MAX_KEY = 200
@@ -14,6 +20,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # No bound here: the body limit caps a field, and the rules below answer inline.
 FormText = Annotated[str, Form()]
+
+
+def has_control(value: str) -> bool:
+    """Control characters (NUL among them: PostgreSQL cannot even compare it)."""
+    return _CONTROL.search(value) is not None
 
 
 def clean_text(
@@ -26,6 +37,8 @@ def clean_text(
         raise ValueError(f"{what} has at most {max_length} characters.")
     if _CONTROL.search(cleaned):
         raise ValueError(f"{what} contains control characters.")
+    if contains_key(cleaned):
+        raise ValueError(f"{what}: {KEY_IN_TEXT}.")
     return cleaned
 
 

@@ -16,13 +16,14 @@ from smp.storage.users import (
     record_login_failure,
 )
 from smp.web.deps import PagesDep
-from smp.web.forms import FormText
+from smp.web.forms import FormText, has_control
 from smp.web.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SignedInUser,
     check_csrf,
     new_login_csrf,
+    secure_cookies,
     session_user,
     set_session_cookie,
 )
@@ -43,7 +44,7 @@ def _login_page(
         httponly=True,
         samesite="strict",
         path="/login",
-        secure=app_state(request).config.secure_cookies,
+        secure=secure_cookies(request),
     )
     return response
 
@@ -68,7 +69,10 @@ def login(
     config = state.config
     now = state.context.now()
     client = request.client.host if request.client else "unknown"
-    subjects = [f"user:{username.strip().lower()[:64]}", f"ip:{client}"]
+    # No user name has control characters; NUL would even break PostgreSQL.
+    plausible = not has_control(username)
+    shown = username.strip().lower()[:64] if plausible else "(control characters)"
+    subjects = [f"user:{shown}", f"ip:{client}"]
     with Session(state.engine) as session, session.begin():
         since = now - config.login_window
         forget_login_failures(session, [], before=now - 2 * config.login_window)
@@ -81,14 +85,14 @@ def login(
                 request,
                 pages,
                 status=429,
-                username=username[:64],
+                username=username[:64] if plausible else "",
                 error=f"Too many failed sign-ins. Try again in {minutes} minutes.",
             )
             response.headers["Retry-After"] = str(
                 int(config.login_window.total_seconds())
             )
             return response
-        user = authenticate(session, username, password)
+        user = authenticate(session, username, password) if plausible else None
         if user is None:
             record_login_failure(session, subjects, now=now)
         else:
@@ -101,14 +105,14 @@ def login(
             request,
             pages,
             status=401,
-            username=username[:64],
+            username=username[:64] if plausible else "",
             error="Wrong user name or password.",
         )
     response = RedirectResponse("/integrations", status_code=303)
     set_session_cookie(
         response,
         raw,
-        secure=config.secure_cookies,
+        secure=secure_cookies(request),
         max_age=int(config.session_ttl.total_seconds()),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

@@ -14,6 +14,7 @@ from smp.model import MemberStatus, Role
 from smp.storage.members import SORTS
 from smp.web.dashboard import MemberQuery, gather
 from smp.web.deps import PagesDep
+from smp.web.forms import has_control
 from smp.web.pages_integrations import find
 from smp.web.session import Refused, SignedInUser
 
@@ -23,6 +24,8 @@ Text = Annotated[str, Query(max_length=4096)]
 
 
 def _query(role: str, status: str, q: str, sort: str, page: str) -> MemberQuery:
+    if has_control(q):
+        raise Refused(400, "The search text contains control characters.")
     try:
         return MemberQuery(
             role=Role(role) if role else None,

@@ -11,6 +11,7 @@ from smp.api.routes.integrations import create_checked
 from smp.api.routes.service_accounts import add_checked
 from smp.api.schemas import MAX_ID
 from smp.model import Integration
+from smp.sendgrid.keys import contains_key
 from smp.storage import (
     NotFoundError,
     get_integration,
@@ -119,7 +120,8 @@ async def integrate(
         "integrate.html",
         who,
         status=422,
-        name=shown_name or name[:200],
+        # Never echo a key that was pasted into the name.
+        name=shown_name or ("" if contains_key(name) else name[:200]),
         errors=errors,
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from smp.storage import DuplicateNameError, NotFoundError, StorageError
 from smp.storage.users import UserRole, create_user, delete_user, list_users
 from smp.web.deps import PagesDep
-from smp.web.forms import FormText
+from smp.web.forms import FormText, has_control
 from smp.web.session import Refused, SignedInUser, check_csrf, require_admin
 
 router = APIRouter(include_in_schema=False)
@@ -72,6 +72,8 @@ def remove_user(
             request, who, pages, status=409, error="You cannot remove yourself."
         )
     try:
+        if has_control(name):
+            raise NotFoundError("no such user")
         with Session(who.state.engine) as session, session.begin():
             delete_user(session, name[:64])
     except NotFoundError:

@@ -78,6 +78,13 @@ def require_admin(who: SignedIn) -> None:
         raise Refused(403, "Only an admin can do this; your role is viewer.")
 
 
+def secure_cookies(request: Request) -> bool:
+    """Secure when configured, or when the request came over https: directly
+    (`smp serve --ssl-certfile`) or through a trusted proxy's X-Forwarded-Proto,
+    which uvicorn applies to the scheme for `--forwarded-allow-ips` only."""
+    return app_state(request).config.secure_cookies or request.url.scheme == "https"
+
+
 def set_session_cookie(
     response: Response, raw: str, *, secure: bool, max_age: int
 ) -> None:

@@ -1,0 +1,429 @@
+"""SQL injection and XSS strings into every filter, form and body of a real `smp serve`.
+
+Filters, form fields and body fields come from the app's routes and OpenAPI
+document. No answer is a 500, refusals never echo the input, pages never
+contain it unescaped, searches find exactly the members of the simulator's
+world that contain the string (none), and what is stored round-trips as data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from markupsafe import escape
+from tests.reliability.figures import record
+from tests.security.conftest import Site, log_in, sign_in
+from tests.security.routes import PUBLIC, Route, app_routes
+from tests.web.webkit import csrf_of
+
+from smp.storage.users import MIN_PASSWORD
+
+pytestmark = pytest.mark.loopback
+
+SQLI = (
+    "' OR '1'='1",
+    "'; DROP TABLE members; --",
+    '" OR ""="',
+    "' UNION SELECT password_hash, name FROM users --",
+    "%' OR 1=1 --",
+    "%",
+    "_",
+    "admin'--",
+    "1) OR (1=1",
+)
+XSS = (
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "'><svg/onload=alert(1)>",
+    "</title><script>alert(2)</script>",
+    "javascript:alert(3)",
+)
+# NUL and a terminal escape: PostgreSQL refuses NUL in text, logs show escapes.
+CONTROL = ("a\x00b", "\x1b[31mred\x1b[0m")
+PAYLOADS = SQLI + XSS + CONTROL
+PRINTABLE = [p for p in PAYLOADS if p not in CONTROL]  # refused as text input
+ROUTES, SCHEMA = app_routes()
+
+
+def _members_matching(site: Site, text: str) -> int:
+    """How many of the world's members a substring search for `text` finds."""
+    account = site.world.accounts[0]
+    needle = " ".join(text.split()).lower()
+    fields = [
+        (t["email"], t["username"], t["first_name"], t["last_name"])
+        for t in account.teammates
+    ] + [(p["email"], "", "", "") for p in account.pending]
+    return sum(any(needle in (f or "").lower() for f in row) for row in fields)
+
+
+SECRET_FIELDS = {"access_token", "billing_token", "key", "password"}
+
+
+def _no_echo(
+    answer: httpx.Response, payload: str, where: object, *, secret: bool = False
+) -> None:
+    """No 500; API refusals never repeat the input; pages only escaped, and
+    never a key or password, escaped or not."""
+    assert answer.status_code < 500, (where, answer.text[:300])
+    html = "html" in answer.headers.get("content-type", "")
+    if not html and len(payload) >= 4 and answer.status_code >= 400:
+        assert payload not in answer.text, where
+    if html and set(payload) & set("<>\"'&"):
+        assert payload not in answer.text, where
+    if html and secret and len(payload) >= 4:
+        assert payload not in answer.text, where
+        assert str(escape(payload)) not in answer.text, where
+
+
+def _spots(route: Route) -> Iterator[tuple[str, str]]:
+    for name in route.path_fields:
+        yield "path", name
+    for name in route.query_fields:
+        yield "query", name
+
+
+def _request(
+    client: httpx.Client, site: Site, route: Route, spot: tuple[str, str], payload: str
+) -> httpx.Response:
+    values = site.path_values(site.viewer)
+    params: dict[str, str] = {}
+    if "integration" in route.query_fields:
+        params["integration"] = str(site.integration_id)
+    if spot[0] == "path":
+        values[spot[1]] = quote(payload, safe="")
+    else:
+        params[spot[1]] = payload
+    return client.get(route.url(values), params=params)
+
+
+def test_every_filter_takes_injection_strings_as_data(site: Site) -> None:
+    reads = [r for r in ROUTES if r.method == "GET" and r.key not in PUBLIC]
+    sent = searched = 0
+    spots: set[tuple[str, str, str]] = set()
+    with site.api(site.admin_token) as api, sign_in(site.http, site.admin) as browser:
+        for route in reads:
+            client = api if route.api else browser
+            for spot in _spots(route):
+                spots.add((route.path, *spot))
+                for payload in PAYLOADS:
+                    answer = _request(client, site, route, spot, payload)
+                    _no_echo(answer, payload, (route.path, spot, payload))
+                    sent += 1
+                    if spot[1] != "q" or answer.status_code != 200:
+                        continue
+                    searched += 1
+                    expected = _members_matching(site, payload)
+                    if route.api:
+                        assert answer.json()["total"] == expected, payload
+                    else:
+                        total = answer.text.split('data-testid="members-total">')[1]
+                        assert total.startswith(f"{expected} match"), payload
+        members = api.get(
+            "/api/v1/members", params={"integration": site.integration_id}
+        ).json()
+    account = site.world.accounts[0]
+    assert members["total"] == len(account.teammates) + len(account.pending)
+    assert searched == 2 * len(PRINTABLE)  # the API's and the dashboard's search
+    record(
+        "security_filters",
+        {
+            "database": site.database,
+            "filters": len(spots),
+            "payloads": len(PAYLOADS),
+            "requests": sent,
+        },
+    )
+
+
+FORM_DEFAULTS = {
+    "name": "Injected",
+    "access_token": "SG.not-a-key",
+    "billing_token": "",
+    "label": "label",
+    "key": "SG.not-a-key",
+    "hours": "6",
+    "password": "a long enough password",
+    "role": "viewer",
+}
+
+
+def test_every_form_field_takes_injection_strings_as_data(site: Site) -> None:
+    forms = [
+        r
+        for r in ROUTES
+        if not r.api and r.write and r.key not in PUBLIC and r.path != "/logout"
+    ]
+    sent = 0
+    created: Counter[str] = Counter()
+    fields: set[tuple[str, str]] = set()
+    with sign_in(site.http, site.admin) as admin:
+        csrf = csrf_of(admin.get("/integrations").text)
+        for route in forms:
+            # These act on valid ids: only ever post them with an injected id.
+            acts = route.path.endswith(("/remove", "/sync"))
+            targets = [f"path:{p}" for p in route.path_fields]
+            if not acts:
+                targets += [f for f in route.form_fields if f != "csrf_token"]
+            for field in targets:
+                fields.add((route.path, field))
+                for index, payload in enumerate(PAYLOADS):
+                    values = site.path_values(site.viewer)
+                    data = {
+                        f: FORM_DEFAULTS[f]
+                        for f in route.form_fields
+                        if f in FORM_DEFAULTS
+                    }
+                    data["csrf_token"] = csrf
+                    if route.path == "/users":
+                        data["name"] = f"form-inj-{index}"  # a new user each time
+                    if field.startswith("path:"):
+                        values[field[5:]] = quote(payload, safe="")
+                    else:
+                        data[field] = payload
+                    answer = admin.post(route.url(values), data=data)
+                    _no_echo(
+                        answer,
+                        payload,
+                        (route.path, field, payload),
+                        secret=field in SECRET_FIELDS,
+                    )
+                    sent += 1
+                    if route.path == "/users" and answer.status_code == 303:
+                        created[field] += 1
+                        _check_user_round_trip(site, data["name"], data["password"])
+    with site.api(site.admin_token) as api:
+        names = {i["name"] for i in api.get("/api/v1/integrations").json()["items"]}
+        keys = api.get(
+            "/api/v1/service-accounts", params={"integration": site.integration_id}
+        ).json()["items"]
+        users = {u["name"] for u in api.get("/api/v1/users").json()["items"]}
+    assert "Injected" not in names  # every integrate post was refused (bad key)
+    assert [k["removed_at"] for k in keys] == [None, None]
+    assert {site.admin, site.viewer} <= users
+    # Users were created only from payloads that are a valid name or password.
+    assert created == {
+        "password": sum(len(p) >= MIN_PASSWORD for p in PAYLOADS),
+        "name": sum(bool(re.fullmatch(r"[a-z0-9._-]+", p)) for p in PAYLOADS),
+    }
+    record(
+        "security_forms",
+        {
+            "database": site.database,
+            "form_fields": len(fields),
+            "payloads": len(PAYLOADS),
+            "posts": sent,
+        },
+    )
+
+
+def _check_user_round_trip(site: Site, name: str, password: str) -> None:
+    """The user signs in with exactly the text given, then is removed."""
+    # Its own client address: failed logins are throttled per address.
+    transport = httpx.HTTPTransport(local_address="127.0.0.9")
+    with httpx.Client(base_url=site.http.url, transport=transport) as client:
+        assert log_in(client, name, password).status_code == 303, password
+    with site.api(site.admin_token) as api:
+        assert api.delete(f"/api/v1/users/{name}").status_code == 204
+
+
+def test_login_form_is_not_bypassed(site: Site) -> None:
+    # A user of its own: after 5 failures its name is throttled for 15 minutes.
+    target = "login-target"
+    with site.api(site.admin_token) as api:
+        answer = api.post(
+            "/api/v1/users", json={"name": target, "password": "target password"}
+        )
+        assert answer.status_code == 201
+    for index, payload in enumerate(PAYLOADS):
+        # Each from its own loopback address, so the throttle does not mask it.
+        transport = httpx.HTTPTransport(local_address=f"127.0.1.{index + 1}")
+        with httpx.Client(base_url=site.http.url, transport=transport) as client:
+            for user, password in ((payload, payload), (target, payload)):
+                answer = log_in(client, user, password)
+                assert answer.status_code in (401, 429), (payload, answer.text[:200])
+                assert "smp_session" not in answer.headers.get("set-cookie", "")
+                _no_echo(answer, payload if user != payload else "", payload)
+                if "<" in payload:
+                    assert payload not in answer.text
+
+
+def _body_fields(operation: dict[str, Any]) -> list[tuple[str, ...]]:
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = SCHEMA["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    found: list[tuple[str, ...]] = []
+    for name, prop in body["properties"].items():
+        found.append((name,))
+        inner = prop.get("items", {}).get("$ref")
+        if inner:
+            item = SCHEMA["components"]["schemas"][inner.rsplit("/", 1)[1]]
+            found += [(name, sub) for sub in item["properties"]]
+    return found
+
+
+BODY_DEFAULTS: dict[str, Any] = {
+    "name": "api-injected",
+    "keys": [],
+    "label": "label",
+    "key": "SG.not-a-key",
+    "password": "a long enough password",
+    "role": "viewer",
+    "region": "global",
+    "sync_interval_s": 3600,
+}
+
+
+def test_every_api_body_field_takes_injection_strings_as_data(site: Site) -> None:
+    sent = stored = 0
+    fields = 0
+    with site.api(site.admin_token) as api:
+        for path, operations in SCHEMA["paths"].items():
+            for method, operation in operations.items():
+                if "requestBody" not in operation:
+                    continue
+                for field in _body_fields(operation):
+                    fields += 1
+                    for index, payload in enumerate(PAYLOADS):
+                        body = _body(field, payload, site, path, index)
+                        url = path.replace("{integration_id}", str(site.integration_id))
+                        answer = api.request(method.upper(), url, json=body)
+                        assert answer.status_code < 500, (path, field, payload)
+                        assert answer.headers["content-type"].startswith(
+                            ("application/json", "application/problem+json")
+                        )
+                        # Labels and names may be quoted back; keys never.
+                        if field[-1] in SECRET_FIELDS and len(payload) >= 4:
+                            assert payload not in answer.text, (path, field)
+                        sent += 1
+                        stored += _round_trip(api, path, field, payload, answer)
+    # Integration names accept any printable text; each came back exactly.
+    assert stored == len(PRINTABLE)
+    record(
+        "security_api_bodies",
+        {
+            "database": site.database,
+            "body_fields": fields,
+            "payloads": len(PAYLOADS),
+            "requests": sent,
+        },
+    )
+
+
+def _body(
+    field: tuple[str, ...], payload: str, site: Site, path: str, index: int
+) -> dict[str, Any]:
+    body = {"integration_id": site.integration_id, **BODY_DEFAULTS}
+    if path == "/api/v1/users":
+        body["name"] = f"api-inj-{index}"
+    if len(field) == 1:
+        body[field[0]] = payload
+    else:
+        body[field[0]] = [{"label": "label", "key": "SG.not-a-key", field[1]: payload}]
+    allowed = {
+        "/api/v1/integrations": {"name", "region", "sync_interval_s", "keys"},
+        "/api/v1/integrations/{integration_id}": {"sync_interval_s"},
+        "/api/v1/service-accounts": {"integration_id", "label", "key"},
+        "/api/v1/sync-runs": {"integration_id"},
+        "/api/v1/users": {"name", "password", "role"},
+    }[path]
+    return {k: v for k, v in body.items() if k in allowed}
+
+
+def _round_trip(
+    api: httpx.Client, path: str, field: tuple[str, ...], payload: str, answer: Any
+) -> int:
+    """Stored payloads come back as the same text; then they are removed."""
+    if answer.status_code != 201:
+        return 0
+    if path == "/api/v1/integrations":
+        created = answer.json()["integration"]
+        assert field == ("name",)
+        read = api.get(f"/api/v1/integrations/{created['id']}").json()
+        assert read["name"] == payload
+        assert api.delete(f"/api/v1/integrations/{created['id']}").status_code == 204
+        return 1
+    if path == "/api/v1/users":
+        user = json.loads(answer.text)
+        assert field in {("password",), ("name",)}
+        assert user["role"] == "viewer"
+        if field == ("name",):
+            assert user["name"] == payload  # "_" is a valid user name
+        assert api.delete(f"/api/v1/users/{answer.json()['name']}").status_code == 204
+        return 0
+    raise AssertionError(f"unexpected 201 from {path} {field}")
+
+
+def test_stored_html_is_escaped_on_every_page(site: Site) -> None:
+    from tests.security.conftest import INTEGRATION_NAME, KEY_LABEL
+    from tests.security.serving import HTML_NAMES
+
+    stored = [*HTML_NAMES, *(n[::-1] for n in HTML_NAMES), INTEGRATION_NAME, KEY_LABEL]
+    raw = [s for s in stored if "<" in s]
+    pages = [
+        r for r in ROUTES if not r.api and r.method == "GET" and r.key not in PUBLIC
+    ]
+    seen: dict[str, str] = {}
+    with (
+        sign_in(site.http, site.admin) as admin,
+        sign_in(site.http, site.viewer) as viewer,
+    ):
+        for who, client in (("admin", admin), ("viewer", viewer)):
+            for route in pages:
+                url = route.url(site.path_values(site.viewer))
+                variants = [url]
+                if route.path == "/integrations/{integration_id}":
+                    variants += [
+                        f"{url}?q=alert",
+                        f"{url}?sort=-last_name",
+                        f"{url}?status=active&sort=last_name&page=1",
+                    ]
+                for variant in variants:
+                    answer = client.get(variant)
+                    assert answer.status_code in (200, 403), variant
+                    if answer.headers["content-type"].startswith("text/html"):
+                        seen[f"{who} {variant}"] = answer.text
+            seen[f"{who} error page"] = client.get("/integrations/999999").text
+    for where, html in seen.items():
+        for text in raw:
+            assert text not in html, (where, text)
+    dashboard = seen[f"admin /integrations/{site.integration_id}"]
+    for name in HTML_NAMES:
+        assert str(escape(name)) in dashboard, name  # rendered, as text
+    for where in ("admin /integrations", f"admin /integrations/{site.integration_id}"):
+        assert str(escape(INTEGRATION_NAME)) in seen[where]
+    settings = seen[f"admin /integrations/{site.integration_id}/settings"]
+    assert str(escape(KEY_LABEL)) in settings
+    # The API and the CSV export give the names as they are, as data.
+    with site.api(site.admin_token) as api:
+        members = api.get(
+            "/api/v1/members", params={"integration": site.integration_id, "limit": 500}
+        )
+        assert members.headers["content-type"] == "application/json"
+        assert members.headers["x-content-type-options"] == "nosniff"
+        firsts = {m["first_name"] for m in members.json()["items"]}
+    world_firsts = {t["first_name"] for t in site.world.accounts[0].teammates}
+    assert firsts - {None} == world_firsts
+    export = admin_export(site)
+    assert export.headers["content-type"].startswith("text/csv")
+    assert export.headers["content-disposition"].startswith("attachment;")
+    for name in HTML_NAMES:
+        assert name in export.text
+    record(
+        "security_escaping",
+        {
+            "database": site.database,
+            "pages": len(seen),
+            "stored_html_strings": len(raw),
+        },
+    )
+
+
+def admin_export(site: Site) -> httpx.Response:
+    with sign_in(site.http, site.admin) as admin:
+        return admin.get(f"/integrations/{site.integration_id}/export/members.csv")
