@@ -8,9 +8,11 @@ roll back together. Queries return `smp.model` records, never ORM rows.
 from __future__ import annotations
 
 from smp.storage.accounts import (
+    credit_bases,
     get_identity,
     list_invoices,
     list_subusers,
+    save_credit_bases,
     save_identity,
     save_invoices,
     save_subusers,
@@ -92,6 +94,7 @@ __all__ = [
     "count_members",
     "count_members_by_role",
     "create_integration",
+    "credit_bases",
     "current_usage",
     "database_url",
     "delete_integration",
@@ -118,6 +121,7 @@ __all__ = [
     "normalize_url",
     "remove_service_account",
     "rotate_master_key",
+    "save_credit_bases",
     "save_identity",
     "save_invites",
     "save_invoices",

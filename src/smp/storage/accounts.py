@@ -8,7 +8,7 @@ fetch never blank stored values.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select, update
@@ -116,6 +116,40 @@ def save_subusers(
             .values(removed_at=now)
         )
     return len(rows)
+
+
+def credit_bases(
+    session: Session, integration_id: int
+) -> dict[str, tuple[dt.datetime | None, str | None]]:
+    """Listed subuser -> (when its credits were read, the figures they match)."""
+    rows = session.execute(
+        select(
+            SubuserRow.username, SubuserRow.credits_read_at, SubuserRow.credits_basis
+        ).where(
+            SubuserRow.integration_id == integration_id,
+            SubuserRow.removed_at.is_(None),
+        )
+    )
+    return {name: (read_at, basis) for name, read_at, basis in rows}
+
+
+def save_credit_bases(
+    session: Session,
+    integration_id: int,
+    bases: Mapping[str, str | None],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Record that these subusers' credits were read now, with these figures."""
+    for name, basis in bases.items():
+        session.execute(
+            update(SubuserRow)
+            .where(
+                SubuserRow.integration_id == integration_id,
+                SubuserRow.username == name,
+            )
+            .values(credits_read_at=now, credits_basis=basis)
+        )
 
 
 def list_subusers(
