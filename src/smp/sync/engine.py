@@ -133,13 +133,19 @@ class Run:
 
     async def execute(self) -> None:
         await asyncio.gather(*(self._read_scopes(sa) for sa in self.accounts))
-        await asyncio.gather(
+        # A chain that raises (the database went away between steps) must not
+        # cut the others short: their clients would be closed under them.
+        results = await asyncio.gather(
             chains.identity(self),
             chains.members_then_invites(self),
             chains.subusers_and_volume(self),
             chains.account_credits(self),
             chains.invoices(self),
+            return_exceptions=True,
         )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     def finish(self) -> None:
         for client in self.clients.values():
