@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from smp.model import AccountIdentity, Invoice, Subuser
@@ -141,15 +141,20 @@ def save_credit_bases(
     now: dt.datetime,
 ) -> None:
     """Record that these subusers' credits were read now, with these figures."""
-    for name, basis in bases.items():
-        session.execute(
-            update(SubuserRow)
-            .where(
-                SubuserRow.integration_id == integration_id,
-                SubuserRow.username == name,
-            )
-            .values(credits_read_at=now, credits_basis=basis)
+    if not bases:
+        return
+    # One executemany, not a statement per subuser.
+    statement = (
+        update(SubuserRow.__table__)  # type: ignore[arg-type]
+        .where(
+            SubuserRow.integration_id == integration_id,
+            SubuserRow.username == bindparam("name"),
         )
+        .values(credits_read_at=now, credits_basis=bindparam("basis"))
+    )
+    session.connection().execute(
+        statement, [{"name": name, "basis": basis} for name, basis in bases.items()]
+    )
 
 
 def list_subusers(
