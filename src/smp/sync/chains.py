@@ -110,7 +110,7 @@ async def subusers_and_volume(run: Run) -> None:
         fetched = await volume
         bases: dict[str, str | None]
         if fetched is None or not run.reads_subuser_stats():
-            # Without this month's figures any stored credits may be out of date.
+            # Without the open months' figures any stored credits may be stale.
             bases, wanted = dict.fromkeys(names), names
         else:
             current = _month_bases(fetched, names, run)
