@@ -74,8 +74,8 @@ def longest_chain() -> int:
 
     The scopes decide which key reads what, so they come first; then the
     teammates listing, whose pages follow one another (offset paging that
-    ends on a short page). Every other chain is shorter: subusers → credits
-    or stats (3), invoices (2), identity (2).
+    ends on a short page). Every other chain is no longer: subusers →
+    stats → credits (4, see docs/sync.md), invoices (2), identity (2).
     """
     return 1 + (TEAMMATES // 500 + 1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -52,5 +53,7 @@ def _install_pg_trgm_in_public(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    _need("Redis", "127.0.0.1", 6379)
+    # Check the server SMP_TEST_REDIS_URL names, not a fixed one.
+    parsed = urlsplit(REDIS_URL)
+    _need("Redis", parsed.hostname or "127.0.0.1", parsed.port or 6379)
     return REDIS_URL

@@ -8,6 +8,7 @@ rest of the sync is unaffected, and no secret reaches the log.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 
@@ -80,6 +81,8 @@ async def test_bad_answers_fail_one_capability_cleanly(
             clock=wired.context.clock,
             policy=wired.context.policy,
             now=wired.context.now,
+            # Re-read identity and subuser credits too: every endpoint is spoiled.
+            refresh_after=dt.timedelta(0),
         )
         report = await run_sync(engine, box, iid, context)
         assert sum(s.spoiled for s in spoiler) > 0, pattern

@@ -167,7 +167,8 @@ def _kill_at_random(
         while len(sim.requests) == seen and child.poll() is None:
             assert time.monotonic() < deadline, "the sync sent no request"
             time.sleep(0.005)
-        # A full sync here takes about 0.2 s; now and then let one finish.
-        time.sleep(rng.uniform(0.0, 0.25))
+        # A re-sync here takes about 0.15 s (identity and unchanged subuser
+        # credits are not re-read, ADR 12); now and then let one finish.
+        time.sleep(rng.uniform(0.0, 0.18))
     if child.poll() is None:
         child.send_signal(signal.SIGKILL)

@@ -23,7 +23,8 @@ from smp.sync import run_sync
 REVOKED = "The provided authorization grant is invalid, expired, or revoked"
 
 
-@pytest.mark.parametrize("after", [0, 3, 9])
+# The full key sends 9 requests in the incremental re-sync here: 7 lands late.
+@pytest.mark.parametrize("after", [0, 3, 7])
 async def test_revoked_key_needs_attention_and_the_rest_completes(
     engine: Engine, after: int
 ) -> None:

@@ -135,19 +135,22 @@ async def test_a_failing_capability_keeps_members_and_marks_the_key(
     assert key.status is KeyStatus.NEEDS_ATTENTION
 
 
-def minimum_requests(world: World, keys: int, months: int) -> int:
-    """The formula of docs/sync.md for one account read by a full + billing key."""
+def minimum_requests(
+    world: World, keys: int, months: int, *, incremental: bool = False
+) -> int:
+    """docs/sync.md's formulas for one account read by a full + billing key;
+    `incremental`: a later sync within a day with nothing sent in between."""
     account = world.accounts[0]
     teammates, subusers = len(account.teammates), len(account.subusers)
     invoices = len(account.invoices)
     stats_pages = months // 500 + 1
     return (
         keys  # GET /v3/scopes per key
-        + 2  # identity: user/username + user/account
+        + (0 if incremental else 2)  # identity: user/username + user/account
         + (teammates // 500 + 1)
         + 1  # teammates/pending
         + (subusers // 500 + 1)
-        + subusers  # subusers/{name}/credits
+        + (0 if incremental else subusers)  # subusers/{name}/credits
         + 1  # user/credits
         + stats_pages
         + -(-subusers // 10) * stats_pages  # subusers/stats, 10 names a call
@@ -168,6 +171,13 @@ async def test_request_count_is_the_documented_minimum(engine: Engine) -> None:
     assert len(setup.sim.requests) == expected
     assert report.requests == expected
     assert {r.method for r in setup.sim.requests} == {"GET"}
+    # The same world again: only the open month, no identity, no subuser credits.
+    setup.sim.requests.clear()
+    again = await run_sync(setup.engine, setup.box, iid, setup.context)
+    assert again.outcome is Outcome.OK
+    incremental = minimum_requests(world, keys=2, months=1, incremental=True)
+    assert len(setup.sim.requests) == again.requests == incremental
+    assert incremental <= 0.6 * expected
 
 
 async def test_keys_are_refused_before_anything_is_stored(setup: Setup) -> None:

@@ -20,6 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from sqlalchemy import Engine
+
+from smp.simulator import World
+from smp.storage import SecretBox
+from smp.sync import NewKey, SyncContext, connect
 
 SMP = str(Path(sys.executable).with_name("smp"))
 
@@ -124,3 +129,24 @@ def wait_for(
             detail = f"\n{worker.text()}" if worker is not None else ""
             raise AssertionError(f"waited {timeout_s} s in vain for {what}{detail}")
         time.sleep(0.1)
+
+
+async def connect_accounts(
+    engine: Engine, master: str, world: World, base_url: str
+) -> dict[int, str]:
+    """Connect every account of `world` with its full and billing keys:
+    integration id -> account username."""
+    box = SecretBox.from_key(master)
+    context = SyncContext()
+    integrations = {}
+    for account in world.accounts:
+        keys = [
+            NewKey(k.kind, k.key)
+            for k in world.keys
+            if k.account == account.username and k.kind in ("full", "billing")
+        ]
+        integration, _ = await connect(
+            engine, box, account.username, keys, context, base_url=base_url
+        )
+        integrations[integration.id] = account.username
+    return integrations

@@ -20,19 +20,17 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from tests.reliability.truth import expected, integrity_problems, row_counts, stored
-from tests.worker.cluster import Cluster, wait_for
+from tests.worker.cluster import Cluster, connect_accounts, wait_for
 
 from smp.cli.loopback import serve_simulator
 from smp.simulator import FaultRule, Simulator, World, generate_world
 from smp.storage import (
-    SecretBox,
     generate_key,
     list_sync_runs,
     make_engine,
     migrate,
 )
 from smp.storage.runs import INTERRUPTED
-from smp.sync import NewKey, SyncContext, connect
 from smp.sync.worker_runtime import NEVER_SYNCED
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.loopback]
@@ -73,28 +71,15 @@ def setup(
     try:
         with serve_simulator(sim) as base_url:
             ready = Setup(world, sim, engine, database, master)
-            asyncio.run(_connect_all(ready, base_url))
+            ready.integrations = asyncio.run(
+                connect_accounts(engine, master, world, base_url)
+            )
             yield ready
     finally:
         engine.dispose()
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-async def _connect_all(setup: Setup, base_url: str) -> None:
-    box = SecretBox.from_key(setup.master)
-    context = SyncContext()
-    for account in setup.world.accounts:
-        keys = [
-            NewKey(k.kind, k.key)
-            for k in setup.world.keys
-            if k.account == account.username and k.kind in ("full", "billing")
-        ]
-        integration, _ = await connect(
-            setup.engine, box, account.username, keys, context, base_url=base_url
-        )
-        setup.integrations[integration.id] = account.username
 
 
 @pytest.fixture

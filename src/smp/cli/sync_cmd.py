@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from smp.cli.gc_tuning import tune_for_sync
 from smp.cli.runtime import (
     EXIT_BAD_INPUT,
     Runtime,
@@ -127,6 +128,7 @@ def register(app: typer.Typer) -> None:
                 if all_
                 else [get_integration(session, name or "")]
             )
+        tune_for_sync()
         with user_errors():  # e.g. a master key that cannot decrypt the keys
             results = asyncio.run(
                 sync_many(

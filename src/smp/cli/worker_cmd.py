@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from smp.cli.gc_tuning import tune_for_sync
 from smp.cli.runtime import EXIT_BAD_INPUT, fail, user_errors
 from smp.storage import ensure_home
 
@@ -67,6 +68,7 @@ def register(app: typer.Typer) -> None:
             "--without-gossip",
             "--without-mingle",
         ]
+        tune_for_sync()
         celery.worker_main(argv)
 
     @app.command("scheduler")

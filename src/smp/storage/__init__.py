@@ -8,9 +8,11 @@ roll back together. Queries return `smp.model` records, never ORM rows.
 from __future__ import annotations
 
 from smp.storage.accounts import (
+    credit_bases,
     get_identity,
     list_invoices,
     list_subusers,
+    save_credit_bases,
     save_identity,
     save_invoices,
     save_subusers,
@@ -96,6 +98,7 @@ __all__ = [
     "count_members",
     "count_members_by_role",
     "create_integration",
+    "credit_bases",
     "current_usage",
     "database_url",
     "delete_integration",
@@ -123,6 +126,7 @@ __all__ = [
     "page_members",
     "remove_service_account",
     "rotate_master_key",
+    "save_credit_bases",
     "save_identity",
     "save_invites",
     "save_invoices",

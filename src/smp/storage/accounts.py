@@ -8,10 +8,10 @@ fetch never blank stored values.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from smp.model import AccountIdentity, Invoice, Subuser
@@ -116,6 +116,45 @@ def save_subusers(
             .values(removed_at=now)
         )
     return len(rows)
+
+
+def credit_bases(
+    session: Session, integration_id: int
+) -> dict[str, tuple[dt.datetime | None, str | None]]:
+    """Listed subuser -> (when its credits were read, the figures they match)."""
+    rows = session.execute(
+        select(
+            SubuserRow.username, SubuserRow.credits_read_at, SubuserRow.credits_basis
+        ).where(
+            SubuserRow.integration_id == integration_id,
+            SubuserRow.removed_at.is_(None),
+        )
+    )
+    return {name: (read_at, basis) for name, read_at, basis in rows}
+
+
+def save_credit_bases(
+    session: Session,
+    integration_id: int,
+    bases: Mapping[str, str | None],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Record that these subusers' credits were read now, with these figures."""
+    if not bases:
+        return
+    # One executemany, not a statement per subuser.
+    statement = (
+        update(SubuserRow.__table__)  # type: ignore[arg-type]
+        .where(
+            SubuserRow.integration_id == integration_id,
+            SubuserRow.username == bindparam("name"),
+        )
+        .values(credits_read_at=now, credits_basis=bindparam("basis"))
+    )
+    session.connection().execute(
+        statement, [{"name": name, "basis": basis} for name, basis in bases.items()]
+    )
 
 
 def list_subusers(

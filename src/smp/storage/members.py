@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from smp.model import (
@@ -25,6 +25,7 @@ from smp.model import (
     Role,
     diff_active,
     diff_pending,
+    member_key,
 )
 from smp.storage.member_queries import SORTS as SORTS  # read here by smp.web
 from smp.storage.search import search_text
@@ -32,10 +33,37 @@ from smp.storage.tables import MemberEventRow, MemberRow
 from smp.storage.upsert import CHUNK, upsert
 
 
-def load_member_states(session: Session, integration_id: int) -> dict[str, MemberState]:
-    rows = session.scalars(
-        select(MemberRow).where(MemberRow.integration_id == integration_id)
-    )
+def load_member_states(
+    session: Session,
+    integration_id: int,
+    *,
+    pending_or_keys: Sequence[str] | None = None,
+) -> dict[str, MemberState]:
+    """All stored members, or (`pending_or_keys`) the pending ones and these."""
+    # Plain rows, not ORM objects: half the CPU for an account's 1,000 members.
+    query = select(
+        MemberRow.member_key,
+        MemberRow.email,
+        MemberRow.username,
+        MemberRow.role,
+        MemberRow.status,
+        MemberRow.first_name,
+        MemberRow.last_name,
+        MemberRow.is_sso,
+        MemberRow.invite_expires_at,
+        MemberRow.expiry_reported,
+        MemberRow.first_seen,
+        MemberRow.last_seen,
+        MemberRow.removed_at,
+    ).where(MemberRow.integration_id == integration_id)
+    if pending_or_keys is not None:
+        query = query.where(
+            or_(
+                MemberRow.status == str(MemberStatus.PENDING),
+                MemberRow.member_key.in_(pending_or_keys),
+            )
+        )
+    rows = session.execute(query)
     return {
         row.member_key: MemberState(
             key=row.member_key,
@@ -166,8 +194,12 @@ def save_invites(
     run_id: int | None = None,
 ) -> list[MemberEvent]:
     """Apply the COMPLETE pending-invite listing: new and expired invites."""
-    existing = load_member_states(session, integration_id)
-    diff = diff_pending(existing, invites, now)
+    listed = list(invites)
+    keys = [member_key(invite.email) for invite in listed]
+    # diff_pending reads only these and the pending ones, not all 1,000 members.
+    narrow = keys if len(keys) <= CHUNK else None
+    existing = load_member_states(session, integration_id, pending_or_keys=narrow)
+    diff = diff_pending(existing, listed, now)
     return _write(
         session, integration_id, diff, source_sa_id=source_sa_id, run_id=run_id, now=now
     )

@@ -193,6 +193,10 @@ class SubuserRow(Base):
     removed_at: Mapped[dt.datetime | None]
     source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
     synced_at: Mapped[dt.datetime]
+    # When the credits were last read, and a digest of the open months'
+    # figures they were read with (smp.sync.freshness); written together.
+    credits_read_at: Mapped[dt.datetime | None]
+    credits_basis: Mapped[str | None] = mapped_column(String(64))
 
 
 class UsagePeriodRow(Base):

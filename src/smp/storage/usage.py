@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
@@ -170,7 +169,8 @@ def save_monthly_volumes(
                 "subuser": _subuser_key(subuser),
                 "month": month,
                 "closed": is_month_closed(month, now),
-                **asdict(volume.metrics),
+                # Not dataclasses.asdict: it deep-copies, and this runs per row.
+                **{name: getattr(volume.metrics, name) for name in VOLUME_METRICS},
                 "source_service_account_id": source_sa_id,
                 "sync_run_id": run_id,
                 "synced_at": now,

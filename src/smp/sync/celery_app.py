@@ -165,6 +165,12 @@ def _sync_integration(
             outcome.last_sync_at,
         )
         return "skipped"
+    if outcome.database_failed:
+        why = (
+            f"database unavailable for integration {integration_id} during its "
+            f"sync ({', '.join(sorted(outcome.transient))} not written)"
+        )
+        raise _retry(task, DATABASE_RETRY, RuntimeError(why), why)
     if outcome.transient:
         failed = RuntimeError("; ".join(outcome.errors))
         why = (

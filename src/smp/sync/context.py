@@ -20,6 +20,7 @@ from smp.sendgrid import (
     RetryPolicy,
     SendGridClient,
 )
+from smp.sync.freshness import DEFAULT_REFRESH_AFTER
 
 
 def _utc_now() -> dt.datetime:
@@ -37,6 +38,9 @@ class SyncContext:
     now: Callable[[], dt.datetime] = _utc_now
     history_months: int = DEFAULT_HISTORY_MONTHS
     lock_timeout_s: float = 0.0
+    # How long an account identity or a subuser's credits may go unread
+    # when nothing says they changed (smp.sync.freshness).
+    refresh_after: dt.timedelta = DEFAULT_REFRESH_AFTER
 
     def client(
         self, key: ApiKey, *, region: str, base_url: str | None

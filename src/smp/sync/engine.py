@@ -4,9 +4,10 @@ Order of work:
 1. Take the integration's lock; record a sync run.
 2. Ask every key for its scopes (`GET /v3/scopes`), concurrently.
 3. Give each capability to the first-added key that has it.
-4. Run five independent chains concurrently: identity; members → invites;
-   subusers → volume; credits; invoices. Each capability is fetched completely,
-   then written in one transaction of its own.
+4. Run five independent chains concurrently (`smp.sync.chains`): identity;
+   members → invites; subusers with volume; credits; invoices. Each
+   capability is fetched completely, then written in one transaction of its
+   own. Later syncs skip what cannot have changed (`smp.sync.freshness`).
 5. Mark keys `ok` or `needs_attention`; close the sync run.
 A failure fails one capability: its stored data stays as it was.
 """
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from smp.model import (
@@ -27,7 +29,6 @@ from smp.model import (
     KeyStatus,
     Outcome,
     ServiceAccount,
-    months_to_fetch,
 )
 from smp.sendgrid import (
     ApiError,
@@ -40,27 +41,18 @@ from smp.sendgrid import (
     ServerError,
     TransportError,
     report_from_scopes,
-    wire,
 )
 from smp.storage import (
     SecretBox,
+    StorageError,
     close_interrupted_runs,
     finish_sync_run,
     get_integration,
     list_service_accounts,
-    list_subusers,
-    save_identity,
-    save_invites,
-    save_invoices,
-    save_members,
-    save_monthly_volumes,
-    save_subusers,
-    save_usage_period,
     set_service_account_status,
     start_sync_run,
-    stored_volume_months,
 )
-from smp.sync import fetch, mapping, sanity
+from smp.sync import chains, sanity
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
 from smp.sync.report import SyncReport
@@ -100,7 +92,7 @@ async def run_sync(
             # Holding the lock, any unfinished run is one whose process died.
             close_interrupted_runs(session, found.id, now=context.now())
             run_id = start_sync_run(session, found.id, trigger, now=context.now())
-        run = _Run(engine, found, accounts, keys, context, run_id, progress)
+        run = Run(engine, found, accounts, keys, context, run_id, progress)
         try:
             await run.execute()
         finally:
@@ -109,7 +101,7 @@ async def run_sync(
     return run.report
 
 
-class _Run:
+class Run:
     def __init__(
         self,
         engine: Engine,
@@ -141,13 +133,19 @@ class _Run:
 
     async def execute(self) -> None:
         await asyncio.gather(*(self._read_scopes(sa) for sa in self.accounts))
-        await asyncio.gather(
-            self._identity(),
-            self._members_then_invites(),
-            self._subusers_then_volume(),
-            self._credits(),
-            self._invoices(),
+        # A chain that raises (the database went away between steps) must not
+        # cut the others short: their clients would be closed under them.
+        results = await asyncio.gather(
+            chains.identity(self),
+            chains.members_then_invites(self),
+            chains.subusers_and_volume(self),
+            chains.account_credits(self),
+            chains.invoices(self),
+            return_exceptions=True,
         )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     def finish(self) -> None:
         for client in self.clients.values():
@@ -198,7 +196,7 @@ class _Run:
             scopes = list(sa.scopes)
         self.scope_reports[sa.id] = report_from_scopes(sa.key_id, scopes)
 
-    def _key_for(self, capability: str) -> ServiceAccount | None:
+    def key_for(self, capability: str) -> ServiceAccount | None:
         for sa in self.accounts:
             report = self.scope_reports.get(sa.id)
             if report is not None and report.capabilities.get(capability):
@@ -236,16 +234,16 @@ class _Run:
 
     # --- the generic step ---------------------------------------------------------
 
-    async def _step(
+    async def step(
         self,
         capability: str,
         fetch_with: Callable[[SendGridClient], Awaitable[T]],
         write: Callable[[Session, T, int], int],
     ) -> T | None:
         """Fetch completely, then write in one transaction; None if it failed."""
-        sa = self._key_for(capability)
+        sa = self.key_for(capability)
         if sa is None:
-            self._record(capability, self._unreadable(capability))
+            self.record(capability, self._unreadable(capability))
             return None
         self.progress(capability, None)
         try:
@@ -256,11 +254,30 @@ class _Run:
         except (SendGridError, sanity.UnusableAnswer) as error:
             self._fail(capability, sa, error)
             return None
+        except (DBAPIError, StorageError) as error:
+            # The database went away: expected in operation, so no traceback.
+            log.warning(
+                "%s: %s could not be written, the database failed: %s",
+                self.integration.name,
+                capability,
+                str(getattr(error, "orig", None) or error).strip().split("\n")[0],
+            )
+            self.report.transient.add(capability)
+            self.report.database_failed = True
+            self.record(
+                capability,
+                CapabilityResult(
+                    Outcome.FAILED,
+                    error=f"database: {type(error).__name__}",
+                    service_account_id=sa.id,
+                ),
+            )
+            return None
         except Exception as error:
-            # A bug or a database failure: this capability fails, the rest goes on.
+            # A bug: this capability fails, the rest goes on.
             log.exception("sync step %s failed", capability)
             self.report.transient.add(capability)
-            self._record(
+            self.record(
                 capability,
                 CapabilityResult(
                     Outcome.FAILED,
@@ -269,7 +286,7 @@ class _Run:
                 ),
             )
             return None
-        self._record(
+        self.record(
             capability, CapabilityResult(Outcome.OK, count, service_account_id=sa.id)
         )
         return data
@@ -288,7 +305,7 @@ class _Run:
             capability,
             message,
         )
-        self._record(
+        self.record(
             capability,
             CapabilityResult(Outcome.FAILED, error=message, service_account_id=sa.id),
         )
@@ -301,147 +318,13 @@ class _Run:
                 f"{previous}; {text}" if previous else text
             )
 
-    def _record(self, capability: str, result: CapabilityResult) -> None:
+    def record(self, capability: str, result: CapabilityResult) -> None:
         self.report.capabilities[capability] = result
         self.progress(capability, result.outcome)
 
-    # --- the chains -----------------------------------------------------------------
-
-    async def _identity(self) -> None:
-        def write(session: Session, data: fetch.Identity, source: int) -> int:
-            save_identity(
-                session,
-                self.integration.id,
-                mapping.identity(data, source),
-                source_sa_id=source,
-                now=self.now,
-            )
-            return 1
-
-        await self._step("account_identity", fetch.fetch_identity, write)
-
-    async def _members_then_invites(self) -> None:
-        iid, run_id = self.integration.id, self.report.run_id
-
-        def write_members(
-            session: Session, data: list[wire.Teammate], source: int
-        ) -> int:
-            listed = [mapping.teammate(t) for t in data]
-            self.report.events += save_members(
-                session, iid, listed, source_sa_id=source, now=self.now, run_id=run_id
-            )
-            return len(listed)
-
-        def write_invites(
-            session: Session, data: list[wire.PendingInvite], source: int
-        ) -> int:
-            listed = [mapping.invite(i) for i in data]
-            self.report.events += save_invites(
-                session, iid, listed, source_sa_id=source, now=self.now, run_id=run_id
-            )
-            return len(listed)
-
-        await self._step("members", fetch.fetch_members, write_members)
-        await self._step("invites", fetch.fetch_invites, write_invites)
-
-    async def _subusers_then_volume(self) -> None:
-        iid = self.integration.id
-        sa = self._key_for("subusers")
-        with_credits = bool(
-            sa and "subusers.credits.read" in self.scope_reports[sa.id].scopes
-        )
-
-        async def get_subusers(client: SendGridClient) -> fetch.SubuserListing:
-            return await fetch.fetch_subusers(client, with_credits=with_credits)
-
-        def write_subusers(
-            session: Session, data: fetch.SubuserListing, source: int
-        ) -> int:
-            subusers = mapping.subusers(data)
-            save_subusers(session, iid, subusers, source_sa_id=source, now=self.now)
-            for period in mapping.subuser_periods(data, self.now.date(), source):
-                save_usage_period(
-                    session, iid, period, source_sa_id=source, now=self.now
-                )
-            return len(subusers)
-
-        listing = await self._step("subusers", get_subusers, write_subusers)
-        if listing is not None:
-            names = [s.username for s in listing.subusers]
-        else:
-            with Session(self.engine) as session:
-                names = [s.username for s in list_subusers(session, iid)]
-        await self._volume(names)
-
-    async def _volume(self, subusers: list[str]) -> None:
-        iid, today = self.integration.id, self.now.date()
-        sa = self._key_for("usage_volume")
-        if sa is None or "subusers.stats.read" not in self.scope_reports[sa.id].scopes:
-            subusers = []
-        with Session(self.engine) as session:
-            wanted = [
-                months_to_fetch(
-                    stored_volume_months(session, iid, name),
-                    today,
-                    self.context.history_months,
-                )
-                for name in [None, *subusers]
-            ]
-        start = min(month for months in wanted for month in months)
-
-        async def get_volume(client: SendGridClient) -> fetch.VolumeListing:
-            return await fetch.fetch_volume(client, start, today, subusers)
-
-        def write(session: Session, data: fetch.VolumeListing, source: int) -> int:
-            run_id = self.report.run_id
-            count = save_monthly_volumes(
-                session,
-                iid,
-                None,
-                mapping.monthly_volumes(data.account, None, source),
-                source_sa_id=source,
-                now=self.now,
-                run_id=run_id,
-            )
-            for name, days in data.subusers.items():
-                count += save_monthly_volumes(
-                    session,
-                    iid,
-                    name,
-                    mapping.monthly_volumes(days, name, source),
-                    source_sa_id=source,
-                    now=self.now,
-                    run_id=run_id,
-                )
-            return count
-
-        await self._step("usage_volume", get_volume, write)
-
-    async def _credits(self) -> None:
-        def write(session: Session, data: wire.UserCredits, source: int) -> int:
-            period = mapping.usage_period(data, self.now.date(), source)
-            save_usage_period(
-                session,
-                self.integration.id,
-                period,
-                source_sa_id=source,
-                now=self.now,
-                run_id=self.report.run_id,
-            )
-            return 1
-
-        await self._step("usage_credits", fetch.fetch_credits, write)
-
-    async def _invoices(self) -> None:
-        def write(session: Session, data: list[wire.Invoice], source: int) -> int:
-            invoices = [mapping.invoice(i, source) for i in data]
-            kept = [i for i in invoices if i is not None]
-            save_invoices(
-                session, self.integration.id, kept, source_sa_id=source, now=self.now
-            )
-            return len(kept)
-
-        await self._step("invoices", fetch.fetch_invoices, write)
+    def reads_subuser_stats(self) -> bool:
+        sa = self.key_for("usage_volume")
+        return bool(sa and "subusers.stats.read" in self.scope_reports[sa.id].scopes)
 
 
 def _no_progress(capability: str, outcome: Outcome | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from smp.sendgrid import SendGridClient
@@ -38,8 +38,11 @@ class Identity:
 @dataclass(frozen=True, slots=True)
 class SubuserListing:
     subusers: list[Subuser]
-    # None when the key may not read subuser credits.
+    # The subusers whose credits were read this time (an incremental sync
+    # re-reads only some, see smp.sync.freshness); None when not readable.
     credits: dict[str, SubuserCredits] | None
+    # Subuser -> the current-month basis its credits were read with.
+    bases: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +67,24 @@ async def fetch_invites(client: SendGridClient) -> list[PendingInvite]:
     return await client.pending_invites()
 
 
-async def fetch_subusers(
-    client: SendGridClient, *, with_credits: bool
-) -> SubuserListing:
+async def fetch_subusers(client: SendGridClient) -> list[Subuser]:
     # Overlapping pages can repeat a subuser: keep each username once.
     unique = {subuser.username: subuser async for subuser in client.subusers()}
     subusers = list(unique.values())
     # Names go into URLs next: refuse absurd ones before any request.
     sanity.check(subusers, "subusers")
-    if not with_credits:
-        return SubuserListing(subusers, None)
-    answers = await asyncio.gather(
-        *(client.subuser_credits(s.username) for s in subusers)
-    )
-    credits = {s.username: c for s, c in zip(subusers, answers, strict=True)}
+    return subusers
+
+
+async def fetch_subuser_credits(
+    client: SendGridClient, names: Sequence[str]
+) -> dict[str, SubuserCredits]:
+    answers = await asyncio.gather(*(client.subuser_credits(n) for n in names))
+    credits = dict(zip(names, answers, strict=True))
     for name, answer in credits.items():
         if answer.type != "unlimited":  # unlimited credits have no total or used
             _says_something(answer, f"subusers: credits of {name}")
-    return SubuserListing(subusers, credits)
+    return credits
 
 
 async def fetch_credits(client: SendGridClient) -> UserCredits:
@@ -109,7 +112,6 @@ async def fetch_volume(
 
     Subusers come 10 to a call, the most `/v3/subusers/stats` accepts.
     """
-    account = [day async for day in client.stats(start, end, aggregated_by="month")]
     subusers = list(dict.fromkeys(subusers))
     chunks = [
         list(subusers[i : i + MAX_SUBUSERS_PER_STATS_CALL])
@@ -124,7 +126,13 @@ async def fetch_volume(
             )
         ]
 
-    results = await asyncio.gather(*(one_chunk(chunk) for chunk in chunks))
+    async def of_account() -> list[StatsDay]:
+        return [day async for day in client.stats(start, end, aggregated_by="month")]
+
+    # Concurrently: subuser credits wait for these figures (smp.sync.chains).
+    account, *results = await asyncio.gather(
+        of_account(), *(one_chunk(chunk) for chunk in chunks)
+    )
     # One row per subuser and date, even if an answer repeats itself.
     per_subuser: dict[str, dict[dt.date, StatsDay]] = {name: {} for name in subusers}
     for days in results:

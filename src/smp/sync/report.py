@@ -22,6 +22,8 @@ class SyncReport:
     # Capabilities that failed for a passing reason (network, 5xx, 429, the
     # database): a later attempt may succeed, so a queue may retry the sync.
     transient: set[str] = field(default_factory=set)
+    # A write failed because of the database (a subset of `transient`).
+    database_failed: bool = False
 
     @property
     def outcome(self) -> Outcome:

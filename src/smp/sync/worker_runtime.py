@@ -10,6 +10,7 @@ knows Celery: the task module decides what to retry.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -111,16 +112,8 @@ class WorkerRuntime:
 
         async def go() -> SyncReport:
             context = await self._context_on_loop()
-            # The lock timeout is per task; copy the shared context's fields.
-            per_task = SyncContext(
-                transport_factory=context.transport_factory,
-                clock=context.clock,
-                policy=context.policy,
-                limiter=context.limiter,
-                now=context.now,
-                history_months=context.history_months,
-                lock_timeout_s=lock_timeout_s,
-            )
+            # The lock timeout is per task; the rest is shared.
+            per_task = dataclasses.replace(context, lock_timeout_s=lock_timeout_s)
             return await run_sync(
                 self.engine, self.box, found.id, per_task, trigger="worker"
             )

@@ -1,0 +1,229 @@
+"""The five chains of a sync run, run concurrently by `engine.Run.execute`:
+identity; members → invites; subusers (+ credits) with volume; account
+credits; invoices. Each capability goes through `Run.step`: fetched
+completely, then written in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from smp.model import (
+    CapabilityResult,
+    Outcome,
+    months_to_fetch,
+)
+from smp.sendgrid import SendGridClient, wire
+from smp.storage import (
+    credit_bases,
+    get_identity,
+    list_subusers,
+    save_credit_bases,
+    save_identity,
+    save_invites,
+    save_invoices,
+    save_members,
+    save_monthly_volumes,
+    save_subusers,
+    save_usage_period,
+    stored_volume_months,
+)
+from smp.sync import fetch, freshness, mapping
+
+if TYPE_CHECKING:
+    from smp.sync.engine import Run
+
+
+async def identity(run: Run) -> None:
+    sa = run.key_for("account_identity")
+    if sa is not None:
+        with Session(run.engine) as session:
+            stored = get_identity(session, run.integration.id)
+        if freshness.identity_is_fresh(
+            stored, sa.id, run.now, run.context.refresh_after
+        ):
+            run.record(
+                "account_identity",
+                CapabilityResult(Outcome.OK, 1, service_account_id=sa.id),
+            )
+            return
+
+    def write(session: Session, data: fetch.Identity, source: int) -> int:
+        save_identity(
+            session,
+            run.integration.id,
+            mapping.identity(data, source),
+            source_sa_id=source,
+            now=run.now,
+        )
+        return 1
+
+    await run.step("account_identity", fetch.fetch_identity, write)
+
+
+async def members_then_invites(run: Run) -> None:
+    iid, run_id = run.integration.id, run.report.run_id
+
+    def write_members(session: Session, data: list[wire.Teammate], source: int) -> int:
+        listed = [mapping.teammate(t) for t in data]
+        run.report.events += save_members(
+            session, iid, listed, source_sa_id=source, now=run.now, run_id=run_id
+        )
+        return len(listed)
+
+    def write_invites(
+        session: Session, data: list[wire.PendingInvite], source: int
+    ) -> int:
+        listed = [mapping.invite(i) for i in data]
+        run.report.events += save_invites(
+            session, iid, listed, source_sa_id=source, now=run.now, run_id=run_id
+        )
+        return len(listed)
+
+    await run.step("members", fetch.fetch_members, write_members)
+    await run.step("invites", fetch.fetch_invites, write_invites)
+
+
+async def subusers_and_volume(run: Run) -> None:
+    """The listing, then volume, then the credits that may have changed."""
+    iid, today = run.integration.id, run.now.date()
+    sa = run.key_for("subusers")
+    with_credits = bool(
+        sa and "subusers.credits.read" in run.scope_reports[sa.id].scopes
+    )
+    volume: asyncio.Task[fetch.VolumeListing | None] | None = None
+
+    async def get_subusers(client: SendGridClient) -> fetch.SubuserListing:
+        nonlocal volume
+        listed = await fetch.fetch_subusers(client)
+        names = [s.username for s in listed]
+        volume = asyncio.create_task(_volume(run, names))
+        if not with_credits:
+            return fetch.SubuserListing(listed, None)
+        with Session(run.engine) as session:
+            known = credit_bases(session, iid)
+        # Stats first, then credits: the credits are then at least as recent
+        # as the figures stored with them.
+        fetched = await volume
+        bases: dict[str, str | None]
+        if fetched is None or not run.reads_subuser_stats():
+            # Without the open months' figures any stored credits may be stale.
+            bases, wanted = dict.fromkeys(names), names
+        else:
+            current = _month_bases(fetched, names, run)
+            bases = dict(current)
+            window = run.context.refresh_after
+            due = set(freshness.basis_changed(names, known, current))
+            due |= set(freshness.stale_credits(names, known, run.now, window))
+            wanted = [name for name in names if name in due]
+        credits = await fetch.fetch_subuser_credits(client, wanted)
+        return fetch.SubuserListing(
+            listed, credits, {name: bases[name] for name in credits}
+        )
+
+    def write_subusers(
+        session: Session, data: fetch.SubuserListing, source: int
+    ) -> int:
+        subusers = mapping.subusers(data)
+        save_subusers(session, iid, subusers, source_sa_id=source, now=run.now)
+        save_credit_bases(session, iid, data.bases, now=run.now)
+        for period in mapping.subuser_periods(data, today, source):
+            save_usage_period(session, iid, period, source_sa_id=source, now=run.now)
+        return len(subusers)
+
+    try:
+        await run.step("subusers", get_subusers, write_subusers)
+    finally:
+        if volume is not None:
+            await volume
+    if volume is None:
+        # No listing: the stored subusers still get their volume.
+        with Session(run.engine) as session:
+            names = [s.username for s in list_subusers(session, iid)]
+        await _volume(run, names)
+
+
+def _month_bases(
+    fetched: fetch.VolumeListing, names: list[str], run: Run
+) -> dict[str, str]:
+    return {
+        name: freshness.open_months_basis(
+            mapping.monthly_volumes(fetched.subusers.get(name, []), name, 0), run.now
+        )
+        for name in names
+    }
+
+
+async def _volume(run: Run, subusers: list[str]) -> fetch.VolumeListing | None:
+    iid, today = run.integration.id, run.now.date()
+    if not run.reads_subuser_stats():
+        subusers = []
+    with Session(run.engine) as session:
+        wanted = [
+            months_to_fetch(
+                stored_volume_months(session, iid, name),
+                today,
+                run.context.history_months,
+            )
+            for name in [None, *subusers]
+        ]
+    start = min(month for months in wanted for month in months)
+
+    async def get_volume(client: SendGridClient) -> fetch.VolumeListing:
+        return await fetch.fetch_volume(client, start, today, subusers)
+
+    def write(session: Session, data: fetch.VolumeListing, source: int) -> int:
+        run_id = run.report.run_id
+        count = save_monthly_volumes(
+            session,
+            iid,
+            None,
+            mapping.monthly_volumes(data.account, None, source),
+            source_sa_id=source,
+            now=run.now,
+            run_id=run_id,
+        )
+        for name, days in data.subusers.items():
+            count += save_monthly_volumes(
+                session,
+                iid,
+                name,
+                mapping.monthly_volumes(days, name, source),
+                source_sa_id=source,
+                now=run.now,
+                run_id=run_id,
+            )
+        return count
+
+    return await run.step("usage_volume", get_volume, write)
+
+
+async def account_credits(run: Run) -> None:
+    def write(session: Session, data: wire.UserCredits, source: int) -> int:
+        period = mapping.usage_period(data, run.now.date(), source)
+        save_usage_period(
+            session,
+            run.integration.id,
+            period,
+            source_sa_id=source,
+            now=run.now,
+            run_id=run.report.run_id,
+        )
+        return 1
+
+    await run.step("usage_credits", fetch.fetch_credits, write)
+
+
+async def invoices(run: Run) -> None:
+    def write(session: Session, data: list[wire.Invoice], source: int) -> int:
+        found = [mapping.invoice(i, source) for i in data]
+        kept = [i for i in found if i is not None]
+        save_invoices(
+            session, run.integration.id, kept, source_sa_id=source, now=run.now
+        )
+        return len(kept)
+
+    await run.step("invoices", fetch.fetch_invoices, write)
