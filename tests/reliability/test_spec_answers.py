@@ -225,7 +225,10 @@ async def _sync_with(
         made.append(Answering(wired.sim.transport(), endpoint, body))
         return made[-1]
 
-    context = dataclasses.replace(wired.context, transport_factory=transport)
+    # refresh_after=0: an incremental sync would otherwise skip fresh credits.
+    context = dataclasses.replace(
+        wired.context, transport_factory=transport, refresh_after=dt.timedelta(0)
+    )
     report = await run_sync(engine, box, integration.id, context)
     assert sum(a.served for a in made) > 0, endpoint
     return report, integration.id

@@ -37,7 +37,9 @@ def _walk(value: Any, where: str, field: str) -> None:
     # Exact-type fast paths first; anything else goes through `_leaf`.
     kind = type(value)
     if kind is str:
-        if len(value) > MAX_TEXT and len(value) > _text_limit(field):
+        if (len(value) > MAX_TEXT and len(value) > _text_limit(field)) or (
+            "\x00" in value
+        ):
             _leaf(value, where, field)
     elif value is None or kind is bool:
         return
