@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -74,6 +75,25 @@ async def sync_many(
         return await asyncio.gather(
             *(one(i, n) for i, n in zip(ids, names, strict=True))
         )
+
+
+def unreachable_hint(base_url: str | None, report: SyncReport) -> str | None:
+    """A next step when nothing answered at a loopback URL: a stopped simulator.
+
+    `smp demo` stores its simulator's address, and that simulator stops with it.
+    """
+    failed = [r for r in report.capabilities.values() if r.outcome is Outcome.FAILED]
+    host = urlsplit(base_url or "").hostname
+    if not failed or host not in {"127.0.0.1", "localhost", "::1"}:
+        return None
+    if not all("connection failed" in (r.error or "") for r in failed):
+        return None
+    return (
+        f"{report.integration} reads from {base_url}, and nothing answers there: "
+        "if it is a simulator that `smp demo` or `smp simulator serve` started, "
+        "it has stopped. Run `smp demo` again for fresh demo data; the stored "
+        "data is kept."
+    )
 
 
 def summary_table(report: SyncReport) -> Table:
@@ -143,8 +163,12 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({"runs": [r.to_json() for r in reports], "locked": locked})
         else:
+            urls = {i.name: i.base_url for i in found}
             for report in reports:
                 console.print(summary_table(report))
+                hint = unreachable_hint(urls.get(report.integration), report)
+                if hint:
+                    console.print(f"[yellow]hint:[/] {hint}")
             for message in locked:
                 console.print(f"[yellow]skipped:[/] {message}")
         if locked:
