@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from smp.model import (
@@ -30,7 +30,7 @@ from smp.model import (
 from smp.storage.member_queries import SORTS as SORTS  # read here by smp.web
 from smp.storage.search import search_text
 from smp.storage.tables import MemberEventRow, MemberRow
-from smp.storage.upsert import CHUNK, upsert
+from smp.storage.upsert import CHUNK, insert_rows, upsert
 
 
 def load_member_states(
@@ -88,6 +88,16 @@ def _member_ids(
     session: Session, integration_id: int, keys: Sequence[str]
 ) -> dict[str, int]:
     found: dict[str, int] = {}
+    if len(keys) > CHUNK:
+        # Many events (a first sync: one per member): one query for all the
+        # integration's ids costs less than IN lists of CHUNK keys.
+        rows = session.execute(
+            select(MemberRow.member_key, MemberRow.id).where(
+                MemberRow.integration_id == integration_id
+            )
+        )
+        found.update((key, member_id) for key, member_id in rows)
+        return found
     for start in range(0, len(keys), CHUNK):
         rows = session.execute(
             select(MemberRow.member_key, MemberRow.id).where(
@@ -151,7 +161,7 @@ def _write(
         for event in diff.events
     ]
     if event_rows:
-        session.execute(insert(MemberEventRow), event_rows)
+        insert_rows(session, MemberEventRow, event_rows)
     return [
         MemberEvent(
             kind=e.kind,

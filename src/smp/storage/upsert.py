@@ -1,4 +1,10 @@
-"""Dialect-aware bulk upsert: `INSERT … ON CONFLICT (keys) DO UPDATE` on both."""
+"""Dialect-aware bulk upsert: `INSERT … ON CONFLICT (keys) DO UPDATE` on both.
+
+On SQLite the statement is compiled once per shape and its rows are sent
+through the DBAPI's own `executemany` as tuples, converted by the columns'
+bind processors: SQLAlchemy's per-row parameter processing cost about a
+third of a first sync's members write (1,000 rows × 18 columns an account).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Table, func
+from sqlalchemy import Dialect, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
+
+from smp.storage.types import UtcDateTime
 
 # Rows per statement: keeps SQLite under its bound-parameter limit and memory flat.
 CHUNK = 500
@@ -52,9 +60,90 @@ def upsert(
         statement = _statement(
             table, module, tuple(keys), changing, tuple(keep_when_null)
         )
-        session.execute(statement, chunk)
+        _send(session, statement, chunk, columns)
         count += len(chunk)
     return count
+
+
+def insert_rows(
+    session: Session, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """A plain bulk INSERT of `rows` (all with the same keys), in chunks."""
+    table = cast(Table, model.__table__)
+    for chunk in _chunks(rows):
+        _send(session, _insert(table), chunk, tuple(chunk[0].keys()))
+
+
+@functools.lru_cache(maxsize=64)
+def _insert(table: Table) -> Any:
+    return table.insert()
+
+
+def _send(
+    session: Session,
+    statement: Any,
+    chunk: list[Mapping[str, Any]],
+    columns: tuple[str, ...],
+) -> None:
+    plain = _plain(statement, session.get_bind().dialect, columns)
+    if plain is None or any(tuple(row.keys()) != columns for row in chunk):
+        session.execute(statement, chunk)
+        return
+    sql, converters = plain
+    # Column by column, then zipped into rows: cheaper than building each
+    # row's tuple value by value (save_members, 1,000 rows: 19 -> 16 ms).
+    columns_of_values = [
+        _column([row[name] for row in chunk], convert, memoized)
+        for name, convert, memoized in converters
+    ]
+    values = list(zip(*columns_of_values, strict=True))
+    session.connection().exec_driver_sql(sql, values)
+
+
+def _column(values: list[Any], convert: Any, memoized: bool) -> list[Any]:
+    if convert is None:
+        return values
+    if not memoized:
+        return [convert(value) for value in values]
+    # Each distinct timestamp once: a listing's are mostly the sync's `now`.
+    memo: dict[Any, Any] = {}
+    return [_converted(memo, convert, value) for value in values]
+
+
+def _converted(memo: dict[Any, Any], convert: Any, value: Any) -> Any:
+    try:
+        return memo[value]
+    except KeyError:
+        memo[value] = converted = convert(value)
+        return converted
+
+
+# (column, its bind processor or None, whether equal values convert equally)
+_Converter = tuple[str, Any, bool]
+
+
+@functools.lru_cache(maxsize=256)
+def _plain(
+    statement: Any, dialect: Dialect, columns: tuple[str, ...]
+) -> tuple[str, tuple[_Converter, ...]] | None:
+    """SQLite: the statement's SQL and, per positional parameter, its column's
+    bind processor; None when the compiled parameters are not exactly
+    `columns` (e.g. a Python-side default added one): then the general path."""
+    if dialect.name != "sqlite":
+        return None
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    names = tuple(compiled.positiontup or ())
+    if sorted(names) != sorted(columns):
+        return None
+    table = statement.table
+    converters = []
+    for name in names:
+        declared = table.c[name].type
+        convert = declared.dialect_impl(dialect).bind_processor(dialect)
+        # An instant is stored the same whatever its zone; equal Decimals
+        # (1.0, 1.00) are not, so only timestamps are memoized.
+        converters.append((name, convert, isinstance(declared, UtcDateTime)))
+    return compiled.string, tuple(converters)
 
 
 @functools.lru_cache(maxsize=256)
