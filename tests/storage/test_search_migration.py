@@ -70,10 +70,11 @@ def test_existing_members_are_backfilled(fresh_engine: Engine) -> None:
     with fresh_engine.connect() as connection:
         query = text("SELECT username, search_text FROM members")
         stored = {row[0]: row[1] for row in connection.execute(query)}
+    # Fields inside a longer one (anna, zoe, solo) add nothing a search could find.
     assert stored == {
-        "anna": "anna@x.example\x1fanna\x1fanna\x1fsmith",
-        "zoe": "zoe@x.example\x1fzoe\x1fzoë\x1fødegård",
-        "solo": "user:solo\x1fsolo\x1f\x1f",
+        "anna": "anna@x.example\x1fsmith",
+        "zoe": "zoe@x.example\x1fødegård\x1fzoë",
+        "solo": "user:solo",
     }
     assert _search(fresh_engine, iid, "ØDEG") == ["zoe"]
     assert _search(fresh_engine, iid, "smi") == ["anna"]

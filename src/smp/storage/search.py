@@ -30,8 +30,19 @@ _fts = table(FTS_TABLE, column("rowid"), column("search_text"))
 
 
 def search_text(*fields: str | None) -> str:
-    """member_key, username, first_name, last_name -> the stored search text."""
-    return SEPARATOR.join((f or "").casefold() for f in fields)
+    """member_key, username, first_name, last_name -> the stored search text.
+
+    A field inside another one (a username or last name within the e-mail) is
+    left out: whatever it matches, the longer field matches too, and on SQLite
+    every stored character costs a trigram in the index on each write.
+    """
+    kept: list[str] = []
+    # Longest first, then alphabetical: the same members give the same text.
+    unique = {(f or "").casefold() for f in fields}
+    for folded in sorted(unique, key=lambda f: (-len(f), f)):
+        if folded and not any(folded in longer for longer in kept):
+            kept.append(folded)
+    return SEPARATOR.join(kept)
 
 
 def needle_of(search: str | None) -> str | None:
