@@ -101,4 +101,3 @@ def test_malformed_keys_are_refused_without_echoing_them(how: str) -> None:
     with pytest.raises(SendGridError) as raised:
         ApiKey.parse(_mangled(key.key)[how])
     _assert_clean(raised.value, key)
-
