@@ -211,9 +211,8 @@ def list_members(
     sort: str = "email",
 ) -> list[Member]:
     """Members, filtered; `sort` is a key of SORTS, `-name` for descending."""
-    filters = _filters(integration_id, status, role)
-    needle = needle_of(search)
-    if needle is None:
+    if needle_of(search) is None:  # no count needed, unlike page_members
+        filters = _filters(integration_id, status, role)
         return _rows(session, filters, sort, limit, offset)
     return page_members(
         session,

@@ -27,7 +27,6 @@ from smp.model import (
     diff_pending,
     member_key,
 )
-from smp.storage.member_queries import SORTS as SORTS  # read here by smp.web
 from smp.storage.search import search_text
 from smp.storage.tables import MemberEventRow, MemberRow
 from smp.storage.upsert import CHUNK, insert_rows, upsert

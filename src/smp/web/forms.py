@@ -35,7 +35,7 @@ def clean_text(
         raise ValueError(f"{what} is required.")
     if len(cleaned) > max_length:
         raise ValueError(f"{what} has at most {max_length} characters.")
-    if _CONTROL.search(cleaned):
+    if has_control(cleaned):
         raise ValueError(f"{what} contains control characters.")
     if contains_key(cleaned):
         raise ValueError(f"{what}: {KEY_IN_TEXT}.")
@@ -49,7 +49,7 @@ def clean_key(value: str, what: str, *, required: bool) -> str:
         raise ValueError(f"{what} is required.")
     if len(cleaned) > MAX_KEY:
         raise ValueError(f"{what} is too long to be a SendGrid API key.")
-    if _CONTROL.search(cleaned):
+    if has_control(cleaned):
         raise ValueError(f"{what} contains control characters.")
     return cleaned
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from smp.api.routes.exports import Dataset, rows, to_csv
 from smp.model import MemberStatus, Role
-from smp.storage.members import SORTS
+from smp.storage.member_queries import SORTS
 from smp.web.dashboard import MemberQuery, gather
 from smp.web.deps import PagesDep
 from smp.web.forms import has_control
