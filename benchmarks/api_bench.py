@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from smp.storage import create_integration, generate_key, make_engine, migrate
-from smp.storage.search import search_text
+from smp.storage.search import index_new_members, search_text
 from smp.storage.tables import MemberRow
 from smp.storage.users import UserRole, create_api_token, create_user
 
@@ -134,6 +134,8 @@ def fill(url: str, members: int) -> tuple[int, str]:
                 rows.clear()
         if rows:
             connection.execute(insert(MemberRow), rows)
+    with Session(engine) as session, session.begin():
+        index_new_members(session, 0)  # the sync's own write path does this
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             connection.execute(text("ANALYZE"))

@@ -244,6 +244,30 @@ def test_the_index_follows_later_syncs(
     _check_index(session)
 
 
+def test_members_who_join_later_are_indexed(
+    engine: Engine, session: Session, people: int
+) -> None:
+    joiners = [("newcomer", "newcomer@late.example", "Late", "Arrivée")]
+    with session_factory(engine).begin() as writer:
+        save_members(
+            writer, people, _teammates(PEOPLE + joiners), source_sa_id=None, now=T1
+        )
+        save_invites(
+            writer,
+            people,
+            [ListedInvite("Invitée@X.example"), ListedInvite("second.wave@x.example")],
+            source_sa_id=None,
+            now=T1,
+        )
+    session.expire_all()
+    everyone = list_members(session, people)
+    for needle in ("arriv", "late.ex", "second.wave", "invitée", "example"):
+        expected = _keys(_reference(everyone, needle))
+        assert expected, needle
+        assert _keys(list_members(session, people, search=needle)) == expected, needle
+    _check_index(session)
+
+
 def test_deleting_an_integration_empties_its_index(engine: Engine, people: int) -> None:
     with session_factory(engine).begin() as session:
         delete_integration(session, people)

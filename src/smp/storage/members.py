@@ -27,7 +27,7 @@ from smp.model import (
     diff_pending,
     member_key,
 )
-from smp.storage.search import search_text
+from smp.storage.search import index_new_members, newest_member_id, search_text
 from smp.storage.tables import MemberEventRow, MemberRow
 from smp.storage.upsert import CHUNK, insert_rows, upsert
 
@@ -141,7 +141,9 @@ def _write(
         }
         for state in diff.states
     ]
+    newest = newest_member_id(session)
     upsert(session, MemberRow, rows, keys=("integration_id", "member_key"))
+    index_new_members(session, newest)
     ids = _member_ids(session, integration_id, [e.member_key for e in diff.events])
     event_rows = [
         {

@@ -6,9 +6,14 @@ same on both dialects. `search_text` joins the four fields with SEPARATOR, a
 control character that a needle cannot contain (the API refuses them), so a
 match never spans two fields.
 
-Indexes (migration 0003): on SQLite an FTS5 `trigram` table kept in sync by
-triggers; on PostgreSQL a `pg_trgm` GIN index when the extension is available.
-Needles shorter than a trigram are matched row by row.
+Indexes (migration 0003): on SQLite an FTS5 `trigram` table; on PostgreSQL a
+`pg_trgm` GIN index when the extension is available. Needles shorter than a
+trigram are matched row by row.
+
+On SQLite, triggers keep the FTS table in step when members change or go,
+but new members are indexed by `index_new_members`, in one statement: an
+insert trigger fired once per row cost 28 ms per 1,000 members, the single
+`INSERT … SELECT` 5 ms (migration 0005 dropped that trigger).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, Join, column, func, select, table
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from smp.storage.tables import MemberRow
@@ -43,6 +49,29 @@ def search_text(*fields: str | None) -> str:
         if folded and not any(folded in longer for longer in kept):
             kept.append(folded)
     return SEPARATOR.join(kept)
+
+
+def newest_member_id(session: Session) -> int:
+    """The highest member id so far (0 when none); see `index_new_members`."""
+    return session.scalar(select(func.coalesce(func.max(MemberRow.id), 0))) or 0
+
+
+def index_new_members(session: Session, after_id: int) -> None:
+    """SQLite: add the members inserted since `newest_member_id` said `after_id`.
+
+    SQLite gives a new row an id above every existing one (unless the largest
+    possible id is taken), and the caller's write transaction keeps other
+    writers out, so the ids above `after_id` are exactly the new members.
+    PostgreSQL's index maintains itself.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.execute(
+        _fts.insert().from_select(
+            ["rowid", "search_text"],
+            select(MemberRow.id, MemberRow.search_text).where(MemberRow.id > after_id),
+        )
+    )
 
 
 def needle_of(search: str | None) -> str | None:
