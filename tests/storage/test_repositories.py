@@ -53,11 +53,13 @@ from smp.storage import (
     save_monthly_volumes,
     save_subusers,
     save_usage_period,
+    save_volume_sets,
     session_factory,
     set_service_account_status,
     set_sync_interval,
     start_sync_run,
     stored_volume_months,
+    stored_volume_months_of,
     usage_history,
 )
 
@@ -301,6 +303,35 @@ def test_subusers_usage_volume_identity_and_runs(
     assert [(v.month, v.metrics.requests) for v in account] == [(dec, 10), (jan1, 7)]
     assert account[1].metrics.delivered == 6
     assert len(list_monthly_volumes(session, iid, all_subusers=True)) == 3
+
+    # Several subusers in one statement; the account's months stay as they were.
+    feb = dt.date(2026, 2, 1)
+    written = save_volume_sets(
+        session,
+        iid,
+        {
+            "s1": [MonthlyVolume(feb, VolumeMetrics(requests=2))],
+            "s2": [
+                MonthlyVolume(jan1, VolumeMetrics(requests=3)),
+                MonthlyVolume(feb, VolumeMetrics(requests=4)),
+            ],
+        },
+        source_sa_id=sa_id,
+        now=T1,
+    )
+    session.commit()
+    assert written == 3
+    assert stored_volume_months_of(session, iid, [None, "s1", "s2", "nobody"]) == {
+        None: {dec: True, jan1: False},
+        "s1": {jan1: False, feb: False},
+        "s2": {jan1: False, feb: False},
+        "nobody": {},
+    }
+    s2 = list_monthly_volumes(session, iid, "s2")
+    assert [(v.month, v.metrics.requests, v.subuser) for v in s2] == [
+        (jan1, 3, "s2"),
+        (feb, 4, "s2"),
+    ]
 
     run_id = start_sync_run(session, iid, "cli", now=T0)
     finish_sync_run(

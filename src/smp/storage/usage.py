@@ -10,7 +10,7 @@ next sync incremental (see `smp.model.volume.months_to_fetch`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -33,7 +33,7 @@ from smp.storage.tables import (
     ServiceAccountRow,
     UsagePeriodRow,
 )
-from smp.storage.upsert import upsert
+from smp.storage.upsert import CHUNK, upsert
 
 ACCOUNT = ""  # the subuser column's value for the parent account itself
 
@@ -160,22 +160,46 @@ def save_monthly_volumes(
     run_id: int | None = None,
 ) -> int:
     """Upsert months (the `subuser` argument wins over each record's own)."""
+    return save_volume_sets(
+        session,
+        integration_id,
+        {subuser: volumes},
+        source_sa_id=source_sa_id,
+        now=now,
+        run_id=run_id,
+    )
+
+
+def save_volume_sets(
+    session: Session,
+    integration_id: int,
+    sets: Mapping[str | None, Iterable[MonthlyVolume]],
+    *,
+    source_sa_id: int | None,
+    now: dt.datetime,
+    run_id: int | None = None,
+) -> int:
+    """Upsert the months of the account (None) and of subusers in one statement
+    per 500 rows, not one per subuser (key: subuser -> its months)."""
     rows: list[dict[str, Any]] = []
-    for volume in volumes:
-        month = month_start(volume.month)
-        rows.append(
-            {
-                "integration_id": integration_id,
-                "subuser": _subuser_key(subuser),
-                "month": month,
-                "closed": is_month_closed(month, now),
-                # Not dataclasses.asdict: it deep-copies, and this runs per row.
-                **{name: getattr(volume.metrics, name) for name in VOLUME_METRICS},
-                "source_service_account_id": source_sa_id,
-                "sync_run_id": run_id,
-                "synced_at": now,
-            }
-        )
+    for subuser, volumes in sets.items():
+        key = _subuser_key(subuser)
+        for volume in volumes:
+            month = month_start(volume.month)
+            metrics = volume.metrics
+            rows.append(
+                {
+                    "integration_id": integration_id,
+                    "subuser": key,
+                    "month": month,
+                    "closed": is_month_closed(month, now),
+                    # Not dataclasses.asdict: it deep-copies, and this runs per row.
+                    **{name: getattr(metrics, name) for name in VOLUME_METRICS},
+                    "source_service_account_id": source_sa_id,
+                    "sync_run_id": run_id,
+                    "synced_at": now,
+                }
+            )
     return upsert(
         session,
         MonthlyVolumeRow,
@@ -188,13 +212,30 @@ def stored_volume_months(
     session: Session, integration_id: int, subuser: str | None = None
 ) -> dict[dt.date, bool]:
     """Stored months -> closed? Feed this to `smp.model.months_to_fetch`."""
-    rows = session.execute(
-        select(MonthlyVolumeRow.month, MonthlyVolumeRow.closed).where(
-            MonthlyVolumeRow.integration_id == integration_id,
-            MonthlyVolumeRow.subuser == _subuser_key(subuser),
+    return stored_volume_months_of(session, integration_id, [subuser])[subuser]
+
+
+def stored_volume_months_of(
+    session: Session, integration_id: int, subusers: Sequence[str | None]
+) -> dict[str | None, dict[dt.date, bool]]:
+    """`stored_volume_months` of several subusers (None: the account) at once."""
+    found: dict[str | None, dict[dt.date, bool]] = {name: {} for name in subusers}
+    by_key = {_subuser_key(name): found[name] for name in subusers}
+    keys = list(by_key)
+    for start in range(0, len(keys), CHUNK):
+        rows = session.execute(
+            select(
+                MonthlyVolumeRow.subuser,
+                MonthlyVolumeRow.month,
+                MonthlyVolumeRow.closed,
+            ).where(
+                MonthlyVolumeRow.integration_id == integration_id,
+                MonthlyVolumeRow.subuser.in_(keys[start : start + CHUNK]),
+            )
         )
-    )
-    return {month: bool(closed) for month, closed in rows}
+        for key, month, closed in rows:
+            by_key[key][month] = bool(closed)
+    return found
 
 
 def list_monthly_volumes(

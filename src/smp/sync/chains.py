@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from smp.model import (
     CapabilityResult,
+    MonthlyVolume,
     Outcome,
     months_to_fetch,
 )
@@ -26,10 +27,10 @@ from smp.storage import (
     save_invites,
     save_invoices,
     save_members,
-    save_monthly_volumes,
     save_subusers,
     save_usage_period,
-    stored_volume_months,
+    save_volume_sets,
+    stored_volume_months_of,
 )
 from smp.sync import fetch, freshness, mapping
 
@@ -162,41 +163,30 @@ async def _volume(run: Run, subusers: list[str]) -> fetch.VolumeListing | None:
     if not run.reads_subuser_stats():
         subusers = []
     with Session(run.engine) as session:
-        wanted = [
-            months_to_fetch(
-                stored_volume_months(session, iid, name),
-                today,
-                run.context.history_months,
-            )
-            for name in [None, *subusers]
-        ]
+        stored = stored_volume_months_of(session, iid, [None, *subusers])
+    wanted = [
+        months_to_fetch(months, today, run.context.history_months)
+        for months in stored.values()
+    ]
     start = min(month for months in wanted for month in months)
 
     async def get_volume(client: SendGridClient) -> fetch.VolumeListing:
         return await fetch.fetch_volume(client, start, today, subusers)
 
     def write(session: Session, data: fetch.VolumeListing, source: int) -> int:
-        run_id = run.report.run_id
-        count = save_monthly_volumes(
+        sets: dict[str | None, list[MonthlyVolume]] = {
+            None: mapping.monthly_volumes(data.account, None, source)
+        }
+        for name, days in data.subusers.items():
+            sets[name] = mapping.monthly_volumes(days, name, source)
+        return save_volume_sets(
             session,
             iid,
-            None,
-            mapping.monthly_volumes(data.account, None, source),
+            sets,
             source_sa_id=source,
             now=run.now,
-            run_id=run_id,
+            run_id=run.report.run_id,
         )
-        for name, days in data.subusers.items():
-            count += save_monthly_volumes(
-                session,
-                iid,
-                name,
-                mapping.monthly_volumes(days, name, source),
-                source_sa_id=source,
-                now=run.now,
-                run_id=run_id,
-            )
-        return count
 
     return await run.step("usage_volume", get_volume, write)
 
