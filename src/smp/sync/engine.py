@@ -56,6 +56,7 @@ from smp.sync import chains, sanity
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
 from smp.sync.report import SyncReport
+from smp.sync.writer import off_loop
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -248,9 +249,13 @@ class Run:
         self.progress(capability, None)
         try:
             data = await fetch_with(self.clients[sa.id])
-            sanity.check(data, capability)
-            with Session(self.engine) as session, session.begin():
-                count = write(session, data, sa.id)
+
+            def store() -> int:
+                sanity.check(data, capability)
+                with Session(self.engine) as session, session.begin():
+                    return write(session, data, sa.id)
+
+            count = await off_loop(store)
         except (SendGridError, sanity.UnusableAnswer) as error:
             self._fail(capability, sa, error)
             return None
