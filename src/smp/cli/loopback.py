@@ -7,10 +7,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from smp.simulator import Simulator
+if TYPE_CHECKING:
+    from smp.simulator import Simulator
 
 
 def free_port() -> int:
@@ -22,6 +22,8 @@ def free_port() -> int:
 @contextmanager
 def serve_simulator(sim: Simulator, port: int | None = None) -> Iterator[str]:
     """Yield the simulator's base URL while it serves real HTTP on loopback."""
+    import uvicorn  # here: commands that serve nothing start faster
+
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(sim.app, host="127.0.0.1", port=port, log_level="warning")

@@ -14,13 +14,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from smp.api import ServerConfig
-from smp.api.bootstrap import FIRST_ADMIN, ensure_first_admin
 from smp.cli.runtime import EXIT_BAD_INPUT, console, fail, open_runtime, user_errors
 from smp.storage import StorageError
-from smp.web import create_app
 
 HOURS = 3600
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -64,6 +60,13 @@ def register(app: typer.Typer) -> None:
         ] = "info",
     ) -> None:
         """Serve the web UI and the REST API (`/api/v1`, docs at `/docs`)."""
+        # Here, not at the top: every other command starts without FastAPI.
+        import uvicorn
+
+        from smp.api.bootstrap import FIRST_ADMIN, ensure_first_admin
+        from smp.api.config import ServerConfig
+        from smp.web import create_app
+
         if log_level not in LOG_LEVELS:
             fail(f"--log-level is one of {', '.join(LOG_LEVELS)}", EXIT_BAD_INPUT)
         if (ssl_certfile is None) != (ssl_keyfile is None):

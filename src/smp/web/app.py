@@ -15,7 +15,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from smp.api import ServerConfig, build_app
+from smp.api.app import build_app
+from smp.api.config import ServerConfig
 from smp.storage import SecretBox
 from smp.sync import SyncContext
 from smp.web import (
