@@ -134,3 +134,30 @@ def test_invite_for_an_active_member_is_ignored() -> None:
     diff = diff_pending(stored, [ListedInvite("A@x.example")], T1)
     assert diff.events == []
     assert diff.states == []
+
+
+def test_events_carry_the_source_they_are_given() -> None:
+    stored: dict[str, MemberState] = {}
+    joined = diff_active(stored, [ListedTeammate("a", "a@x.example")], T0, source=7)
+    assert [(e.kind, e.source_service_account_id) for e in joined.events] == [
+        (EventKind.JOINED, 7)
+    ]
+    apply(stored, joined.states)
+    left = diff_active(stored, [], T1, source=8)
+    assert [(e.kind, e.source_service_account_id) for e in left.events] == [
+        (EventKind.LEFT, 8)
+    ]
+    expired = ListedInvite("i@x.example", expires_at=T0)
+    invited = diff_pending({}, [expired], T1, source=9)
+    assert [(e.kind, e.source_service_account_id) for e in invited.events] == [
+        (EventKind.INVITED, 9),
+        (EventKind.INVITE_EXPIRED, 9),
+    ]
+    # Without a source, as before: None.
+    assert diff_active({}, [ListedTeammate("b", None)], T0).events[0] == MemberEvent(
+        kind=EventKind.JOINED,
+        member_key="user:b",
+        occurred_at=T0,
+        username="b",
+        new_role=Role.USER,
+    )

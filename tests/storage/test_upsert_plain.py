@@ -160,3 +160,66 @@ def test_fast_path_is_taken_on_sqlite_only(engine: Engine) -> None:
     # A Python-side default adds a parameter the rows lack: the general path.
     partial = ("integration_id", "member_key", "role", "status")
     assert upsert_module._plain(statement, engine.dialect, partial) is None
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def _write_columns(engine: Engine, name: str) -> tuple[list[Any], list[Any]]:
+    """`_write`'s members and events, given column by column."""
+    with session_factory(engine).begin() as session:
+        iid = create_integration(session, name).id
+        keys = ("integration_id", "member_key")
+        upsert_columns = upsert_module.upsert_columns
+        assert upsert_columns(session, MemberRow, _columns(_members(iid)), keys=keys)
+        again = _members(iid)
+        for row in again:
+            row["role"], row["is_sso"], row["last_seen"] = "owner", None, T1
+        upsert_columns(
+            session, MemberRow, _columns(again), keys=keys, keep_when_null=("is_sso",)
+        )
+        ids = list(
+            session.execute(
+                select(MemberRow.id).where(MemberRow.integration_id == iid)
+            ).scalars()
+        )
+        count = len(ids)
+        sent = upsert_module.insert_columns(
+            session,
+            MemberEventRow,
+            {
+                "integration_id": [iid] * count,
+                "member_id": ids,
+                "kind": ["joined"] * count,
+                "member_key": ["k"] * count,
+                "email": [None] * count,
+                "username": ["u"] * count,
+                "old_role": [None] * count,
+                "new_role": ["admin"] * count,
+                "occurred_at": [T0_PLUS2] * count,
+                "source_service_account_id": [None] * count,
+                "sync_run_id": [None] * count,
+            },
+        )
+        assert sent == count
+        return _stored(session, MemberRow, iid), _stored(session, MemberEventRow, iid)
+
+
+@pytest.mark.parametrize("path", ["fast", "general"])
+def test_columns_store_what_rows_store(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    if path == "general":
+        monkeypatch.setattr(upsert_module, "_plain", lambda *_: None)
+    monkeypatch.setattr(upsert_module, "CHUNK", 5)  # 12 rows: three chunks
+    label = f"{engine.dialect.name} {path} {id(monkeypatch)}"
+    members, _, events = _write(engine, f"rows {label}")
+    assert _write_columns(engine, f"columns {label}") == (members, events)
+    assert len(members) == 12
+
+
+def test_columns_of_different_lengths_are_refused(session: Session) -> None:
+    columns = {"integration_id": [1, 1], "member_key": ["a"]}
+    with pytest.raises(ValueError, match="one value per row"):
+        upsert_module.insert_columns(session, MemberRow, columns)

@@ -73,6 +73,7 @@ def _event(
     *,
     old_role: Role | None = None,
     new_role: Role | None = None,
+    source: int | None = None,
 ) -> MemberEvent:
     return MemberEvent(
         kind=kind,
@@ -82,6 +83,7 @@ def _event(
         username=state.username,
         old_role=old_role,
         new_role=new_role,
+        source_service_account_id=source,
     )
 
 
@@ -89,8 +91,13 @@ def diff_active(
     existing: Mapping[str, MemberState],
     listed: Iterable[ListedTeammate],
     now: dt.datetime,
+    *,
+    source: int | None = None,
 ) -> MemberDiff:
-    """Apply a complete `GET /v3/teammates` listing to the stored members."""
+    """Apply a complete `GET /v3/teammates` listing to the stored members.
+
+    The events carry `source` as their `source_service_account_id`.
+    """
     diff = MemberDiff()
     seen: dict[str, ListedTeammate] = {}
     for teammate in listed:
@@ -112,7 +119,9 @@ def diff_active(
         diff.states.append(state)
         if before is None or before.status is not MemberStatus.ACTIVE:
             diff.events.append(
-                _event(EventKind.JOINED, state, now, new_role=teammate.role)
+                _event(
+                    EventKind.JOINED, state, now, new_role=teammate.role, source=source
+                )
             )
         elif before.role is not teammate.role:
             diff.events.append(
@@ -122,13 +131,16 @@ def diff_active(
                     now,
                     old_role=before.role,
                     new_role=teammate.role,
+                    source=source,
                 )
             )
     for key, before in existing.items():
         if before.status is MemberStatus.ACTIVE and key not in seen:
             gone = replace(before, status=MemberStatus.REMOVED, removed_at=now)
             diff.states.append(gone)
-            diff.events.append(_event(EventKind.LEFT, gone, now, old_role=before.role))
+            diff.events.append(
+                _event(EventKind.LEFT, gone, now, old_role=before.role, source=source)
+            )
     return diff
 
 
@@ -140,8 +152,13 @@ def diff_pending(
     existing: Mapping[str, MemberState],
     listed: Iterable[ListedInvite],
     now: dt.datetime,
+    *,
+    source: int | None = None,
 ) -> MemberDiff:
-    """Apply a complete `GET /v3/teammates/pending` listing to the stored members."""
+    """Apply a complete `GET /v3/teammates/pending` listing to the stored members.
+
+    The events carry `source` as their `source_service_account_id`.
+    """
     diff = MemberDiff()
     seen: dict[str, ListedInvite] = {}
     for invite in listed:
@@ -173,11 +190,15 @@ def diff_pending(
         )
         if not was_pending:
             diff.events.append(
-                _event(EventKind.INVITED, state, now, new_role=state.role)
+                _event(
+                    EventKind.INVITED, state, now, new_role=state.role, source=source
+                )
             )
         if _expired(invite.expires_at, now) and not reported:
             state = replace(state, expiry_reported=True)
-            diff.events.append(_event(EventKind.INVITE_EXPIRED, state, now))
+            diff.events.append(
+                _event(EventKind.INVITE_EXPIRED, state, now, source=source)
+            )
         diff.states.append(state)
     for key, before in existing.items():
         if before.status is MemberStatus.PENDING and key not in seen:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from smp.model import (
@@ -29,7 +30,18 @@ from smp.model import (
 )
 from smp.storage.search import index_new_members, newest_member_id, search_text
 from smp.storage.tables import MemberEventRow, MemberRow
-from smp.storage.upsert import CHUNK, insert_rows, upsert
+from smp.storage.upsert import CHUNK, insert_columns, upsert_columns
+
+_ROLES = {role.value: role for role in Role}
+_STATUSES = {status.value: status for status in MemberStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The loaded members: their states, and each one's id and search text."""
+
+    states: dict[str, MemberState]
+    rows: dict[str, tuple[int, str]]
 
 
 def load_member_states(
@@ -39,6 +51,12 @@ def load_member_states(
     pending_or_keys: Sequence[str] | None = None,
 ) -> dict[str, MemberState]:
     """All stored members, or (`pending_or_keys`) the pending ones and these."""
+    return _load(session, integration_id, pending_or_keys).states
+
+
+def _load(
+    session: Session, integration_id: int, pending_or_keys: Sequence[str] | None
+) -> _Stored:
     # Plain rows, not ORM objects: half the CPU for an account's 1,000 members.
     query = select(
         MemberRow.member_key,
@@ -54,6 +72,8 @@ def load_member_states(
         MemberRow.first_seen,
         MemberRow.last_seen,
         MemberRow.removed_at,
+        MemberRow.id,
+        MemberRow.search_text,
     ).where(MemberRow.integration_id == integration_id)
     if pending_or_keys is not None:
         query = query.where(
@@ -62,25 +82,43 @@ def load_member_states(
                 MemberRow.member_key.in_(pending_or_keys),
             )
         )
-    rows = session.execute(query)
-    return {
-        row.member_key: MemberState(
-            key=row.member_key,
-            email=row.email,
-            username=row.username,
-            role=Role(row.role),
-            status=MemberStatus(row.status),
-            first_name=row.first_name,
-            last_name=row.last_name,
-            is_sso=row.is_sso,
-            invite_expires_at=row.invite_expires_at,
-            expiry_reported=row.expiry_reported,
-            first_seen=row.first_seen,
-            last_seen=row.last_seen,
-            removed_at=row.removed_at,
+    states: dict[str, MemberState] = {}
+    rows: dict[str, tuple[int, str]] = {}
+    for (
+        key,
+        email,
+        username,
+        role,
+        status,
+        first_name,
+        last_name,
+        is_sso,
+        invite_expires_at,
+        expiry_reported,
+        first_seen,
+        last_seen,
+        removed_at,
+        member_id,
+        text,
+    ) in session.execute(query):
+        # Enum members by dict: Role(value) costs more than the rest of a row.
+        states[key] = MemberState(
+            key,
+            email,
+            username,
+            _ROLES.get(role) or Role(role),
+            _STATUSES.get(status) or MemberStatus(status),
+            first_name,
+            last_name,
+            is_sso,
+            invite_expires_at,
+            expiry_reported,
+            first_seen,
+            last_seen,
+            removed_at,
         )
-        for row in rows
-    }
+        rows[key] = (member_id, text)
+    return _Stored(states, rows)
 
 
 def _member_ids(
@@ -88,8 +126,8 @@ def _member_ids(
 ) -> dict[str, int]:
     found: dict[str, int] = {}
     if len(keys) > CHUNK:
-        # Many events (a first sync: one per member): one query for all the
-        # integration's ids costs less than IN lists of CHUNK keys.
+        # Many keys: one query for all the integration's ids costs less than
+        # IN lists of CHUNK keys.
         rows = session.execute(
             select(MemberRow.member_key, MemberRow.id).where(
                 MemberRow.integration_id == integration_id
@@ -108,74 +146,161 @@ def _member_ids(
     return found
 
 
+def _event_member_ids(
+    session: Session,
+    integration_id: int,
+    events: Sequence[MemberEvent],
+    stored: _Stored,
+    newest: int | None,
+) -> list[int]:
+    """The member id of each event, without a query for stored members.
+
+    A member that was not stored was inserted by this write: its id is above
+    `newest` (see `newest_member_id`), so one range query finds all of them.
+    A member neither stored nor in that range (only if another writer raced
+    this one on PostgreSQL) is looked up by key.
+    """
+    missing = [e.member_key for e in events if e.member_key not in stored.rows]
+    found: dict[str, int] = {}
+    if missing and newest is not None:
+        rows = session.execute(
+            select(MemberRow.member_key, MemberRow.id).where(
+                MemberRow.integration_id == integration_id, MemberRow.id > newest
+            )
+        )
+        found.update((key, member_id) for key, member_id in rows)
+    if unknown := [key for key in missing if key not in found]:
+        found.update(_member_ids(session, integration_id, unknown))
+    ids = []
+    for event in events:
+        row = stored.rows.get(event.member_key)
+        ids.append(row[0] if row is not None else found[event.member_key])
+    return ids
+
+
+def _unchanged(before: MemberState, state: MemberState, now: dt.datetime) -> bool:
+    """Would writing `state` over `before` change nothing but last_seen (= now)?"""
+    return (
+        state.status is before.status
+        and state.role is before.role
+        and state.email == before.email
+        and state.username == before.username
+        and state.first_name == before.first_name
+        and state.last_name == before.last_name
+        and state.is_sso == before.is_sso
+        and state.invite_expires_at == before.invite_expires_at
+        and state.expiry_reported == before.expiry_reported
+        and (state.first_seen or now) == before.first_seen
+        and state.removed_at == before.removed_at
+        and (state.last_seen or now) == now
+    )
+
+
+def _touch(
+    session: Session,
+    member_ids: Sequence[int],
+    *,
+    source_sa_id: int | None,
+    run_id: int | None,
+    now: dt.datetime,
+) -> None:
+    """Members listed again unchanged: only what every write sets moves on."""
+    members = cast(Table, MemberRow.__table__)
+    for start in range(0, len(member_ids), CHUNK):
+        session.execute(
+            update(members)
+            .where(members.c.id.in_(member_ids[start : start + CHUNK]))
+            .values(
+                last_seen=now,
+                source_service_account_id=source_sa_id,
+                sync_run_id=run_id,
+            )
+        )
+
+
 def _write(
     session: Session,
     integration_id: int,
     diff: MemberDiff,
+    stored: _Stored,
     *,
     source_sa_id: int | None,
     run_id: int | None,
     now: dt.datetime,
 ) -> list[MemberEvent]:
-    rows: list[dict[str, Any]] = [
-        {
-            "integration_id": integration_id,
-            "member_key": state.key,
-            "email": state.email,
-            "username": state.username,
-            "first_name": state.first_name,
-            "last_name": state.last_name,
-            "search_text": search_text(
-                state.key, state.username, state.first_name, state.last_name
-            ),
-            "role": str(state.role),
-            "status": str(state.status),
-            "is_sso": state.is_sso,
-            "invite_expires_at": state.invite_expires_at,
-            "expiry_reported": state.expiry_reported,
-            "first_seen": state.first_seen or now,
-            "last_seen": state.last_seen or now,
-            "removed_at": state.removed_at,
-            "source_service_account_id": source_sa_id,
-            "sync_run_id": run_id,
-        }
-        for state in diff.states
-    ]
-    newest = newest_member_id(session)
-    upsert(session, MemberRow, rows, keys=("integration_id", "member_key"))
-    index_new_members(session, newest)
-    ids = _member_ids(session, integration_id, [e.member_key for e in diff.events])
-    event_rows = [
-        {
-            "integration_id": integration_id,
-            "member_id": ids[event.member_key],
-            "kind": str(event.kind),
-            "member_key": event.member_key,
-            "email": event.email,
-            "username": event.username,
-            "old_role": str(event.old_role) if event.old_role else None,
-            "new_role": str(event.new_role) if event.new_role else None,
-            "occurred_at": event.occurred_at,
-            "source_service_account_id": source_sa_id,
-            "sync_run_id": run_id,
-        }
-        for event in diff.events
-    ]
-    if event_rows:
-        insert_rows(session, MemberEventRow, event_rows)
-    return [
-        MemberEvent(
-            kind=e.kind,
-            member_key=e.member_key,
-            occurred_at=e.occurred_at,
-            email=e.email,
-            username=e.username,
-            old_role=e.old_role,
-            new_role=e.new_role,
-            source_service_account_id=source_sa_id,
+    # A re-sync lists most members unchanged: for them only last_seen, the
+    # source and the run change, in one UPDATE per CHUNK ids, not an upsert of
+    # all 17 columns. Stored data ends up the same either way.
+    changed: list[MemberState] = []
+    texts: list[str] = []
+    same: list[int] = []
+    inserts = False
+    for state in diff.states:
+        text = search_text(state.key, state.username, state.first_name, state.last_name)
+        row = stored.rows.get(state.key)
+        if row is None:
+            inserts = True
+        elif row[1] == text and _unchanged(stored.states[state.key], state, now):
+            same.append(row[0])
+            continue
+        changed.append(state)
+        texts.append(text)
+    if same:
+        _touch(session, same, source_sa_id=source_sa_id, run_id=run_id, now=now)
+    # Only new members need indexing (and only they can be above `newest`).
+    newest = newest_member_id(session) if inserts else None
+    if changed:
+        count = len(changed)
+        upsert_columns(
+            session,
+            MemberRow,
+            {
+                "integration_id": [integration_id] * count,
+                "member_key": [s.key for s in changed],
+                "email": [s.email for s in changed],
+                "username": [s.username for s in changed],
+                "first_name": [s.first_name for s in changed],
+                "last_name": [s.last_name for s in changed],
+                "search_text": texts,
+                "role": [str(s.role) for s in changed],
+                "status": [str(s.status) for s in changed],
+                "is_sso": [s.is_sso for s in changed],
+                "invite_expires_at": [s.invite_expires_at for s in changed],
+                "expiry_reported": [s.expiry_reported for s in changed],
+                "first_seen": [s.first_seen or now for s in changed],
+                "last_seen": [s.last_seen or now for s in changed],
+                "removed_at": [s.removed_at for s in changed],
+                "source_service_account_id": [source_sa_id] * count,
+                "sync_run_id": [run_id] * count,
+            },
+            keys=("integration_id", "member_key"),
         )
-        for e in diff.events
-    ]
+    if newest is not None:
+        index_new_members(session, newest)
+    events = diff.events
+    if events:
+        count = len(events)
+        insert_columns(
+            session,
+            MemberEventRow,
+            {
+                "integration_id": [integration_id] * count,
+                "member_id": _event_member_ids(
+                    session, integration_id, events, stored, newest
+                ),
+                "kind": [str(e.kind) for e in events],
+                "member_key": [e.member_key for e in events],
+                "email": [e.email for e in events],
+                "username": [e.username for e in events],
+                "old_role": [str(e.old_role) if e.old_role else None for e in events],
+                "new_role": [str(e.new_role) if e.new_role else None for e in events],
+                "occurred_at": [e.occurred_at for e in events],
+                "source_service_account_id": [source_sa_id] * count,
+                "sync_run_id": [run_id] * count,
+            },
+        )
+    # The diff's events already carry the source (and no id, as before).
+    return events
 
 
 def save_members(
@@ -188,10 +313,16 @@ def save_members(
     run_id: int | None = None,
 ) -> list[MemberEvent]:
     """Apply the COMPLETE active listing: joins, role changes, departures."""
-    existing = load_member_states(session, integration_id)
-    diff = diff_active(existing, teammates, now)
+    stored = _load(session, integration_id, None)
+    diff = diff_active(stored.states, teammates, now, source=source_sa_id)
     return _write(
-        session, integration_id, diff, source_sa_id=source_sa_id, run_id=run_id, now=now
+        session,
+        integration_id,
+        diff,
+        stored,
+        source_sa_id=source_sa_id,
+        run_id=run_id,
+        now=now,
     )
 
 
@@ -209,8 +340,14 @@ def save_invites(
     keys = [member_key(invite.email) for invite in listed]
     # diff_pending reads only these and the pending ones, not all 1,000 members.
     narrow = keys if len(keys) <= CHUNK else None
-    existing = load_member_states(session, integration_id, pending_or_keys=narrow)
-    diff = diff_pending(existing, listed, now)
+    stored = _load(session, integration_id, narrow)
+    diff = diff_pending(stored.states, listed, now, source=source_sa_id)
     return _write(
-        session, integration_id, diff, source_sa_id=source_sa_id, run_id=run_id, now=now
+        session,
+        integration_id,
+        diff,
+        stored,
+        source_sa_id=source_sa_id,
+        run_id=run_id,
+        now=now,
     )

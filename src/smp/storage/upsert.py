@@ -45,14 +45,7 @@ def upsert(
     Returns the number of rows sent.
     """
     table = cast(Table, model.__table__)
-    dialect = session.get_bind().dialect.name
-    module: Any
-    if dialect == "postgresql":
-        module = postgresql
-    elif dialect == "sqlite":
-        module = sqlite
-    else:  # pragma: no cover - make_engine only builds these two
-        raise NotImplementedError(f"no upsert for {dialect}")
+    module = _module(session)
     count = 0
     for chunk in _chunks(rows):
         columns = tuple(chunk[0].keys())
@@ -65,6 +58,30 @@ def upsert(
     return count
 
 
+def upsert_columns(
+    session: Session,
+    model: type[DeclarativeBase],
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    keys: Sequence[str],
+    update: Sequence[str] | None = None,
+    keep_when_null: Sequence[str] = (),
+) -> int:
+    """`upsert` for rows given column by column: name -> the rows' values.
+
+    Every column holds one value per row. A caller that has its rows as
+    objects, not dicts, builds no dict per row only for the SQLite path to
+    take it apart again (save_members: 1,000 dicts of 17 keys per account).
+    """
+    table = cast(Table, model.__table__)
+    names = tuple(columns)
+    changing = tuple(c for c in (update or names) if c not in keys)
+    statement = _statement(
+        table, _module(session), tuple(keys), changing, tuple(keep_when_null)
+    )
+    return _send_columns(session, statement, columns)
+
+
 def insert_rows(
     session: Session, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]
 ) -> None:
@@ -72,6 +89,22 @@ def insert_rows(
     table = cast(Table, model.__table__)
     for chunk in _chunks(rows):
         _send(session, _insert(table), chunk, tuple(chunk[0].keys()))
+
+
+def insert_columns(
+    session: Session, model: type[DeclarativeBase], columns: Mapping[str, Sequence[Any]]
+) -> int:
+    """`insert_rows` for rows given column by column (see `upsert_columns`)."""
+    return _send_columns(session, _insert(cast(Table, model.__table__)), columns)
+
+
+def _module(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql
+    if dialect == "sqlite":
+        return sqlite
+    raise NotImplementedError(f"no upsert for {dialect}")  # pragma: no cover
 
 
 @functools.lru_cache(maxsize=64)
@@ -100,7 +133,33 @@ def _send(
     session.connection().exec_driver_sql(sql, values)
 
 
-def _column(values: list[Any], convert: Any, memoized: bool) -> list[Any]:
+def _send_columns(
+    session: Session, statement: Any, columns: Mapping[str, Sequence[Any]]
+) -> int:
+    """Send the rows of `columns` in chunks of CHUNK; returns how many."""
+    names = tuple(columns)
+    count = len(columns[names[0]]) if names else 0
+    if any(len(values) != count for values in columns.values()):
+        raise ValueError("every column needs one value per row")
+    plain = _plain(statement, session.get_bind().dialect, names)
+    for start in range(0, count, CHUNK):
+        stop = start + CHUNK
+        if plain is None:
+            rows = zip(*(columns[name][start:stop] for name in names), strict=True)
+            dicts = [dict(zip(names, row, strict=True)) for row in rows]
+            session.execute(statement, dicts)
+            continue
+        sql, converters = plain
+        converted = [
+            _column(columns[name][start:stop], convert, memoized)
+            for name, convert, memoized in converters
+        ]
+        values = list(zip(*converted, strict=True))
+        session.connection().exec_driver_sql(sql, values)
+    return count
+
+
+def _column(values: Sequence[Any], convert: Any, memoized: bool) -> Sequence[Any]:
     if convert is None:
         return values
     if not memoized:
