@@ -50,7 +50,6 @@ from smp.storage import (
     save_invites,
     save_invoices,
     save_members,
-    save_monthly_volumes,
     save_subusers,
     save_usage_period,
     save_volume_sets,
@@ -58,7 +57,6 @@ from smp.storage import (
     set_service_account_status,
     set_sync_interval,
     start_sync_run,
-    stored_volume_months,
     stored_volume_months_of,
     usage_history,
 )
@@ -270,35 +268,36 @@ def test_subusers_usage_volume_identity_and_runs(
     assert view.overage_risk is False
 
     dec, jan1 = dt.date(2025, 12, 1), dt.date(2026, 1, 1)
-    save_monthly_volumes(
+    save_volume_sets(
         session,
         iid,
-        None,
-        [
-            MonthlyVolume(dec, VolumeMetrics(requests=10)),
-            MonthlyVolume(jan1, VolumeMetrics(requests=5)),
-        ],
+        {
+            None: [
+                MonthlyVolume(dec, VolumeMetrics(requests=10)),
+                MonthlyVolume(jan1, VolumeMetrics(requests=5)),
+            ]
+        },
         source_sa_id=sa_id,
         now=T0,
     )
-    save_monthly_volumes(
+    save_volume_sets(
         session,
         iid,
-        None,
-        [MonthlyVolume(jan1, VolumeMetrics(requests=7, delivered=6))],
+        {None: [MonthlyVolume(jan1, VolumeMetrics(requests=7, delivered=6))]},
         source_sa_id=sa_id,
         now=T1,
     )
-    save_monthly_volumes(
+    save_volume_sets(
         session,
         iid,
-        "s1",
-        [MonthlyVolume(jan1, VolumeMetrics(requests=1))],
+        {"s1": [MonthlyVolume(jan1, VolumeMetrics(requests=1))]},
         source_sa_id=sa_id,
         now=T1,
     )
     session.commit()
-    assert stored_volume_months(session, iid) == {dec: True, jan1: False}
+    assert stored_volume_months_of(session, iid, [None]) == {
+        None: {dec: True, jan1: False}
+    }
     account = list_monthly_volumes(session, iid)
     assert [(v.month, v.metrics.requests) for v in account] == [(dec, 10), (jan1, 7)]
     assert account[1].metrics.delivered == 6

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from tests.sendgrid.fakes import FakeClock
 
+from smp.model import Role
 from smp.sendgrid import RetryPolicy
 from smp.simulator import Account, SimKey, Simulator, World
 from smp.storage import SecretBox, generate_key
@@ -15,6 +16,8 @@ from smp.sync.context import SyncContext
 from smp.sync.keys import NewKey
 
 BASE_URL = "https://sim.invalid"
+# The simulator's user_type -> the role SMP must store (the ground truth).
+ROLE = {"owner": Role.OWNER, "admin": Role.ADMIN, "teammate": Role.USER}
 
 
 def key_of(world: World, kind: str, account: Account | None = None) -> SimKey:

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import BASE_URL, Setup, key_of, new_key, wire_up
+from tests.sync.simworld import BASE_URL, ROLE, Setup, key_of, new_key, wire_up
 
-from smp.model import KeyStatus, MemberStatus, Outcome, Role, month_start
+from smp.model import KeyStatus, MemberStatus, Outcome, month_start
 from smp.simulator import FaultRule, World, generate_world, load_world
 from smp.simulator.world import Account
 from smp.storage import (
@@ -26,8 +26,6 @@ from smp.storage import (
     list_subusers,
 )
 from smp.sync import connect, run_sync
-
-ROLE = {"owner": Role.OWNER, "admin": Role.ADMIN, "teammate": Role.USER}
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import Setup, new_key, wire_up
+from tests.sync.simworld import ROLE, Setup, new_key, wire_up
 
-from smp.model import KeyStatus, MemberStatus, Outcome, Role
+from smp.model import KeyStatus, MemberStatus, Outcome
 from smp.simulator import generate_world
 from smp.storage import (
     current_usage,
@@ -22,8 +22,6 @@ from smp.storage import (
 )
 from smp.sync.engine import run_sync
 from smp.sync.keys import connect
-
-ROLE = {"owner": Role.OWNER, "admin": Role.ADMIN, "teammate": Role.USER}
 
 
 @pytest.fixture

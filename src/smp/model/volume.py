@@ -41,7 +41,7 @@ def months_to_fetch(
     """Months (first days, oldest first) in the history window that are not closed.
 
     `stored` maps each stored month to whether it is closed, as returned by
-    `smp.storage.stored_volume_months`. The window is the current month and the
+    `smp.storage.stored_volume_months_of`. The window is the current month and the
     `history_months - 1` before it.
     """
     current = month_start(today)

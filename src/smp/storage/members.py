@@ -84,23 +84,10 @@ def _load(
         )
     states: dict[str, MemberState] = {}
     rows: dict[str, tuple[int, str]] = {}
-    for (
-        key,
-        email,
-        username,
-        role,
-        status,
-        first_name,
-        last_name,
-        is_sso,
-        invite_expires_at,
-        expiry_reported,
-        first_seen,
-        last_seen,
-        removed_at,
-        member_id,
-        text,
-    ) in session.execute(query):
+    # The columns after status are MemberState's next fields, in its order.
+    for key, email, username, role, status, *fields, member_id, text in session.execute(
+        query
+    ):
         # Enum members by dict: Role(value) costs more than the rest of a row.
         states[key] = MemberState(
             key,
@@ -108,14 +95,7 @@ def _load(
             username,
             _ROLES.get(role) or Role(role),
             _STATUSES.get(status) or MemberStatus(status),
-            first_name,
-            last_name,
-            is_sso,
-            invite_expires_at,
-            expiry_reported,
-            first_seen,
-            last_seen,
-            removed_at,
+            *fields,
         )
         rows[key] = (member_id, text)
     return _Stored(states, rows)

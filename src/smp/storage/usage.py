@@ -149,27 +149,6 @@ def current_usage(
     return usage_view(latest[0], now or dt.datetime.now(dt.UTC))
 
 
-def save_monthly_volumes(
-    session: Session,
-    integration_id: int,
-    subuser: str | None,
-    volumes: Iterable[MonthlyVolume],
-    *,
-    source_sa_id: int | None,
-    now: dt.datetime,
-    run_id: int | None = None,
-) -> int:
-    """Upsert months (the `subuser` argument wins over each record's own)."""
-    return save_volume_sets(
-        session,
-        integration_id,
-        {subuser: volumes},
-        source_sa_id=source_sa_id,
-        now=now,
-        run_id=run_id,
-    )
-
-
 def save_volume_sets(
     session: Session,
     integration_id: int,
@@ -208,17 +187,11 @@ def save_volume_sets(
     )
 
 
-def stored_volume_months(
-    session: Session, integration_id: int, subuser: str | None = None
-) -> dict[dt.date, bool]:
-    """Stored months -> closed? Feed this to `smp.model.months_to_fetch`."""
-    return stored_volume_months_of(session, integration_id, [subuser])[subuser]
-
-
 def stored_volume_months_of(
     session: Session, integration_id: int, subusers: Sequence[str | None]
 ) -> dict[str | None, dict[dt.date, bool]]:
-    """`stored_volume_months` of several subusers (None: the account) at once."""
+    """Stored months -> closed? of each subuser (None: the account), for
+    `smp.model.months_to_fetch`."""
     found: dict[str | None, dict[dt.date, bool]] = {name: {} for name in subusers}
     by_key = {_subuser_key(name): found[name] for name in subusers}
     keys = list(by_key)
