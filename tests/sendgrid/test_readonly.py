@@ -28,9 +28,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 async def test_any_other_method_raises_before_a_byte_is_sent(method: str) -> None:
     recorder = RecordingTransport()
     async with make_client(recorder) as client:
-        http = client._core.http  # reaching past the public API on purpose
+        transport = client._core.transport  # reaching past the public API on purpose
+        request = httpx.Request(
+            method, "https://api.sendgrid.com/v3/api_keys", json={"name": "x"}
+        )
         with pytest.raises(ReadOnlyViolation, match=f"{method} /v3/api_keys refused"):
-            await http.request(method, "/v3/api_keys", json={"name": "x"})
+            await transport.handle_async_request(request)
         assert recorder.sent == []
         await client.scopes()
         assert [r.method for r in recorder.sent] == ["GET"]

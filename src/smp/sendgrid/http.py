@@ -89,19 +89,39 @@ class HttpCore:
         self.limiter = limiter
         self.counters = RequestCounters()
         self.pacer = Pacer(clock)
-        self.http = httpx.AsyncClient(
-            base_url=base_url,
-            transport=ReadOnlyTransport(transport),
-            headers={
-                "Authorization": f"Bearer {key.secret()}",
-                "Accept": "application/json",
-                "User-Agent": "smp (read-only)",
-            },
-            follow_redirects=False,
-        )
+        # Requests go straight to the transport: httpx's client layer (cookies,
+        # auth flows, redirects, hooks) is work SMP never needs (ADR 14).
+        self.transport = ReadOnlyTransport(transport)
+        self._base = base_url.rstrip("/")
+        self._headers = {
+            "Authorization": f"Bearer {key.secret()}",
+            "Accept": "application/json",
+            "User-Agent": "smp (read-only)",
+        }
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.transport.aclose()
+
+    async def _send(
+        self,
+        path: str,
+        params: QueryParams | None,
+        headers: dict[str, str] | None,
+        timeout_s: float,
+    ) -> httpx.Response:
+        request = httpx.Request(
+            "GET",
+            self._base + path,
+            params=params,
+            headers={**self._headers, **headers} if headers else self._headers,
+            extensions={"timeout": httpx.Timeout(timeout_s).as_dict()},
+        )
+        response = await self.transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     async def get_json(
         self,
@@ -148,9 +168,7 @@ class HttpCore:
         async with self.limiter.slot(self.key.key_id):
             self.counters.requests += 1
             try:
-                response = await self.http.get(
-                    path, params=params, headers=headers, timeout=timeout
-                )
+                response = await self._send(path, params, headers, timeout)
             except httpx.TimeoutException:
                 return (
                     RequestTimeout(path, "timed out"),

@@ -9,6 +9,7 @@ import certifi
 import httpx
 
 from smp.sendgrid.errors import ReadOnlyViolation
+from smp.sendgrid.http11 import Http11Transport
 
 ALLOWED_METHODS = frozenset({"GET"})
 
@@ -42,5 +43,5 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def default_transport() -> httpx.AsyncBaseTransport:
-    """httpx's own transport; retries are ours, so the pool does none."""
-    return httpx.AsyncHTTPTransport(retries=0, verify=_tls_context())
+    """The network transport; retries are HttpCore's, so it makes none of its own."""
+    return Http11Transport(_tls_context())

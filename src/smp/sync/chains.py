@@ -15,6 +15,7 @@ from smp.model import (
     CapabilityResult,
     MonthlyVolume,
     Outcome,
+    is_month_closed,
     months_to_fetch,
 )
 from smp.sendgrid import SendGridClient, wire
@@ -150,9 +151,14 @@ async def subusers_and_volume(run: Run) -> None:
 def _month_bases(
     fetched: fetch.VolumeListing, names: list[str], run: Run
 ) -> dict[str, str]:
+    def open_days(name: str) -> list[wire.StatsDay]:
+        # Only open months enter the basis; summing the closed ones is waste.
+        days = fetched.subusers.get(name, [])
+        return [day for day in days if not is_month_closed(day.date, run.now)]
+
     return {
         name: freshness.open_months_basis(
-            mapping.monthly_volumes(fetched.subusers.get(name, []), name, 0), run.now
+            mapping.monthly_volumes(open_days(name), name, 0), run.now
         )
         for name in names
     }
