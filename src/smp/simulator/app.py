@@ -21,6 +21,7 @@ from smp.simulator.faults import FaultRule
 from smp.simulator.handlers import Call
 from smp.simulator.ratelimit import RateLimiter
 from smp.simulator.routes import match
+from smp.simulator.stats import month_index
 from smp.simulator.tenant import Tenant, account_tenant, subuser_tenant
 from smp.simulator.world import SimKey, World
 
@@ -104,12 +105,16 @@ class Simulator:
     def replace_world(self, world: World) -> None:
         self.world = world
         self._keys = {k.key: k for k in world.keys}
-        self._tenants = {a.username: account_tenant(world, a) for a in world.accounts}
+        self._tenants: dict[str, Tenant] = {}
         self._sub_tenants: dict[tuple[str, str], Tenant] = {}
         for account in world.accounts:
+            months = {
+                sub.username: month_index(sub.daily_stats) for sub in account.subusers
+            }
+            self._tenants[account.username] = account_tenant(world, account, months)
             for sub in account.subusers:
                 self._sub_tenants[(account.username, sub.username)] = subuser_tenant(
-                    account, sub
+                    account, sub, months[sub.username]
                 )
         self._today = world.today_date()
         self._cache: dict[tuple[str, ...], bytes] = {}

@@ -150,7 +150,7 @@ def _page(call: Call, items: list[dict[str, object]]) -> list[dict[str, object]]
 
 def stats(call: Call) -> object:
     start, end, by = _range(call)
-    buckets = aggregate(call.tenant.daily_stats, start, end, by)
+    buckets = aggregate(call.tenant.daily_stats, start, end, by, call.tenant.months)
     items: list[dict[str, object]] = [
         {"date": day, "stats": [{"metrics": m}]} for day, m in buckets
     ]
@@ -196,8 +196,18 @@ def subusers_stats(call: Call) -> object:
         if name not in call.tenant.subuser_index:
             raise BadRequest("subusers", f"subuser {name} does not exist")
     start, end, by = _range(call)
+    tenant = call.tenant
     series = [
-        (name, aggregate(call.tenant.subuser_index[name].daily_stats, start, end, by))
+        (
+            name,
+            aggregate(
+                tenant.subuser_index[name].daily_stats,
+                start,
+                end,
+                by,
+                tenant.subuser_months.get(name),
+            ),
+        )
         for name in names
     ]
     items: list[dict[str, object]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from smp.simulator.stats import MonthIndex, month_index
 from smp.simulator.world import (
     Account,
     Credits,
@@ -37,6 +38,9 @@ class Tenant:
     invoices: list[Invoice]
     validation_jobs: list[ValidationJob]
     keys: list[SimKey]
+    # The stats by month, of this tenant and of each of its subusers.
+    months: MonthIndex | None = None
+    subuser_months: dict[str, MonthIndex] = field(default_factory=dict)
     teammate_index: dict[str, Teammate] = field(default_factory=dict)
     subuser_index: dict[str, Subuser] = field(default_factory=dict)
 
@@ -45,7 +49,10 @@ class Tenant:
         self.subuser_index = {s.username: s for s in self.subusers}
 
 
-def account_tenant(world: World, account: Account) -> Tenant:
+def account_tenant(
+    world: World, account: Account, subuser_months: dict[str, MonthIndex]
+) -> Tenant:
+    """`subuser_months`: each subuser's MonthIndex, shared with its own tenant."""
     return Tenant(
         username=account.username,
         user_id=account.user_id,
@@ -62,10 +69,12 @@ def account_tenant(world: World, account: Account) -> Tenant:
         invoices=account.invoices,
         validation_jobs=account.validation_jobs,
         keys=[k for k in world.keys if k.account == account.username],
+        months=month_index(account.daily_stats),
+        subuser_months=subuser_months,
     )
 
 
-def subuser_tenant(parent: Account, sub: Subuser) -> Tenant:
+def subuser_tenant(parent: Account, sub: Subuser, months: MonthIndex) -> Tenant:
     """A subuser has its own user data and stats, one owner and no subusers."""
     profile = Profile(**{**parent.profile, "first_name": sub.first_name})
     profile["last_name"] = sub.last_name
@@ -104,4 +113,5 @@ def subuser_tenant(parent: Account, sub: Subuser) -> Tenant:
         invoices=[],
         validation_jobs=[],
         keys=[],
+        months=months,
     )
