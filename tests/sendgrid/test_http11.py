@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from smp.sendgrid import ReadOnlyViolation
 from smp.sendgrid.http11 import MAX_BODY_BYTES, Http11Transport
 
 Answer = Callable[[bytes], bytes | None]  # request head → response bytes (None: hang)
+RESET = b"<reset the connection>"
+LINGER_0 = struct.pack("ii", 1, 0)
 
 
 def ok(body: bytes, *extra: str) -> bytes:
@@ -44,6 +48,11 @@ class RawServer:
                 head = await reader.readuntil(b"\r\n\r\n")
                 self.heads.append(head)
                 reply = self.answers.pop(0)(head)
+                if reply == RESET:
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_0)
+                    writer.transport.abort()  # an RST, not a FIN
+                    return
                 if reply is None:
                     await asyncio.sleep(30)
                     return
@@ -160,35 +169,49 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_once() -> None:
     assert server.connections == 2
 
 
-@pytest.mark.parametrize(
-    "reply",
-    [
-        b"<html>oops</html>\r\n\r\n",
-        b"HTTP/1.1 abc Nope\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
-        f"HTTP/1.1 200 OK\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode(),
-        b"HTTP/1.1 200 OK\r\n\r\nkept alive but no length",
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-    ],
-)
-async def test_a_malformed_response_is_a_protocol_error(reply: bytes) -> None:
-    server = RawServer([lambda _: reply])
+PROTOCOL = httpx.RemoteProtocolError
+
+
+async def test_a_kept_connection_the_server_resets_is_replaced_once() -> None:
+    server = RawServer([lambda _: ok(b"1"), lambda _: RESET, lambda _: ok(b"2")])
     transport = Http11Transport(ssl.create_default_context())
     async with serving(server):
+        first = await fetch(transport, get(server.url + "/"))
+        second = await fetch(transport, get(server.url + "/"))
+        assert server.connections == 2
+        # Reset again on the new connection too: no third try, an error.
+        server.answers[:] = [lambda _: RESET, lambda _: RESET]
         with pytest.raises(httpx.RemoteProtocolError):
             await fetch(transport, get(server.url + "/"))
+        assert server.connections == 3
     await transport.aclose()
+    assert (first.content, second.content) == (b"1", b"2")
 
 
-async def test_a_body_cut_short_is_a_read_error() -> None:
-    server = RawServer(
-        [lambda _: b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"cut'],
-        close_after_each=True,
-    )
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"<html>oops</html>\r\n\r\n", PROTOCOL),
+        (b"HTTP/1.1 abc Nope\r\n\r\n", PROTOCOL),
+        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", PROTOCOL),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n", PROTOCOL),
+        (
+            f"HTTP/1.1 200 OK\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode(),
+            PROTOCOL,
+        ),
+        (b"HTTP/1.1 200 OK\r\n\r\nkept alive but no length", PROTOCOL),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", PROTOCOL),
+        # The server hangs up 95 bytes early: a lost connection, not bad syntax.
+        (b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"cut', httpx.ReadError),
+    ],
+)
+async def test_a_broken_response_is_a_transport_error(
+    reply: bytes, error: type[httpx.TransportError]
+) -> None:
+    server = RawServer([lambda _: reply], close_after_each=True)
     transport = Http11Transport(ssl.create_default_context())
     async with serving(server):
-        with pytest.raises(httpx.ReadError):
+        with pytest.raises(error):
             await fetch(transport, get(server.url + "/"))
     await transport.aclose()
 

@@ -187,6 +187,10 @@ async def _read_head(
             if not exc.partial:
                 raise _StaleConnection from None
             raise
+        except ConnectionResetError:
+            # Reset before a byte of an answer: the server dropped a kept
+            # connection (a fresh one that does this reports a protocol error).
+            raise _StaleConnection from None
         status_line, *lines = block[:-4].split(b"\r\n")
         version, _, rest = status_line.partition(b" ")
         code = rest[:3]
