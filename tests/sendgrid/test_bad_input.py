@@ -49,6 +49,20 @@ async def test_unusable_answers_to_scopes(
     assert str(caught.value).startswith("GET /v3/scopes: ")
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decode_is_a_protocol_error(encoding: str) -> None:
+    answer = httpx.Response(
+        200,
+        headers={"content-type": "application/json", "content-encoding": encoding},
+        stream=httpx.ByteStream(b'{"scopes": []}'),  # not compressed at all
+    )
+    router = one("/v3/scopes", answer)
+    async with make_client(router) as client:
+        with pytest.raises(ProtocolError, match="does not decode as its Content-Enc"):
+            await client.scopes()
+    assert len(router.requests) == 1  # not retried: the same bytes would come back
+
+
 async def test_an_object_where_a_list_belongs() -> None:
     router = one("/v3/subusers", json_response({"id": 1, "username": "x"}))
     async with make_client(router) as client:

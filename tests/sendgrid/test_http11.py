@@ -201,6 +201,7 @@ async def test_a_kept_connection_the_server_resets_is_replaced_once() -> None:
         ),
         (b"HTTP/1.1 200 OK\r\n\r\nkept alive but no length", PROTOCOL),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", PROTOCOL),
+        (b"HTTP/1.1 200 OK\r\nX-Big: " + b"x" * 70_000 + b"\r\n\r\n", PROTOCOL),
         # The server hangs up 95 bytes early: a lost connection, not bad syntax.
         (b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"cut', httpx.ReadError),
     ],

@@ -178,6 +178,11 @@ class HttpCore:
             except httpx.TransportError as exc:
                 reason = f"connection failed ({type(exc).__name__})"
                 return TransportError(path, reason), self.policy.backoff(attempt), False
+            except httpx.DecodingError:
+                # e.g. "Content-Encoding: gzip" over bytes that are not gzip
+                raise ProtocolError(
+                    path, "the body does not decode as its Content-Encoding says"
+                ) from None
         info = RateLimitInfo.from_headers(response.headers)
         self.pacer.observe(path, info, self.policy)
         status = response.status_code

@@ -136,7 +136,11 @@ class Http11Transport(httpx.AsyncBaseTransport):
             raise
         except _Malformed as exc:
             raise httpx.RemoteProtocolError(str(exc), request=request) from None
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except asyncio.LimitOverrunError:
+            raise httpx.RemoteProtocolError(
+                "response head over 64 KiB", request=request
+            ) from None
+        except (OSError, asyncio.IncompleteReadError):
             raise httpx.ReadError("connection lost", request=request) from None
         finally:
             if not reusable:  # errors and cancellation leave bytes unread
