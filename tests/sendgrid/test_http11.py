@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.security.serving import self_signed
+from tests.sendgrid.fakes import make_client
 
-from smp.sendgrid import ReadOnlyViolation
+from smp.sendgrid import ProtocolError, ReadOnlyViolation
 from smp.sendgrid.http11 import MAX_BODY_BYTES, Http11Transport
 
 Answer = Callable[[bytes], bytes | None]  # request head → response bytes (None: hang)
@@ -267,6 +268,21 @@ async def test_a_header_value_with_a_line_break_sends_nothing() -> None:
             await fetch(transport, smuggled)
     await transport.aclose()
     assert server.connections == 0
+    assert server.heads == []
+
+
+async def test_the_client_reports_an_unsendable_header_at_once() -> None:
+    # A subuser name from SendGrid goes into on-behalf-of: one with a line
+    # break is refused before sending, not retried as a network failure.
+    server = RawServer([lambda _: ok(b"{}")])
+    async with serving(server):
+        client = make_client(
+            Http11Transport(ssl.create_default_context()), base_url=server.url
+        )
+        async with client:
+            with pytest.raises(ProtocolError, match="the request cannot be sent"):
+                await client.user_account(on_behalf_of="sub\r\nX-Evil: 1")
+            assert client.counters.retries == 0
     assert server.heads == []
 
 

@@ -175,6 +175,11 @@ class HttpCore:
                     self.policy.backoff(attempt),
                     False,
                 )
+            except (httpx.LocalProtocolError, httpx.InvalidURL) as exc:
+                # Nothing was sent, and a retry would build the same request.
+                raise ProtocolError(
+                    path, f"the request cannot be sent: {exc}"
+                ) from None
             except httpx.TransportError as exc:
                 reason = f"connection failed ({type(exc).__name__})"
                 return TransportError(path, reason), self.policy.backoff(attempt), False
