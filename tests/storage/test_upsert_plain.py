@@ -105,25 +105,27 @@ def _write(engine: Engine, name: str) -> tuple[list[Any], list[Any], list[Any]]:
         ids = session.execute(
             select(MemberRow.id).where(MemberRow.integration_id == iid)
         ).scalars()
-        upsert_module.insert_rows(
+        upsert_module.insert_columns(
             session,
             MemberEventRow,
-            [
-                {
-                    "integration_id": iid,
-                    "member_id": member_id,
-                    "kind": "joined",
-                    "member_key": "k",
-                    "email": None,
-                    "username": "u",
-                    "old_role": None,
-                    "new_role": "admin",
-                    "occurred_at": T0_PLUS2,
-                    "source_service_account_id": None,
-                    "sync_run_id": None,
-                }
-                for member_id in ids
-            ],
+            _columns(
+                [
+                    {
+                        "integration_id": iid,
+                        "member_id": member_id,
+                        "kind": "joined",
+                        "member_key": "k",
+                        "email": None,
+                        "username": "u",
+                        "old_role": None,
+                        "new_role": "admin",
+                        "occurred_at": T0_PLUS2,
+                        "source_service_account_id": None,
+                        "sync_run_id": None,
+                    }
+                    for member_id in ids
+                ]
+            ),
         )
         return (
             _stored(session, MemberRow, iid),

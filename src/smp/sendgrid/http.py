@@ -177,8 +177,12 @@ class HttpCore:
                 )
             except (httpx.LocalProtocolError, httpx.InvalidURL) as exc:
                 # Nothing was sent, and a retry would build the same request.
+                # A header's value stays out of the message (h11 would quote it).
+                why = "a header holds CR, LF or NUL"
+                if isinstance(exc, httpx.InvalidURL):
+                    why = str(exc)  # the URL carries no key
                 raise ProtocolError(
-                    path, f"the request cannot be sent: {exc}"
+                    path, f"the request cannot be sent: {why}"
                 ) from None
             except httpx.TransportError as exc:
                 reason = f"connection failed ({type(exc).__name__})"

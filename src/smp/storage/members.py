@@ -44,19 +44,10 @@ class _Stored:
     rows: dict[str, tuple[int, str]]
 
 
-def load_member_states(
-    session: Session,
-    integration_id: int,
-    *,
-    pending_or_keys: Sequence[str] | None = None,
-) -> dict[str, MemberState]:
-    """All stored members, or (`pending_or_keys`) the pending ones and these."""
-    return _load(session, integration_id, pending_or_keys).states
-
-
 def _load(
     session: Session, integration_id: int, pending_or_keys: Sequence[str] | None
 ) -> _Stored:
+    """All stored members, or (`pending_or_keys`) the pending ones and these."""
     # Plain rows, not ORM objects: half the CPU for an account's 1,000 members.
     query = select(
         MemberRow.member_key,

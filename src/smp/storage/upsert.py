@@ -82,19 +82,10 @@ def upsert_columns(
     return _send_columns(session, statement, columns)
 
 
-def insert_rows(
-    session: Session, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """A plain bulk INSERT of `rows` (all with the same keys), in chunks."""
-    table = cast(Table, model.__table__)
-    for chunk in _chunks(rows):
-        _send(session, _insert(table), chunk, tuple(chunk[0].keys()))
-
-
 def insert_columns(
     session: Session, model: type[DeclarativeBase], columns: Mapping[str, Sequence[Any]]
 ) -> int:
-    """`insert_rows` for rows given column by column (see `upsert_columns`)."""
+    """A plain bulk INSERT, the rows given column by column (see `upsert_columns`)."""
     return _send_columns(session, _insert(cast(Table, model.__table__)), columns)
 
 
