@@ -21,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -149,10 +150,45 @@ def _root() -> str:
 
 
 def wait_rss_mb(process: subprocess.Popen[bytes]) -> tuple[int, float]:
-    """Wait for a child; its exit code and its peak RSS in MB (from wait4)."""
+    """Wait for a child; its exit code and its peak RSS in MB.
+
+    The peak is the larger of wait4's (the child, or its largest descendant)
+    and the sampled sum over the child and its descendants (a writer process,
+    say), read from /proc every 20 ms: both processes count.
+    """
+    peak_kb = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak_kb[0] = max(peak_kb[0], _tree_rss_kb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
+    done.set()
+    sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, usage.ru_maxrss / 1024.0  # Linux: kilobytes
+    return process.returncode, max(usage.ru_maxrss, peak_kb[0]) / 1024.0  # Linux: kB
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            with open(
+                f"/proc/{current}/task/{current}/children", encoding="ascii"
+            ) as children:
+                pending.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue  # ended meanwhile
+    return total
 
 
 def serve(accounts: int, port: int, latency: bool, rate_limit: bool) -> None:

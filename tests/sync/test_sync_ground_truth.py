@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -20,21 +21,34 @@ from smp.storage import (
     list_service_accounts,
     list_subusers,
 )
+from smp.sync import ProcessWriter
 from smp.sync.engine import run_sync
 from smp.sync.keys import connect
 
 
-@pytest.fixture
-def setup(engine: Engine) -> Setup:
+@pytest.fixture(scope="module")
+def process_writer(engine: Engine) -> Iterator[ProcessWriter]:
+    writer = ProcessWriter(engine)
+    yield writer
+    writer.close()
+
+
+@pytest.fixture(params=["thread", "process"])
+def setup(request: pytest.FixtureRequest, engine: Engine) -> Setup:
+    """Every write goes through the writer thread, or through the writer process
+    (its own engine on the same database, the jobs pickled): the same truth."""
     world = generate_world(seed=7, accounts=1, teammates=120, pending=4, subusers=12)
-    return wire_up(world, engine)
+    wired = wire_up(world, engine)
+    if request.param == "process":
+        wired.context.writer = request.getfixturevalue("process_writer")
+    return wired
 
 
 async def _connect_and_sync(setup: Setup, name: str) -> int:
     integration, _ = await connect(
         setup.engine,
         setup.box,
-        name,
+        f"{name} ({type(setup.context.writer).__name__})",
         [new_key(setup.world, "full"), new_key(setup.world, "billing")],
         setup.context,
         base_url="https://sim.invalid",

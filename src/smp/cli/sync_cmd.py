@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from smp.cli.gc_tuning import tune_for_sync
 from smp.cli.runtime import (
     EXIT_BAD_INPUT,
     Runtime,
@@ -29,7 +28,8 @@ from smp.cli.runtime import (
 )
 from smp.model import Outcome
 from smp.storage import LockBusyError, get_integration, list_integrations
-from smp.sync import COLLECTED, SyncReport, run_sync
+from smp.sync import COLLECTED, SyncReport, run_sync, writer_for
+from smp.sync.gc_tuning import tune_for_sync
 
 EXIT_LOCKED = 3
 # How long a sync waits by default for another sync of the same integration.
@@ -114,7 +114,7 @@ def summary_table(report: SyncReport) -> Table:
     table.caption = (
         f"{report.requests} requests, {report.retries} retries, "
         f"{report.rate_limit_waits} rate-limit waits, "
-        f"{len(report.events)} member events"
+        f"{report.events} member events"
     )
     return table
 
@@ -150,14 +150,18 @@ def register(app: typer.Typer) -> None:
             )
         tune_for_sync()
         with user_errors():  # e.g. a master key that cannot decrypt the keys
-            results = asyncio.run(
-                sync_many(
-                    runtime,
-                    [i.id for i in found],
-                    [i.name for i in found],
-                    show=not as_json,
+            runtime.context.writer = writer_for(runtime.engine, len(found))
+            try:
+                results = asyncio.run(
+                    sync_many(
+                        runtime,
+                        [i.id for i in found],
+                        [i.name for i in found],
+                        show=not as_json,
+                    )
                 )
-            )
+            finally:
+                runtime.context.writer.close()
         reports = [r for r in results if isinstance(r, SyncReport)]
         locked = [r for r in results if isinstance(r, str)]
         if as_json:

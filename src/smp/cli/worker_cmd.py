@@ -13,9 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from smp.cli.gc_tuning import tune_for_sync
 from smp.cli.runtime import EXIT_BAD_INPUT, fail, user_errors
 from smp.storage import ensure_home
+from smp.sync.gc_tuning import tune_for_sync
 
 # Syncs one worker runs at once; the same bound as one `smp sync --all`.
 DEFAULT_CONCURRENCY = 8

@@ -17,16 +17,21 @@ from smp.sync.keys import (
     connect,
 )
 from smp.sync.report import SyncReport
+from smp.sync.writer import ProcessWriter, ThreadWriter, Writer, writer_for
 
 __all__ = [
     "COLLECTED",
     "KeyAlreadyConnected",
     "KeyRefused",
     "NewKey",
+    "ProcessWriter",
     "SyncContext",
     "SyncReport",
+    "ThreadWriter",
+    "Writer",
     "add_key",
     "check_key",
     "connect",
     "run_sync",
+    "writer_for",
 ]

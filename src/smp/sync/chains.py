@@ -1,7 +1,7 @@
 """The five chains of a sync run, run concurrently by `engine.Run.execute`:
 identity; members → invites; subusers (+ credits) with volume; account
 credits; invoices. Each capability goes through `Run.step`: fetched
-completely, then written in one transaction.
+completely, then written in one transaction (the functions in `writes`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from smp.model import (
     CapabilityResult,
-    MonthlyVolume,
     Outcome,
     is_month_closed,
     months_to_fetch,
@@ -23,17 +22,9 @@ from smp.storage import (
     credit_bases,
     get_identity,
     list_subusers,
-    save_credit_bases,
-    save_identity,
-    save_invites,
-    save_invoices,
-    save_members,
-    save_subusers,
-    save_usage_period,
-    save_volume_sets,
     stored_volume_months_of,
 )
-from smp.sync import fetch, freshness, mapping
+from smp.sync import fetch, freshness, mapping, writes
 
 if TYPE_CHECKING:
     from smp.sync.engine import Run
@@ -52,46 +43,17 @@ async def identity(run: Run) -> None:
                 CapabilityResult(Outcome.OK, 1, service_account_id=sa.id),
             )
             return
-
-    def write(session: Session, data: fetch.Identity, source: int) -> int:
-        save_identity(
-            session,
-            run.integration.id,
-            mapping.identity(data, source),
-            source_sa_id=source,
-            now=run.now,
-        )
-        return 1
-
-    await run.step("account_identity", fetch.fetch_identity, write)
+    await run.step("account_identity", fetch.fetch_identity, writes.identity)
 
 
 async def members_then_invites(run: Run) -> None:
-    iid, run_id = run.integration.id, run.report.run_id
-
-    def write_members(session: Session, data: list[wire.Teammate], source: int) -> int:
-        listed = [mapping.teammate(t) for t in data]
-        run.report.events += save_members(
-            session, iid, listed, source_sa_id=source, now=run.now, run_id=run_id
-        )
-        return len(listed)
-
-    def write_invites(
-        session: Session, data: list[wire.PendingInvite], source: int
-    ) -> int:
-        listed = [mapping.invite(i) for i in data]
-        run.report.events += save_invites(
-            session, iid, listed, source_sa_id=source, now=run.now, run_id=run_id
-        )
-        return len(listed)
-
-    await run.step("members", fetch.fetch_members, write_members)
-    await run.step("invites", fetch.fetch_invites, write_invites)
+    await run.step("members", fetch.fetch_members, writes.members)
+    await run.step("invites", fetch.fetch_invites, writes.invites)
 
 
 async def subusers_and_volume(run: Run) -> None:
     """The listing, then volume, then the credits that may have changed."""
-    iid, today = run.integration.id, run.now.date()
+    iid = run.integration.id
     sa = run.key_for("subusers")
     with_credits = bool(
         sa and "subusers.credits.read" in run.scope_reports[sa.id].scopes
@@ -126,18 +88,8 @@ async def subusers_and_volume(run: Run) -> None:
             listed, credits, {name: bases[name] for name in credits}
         )
 
-    def write_subusers(
-        session: Session, data: fetch.SubuserListing, source: int
-    ) -> int:
-        subusers = mapping.subusers(data)
-        save_subusers(session, iid, subusers, source_sa_id=source, now=run.now)
-        save_credit_bases(session, iid, data.bases, now=run.now)
-        for period in mapping.subuser_periods(data, today, source):
-            save_usage_period(session, iid, period, source_sa_id=source, now=run.now)
-        return len(subusers)
-
     try:
-        await run.step("subusers", get_subusers, write_subusers)
+        await run.step("subusers", get_subusers, writes.subusers)
     finally:
         if volume is not None:
             await volume
@@ -179,47 +131,12 @@ async def _volume(run: Run, subusers: list[str]) -> fetch.VolumeListing | None:
     async def get_volume(client: SendGridClient) -> fetch.VolumeListing:
         return await fetch.fetch_volume(client, start, today, subusers)
 
-    def write(session: Session, data: fetch.VolumeListing, source: int) -> int:
-        sets: dict[str | None, list[MonthlyVolume]] = {
-            None: mapping.monthly_volumes(data.account, None, source)
-        }
-        for name, days in data.subusers.items():
-            sets[name] = mapping.monthly_volumes(days, name, source)
-        return save_volume_sets(
-            session,
-            iid,
-            sets,
-            source_sa_id=source,
-            now=run.now,
-            run_id=run.report.run_id,
-        )
-
-    return await run.step("usage_volume", get_volume, write)
+    return await run.step("usage_volume", get_volume, writes.volume)
 
 
 async def account_credits(run: Run) -> None:
-    def write(session: Session, data: wire.UserCredits, source: int) -> int:
-        period = mapping.usage_period(data, run.now.date(), source)
-        save_usage_period(
-            session,
-            run.integration.id,
-            period,
-            source_sa_id=source,
-            now=run.now,
-            run_id=run.report.run_id,
-        )
-        return 1
-
-    await run.step("usage_credits", fetch.fetch_credits, write)
+    await run.step("usage_credits", fetch.fetch_credits, writes.account_credits)
 
 
 async def invoices(run: Run) -> None:
-    def write(session: Session, data: list[wire.Invoice], source: int) -> int:
-        found = [mapping.invoice(i, source) for i in data]
-        kept = [i for i in found if i is not None]
-        save_invoices(
-            session, run.integration.id, kept, source_sa_id=source, now=run.now
-        )
-        return len(kept)
-
-    await run.step("invoices", fetch.fetch_invoices, write)
+    await run.step("invoices", fetch.fetch_invoices, writes.invoices)

@@ -21,6 +21,7 @@ from smp.sendgrid import (
     SendGridClient,
 )
 from smp.sync.freshness import DEFAULT_REFRESH_AFTER
+from smp.sync.writer import ThreadWriter, Writer
 
 
 def _utc_now() -> dt.datetime:
@@ -41,6 +42,8 @@ class SyncContext:
     # How long an account identity or a subuser's credits may go unread
     # when nothing says they changed (smp.sync.freshness).
     refresh_after: dt.timedelta = DEFAULT_REFRESH_AFTER
+    # Where writes run (smp.sync.writer); its owner closes it.
+    writer: Writer = field(default_factory=ThreadWriter)
 
     def client(
         self, key: ApiKey, *, region: str, base_url: str | None

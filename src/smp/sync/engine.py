@@ -52,11 +52,11 @@ from smp.storage import (
     set_service_account_status,
     start_sync_run,
 )
-from smp.sync import chains, sanity
+from smp.sync import chains, sanity, writes
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
 from smp.sync.report import SyncReport
-from smp.sync.writer import off_loop
+from smp.sync.writer import WriterStopped, on_thread
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,16 +89,21 @@ async def run_sync(
     # Decrypt first: a wrong master key stops here, before any request.
     keys = {sa.id: ApiKey.parse(box.decrypt(sa.encrypted_secret)) for sa in accounts}
     async with await enter_sync(engine, found.id, context.lock_timeout_s):
-        with Session(engine) as session, session.begin():
-            # Holding the lock, any unfinished run is one whose process died.
-            close_interrupted_runs(session, found.id, now=context.now())
-            run_id = start_sync_run(session, found.id, trigger, now=context.now())
+
+        def open_run() -> int:
+            with Session(engine) as session, session.begin():
+                # Holding the lock, any unfinished run is one whose process died.
+                close_interrupted_runs(session, found.id, now=context.now())
+                return start_sync_run(session, found.id, trigger, now=context.now())
+
+        # On a thread: waiting for SQLite's write lock must not stall the loop.
+        run_id = await on_thread(open_run)
         run = Run(engine, found, accounts, keys, context, run_id, progress)
         try:
             await run.execute()
         finally:
             await run.aclose()
-            run.finish()
+            await on_thread(run.finish)
     return run.report
 
 
@@ -239,7 +244,7 @@ class Run:
         self,
         capability: str,
         fetch_with: Callable[[SendGridClient], Awaitable[T]],
-        write: Callable[[Session, T, int], int],
+        save: Callable[[Session, T, writes.Scope], writes.Written],
     ) -> T | None:
         """Fetch completely, then write in one transaction; None if it failed."""
         sa = self.key_for(capability)
@@ -249,18 +254,17 @@ class Run:
         self.progress(capability, None)
         try:
             data = await fetch_with(self.clients[sa.id])
-
-            def store() -> int:
-                sanity.check(data, capability)
-                with Session(self.engine) as session, session.begin():
-                    return write(session, data, sa.id)
-
-            count = await off_loop(store)
+            scope = writes.Scope(
+                self.integration.id, sa.id, self.report.run_id, self.now
+            )
+            job = writes.Job(capability, save, data, scope)
+            written = await self.context.writer.write(self.engine, job)
         except (SendGridError, sanity.UnusableAnswer) as error:
             self._fail(capability, sa, error)
             return None
-        except (DBAPIError, StorageError) as error:
-            # The database went away: expected in operation, so no traceback.
+        except (DBAPIError, StorageError, WriterStopped) as error:
+            # The database (or the writer process) went away: expected in
+            # operation, so no traceback.
             log.warning(
                 "%s: %s could not be written, the database failed: %s",
                 self.integration.name,
@@ -291,8 +295,10 @@ class Run:
                 ),
             )
             return None
+        self.report.events += written.events
         self.record(
-            capability, CapabilityResult(Outcome.OK, count, service_account_id=sa.id)
+            capability,
+            CapabilityResult(Outcome.OK, written.count, service_account_id=sa.id),
         )
         return data
 

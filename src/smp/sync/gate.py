@@ -20,6 +20,9 @@ from smp.storage import integration_lock
 
 # Syncs per engine (and event loop) at once; leaves room in a pool of 15.
 MAX_CONCURRENT_SYNCS = 8
+# SQLite's lock is a lease row, not a held connection: there, twice as many
+# syncs keep the network busy while others wait for the writer (ADR 15).
+MAX_CONCURRENT_SYNCS_SQLITE = 16
 
 _gates: weakref.WeakKeyDictionary[
     Engine, dict[asyncio.AbstractEventLoop, asyncio.Semaphore]
@@ -34,7 +37,12 @@ def _gate(engine: Engine) -> asyncio.Semaphore:
         # Forget gates of closed loops (each test, each asyncio.run has its own).
         for old in [old for old in per_loop if old.is_closed()]:
             del per_loop[old]
-        gate = per_loop[loop] = asyncio.Semaphore(MAX_CONCURRENT_SYNCS)
+        limit = (
+            MAX_CONCURRENT_SYNCS_SQLITE
+            if engine.dialect.name == "sqlite"
+            else MAX_CONCURRENT_SYNCS
+        )
+        gate = per_loop[loop] = asyncio.Semaphore(limit)
     return gate
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from smp.model import CapabilityResult, MemberEvent, Outcome
+from smp.model import CapabilityResult, Outcome
 
 
 @dataclass(slots=True)
@@ -15,7 +15,8 @@ class SyncReport:
     capabilities: dict[str, CapabilityResult] = field(default_factory=dict)
     # service account id -> the reason it needs attention
     key_problems: dict[int, str] = field(default_factory=dict)
-    events: list[MemberEvent] = field(default_factory=list)
+    # Member events recorded (joined, left, role changed, …).
+    events: int = 0
     requests: int = 0
     retries: int = 0
     rate_limit_waits: int = 0
@@ -57,7 +58,7 @@ class SyncReport:
                 for name, result in self.capabilities.items()
             },
             "key_problems": {str(k): v for k, v in self.key_problems.items()},
-            "events": len(self.events),
+            "events": self.events,
             "requests": self.requests,
             "retries": self.retries,
             "rate_limit_waits": self.rate_limit_waits,

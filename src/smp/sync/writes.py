@@ -1,0 +1,151 @@
+"""What each capability writes: plain functions of (session, fetched data, scope).
+
+They are module-level and take plain, picklable data, so a write runs the same
+on the writer thread or in the writer process (`smp.sync.writer`). `perform`
+is the whole of one write: the sanity check, then one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from smp.model import MonthlyVolume
+from smp.sendgrid import wire
+from smp.storage import (
+    save_credit_bases,
+    save_identity,
+    save_invites,
+    save_invoices,
+    save_members,
+    save_subusers,
+    save_usage_period,
+    save_volume_sets,
+)
+from smp.sync import fetch, mapping, sanity
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a write belongs: the integration, the key that read it, the run."""
+
+    integration_id: int
+    source: int
+    run_id: int
+    now: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    count: int
+    events: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Job(Generic[T]):
+    """One capability's fetched data and the function that stores it."""
+
+    capability: str
+    save: Callable[[Session, T, Scope], Written]
+    data: T
+    scope: Scope
+
+
+def perform(engine: Engine, job: Job[Any]) -> Written:
+    sanity.check(job.data, job.capability)
+    with Session(engine) as session, session.begin():
+        return job.save(session, job.data, job.scope)
+
+
+def identity(session: Session, data: fetch.Identity, scope: Scope) -> Written:
+    save_identity(
+        session,
+        scope.integration_id,
+        mapping.identity(data, scope.source),
+        source_sa_id=scope.source,
+        now=scope.now,
+    )
+    return Written(1)
+
+
+def members(session: Session, data: list[wire.Teammate], scope: Scope) -> Written:
+    listed = [mapping.teammate(t) for t in data]
+    events = save_members(
+        session,
+        scope.integration_id,
+        listed,
+        source_sa_id=scope.source,
+        now=scope.now,
+        run_id=scope.run_id,
+    )
+    return Written(len(listed), len(events))
+
+
+def invites(session: Session, data: list[wire.PendingInvite], scope: Scope) -> Written:
+    listed = [mapping.invite(i) for i in data]
+    events = save_invites(
+        session,
+        scope.integration_id,
+        listed,
+        source_sa_id=scope.source,
+        now=scope.now,
+        run_id=scope.run_id,
+    )
+    return Written(len(listed), len(events))
+
+
+def subusers(session: Session, data: fetch.SubuserListing, scope: Scope) -> Written:
+    iid, source, now = scope.integration_id, scope.source, scope.now
+    found = mapping.subusers(data)
+    save_subusers(session, iid, found, source_sa_id=source, now=now)
+    save_credit_bases(session, iid, data.bases, now=now)
+    for period in mapping.subuser_periods(data, now.date(), source):
+        save_usage_period(session, iid, period, source_sa_id=source, now=now)
+    return Written(len(found))
+
+
+def volume(session: Session, data: fetch.VolumeListing, scope: Scope) -> Written:
+    source = scope.source
+    sets: dict[str | None, list[MonthlyVolume]] = {
+        None: mapping.monthly_volumes(data.account, None, source)
+    }
+    for name, days in data.subusers.items():
+        sets[name] = mapping.monthly_volumes(days, name, source)
+    count = save_volume_sets(
+        session,
+        scope.integration_id,
+        sets,
+        source_sa_id=source,
+        now=scope.now,
+        run_id=scope.run_id,
+    )
+    return Written(count)
+
+
+def account_credits(session: Session, data: wire.UserCredits, scope: Scope) -> Written:
+    period = mapping.usage_period(data, scope.now.date(), scope.source)
+    save_usage_period(
+        session,
+        scope.integration_id,
+        period,
+        source_sa_id=scope.source,
+        now=scope.now,
+        run_id=scope.run_id,
+    )
+    return Written(1)
+
+
+def invoices(session: Session, data: list[wire.Invoice], scope: Scope) -> Written:
+    found = [mapping.invoice(i, scope.source) for i in data]
+    kept = [i for i in found if i is not None]
+    save_invoices(
+        session, scope.integration_id, kept, source_sa_id=scope.source, now=scope.now
+    )
+    return Written(len(kept))
