@@ -17,7 +17,7 @@ from tests.sync.simworld import Setup, new_key, wire_up
 
 from smp.model import MemberStatus, Outcome
 from smp.simulator import generate_world
-from smp.storage import list_members, make_engine, migrate
+from smp.storage import ConfigError, list_members, make_engine, migrate
 from smp.sync import ProcessWriter, ThreadWriter, writer_for
 from smp.sync.engine import run_sync
 from smp.sync.keys import connect
@@ -149,7 +149,8 @@ def test_the_writer_is_a_process_for_many_syncs_and_a_thread_otherwise(
     finally:
         forced.close()
     monkeypatch.setenv(WRITER_ENV, "threads")
-    with pytest.raises(ValueError, match="auto, thread or process"):
+    # A bad value is the user's to fix: `smp sync` prints it with exit code 2.
+    with pytest.raises(ConfigError, match="auto, thread or process"):
         writer_for(sqlite_engine, 1)
 
 

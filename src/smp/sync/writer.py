@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 
-from smp.storage import make_engine
+from smp.storage import ConfigError, make_engine
 from smp.sync.gc_tuning import tune_for_sync
 from smp.sync.writes import Job, Written, perform
 
@@ -182,7 +182,7 @@ def writer_for(engine: Engine, syncs: int) -> Writer:
     """The writer for `syncs` syncs at once; SMP_SYNC_WRITER=thread|process decides."""
     choice = os.environ.get(WRITER_ENV, "auto").strip().lower()
     if choice not in {"auto", "thread", "process"}:
-        raise ValueError(
+        raise ConfigError(
             f"{WRITER_ENV} must be auto, thread or process, not {choice!r}"
         )
     if choice == "thread" or _in_memory(engine):
