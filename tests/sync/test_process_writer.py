@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -19,10 +21,11 @@ from smp.model import MemberStatus, Outcome
 from smp.simulator import generate_world
 from smp.storage import ConfigError, list_members, make_engine, migrate
 from smp.sync import ProcessWriter, ThreadWriter, writer_for
+from smp.sync import writer as writer_module
 from smp.sync.engine import run_sync
 from smp.sync.keys import connect
 from smp.sync.writer import WRITER_ENV, on_thread
-from smp.sync.writes import Job, Scope, Written
+from smp.sync.writes import Job, Scope, Written, invites, invoices, perform
 
 
 @pytest.fixture
@@ -38,6 +41,7 @@ def setup(sqlite_engine: Engine) -> Iterator[Setup]:
     world = generate_world(seed=11, accounts=1, teammates=60, pending=3, subusers=4)
     wired = wire_up(world, sqlite_engine)
     writer = ProcessWriter(sqlite_engine)
+    assert writer.pid != os.getpid()  # ready: every write goes to the process
     wired.context.writer = writer
     yield wired
     writer.close()
@@ -182,3 +186,29 @@ async def test_a_runs_bookkeeping_waits_off_the_loop_and_is_waited_for() -> None
     with pytest.raises(asyncio.CancelledError):
         await task
     assert ended.is_set()
+
+
+async def test_writes_go_to_the_thread_until_the_process_is_ready(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_this_process: list[str] = []
+
+    def recorded(engine: Engine, job: Job[Any]) -> Written:
+        in_this_process.append(job.capability)
+        return perform(engine, job)
+
+    # Only this process sees the patch; the writer process runs the original.
+    monkeypatch.setattr(writer_module, "perform", recorded)
+    writer = ProcessWriter(sqlite_engine)
+    try:
+        scope = Scope(1, 1, 1, dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC))
+        # Spawning takes far longer than this first write.
+        early = await writer.write(sqlite_engine, Job("invoices", invoices, [], scope))
+        assert early == Written(0)
+        assert in_this_process == ["invoices"]
+        assert await asyncio.to_thread(lambda: writer.pid) != os.getpid()
+        later = await writer.write(sqlite_engine, Job("invites", invites, [], scope))
+        assert later == Written(0)
+        assert in_this_process == ["invoices"]  # the process wrote it
+    finally:
+        writer.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from smp.sync.keys import connect
 @pytest.fixture(scope="module")
 def process_writer(engine: Engine) -> Iterator[ProcessWriter]:
     writer = ProcessWriter(engine)
+    assert writer.pid != os.getpid()  # ready: every write goes to the process
     yield writer
     writer.close()
 

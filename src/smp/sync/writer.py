@@ -122,12 +122,17 @@ def _ready() -> int:
 
 
 class ProcessWriter:
-    """Writes in a process of its own, started now so that it is ready in time."""
+    """Writes in a process of its own, started now.
+
+    Until the process is ready (a second or more of imports), writes go to
+    the writer thread: otherwise every sync's first write would wait for it.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._url = engine.url
         self._pool: ProcessPoolExecutor | None = None
         self._starting: Future[int] | None = None
+        self._meanwhile = ThreadWriter()
         self._start()
 
     def _start(self) -> None:
@@ -141,7 +146,7 @@ class ProcessWriter:
 
     @property
     def pid(self) -> int:
-        """The writer process's id (tests stop it to see a write fail)."""
+        """The writer process's id, once it is ready (tests stop it)."""
         assert self._starting is not None
         return self._starting.result()
 
@@ -150,8 +155,11 @@ class ProcessWriter:
             raise ValueError("this writer writes to another database")
         if self._pool is None:
             self._start()
-        pool = self._pool
+        pool, starting = self._pool, self._starting
         assert pool is not None
+        assert starting is not None
+        if not starting.done():
+            return await self._meanwhile.write(engine, job)
         loop = asyncio.get_running_loop()
         try:
             return await _finished(loop.run_in_executor(pool, _perform_in_child, job))
