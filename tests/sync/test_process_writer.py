@@ -14,18 +14,29 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tests.sync.simworld import Setup, new_key, wire_up
 
 from smp.model import MemberStatus, Outcome
+from smp.sendgrid import wire
 from smp.simulator import generate_world
 from smp.storage import ConfigError, list_members, make_engine, migrate
 from smp.sync import ProcessWriter, ThreadWriter, writer_for
 from smp.sync import writer as writer_module
 from smp.sync.engine import run_sync
 from smp.sync.keys import connect
+from smp.sync.sanity import UnusableAnswer
 from smp.sync.writer import WRITER_ENV, on_thread
-from smp.sync.writes import Job, Scope, Written, invites, invoices, perform
+from smp.sync.writes import (
+    Job,
+    Scope,
+    Written,
+    invites,
+    invoices,
+    members,
+    perform,
+)
 
 
 @pytest.fixture
@@ -212,3 +223,24 @@ async def test_writes_go_to_the_thread_until_the_process_is_ready(
         assert in_this_process == ["invoices"]  # the process wrote it
     finally:
         writer.close()
+
+
+async def test_a_refused_or_failed_write_reaches_the_caller_as_its_own_error(
+    setup: Setup,
+) -> None:
+    """Errors come back from the writer process as the classes `Run.step`
+    sorts by: an unusable answer, a database error."""
+    writer = setup.context.writer
+    scope = Scope(1, 1, 1, setup.context.now())
+    huge = wire.Teammate(username="x" * 5000, email="x@corp.example")
+    with pytest.raises(UnusableAnswer, match="username"):
+        await writer.write(setup.engine, Job("members", members, [huge], scope))
+    # No integration 999: the foreign key refuses the rows.
+    missing = Scope(999, 999, 999, setup.context.now())
+    good = wire.Teammate(username="ana", email="ana@corp.example")
+    with pytest.raises(DBAPIError):
+        await writer.write(setup.engine, Job("members", members, [good], missing))
+    # The writer is still there for the next write.
+    assert await writer.write(setup.engine, Job("invoices", invoices, [], scope)) == (
+        Written(0)
+    )
