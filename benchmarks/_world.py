@@ -182,10 +182,11 @@ def _tree_rss_kb(pid: int) -> int:
                 for line in status:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
-            with open(
-                f"/proc/{current}/task/{current}/children", encoding="ascii"
-            ) as children:
-                pending.extend(int(child) for child in children.read().split())
+            # Children are listed per thread that started them.
+            for task in os.listdir(f"/proc/{current}/task"):
+                path = f"/proc/{current}/task/{task}/children"
+                with open(path, encoding="ascii") as children:
+                    pending.extend(int(child) for child in children.read().split())
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue  # ended meanwhile
     return total

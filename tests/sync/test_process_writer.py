@@ -69,7 +69,7 @@ def _world_emails(setup: Setup) -> set[str | None]:
 
 
 async def test_a_killed_writer_fails_its_writes_keeps_the_data_and_is_replaced(
-    setup: Setup,
+    setup: Setup, caplog: pytest.LogCaptureFixture
 ) -> None:
     writer = setup.context.writer
     assert isinstance(writer, ProcessWriter)
@@ -96,6 +96,7 @@ async def test_a_killed_writer_fails_its_writes_keeps_the_data_and_is_replaced(
     }
     assert failed, lost.to_json()
     assert set(failed.values()) == {"database: WriterStopped"}
+    assert "could not be written, the writer failed" in caplog.text
     assert lost.database_failed
     assert set(failed) <= lost.transient
     if "members" in failed:

@@ -265,11 +265,15 @@ class Run:
         except (DBAPIError, StorageError, WriterStopped) as error:
             # The database (or the writer process) went away: expected in
             # operation, so no traceback.
+            reason = str(getattr(error, "orig", None) or error).strip().split("\n")[0]
             log.warning(
-                "%s: %s could not be written, the database failed: %s",
+                "%s: %s could not be written, %s: %s",
                 self.integration.name,
                 capability,
-                str(getattr(error, "orig", None) or error).strip().split("\n")[0],
+                "the writer failed"
+                if isinstance(error, WriterStopped)
+                else "the database failed",
+                reason,
             )
             self.report.transient.add(capability)
             self.report.database_failed = True

@@ -76,21 +76,18 @@ def identity(session: Session, data: fetch.Identity, scope: Scope) -> Written:
 
 
 def members(session: Session, data: list[wire.Teammate], scope: Scope) -> Written:
-    listed = [mapping.teammate(t) for t in data]
-    events = save_members(
-        session,
-        scope.integration_id,
-        listed,
-        source_sa_id=scope.source,
-        now=scope.now,
-        run_id=scope.run_id,
-    )
-    return Written(len(listed), len(events))
+    return _listing(session, save_members, [mapping.teammate(t) for t in data], scope)
 
 
 def invites(session: Session, data: list[wire.PendingInvite], scope: Scope) -> Written:
-    listed = [mapping.invite(i) for i in data]
-    events = save_invites(
+    return _listing(session, save_invites, [mapping.invite(i) for i in data], scope)
+
+
+def _listing(
+    session: Session, save: Callable[..., list[Any]], listed: list[Any], scope: Scope
+) -> Written:
+    """A complete member listing (active or pending) and the events it made."""
+    events = save(
         session,
         scope.integration_id,
         listed,
