@@ -101,3 +101,11 @@ def test_a_wrong_master_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None
     text = _refused("sync", "Keyed")
     assert "master key" in text.lower()
     assert "b" * 43 not in text
+
+
+def test_a_bad_limit_of_requests_in_flight(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMP_GLOBAL_IN_FLIGHT", "lots")
+    text = _refused("sync", "--all")
+    assert "SMP_GLOBAL_IN_FLIGHT must be a whole number of at least 1" in text

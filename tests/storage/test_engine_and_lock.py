@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from tests.db_fixtures import postgres_schema
 
 from smp.model import Integration
@@ -21,7 +23,9 @@ from smp.storage import (
     make_engine,
     migrate,
     normalize_url,
+    read_session,
 )
+from smp.storage import engine as engine_module
 
 
 def test_url_schemes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -163,3 +167,29 @@ def test_postgres_locks_of_two_schemas_are_independent(postgres_url: str) -> Non
         finally:
             for engine in (first, second, again):
                 engine.dispose()
+
+
+def test_a_read_session_reads_while_another_connection_holds_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain session begins IMMEDIATE and waits for the writer; a read
+    session reads the last committed data at once."""
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "smp.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (2)")
+    try:
+        with read_session(engine) as session:
+            assert session.scalars(text("SELECT x FROM t")).all() == [1]
+        plain = Session(engine)
+        with pytest.raises(OperationalError, match="locked"), plain:
+            plain.scalars(text("SELECT x FROM t")).all()
+    finally:
+        writer.rollback()
+        writer.close()
+        engine.dispose()

@@ -66,7 +66,8 @@ def open_runtime(context: SyncContext | None = None) -> Runtime:
         engine = make_engine(database_url())
         migrate(engine)
         box = SecretBox.load()
-    return Runtime(engine, box, context or SyncContext())
+        # A bad SMP_GLOBAL_IN_FLIGHT is a ConfigError, said in one line.
+        return Runtime(engine, box, context or SyncContext())
 
 
 def read_key(env: str | None, file: str | None, what: str) -> str:

@@ -15,6 +15,7 @@ import typer
 
 from smp.cli.runtime import EXIT_BAD_INPUT, fail, user_errors
 from smp.storage import ensure_home
+from smp.sync import default_limiter
 from smp.sync.gc_tuning import tune_for_sync
 
 # Syncs one worker runs at once; the same bound as one `smp sync --all`.
@@ -56,6 +57,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a Celery worker that syncs integrations from the queue."""
         celery = _celery_app()
+        with user_errors():
+            default_limiter()  # a bad SMP_GLOBAL_IN_FLIGHT stops here, not per task
         _logging(loglevel)
         argv = [
             "worker",

@@ -23,6 +23,7 @@ from smp.storage.engine import (
     ensure_home,
     make_engine,
     normalize_url,
+    read_session,
     session_factory,
 )
 from smp.storage.errors import (
@@ -124,6 +125,7 @@ __all__ = [
     "migrate",
     "normalize_url",
     "page_members",
+    "read_session",
     "remove_service_account",
     "rotate_master_key",
     "save_credit_bases",

@@ -109,6 +109,15 @@ def make_engine(url: URL | str | None = None) -> Engine:
     return create_engine(target, pool_pre_ping=True)
 
 
+def read_session(engine: Engine) -> Session:
+    """A session that only reads: on SQLite it never waits for the write lock.
+
+    Every other session begins with BEGIN IMMEDIATE, so a read would queue
+    behind the writer's transactions; in WAL mode a reader needs no lock.
+    """
+    return Session(engine.execution_options(sqlite_begin="DEFERRED"))
+
+
 def session_factory(
     engine: Engine, *, read_only: bool = False
 ) -> sessionmaker[Session]:

@@ -6,7 +6,7 @@ checked before they are stored), `SyncContext` (transport, clock, limits).
 
 from __future__ import annotations
 
-from smp.sync.context import SyncContext
+from smp.sync.context import GLOBAL_IN_FLIGHT_ENV, SyncContext, default_limiter
 from smp.sync.engine import COLLECTED, run_sync
 from smp.sync.keys import (
     KeyAlreadyConnected,
@@ -21,6 +21,7 @@ from smp.sync.writer import ProcessWriter, ThreadWriter, Writer, writer_for
 
 __all__ = [
     "COLLECTED",
+    "GLOBAL_IN_FLIGHT_ENV",
     "KeyAlreadyConnected",
     "KeyRefused",
     "NewKey",
@@ -32,6 +33,7 @@ __all__ = [
     "add_key",
     "check_key",
     "connect",
+    "default_limiter",
     "run_sync",
     "writer_for",
 ]

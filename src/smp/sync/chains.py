@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
 from smp.model import (
     CapabilityResult,
     Outcome,
@@ -22,6 +20,7 @@ from smp.storage import (
     credit_bases,
     get_identity,
     list_subusers,
+    read_session,
     stored_volume_months_of,
 )
 from smp.sync import fetch, freshness, mapping, writes
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 async def identity(run: Run) -> None:
     sa = run.key_for("account_identity")
     if sa is not None:
-        with Session(run.engine) as session:
+        with read_session(run.engine) as session:
             stored = get_identity(session, run.integration.id)
         if freshness.identity_is_fresh(
             stored, sa.id, run.now, run.context.refresh_after
@@ -67,7 +66,7 @@ async def subusers_and_volume(run: Run) -> None:
         volume = asyncio.create_task(_volume(run, names))
         if not with_credits:
             return fetch.SubuserListing(listed, None)
-        with Session(run.engine) as session:
+        with read_session(run.engine) as session:
             known = credit_bases(session, iid)
         # Stats first, then credits: the credits are then at least as recent
         # as the figures stored with them.
@@ -95,7 +94,7 @@ async def subusers_and_volume(run: Run) -> None:
             await volume
     if volume is None:
         # No listing: the stored subusers still get their volume.
-        with Session(run.engine) as session:
+        with read_session(run.engine) as session:
             names = [s.username for s in list_subusers(session, iid)]
         await _volume(run, names)
 
@@ -120,7 +119,7 @@ async def _volume(run: Run, subusers: list[str]) -> fetch.VolumeListing | None:
     iid, today = run.integration.id, run.now.date()
     if not run.reads_subuser_stats():
         subusers = []
-    with Session(run.engine) as session:
+    with read_session(run.engine) as session:
         stored = stored_volume_months_of(session, iid, [None, *subusers])
     wanted = [
         months_to_fetch(months, today, run.context.history_months)

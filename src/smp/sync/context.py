@@ -7,6 +7,7 @@ the demo pass a simulator transport instead.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,12 +21,32 @@ from smp.sendgrid import (
     RetryPolicy,
     SendGridClient,
 )
+from smp.storage import ConfigError
 from smp.sync.freshness import DEFAULT_REFRESH_AFTER
 from smp.sync.writer import ThreadWriter, Writer
+
+GLOBAL_IN_FLIGHT_ENV = "SMP_GLOBAL_IN_FLIGHT"
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def default_limiter() -> ConcurrencyLimiter:
+    """The process's limiter: $SMP_GLOBAL_IN_FLIGHT requests at once, 8 per key."""
+    configured = os.environ.get(GLOBAL_IN_FLIGHT_ENV, "").strip()
+    if not configured:
+        return ConcurrencyLimiter()
+    try:
+        limit = int(configured)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ConfigError(
+            f"{GLOBAL_IN_FLIGHT_ENV} must be a whole number of at least 1, "
+            f"not {configured!r}"
+        )
+    return ConcurrencyLimiter(global_limit=limit)
 
 
 @dataclass(slots=True)
@@ -35,7 +56,7 @@ class SyncContext:
     clock: Clock | None = None
     policy: RetryPolicy | None = None
     # One limiter for the whole process keeps SMP polite to SendGrid.
-    limiter: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
+    limiter: ConcurrencyLimiter = field(default_factory=default_limiter)
     now: Callable[[], dt.datetime] = _utc_now
     history_months: int = DEFAULT_HISTORY_MONTHS
     lock_timeout_s: float = 0.0

@@ -49,6 +49,7 @@ from smp.storage import (
     finish_sync_run,
     get_integration,
     list_service_accounts,
+    read_session,
     set_service_account_status,
     start_sync_run,
 )
@@ -83,7 +84,7 @@ async def run_sync(
     trigger: str = "cli",
     progress: Progress | None = None,
 ) -> SyncReport:
-    with Session(engine) as session:
+    with read_session(engine) as session:
         found = get_integration(session, integration)
         accounts = list_service_accounts(session, found.id)
     # Decrypt first: a wrong master key stops here, before any request.

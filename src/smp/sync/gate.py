@@ -17,6 +17,7 @@ import weakref
 from sqlalchemy import Engine
 
 from smp.storage import integration_lock
+from smp.sync.writer import on_thread
 
 # Syncs per engine (and event loop) at once; leaves room in a pool of 15.
 MAX_CONCURRENT_SYNCS = 8
@@ -51,9 +52,10 @@ async def enter_sync(
 ) -> contextlib.AsyncExitStack:
     """Pass the gate, then take the lock; the returned stack releases both.
 
-    The lock is taken in a thread: waiting for it must not stall the event
-    loop. If we are cancelled while the thread still waits, the lock is
-    released as soon as the thread gets it.
+    The lock is taken and released in a thread: on SQLite both are writes
+    that may wait for the write lock, and the event loop must not. If we are
+    cancelled while the thread still waits, the lock is released as soon as
+    the thread gets it.
     """
     stack = contextlib.AsyncExitStack()
     await stack.enter_async_context(_gate(engine))
@@ -66,5 +68,5 @@ async def enter_sync(
         waiting.add_done_callback(lambda _: held.close())
         await stack.aclose()
         raise
-    stack.callback(held.close)
+    stack.push_async_callback(on_thread, held.close)
     return stack

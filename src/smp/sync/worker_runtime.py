@@ -13,7 +13,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import os
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from smp.model import Integration
-from smp.sendgrid import ConcurrencyLimiter
 from smp.storage import (
     SecretBox,
     database_url,
@@ -79,13 +77,7 @@ class WorkerRuntime:
     @classmethod
     def from_environment(cls) -> WorkerRuntime:
         """SMP_DATABASE_URL / SMP_HOME and the master key, as the CLI reads them."""
-        global_limit = int(os.environ.get("SMP_GLOBAL_IN_FLIGHT", "0") or 0)
-        runtime = cls(make_engine(database_url()), SecretBox.load())
-        if global_limit > 0:
-            runtime._context = SyncContext(
-                limiter=ConcurrencyLimiter(global_limit=global_limit)
-            )
-        return runtime
+        return cls(make_engine(database_url()), SecretBox.load())
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run on the shared loop and wait (called from a pool thread)."""
