@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import httpx
 import pytest
+from sqlalchemy import text
 from tests.api.appkit import Server, invoice_total, roles_in_world, utilization
 
 
@@ -188,3 +190,28 @@ async def test_start_a_sync(
     after = await _get(client, server, f"/api/v1/sync-runs?integration={synced}")
     assert after["total"] == before["total"] + 1
     assert after["items"][0]["trigger"] == "api"
+
+
+async def test_reads_answer_while_a_sync_holds_the_write_lock(
+    server: Server, client: httpx.AsyncClient, synced: int
+) -> None:
+    """A writer's open transaction (on SQLite: the database's only write lock)
+    does not hold up reads: they would otherwise wait up to the 15 s busy
+    timeout, then fail."""
+    writer = server.setup.engine.connect()
+    try:
+        writer.execute(
+            text("UPDATE members SET last_seen = last_seen WHERE integration_id = :i"),
+            {"i": synced},
+        )
+        started = time.monotonic()
+        page = await _get(
+            client, server, f"/api/v1/members?integration={synced}&status=active"
+        )
+        listed = await _get(client, server, "/api/v1/integrations")
+        assert time.monotonic() - started < 5
+        assert page["total"] == sum(roles_in_world(server.world).values())
+        assert synced in {i["id"] for i in listed["items"]}
+    finally:
+        writer.rollback()
+        writer.close()

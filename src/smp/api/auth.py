@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from smp.api.problems import ApiProblem
 from smp.api.state import AppState, app_state
+from smp.storage import read_session
 from smp.storage.users import User, user_for_token
 
 bearer = HTTPBearer(auto_error=False, description="A token from `smp users token NAME`")
@@ -22,7 +22,7 @@ UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="smp"'}
 
 
 def token_user(state: AppState, token: str) -> User | None:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         return user_for_token(session, token)
 
 

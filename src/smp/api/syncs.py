@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from smp.model import Integration
 from smp.storage import (
@@ -23,6 +22,7 @@ from smp.storage import (
     SecretBox,
     list_integrations,
     list_service_accounts,
+    read_session,
 )
 from smp.sync import SyncContext, run_sync
 
@@ -144,7 +144,7 @@ async def schedule_forever(
     """Every `tick_s`, start a sync of each due integration. Runs until cancelled."""
     while True:
         try:
-            with Session(engine) as session:
+            with read_session(engine) as session:
                 integrations = list_integrations(session)
                 keyed = {
                     i.id for i in integrations if list_service_accounts(session, i.id)

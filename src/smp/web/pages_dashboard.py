@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from smp.api.routes.exports import Dataset, rows, to_csv
 from smp.model import MemberStatus, Role
+from smp.storage import read_session
 from smp.storage.member_queries import SORTS
 from smp.web.dashboard import MemberQuery, gather
 from smp.web.deps import PagesDep
@@ -52,7 +52,7 @@ def dashboard(
 ) -> Response:
     integration = find(who, integration_id)
     query = _query(role, status, q, sort, page)
-    with Session(who.state.engine) as session:
+    with read_session(who.state.engine) as session:
         board = gather(session, integration, query, who.state.context.now())
     return pages.render(
         request,
@@ -76,7 +76,7 @@ def export_csv(integration_id: int, dataset: str, who: SignedInUser) -> Response
         chosen = Dataset(dataset)
     except ValueError:
         raise Refused(404, "There is no such export.") from None
-    with Session(who.state.engine) as session:
+    with read_session(who.state.engine) as session:
         data = rows(session, integration.id, chosen)
     filename = f"smp-{integration.id}-{chosen.value}.csv"
     return Response(

@@ -19,6 +19,7 @@ from smp.storage import (
     list_integrations,
     list_service_accounts,
     list_sync_runs,
+    read_session,
     remove_service_account,
     set_sync_interval,
 )
@@ -35,7 +36,7 @@ ACCESS, BILLING = "Access token", "Access token with billing permissions"
 def find(who: SignedIn, integration_id: int) -> Integration:
     if not 1 <= integration_id <= MAX_ID:
         raise Refused(404, "There is no such integration.")
-    with Session(who.state.engine) as session:
+    with read_session(who.state.engine) as session:
         try:
             return get_integration(session, integration_id)
         except NotFoundError:
@@ -49,7 +50,7 @@ def home() -> Response:
 
 @router.get("/integrations")
 def integrations(request: Request, who: SignedInUser, pages: PagesDep) -> Response:
-    with Session(who.state.engine) as session:
+    with read_session(who.state.engine) as session:
         cards = [
             (i, list_service_accounts(session, i.id))
             for i in list_integrations(session)
@@ -131,7 +132,7 @@ def settings(
     integration_id: int, request: Request, who: SignedInUser, pages: PagesDep
 ) -> Response:
     integration = find(who, integration_id)
-    with Session(who.state.engine) as session:
+    with read_session(who.state.engine) as session:
         keys = list_service_accounts(session, integration.id, include_removed=True)
         runs = list_sync_runs(session, integration.id, limit=10)
     return pages.render(
@@ -174,7 +175,7 @@ async def add_service_account(
         error = str(problem)
     except ApiProblem as problem:
         error, status = problem.detail, problem.status
-    with Session(who.state.engine) as session:
+    with read_session(who.state.engine) as session:
         keys = list_service_accounts(session, integration.id, include_removed=True)
         runs = list_sync_runs(session, integration.id, limit=10)
     return pages.render(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from smp.storage import DuplicateNameError, NotFoundError, StorageError
+from smp.storage import DuplicateNameError, NotFoundError, StorageError, read_session
 from smp.storage.users import UserRole, create_user, delete_user, list_users
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, has_control
@@ -22,7 +22,7 @@ def _page(
     status: int = 200,
     error: str | None = None,
 ) -> Response:
-    with Session(who.state.engine) as session:
+    with read_session(who.state.engine) as session:
         users = list_users(session)
     return pages.render(
         request, "users.html", who, status=status, users=users, error=error

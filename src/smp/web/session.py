@@ -14,9 +14,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from smp.api.state import AppState, app_state
+from smp.storage import read_session
 from smp.storage.users import User, web_session_user
 
 SESSION_COOKIE = "smp_session"
@@ -48,7 +48,7 @@ def session_user(request: Request) -> tuple[User, str] | None:
     if not raw:
         return None
     state = app_state(request)
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         return web_session_user(session, raw, now=state.context.now())
 
 

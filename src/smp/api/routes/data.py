@@ -42,6 +42,7 @@ from smp.storage import (
     list_monthly_volumes,
     list_subusers,
     page_members,
+    read_session,
 )
 
 R = TypeVar("R")
@@ -73,7 +74,7 @@ SubuserName = Annotated[
 @contextmanager
 def _reading(state: AppState, integration: int) -> Iterator[Session]:
     """A session on a known integration (404 otherwise)."""
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         find_integration(session, integration)
         yield session
 

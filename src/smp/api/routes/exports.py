@@ -33,6 +33,7 @@ from smp.storage import (
     list_members,
     list_monthly_volumes,
     list_subusers,
+    read_session,
 )
 
 router = APIRouter(tags=["exports"], responses=problem_responses(404))
@@ -110,7 +111,7 @@ def export(
     _user: CurrentUser,
     format: Literal["csv", "json"] = "csv",
 ) -> Response:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         found = find_integration(session, integration)
         data = rows(session, integration, dataset)
     filename = f"smp-{found.id}-{dataset.value}.{format}"

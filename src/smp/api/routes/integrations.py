@@ -24,6 +24,7 @@ from smp.storage import (
     StorageError,
     delete_integration,
     list_integrations,
+    read_session,
     set_sync_interval,
 )
 from smp.sync import KeyRefused, NewKey, connect
@@ -44,7 +45,7 @@ def _out(state: AppState, session: Session, integration: Integration) -> Integra
 def list_all(
     state: State, _user: CurrentUser, limit: Limit = 50, offset: Offset = 0
 ) -> Page[IntegrationOut]:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         found = list_integrations(session)
         items = [_out(state, session, i) for i in found[offset : offset + limit]]
     return Page(items=items, total=len(found), limit=limit, offset=offset)
@@ -75,7 +76,7 @@ async def create_checked(
             integration = set_sync_interval(session, integration.id, interval)
     if stored:
         state.syncs.start(integration.id, "connect")
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         out = _out(state, session, integration)
     checked = [
         CheckedServiceAccount(
@@ -111,7 +112,7 @@ async def create(
 def read(
     integration_id: IntegrationPath, state: State, _user: CurrentUser
 ) -> IntegrationOut:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         return _out(state, session, find_integration(session, integration_id))
 
 

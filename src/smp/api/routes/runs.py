@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.orm import Session
 
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.convert import run_out
 from smp.api.params import IdPath, IntegrationParam, Limit, Offset, find_integration
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.schemas import Page, SyncRunOut, SyncStart, SyncStarted
-from smp.storage import NotFoundError, get_sync_run, list_sync_runs
+from smp.storage import NotFoundError, get_sync_run, list_sync_runs, read_session
 
 router = APIRouter(tags=["syncs"], responses=problem_responses(404))
 
@@ -24,7 +23,7 @@ def runs(
     offset: Offset = 0,
 ) -> Page[SyncRunOut]:
     """Sync runs, the most recent first."""
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         find_integration(session, integration)
         found = list_sync_runs(session, integration, limit=offset + limit)
         total = len(list_sync_runs(session, integration, limit=1_000_000))
@@ -40,7 +39,7 @@ def runs(
 )
 async def start(body: SyncStart, state: State, _user: AdminUser) -> SyncStarted:
     """Start a sync in the background; follow it with `GET /sync-runs`."""
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         find_integration(session, body.integration_id)
     started = state.syncs.start(body.integration_id, "api")
     return SyncStarted(integration_id=body.integration_id, started=started)
@@ -48,7 +47,7 @@ async def start(body: SyncStart, state: State, _user: AdminUser) -> SyncStarted:
 
 @router.get("/sync-runs/{run_id}", response_model=SyncRunOut)
 def run(run_id: IdPath, state: State, _user: CurrentUser) -> SyncRunOut:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         try:
             return run_out(get_sync_run(session, run_id))
         except NotFoundError:

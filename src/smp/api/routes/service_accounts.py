@@ -24,6 +24,7 @@ from smp.storage import (
     NotFoundError,
     get_service_account,
     list_service_accounts,
+    read_session,
     remove_service_account,
 )
 from smp.sync import KeyAlreadyConnected, KeyRefused, NewKey, add_key
@@ -51,7 +52,7 @@ def list_all(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ServiceAccountOut]:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         find_integration(session, integration)
         found = list_service_accounts(
             session, integration, include_removed=include_removed
@@ -63,7 +64,7 @@ def list_all(
 async def add_checked(
     state: AppState, integration_id: int, label: str, raw: str
 ) -> CheckedServiceAccount:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         find_integration(session, integration_id)
     try:
         stored, report = await add_key(
@@ -105,7 +106,7 @@ async def create(
 def read(
     service_account_id: IdPath, state: State, _user: CurrentUser
 ) -> ServiceAccountOut:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         return service_account_out(_find(session, service_account_id))
 
 

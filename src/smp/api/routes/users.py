@@ -11,7 +11,7 @@ from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.params import Limit, Offset
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.schemas import Page, TokenOut, UserCreate, UserOut
-from smp.storage import DuplicateNameError, NotFoundError, StorageError
+from smp.storage import DuplicateNameError, NotFoundError, StorageError, read_session
 from smp.storage.users import (
     User,
     UserRole,
@@ -39,7 +39,7 @@ def me(user: CurrentUser) -> UserOut:
 def users(
     state: State, _user: AdminUser, limit: Limit = 50, offset: Offset = 0
 ) -> Page[UserOut]:
-    with Session(state.engine) as session:
+    with read_session(state.engine) as session:
         found = list_users(session)
     items = [user_out(u) for u in found[offset : offset + limit]]
     return Page(items=items, total=len(found), limit=limit, offset=offset)
