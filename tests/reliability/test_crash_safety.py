@@ -98,12 +98,13 @@ async def test_sigkill_at_random_points_leaves_a_consistent_database(
         assert (await run_sync(engine, box, integration.id, context)).outcome is (
             Outcome.OK
         )
+        resync_s = 0.15
         for run in range(1, RUNS + 1):
             state = run % 2
             sim.replace_world(worlds[state])
             before = stored(engine, integration.id)
             seen = len(sim.requests)
-            returncode, stderr = _sync_and_kill(env, sim, seen, rng)
+            returncode, stderr = _sync_and_kill(env, sim, seen, rng, resync_s)
             if returncode == -signal.SIGKILL:
                 killed += 1
             else:
@@ -116,7 +117,9 @@ async def test_sigkill_at_random_points_leaves_a_consistent_database(
             changed = {part for part in now if now[part] != before[part]}
             if returncode == -signal.SIGKILL and 0 < len(changed) < len(now):
                 mid_write += 1  # killed between two capabilities' commits
+            started = time.monotonic()
             report = await run_sync(engine, box, integration.id, context)
+            resync_s = time.monotonic() - started
             assert report.outcome is Outcome.OK, report.to_json()
             after = stored(engine, integration.id)
             assert _acceptable(before, truths[state], after) == []
@@ -142,7 +145,7 @@ async def test_sigkill_at_random_points_leaves_a_consistent_database(
 
 
 def _sync_and_kill(
-    env: dict[str, str], sim: Simulator, seen: int, rng: random.Random
+    env: dict[str, str], sim: Simulator, seen: int, rng: random.Random, resync_s: float
 ) -> tuple[int, str]:
     """Run the real `smp sync` in a child process and kill it at a random point."""
     child = subprocess.Popen(
@@ -151,15 +154,20 @@ def _sync_and_kill(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    _kill_at_random(child, sim, seen, rng)
+    _kill_at_random(child, sim, seen, rng, resync_s)
     stderr = child.communicate()[1].decode()
     return child.returncode, stderr
 
 
 def _kill_at_random(
-    child: subprocess.Popen[bytes], sim: Simulator, seen: int, rng: random.Random
+    child: subprocess.Popen[bytes],
+    sim: Simulator,
+    seen: int,
+    rng: random.Random,
+    resync_s: float,
 ) -> None:
-    """SIGKILL during start-up (1 in 5) or after the sync's first request."""
+    """SIGKILL during start-up (1 in 5) or after the sync's first request,
+    within about the time the last re-sync in this process took."""
     deadline = time.monotonic() + 20
     if rng.random() < 0.2:
         time.sleep(rng.uniform(0.3, 0.9))
@@ -167,8 +175,10 @@ def _kill_at_random(
         while len(sim.requests) == seen and child.poll() is None:
             assert time.monotonic() < deadline, "the sync sent no request"
             time.sleep(0.005)
-        # A re-sync here takes about 0.15 s (identity and unchanged subuser
-        # credits are not re-read, ADR 12); now and then let one finish.
-        time.sleep(rng.uniform(0.0, 0.18))
+        # A re-sync here takes about 0.1-0.2 s (identity and unchanged subuser
+        # credits are not re-read, ADR 12), depending on the machine's speed
+        # that hour. A fixed window let a quarter of the syncs finish on a fast
+        # day; a little beyond the last one's time lets one finish now and then.
+        time.sleep(rng.uniform(0.0, 1.1 * resync_s))
     if child.poll() is None:
         child.send_signal(signal.SIGKILL)

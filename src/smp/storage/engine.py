@@ -115,15 +115,20 @@ def read_session(engine: Engine) -> Session:
     Every other session begins with BEGIN IMMEDIATE, so a read would queue
     behind the writer's transactions; in WAL mode a reader needs no lock.
     """
-    return Session(engine.execution_options(sqlite_begin="DEFERRED"))
+    return Session(_deferred(engine))
 
 
 def session_factory(
     engine: Engine, *, read_only: bool = False
 ) -> sessionmaker[Session]:
     """Sessions for `engine`. Read-only ones on SQLite do not take the write lock."""
-    bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
+    bind = _deferred(engine) if read_only else engine
     return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def _deferred(engine: Engine) -> Engine:
+    # Ignored by PostgreSQL, whose readers never wait for writers anyway.
+    return engine.execution_options(sqlite_begin="DEFERRED")
 
 
 def storage_error(exc: Exception, engine: Engine) -> StorageError:
