@@ -115,20 +115,13 @@ def read_session(engine: Engine) -> Session:
     Every other session begins with BEGIN IMMEDIATE, so a read would queue
     behind the writer's transactions; in WAL mode a reader needs no lock.
     """
-    return Session(_deferred(engine))
+    # PostgreSQL ignores the option: its readers never wait for writers.
+    return Session(engine.execution_options(sqlite_begin="DEFERRED"))
 
 
-def session_factory(
-    engine: Engine, *, read_only: bool = False
-) -> sessionmaker[Session]:
-    """Sessions for `engine`. Read-only ones on SQLite do not take the write lock."""
-    bind = _deferred(engine) if read_only else engine
-    return sessionmaker(bind=bind, expire_on_commit=False)
-
-
-def _deferred(engine: Engine) -> Engine:
-    # Ignored by PostgreSQL, whose readers never wait for writers anyway.
-    return engine.execution_options(sqlite_begin="DEFERRED")
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for `engine` (reads that must not wait: `read_session`)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 def storage_error(exc: Exception, engine: Engine) -> StorageError:

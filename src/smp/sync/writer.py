@@ -83,7 +83,8 @@ async def off_loop(work: Callable[[], T]) -> T:
 
 
 async def on_thread(work: Callable[[], T]) -> T:
-    """Run a sync's own bookkeeping (its run's start and end) on a worker thread.
+    """Run a sync's own bookkeeping (its run's start and end, the release of
+    its lock) on a worker thread.
 
     Not on the writer: it must not queue behind other syncs' writes. Nor on
     the loop: waiting there for SQLite's write lock stalled every request in
