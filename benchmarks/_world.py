@@ -110,6 +110,9 @@ class SimServer:
         )
         urllib.request.urlopen(request).close()
 
+    def cpu_s(self) -> float:
+        return cpu_s(self.process.pid)
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -149,12 +152,20 @@ def _root() -> str:
     return str(Path(__file__).resolve().parent.parent)
 
 
-def wait_rss_mb(process: subprocess.Popen[bytes]) -> tuple[int, float]:
-    """Wait for a child; its exit code and its peak RSS in MB.
+@dataclass(frozen=True)
+class Finished:
+    code: int
+    peak_rss_mb: float
+    cpu_s: float  # user + system, the child and the descendants it waited for
+
+
+def wait_rss_mb(process: subprocess.Popen[bytes]) -> Finished:
+    """Wait for a child; its exit code, its peak RSS in MB and its CPU seconds.
 
     The peak is the larger of wait4's (the child, or its largest descendant)
     and the sampled sum over the child and its descendants (a writer process,
-    say), read from /proc every 20 ms: both processes count.
+    say), read from /proc every 20 ms: both processes count. wait4's CPU
+    times include the descendants the child reaped (its writer process).
     """
     peak_kb = [0]
     done = threading.Event()
@@ -169,7 +180,15 @@ def wait_rss_mb(process: subprocess.Popen[bytes]) -> tuple[int, float]:
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, max(usage.ru_maxrss, peak_kb[0]) / 1024.0  # Linux: kB
+    peak_mb = max(usage.ru_maxrss, peak_kb[0]) / 1024.0  # Linux: kB
+    return Finished(process.returncode, peak_mb, usage.ru_utime + usage.ru_stime)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system seconds of a running process and its threads (/proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree_rss_kb(pid: int) -> int:

@@ -93,6 +93,8 @@ class Run:
     simulator_requests: int
     peak_rss_mb: float
     outcomes: Counter[str]
+    smp_cpu_s: float  # the smp process and its writer process
+    simulator_cpu_s: float
 
 
 def _env(home: Path, master: str, database_url: str | None) -> dict[str, str]:
@@ -139,6 +141,7 @@ async def connect_all(
 def smp_sync_all(env: dict[str, str], servers: list[SimServer]) -> Run:
     for server in servers:
         server.clear()
+    simulator_cpu = sum(server.cpu_s() for server in servers)
     started = time.perf_counter()
     process = subprocess.Popen(
         [SMP, "sync", "--all", "--json"],
@@ -150,12 +153,14 @@ def smp_sync_all(env: dict[str, str], servers: list[SimServer]) -> Run:
     out: list[bytes] = []
     err: list[bytes] = []
     readers = [_drain(process.stdout, out), _drain(process.stderr, err)]
-    code, rss = wait_rss_mb(process)
+    finished = wait_rss_mb(process)
     seconds = time.perf_counter() - started
+    simulator_cpu = sum(server.cpu_s() for server in servers) - simulator_cpu
     for reader in readers:
         reader.join()
-    if code != 0:
-        raise SystemExit(f"smp sync --all failed ({code}): {b''.join(err).decode()}")
+    if finished.code != 0:
+        failure = b"".join(err).decode()
+        raise SystemExit(f"smp sync --all failed ({finished.code}): {failure}")
     runs = json.loads(b"".join(out))["runs"]
     served = sum(
         1
@@ -167,8 +172,10 @@ def smp_sync_all(env: dict[str, str], servers: list[SimServer]) -> Run:
         seconds,
         sum(r["requests"] for r in runs),
         served,
-        rss,
+        finished.peak_rss_mb,
         Counter(r["outcome"] for r in runs),
+        finished.cpu_s,
+        simulator_cpu,
     )
 
 
@@ -273,6 +280,14 @@ def report(
     for name, seconds, requests, rss in rows:
         rss_text = f"{rss:12.0f}" if rss is not None else f"{'':12}"
         say(f"{name:34} {seconds:9.2f} {requests:9d} {rss_text}")
+    # Every process shares this machine's cores: the CPU alone sets a floor.
+    cores = os.cpu_count() or 1
+    cpu_floor_s = (full.smp_cpu_s + full.simulator_cpu_s) / cores
+    say(
+        f"CPU of the full sync: smp {full.smp_cpu_s:.1f} s (main and writer "
+        f"process), simulators {full.simulator_cpu_s:.1f} s; ÷ {cores} cores = "
+        f"{cpu_floor_s:.1f} s at the least on this machine"
+    )
     say(
         f"\nfull: {baseline_s / full.seconds:.1f}× faster than the baseline, "
         f"{full.seconds / lower:.2f}× the lower bound; incremental uses "
@@ -294,6 +309,9 @@ def report(
                 "peak_rss_mb": round(max(full.peak_rss_mb, incremental.peak_rss_mb), 1),
                 "baseline_accounts_measured": measured,
                 "in_flight_limit": in_flight,
+                "full_sync_cpu_s": round(full.smp_cpu_s, 1),
+                "simulator_cpu_s": round(full.simulator_cpu_s, 1),
+                "cpu_floor_s": round(cpu_floor_s, 2),
             }
         )
     )

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _world import bench_world, start_simulators
+from _world import bench_world, cpu_s, start_simulators
 from sqlalchemy import create_engine, text
 from sync_bench import connect_all
 
@@ -117,7 +117,7 @@ def _measure(
     started = dt.datetime.now(dt.UTC)
     for iid in ids:
         producer.send_task("smp.sync_integration", args=(iid, "never"), queue="bench")
-    cpu_before = [_cpu_s(p.pid) for p in processes]
+    cpu_before = [cpu_s(p.pid) for p in processes]
     while True:
         with engine.connect() as connection:
             done, last = connection.execute(
@@ -131,7 +131,7 @@ def _measure(
         if any(p.poll() is not None for p in processes):
             raise SystemExit("a worker died")
         time.sleep(0.2)
-    cpu = sum(_cpu_s(p.pid) for p in processes) - sum(cpu_before)
+    cpu = sum(cpu_s(p.pid) for p in processes) - sum(cpu_before)
     with engine.connect() as connection:
         outcomes = dict(
             connection.execute(
@@ -146,12 +146,6 @@ def _measure(
         "worker_cpu_s": round(cpu, 1),
         "ok": outcomes.get("ok", 0),
     }
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system seconds of a process and its threads (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
