@@ -15,7 +15,9 @@ Measured:
     sequential its time is linear in the accounts, so by default it runs on
     `--baseline-accounts` of them and is scaled up (said so in the output);
     `--baseline-accounts 0` runs it on all;
-(d) the lower bound, printed with its formula.
+(d) the lower bound, printed with its formula;
+(e) the CPU of the full sync, smp's and the simulators', and that CPU ÷ the
+    cores: no run can be shorter on this machine, as they share its cores.
 Then a table and one JSON line.
 """
 
