@@ -1,7 +1,7 @@
 """Celery scale-out benchmark: 2 workers against 1 at equal per-worker concurrency.
 
     python benchmarks/worker_bench.py [--accounts 200] [--concurrency 8] [--json]
-        [--postgres-url URL]
+        [--repeats 1] [--postgres-url URL]
 
 The world and the simulator processes are those of sync_bench.py (1,000
 teammates an account, 50 ± 10 ms, 600 requests/min per key and endpoint).
@@ -11,7 +11,9 @@ dropped afterwards) and a throwaway redis-server, connects every account
 one full sync per integration and measures the time from the first enqueue
 to the last finished sync run (from the database's own timestamps).
 Throughput = integrations / that time; the ratio is 2 workers ÷ 1 worker.
-Everything, PostgreSQL included, shares this machine's cores.
+Everything, PostgreSQL included, shares this machine's cores. Two runs of the
+same code differ by up to 20 % here, so `--repeats N` measures 1 worker, then
+2, N times over, and reports the median of each and each pair's ratio.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -152,37 +155,57 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--json", action="store_true", help="Only the JSON line.")
     args = parser.parse_args()
     world = bench_world(args.accounts)
     servers = start_simulators(2, args.accounts)
+    pairs: list[tuple[dict[str, float], dict[str, float]]] = []
     try:
-        one = run_workers(world, servers, args, 1)
-        two = run_workers(world, servers, args, 2)
+        for _ in range(max(1, args.repeats)):
+            one = run_workers(world, servers, args, 1)
+            two = run_workers(world, servers, args, 2)
+            pairs.append((one, two))
     finally:
         for server in servers:
             server.stop()
-    ratio = two["throughput"] / one["throughput"]
+    report(args, pairs)
+
+
+def report(
+    args: argparse.Namespace, pairs: list[tuple[dict[str, float], dict[str, float]]]
+) -> None:
+    one_s = statistics.median(one["seconds"] for one, _ in pairs)
+    two_s = statistics.median(two["seconds"] for _, two in pairs)
+    ratio = one_s / two_s  # throughputs are accounts ÷ seconds
+    pair_ratios = [round(one["seconds"] / two["seconds"], 2) for one, two in pairs]
     if not args.json:
         print(f"{args.accounts} integrations, --concurrency {args.concurrency} each")
         print(f"{'':10} {'seconds':>8} {'syncs/s':>8} {'worker CPU s':>13} {'ok':>5}")
-        for name, row in (("1 worker", one), ("2 workers", two)):
-            print(
-                f"{name:10} {row['seconds']:8.2f} {row['throughput']:8.2f} "
-                f"{row['worker_cpu_s']:13.1f} {row['ok']:5d}"
-            )
-        print(f"2 workers ÷ 1 worker: {ratio:.2f}× throughput; cores: {os.cpu_count()}")
+        for index, (one, two) in enumerate(pairs, 1):
+            for name, row in (("1 worker", one), ("2 workers", two)):
+                print(
+                    f"{name:10} {row['seconds']:8.2f} {row['throughput']:8.2f} "
+                    f"{row['worker_cpu_s']:13.1f} {row['ok']:5d}"
+                    + (f"   run {index}" if len(pairs) > 1 else "")
+                )
+        spread = f" (medians; each run's: {pair_ratios})" if len(pairs) > 1 else ""
+        print(
+            f"2 workers ÷ 1 worker: {ratio:.2f}× throughput{spread}; "
+            f"cores: {os.cpu_count()}"
+        )
     print(
         json.dumps(
             {
                 "accounts": args.accounts,
                 "concurrency": args.concurrency,
-                "one_worker_s": one["seconds"],
-                "two_workers_s": two["seconds"],
-                "one_worker_syncs_per_s": one["throughput"],
-                "two_workers_syncs_per_s": two["throughput"],
+                "one_worker_s": round(one_s, 2),
+                "two_workers_s": round(two_s, 2),
+                "one_worker_syncs_per_s": round(args.accounts / one_s, 2),
+                "two_workers_syncs_per_s": round(args.accounts / two_s, 2),
                 "ratio": round(ratio, 2),
+                "pair_ratios": pair_ratios,
                 "cpus": os.cpu_count(),
             }
         )
