@@ -12,9 +12,9 @@ one full sync per integration and measures the time from the first enqueue
 to the last finished sync run (from the database's own timestamps).
 Throughput = integrations / that time; the ratio is 2 workers ÷ 1 worker.
 Everything, PostgreSQL included, shares this machine's cores. Two runs of the
-same code differ by up to 20 % here, so `--repeats N` measures 1 worker and
-2 workers N times over (every other pair in the other order) and reports the
-median of each and each pair's ratio.
+same code can differ by a quarter here, so `--repeats N` measures 1 worker
+and 2 workers N times over (every other pair in the other order) and reports
+the median of each and each pair's ratio.
 """
 
 from __future__ import annotations
