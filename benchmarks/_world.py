@@ -159,7 +159,7 @@ class Finished:
     cpu_s: float  # user + system, the child and the descendants it waited for
 
 
-def wait_rss_mb(process: subprocess.Popen[bytes]) -> Finished:
+def wait_and_measure(process: subprocess.Popen[bytes]) -> Finished:
     """Wait for a child; its exit code, its peak RSS in MB and its CPU seconds.
 
     The peak is the larger of wait4's (the child, or its largest descendant)

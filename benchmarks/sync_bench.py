@@ -49,7 +49,7 @@ from _world import (
     SimServer,
     bench_world,
     start_simulators,
-    wait_rss_mb,
+    wait_and_measure,
 )
 
 from smp.simulator import World
@@ -155,7 +155,7 @@ def smp_sync_all(env: dict[str, str], servers: list[SimServer]) -> Run:
     out: list[bytes] = []
     err: list[bytes] = []
     readers = [_drain(process.stdout, out), _drain(process.stderr, err)]
-    finished = wait_rss_mb(process)
+    finished = wait_and_measure(process)
     seconds = time.perf_counter() - started
     simulator_cpu = sum(server.cpu_s() for server in servers) - simulator_cpu
     for reader in readers:

@@ -167,13 +167,9 @@ def main() -> None:
         for index in range(max(1, args.repeats)):
             # Every other pair starts with 2 workers: a run's first setup
             # tends to be its slowest.
-            if index % 2 == 0:
-                one = run_workers(world, servers, args, 1)
-                two = run_workers(world, servers, args, 2)
-            else:
-                two = run_workers(world, servers, args, 2)
-                one = run_workers(world, servers, args, 1)
-            pairs.append((one, two))
+            order = (1, 2) if index % 2 == 0 else (2, 1)
+            rows = {n: run_workers(world, servers, args, n) for n in order}
+            pairs.append((rows[1], rows[2]))
     finally:
         for server in servers:
             server.stop()
