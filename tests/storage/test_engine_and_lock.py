@@ -93,6 +93,8 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 15000
+        mapped = connection.execute(text("PRAGMA mmap_size")).scalar()
+        assert mapped == engine_module.SQLITE_MMAP_BYTES
     engine.dispose()
 
 
