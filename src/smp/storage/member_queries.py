@@ -149,14 +149,18 @@ def _hit_page(
     """One pass: the page sorted from at most `count_limit` hits, and their number.
 
     Only ids and sort keys are sorted; the page's rows are read by id after.
-    The LIMIT subquery is also a planner fence: PostgreSQL would otherwise walk
-    the sort index for hits it wrongly thinks common (e.g. "grace.*" e-mails).
+    The hits are a CTE read twice, so both databases compute them once: a
+    count over them and a top-N sort are cheaper than `count(*) OVER ()`,
+    which sorted every hit. The LIMIT is also a planner fence: PostgreSQL
+    would otherwise walk the sort index for hits it wrongly thinks common
+    (e.g. "grace.*" e-mails).
     """
     column = SORTS.get(sort.lstrip("-"), MemberRow.member_key)
     dialect = _dialect(session)
-    hits = _hits(filters, needle, dialect, count_limit, MemberRow.id, column).subquery()
+    hits = _hits(filters, needle, dialect, count_limit, MemberRow.id, column).cte()
     order = _sort_key(hits.c, sort)
-    page = select(hits.c.id, func.count().over()).order_by(*order)
+    total = select(func.count()).select_from(hits).scalar_subquery()
+    page = select(hits.c.id, total).order_by(*order)
     ranked = session.execute(page.offset(offset).limit(limit)).all()
     if not ranked:
         return [], None
