@@ -259,13 +259,17 @@ def test_subusers_usage_volume_identity_and_runs(
         dt.date(2026, 1, 1),
         dt.date(2025, 12, 1),
     ]
-    view = current_usage(session, iid)
+    # Read while the period runs; afterwards it has ended (no forecast).
+    view = current_usage(session, iid, now=T1)
     assert view is not None
     assert view.period.used == 3000
     assert view.utilization == 3000 / 40000
     elapsed = (T1 - dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).total_seconds()
     assert view.forecast_used == pytest.approx(3000 * 30 * 86400 / elapsed)
     assert view.overage_risk is False
+    ended = current_usage(session, iid, now=dt.datetime(2026, 1, 31, tzinfo=dt.UTC))
+    assert ended is not None
+    assert (ended.ended, ended.forecast_used, ended.period.used) == (True, None, 3000)
 
     dec, jan1 = dt.date(2025, 12, 1), dt.date(2026, 1, 1)
     save_volume_sets(

@@ -46,8 +46,11 @@ from smp.model.records import (
 from smp.model.roles import role_from_user_type
 from smp.model.usage import (
     forecast_used_at_reset,
+    has_ended,
     overage_risk,
+    period_end,
     period_start,
+    subuser_credits_ended,
     utilization,
 )
 from smp.model.volume import (
@@ -88,12 +91,15 @@ __all__ = [
     "diff_active",
     "diff_pending",
     "forecast_used_at_reset",
+    "has_ended",
     "is_month_closed",
     "member_key",
     "month_start",
     "months_to_fetch",
     "overage_risk",
+    "period_end",
     "period_start",
     "role_from_user_type",
+    "subuser_credits_ended",
     "utilization",
 ]

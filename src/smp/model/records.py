@@ -146,6 +146,8 @@ class Subuser:
     removed_at: dt.datetime | None = None
     source_service_account_id: int | None = None
     source_removed: bool = False
+    # When the credit figures above were read (None: never).
+    credits_read_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +176,8 @@ class UsageView:
     utilization: float | None
     forecast_used: float | None
     overage_risk: bool
+    # The period reset since it was read: its figures are final, with no forecast.
+    ended: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,13 @@
 
 The forecast assumes sending continues at the average pace of the period so far:
 used / elapsed * period length. It is deliberately simple and explainable.
+A period that has ended gets no forecast: its figures are the final ones seen,
+and the next period has not been read yet.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 
@@ -65,3 +68,47 @@ def period_start(reset_frequency: str | None, today: dt.date) -> dt.date:
     if frequency == "weekly":
         return today - dt.timedelta(days=today.weekday())
     return today.replace(day=1)
+
+
+def _month_after(day: dt.date) -> dt.date:
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def period_end(
+    last_reset: dt.date, next_reset: dt.date | None, reset_frequency: str | None
+) -> dt.date | None:
+    """The day a credit period ends: SendGrid's `next_reset` when it gives one.
+
+    Subuser credits carry a frequency but no dates, so their period ends one
+    day, week or month after `last_reset`. None when nothing resets (unlimited
+    and nonrecurring credits have no frequency).
+    """
+    if next_reset is not None:
+        return next_reset
+    frequency = (reset_frequency or "").lower()
+    if frequency == "daily":
+        return last_reset + dt.timedelta(days=1)
+    if frequency == "weekly":
+        return last_reset + dt.timedelta(days=7)
+    if frequency == "monthly":
+        return _month_after(last_reset)
+    return None
+
+
+def has_ended(end: dt.date | dt.datetime | None, now: dt.datetime) -> bool:
+    """True from the first moment of `end` (UTC) on: a reset day is the next period."""
+    return end is not None and _as_datetime(end) <= _as_datetime(now)
+
+
+def subuser_credits_ended(
+    reset_frequency: str | None, read_at: dt.datetime | None, now: dt.datetime
+) -> bool:
+    """True when a subuser's stored credits were read in a period that has reset
+    since, so they are the last period's figures, not the current ones."""
+    if read_at is None or not reset_frequency:
+        return False
+    start = period_start(reset_frequency, _as_datetime(read_at).date())
+    return has_ended(period_end(start, None, reset_frequency), now)

@@ -188,6 +188,7 @@ def list_subusers(
             removed_at=row.removed_at,
             source_service_account_id=row.source_service_account_id,
             source_removed=source_removed is not None,
+            credits_read_at=row.credits_read_at,
         )
         for row, source_removed in session.execute(query)
     ]

@@ -22,9 +22,11 @@ from smp.model import (
     UsageView,
     VolumeMetrics,
     forecast_used_at_reset,
+    has_ended,
     is_month_closed,
     month_start,
     overage_risk,
+    period_end,
     utilization,
 )
 from smp.storage.tables import (
@@ -121,17 +123,24 @@ def usage_view(period: UsagePeriod, now: dt.datetime) -> UsageView:
     """Utilization, the forecast at `next_reset` and the overage risk of a period.
 
     The forecast uses the time the figures were observed, not `now`, so a stale
-    snapshot does not look like a slow month.
+    snapshot does not look like a slow month. A period that has ended by `now`
+    has no forecast: the next one has begun and is not read yet.
     """
-    observed = period.observed_at or now
-    forecast = forecast_used_at_reset(
-        period.used, period.last_reset, period.next_reset, observed
+    end = period_end(period.last_reset, period.next_reset, period.reset_frequency)
+    ended = has_ended(end, now)
+    forecast = (
+        None
+        if ended
+        else forecast_used_at_reset(
+            period.used, period.last_reset, period.next_reset, period.observed_at or now
+        )
     )
     return UsageView(
         period=period,
         utilization=utilization(period.used, period.total),
         forecast_used=forecast,
         overage_risk=overage_risk(forecast, period.total),
+        ended=ended,
     )
 
 
