@@ -1,8 +1,9 @@
 """Account identity, subusers and invoices: save what a sync fetched, query it back.
 
 Invoices are never deleted. Subusers missing from a complete listing are marked
-removed (kept, with `removed_at`), and credit fields left empty by a partial
-fetch never blank stored values.
+removed (kept, with `removed_at`). A subuser whose credits were not read this
+time keeps its stored credits; one whose credits were read takes them as they
+are, nulls included (unlimited credits have no totals).
 """
 
 from __future__ import annotations
@@ -96,14 +97,15 @@ def save_subusers(
         for sub in subusers
     ]
     columns = [c for c in rows[0] if c != "first_seen"] if rows else []
-    upsert(
-        session,
-        SubuserRow,
-        rows,
-        keys=("integration_id", "username"),
-        update=columns,
-        keep_when_null=CREDIT_COLUMNS,
-    )
+    # SendGrid always names the credit type, so a subuser without one had no
+    # credits read this time and keeps its stored figures. One with credits
+    # takes them whole: switched to unlimited, its totals become null.
+    read = [row for row in rows if row["credit_type"] is not None]
+    unread = [row for row in rows if row["credit_type"] is None]
+    keys = ("integration_id", "username")
+    upsert(session, SubuserRow, read, keys=keys, update=columns)
+    kept = [c for c in columns if c not in CREDIT_COLUMNS]
+    upsert(session, SubuserRow, unread, keys=keys, update=kept)
     if complete:
         listed = [row["username"] for row in rows]
         session.execute(
