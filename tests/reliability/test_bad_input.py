@@ -2,7 +2,9 @@
 
 Each case either fails only the capability that reads the endpoint, with a
 message naming the endpoint, keeping that capability's data; or (for answers
-that are odd but usable) stores exactly the right data. Nothing crashes, the
+that are odd but usable) stores exactly the right data. Invoices in a shape SMP
+does not know are `unavailable` instead of failed (the endpoint is
+undocumented, ADR 3), their data kept too. Nothing crashes, the
 rest of the sync is unaffected, and no secret reaches the log.
 """
 
@@ -65,7 +67,7 @@ async def test_bad_answers_fail_one_capability_cleanly(
     assert (await run_sync(engine, box, iid, wired.context)).outcome is Outcome.OK
     truth = expected(world.accounts[0])
     caplog.set_level(logging.DEBUG)
-    failed_cleanly = tolerated = 0
+    failed_cleanly = tolerated = unavailable = 0
     for pattern, (capability, part) in ENDPOINTS.items():
         before = stored(engine, iid)
         spoiler: list[Spoiler] = []
@@ -96,7 +98,14 @@ async def test_bad_answers_fail_one_capability_cleanly(
         if capability is None:
             continue  # a bad scopes answer: the key's stored scopes carry on
         result = report.capabilities[capability]
-        if result.outcome is Outcome.FAILED:
+        if result.outcome is Outcome.UNAVAILABLE:
+            unavailable += 1
+            assert (capability, case in MUST_FAIL) == ("invoices", True), pattern
+            assert (result.error or "").startswith(
+                "SendGrid did not provide invoices to this key (GET /v3/billing/"
+            ), result
+            assert now["invoices"] == before["invoices"], pattern
+        elif result.outcome is Outcome.FAILED:
             failed_cleanly += 1
             assert case not in MUST_WORK, (pattern, result.error)
             error = result.error or ""
@@ -119,6 +128,7 @@ async def test_bad_answers_fail_one_capability_cleanly(
             "database": engine.dialect.name,
             "endpoints": len(ENDPOINTS),
             "failed_cleanly": failed_cleanly,
+            "unavailable": unavailable,
             "stored_correctly": tolerated,
         },
     )

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from tests.sendgrid.fakes import FakeClock
 
-from smp.model import Role
+from smp.model import Outcome, Role
 from smp.sendgrid import RetryPolicy
 from smp.simulator import Account, SimKey, Simulator, World
 from smp.storage import SecretBox, generate_key
 from smp.sync.context import SyncContext
-from smp.sync.keys import NewKey
+from smp.sync.engine import run_sync
+from smp.sync.keys import NewKey, connect
 
 BASE_URL = "https://sim.invalid"
 # The simulator's user_type -> the role SMP must store (the ground truth).
@@ -51,3 +52,18 @@ def wire_up(world: World, engine: Engine, **sim_options: object) -> Setup:
         now=lambda: now,
     )
     return Setup(world, sim, engine, SecretBox.from_key(generate_key()), context)
+
+
+async def synced(setup: Setup, name: str) -> int:
+    """An integration with the full and billing keys, synced once, all OK."""
+    integration, _ = await connect(
+        setup.engine,
+        setup.box,
+        name,
+        [new_key(setup.world, "full"), new_key(setup.world, "billing")],
+        setup.context,
+        base_url=BASE_URL,
+    )
+    report = await run_sync(setup.engine, setup.box, integration.id, setup.context)
+    assert report.outcome is Outcome.OK, report.to_json()
+    return integration.id

@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import BASE_URL, ROLE, Setup, key_of, new_key, wire_up
+from tests.sync.simworld import ROLE, Setup, key_of, wire_up
+from tests.sync.simworld import synced as _synced
 
 from smp.model import KeyStatus, MemberStatus, Outcome, month_start
 from smp.simulator import FaultRule, World, generate_world, load_world
@@ -25,7 +26,7 @@ from smp.storage import (
     list_service_accounts,
     list_subusers,
 )
-from smp.sync import connect, run_sync
+from smp.sync import run_sync
 
 
 @pytest.fixture
@@ -34,20 +35,6 @@ def setup(engine: Engine) -> Setup:
         seed=21, accounts=1, teammates=60, pending=3, subusers=12, invoices=5
     )
     return wire_up(world, engine)
-
-
-async def _synced(setup: Setup, name: str) -> int:
-    integration, _ = await connect(
-        setup.engine,
-        setup.box,
-        name,
-        [new_key(setup.world, "full"), new_key(setup.world, "billing")],
-        setup.context,
-        base_url=BASE_URL,
-    )
-    report = await run_sync(setup.engine, setup.box, integration.id, setup.context)
-    assert report.outcome is Outcome.OK, report.to_json()
-    return integration.id
 
 
 def _paths(setup: Setup) -> list[str]:

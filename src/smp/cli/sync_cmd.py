@@ -1,8 +1,9 @@
 """`smp sync NAME|--all`: progress per integration, a summary, useful exit codes.
 
-Exit codes: 0 everything synced; 1 some capability failed (its old data is
-kept); 2 bad input (unknown integration); 3 another sync still held the lock
-after `--wait` seconds. Syncs of one integration started together (CLI, API,
+Exit codes: 0 everything synced (invoices SendGrid did not provide count as
+synced); 1 some capability failed (its old data is kept); 2 bad input
+(unknown integration); 3 another sync still held the lock after `--wait`
+seconds. Syncs of one integration started together (CLI, API,
 scheduler) thus run one after another instead of failing.
 """
 
@@ -35,7 +36,12 @@ EXIT_LOCKED = 3
 # How long a sync waits by default for another sync of the same integration.
 DEFAULT_LOCK_WAIT_S = 600.0
 _ORDER = {name: index for index, name in enumerate(COLLECTED)}
-_COLOURS = {Outcome.OK: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "dim"}
+_COLOURS = {
+    Outcome.OK: "green",
+    Outcome.FAILED: "red",
+    Outcome.SKIPPED: "dim",
+    Outcome.UNAVAILABLE: "blue",
+}
 
 
 async def sync_many(

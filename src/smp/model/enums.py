@@ -54,3 +54,7 @@ class Outcome(StrEnum):
     OK = "ok"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # SendGrid answered, but gave this key no such data (invoices only: the
+    # endpoint is undocumented, see docs/adr/0003). Neither a failure nor the
+    # key's fault.
+    UNAVAILABLE = "unavailable"

@@ -36,6 +36,7 @@ from smp.sendgrid.errors import (
     SendGridError,
     ServerError,
     TransportError,
+    UnexpectedShape,
 )
 from smp.sendgrid.http import RequestCounters
 from smp.sendgrid.keys import ApiKey
@@ -86,6 +87,7 @@ __all__ = [
     "SubuserAccessList",
     "SystemClock",
     "TransportError",
+    "UnexpectedShape",
     "classify_key",
     "diagnose",
     "permission_scopes",

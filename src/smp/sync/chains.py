@@ -138,4 +138,9 @@ async def account_credits(run: Run) -> None:
 
 
 async def invoices(run: Run) -> None:
-    await run.step("invoices", fetch.fetch_invoices, writes.invoices)
+    await run.step(
+        "invoices",
+        fetch.fetch_invoices,
+        writes.invoices,
+        not_provided=fetch.invoices_not_provided,
+    )

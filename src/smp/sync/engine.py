@@ -9,7 +9,9 @@ Order of work:
    capability is fetched completely, then written in one transaction of its
    own. Later syncs skip what cannot have changed (`smp.sync.freshness`).
 5. Mark keys `ok` or `needs_attention`; close the sync run.
-A failure fails one capability: its stored data stays as it was.
+A failure fails one capability: its stored data stays as it was. An answer
+that only says SendGrid gives the key no such data (invoices, see
+`fetch.invoices_not_provided`) makes it `unavailable`: data kept, key healthy.
 """
 
 from __future__ import annotations
@@ -246,8 +248,14 @@ class Run:
         capability: str,
         fetch_with: Callable[[SendGridClient], Awaitable[T]],
         save: Callable[[Session, T, writes.Scope], writes.Written],
+        *,
+        not_provided: Callable[[Exception], bool] | None = None,
     ) -> T | None:
-        """Fetch completely, then write in one transaction; None if it failed."""
+        """Fetch completely, then write in one transaction; None if it failed.
+
+        `not_provided` picks the errors that mean SendGrid has no such data
+        for this key: the capability is then unavailable, not failed.
+        """
         sa = self.key_for(capability)
         if sa is None:
             self.record(capability, self._unreadable(capability))
@@ -261,7 +269,10 @@ class Run:
             job = writes.Job(capability, save, data, scope)
             written = await self.context.writer.write(self.engine, job)
         except (SendGridError, sanity.UnusableAnswer) as error:
-            self._fail(capability, sa, error)
+            if not_provided is not None and not_provided(error):
+                self._unavailable(capability, sa, error)
+            else:
+                self._fail(capability, sa, error)
             return None
         except (DBAPIError, StorageError, WriterStopped) as error:
             # The database (or the writer process) went away: expected in
@@ -333,6 +344,25 @@ class Run:
             self.report.key_problems[sa.id] = (
                 f"{previous}; {text}" if previous else text
             )
+
+    def _unavailable(
+        self, capability: str, sa: ServiceAccount, error: Exception
+    ) -> None:
+        """Not a fault: stored data is kept, the key is not marked, no retry."""
+        log.info(
+            "%s: SendGrid did not provide %s, its stored data is kept: %s",
+            self.integration.name,
+            capability,
+            error,
+        )
+        self.record(
+            capability,
+            CapabilityResult(
+                Outcome.UNAVAILABLE,
+                error=f"SendGrid did not provide {capability} to this key ({error})",
+                service_account_id=sa.id,
+            ),
+        )
 
     def record(self, capability: str, result: CapabilityResult) -> None:
         self.report.capabilities[capability] = result

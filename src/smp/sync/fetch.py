@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from smp.sendgrid import SendGridClient
+from smp.sendgrid import (
+    MissingScopeError,
+    NotFoundError,
+    SendGridClient,
+    UnexpectedShape,
+)
 from smp.sendgrid.client import MAX_SUBUSERS_PER_STATS_CALL
 from smp.sendgrid.wire import (
     Invoice,
@@ -162,11 +167,29 @@ def _one_per_date(days: list[StatsDay]) -> list[StatsDay]:
     return list(unique.values())
 
 
+class InvoiceWithoutId(sanity.UnusableAnswer):
+    """An invoice with neither id nor invoice_number: not a shape SMP knows."""
+
+
 async def fetch_invoices(client: SendGridClient) -> list[Invoice]:
     invoices = [invoice async for invoice in client.invoices()]
     for index, invoice in enumerate(invoices):
         if invoice.id is None and invoice.invoice_number is None:
-            raise sanity.UnusableAnswer(
-                f"invoices: invoice {index + 1} has neither id nor invoice_number"
+            raise InvoiceWithoutId(
+                f"GET /v3/billing/invoices: invoice {index + 1} has neither id "
+                "nor invoice_number"
             )
     return invoices
+
+
+def invoices_not_provided(error: Exception) -> bool:
+    """Whether an error means "SendGrid gives this key no invoices", not a fault.
+
+    `/v3/billing/invoices` is undocumented (docs/adr/0003): a 404, a 403 or
+    an answer in a shape SMP does not know may be SendGrid's normal answer to
+    a billing key. A revoked key (401), 5xx, timeouts and broken bodies are
+    faults as anywhere else.
+    """
+    return isinstance(
+        error, NotFoundError | MissingScopeError | UnexpectedShape | InvoiceWithoutId
+    )

@@ -21,6 +21,7 @@ from smp.model import (
     Member,
     MemberEvent,
     MemberStatus,
+    Outcome,
     Role,
     ServiceAccount,
     Subuser,
@@ -72,6 +73,12 @@ class Dashboard:
     @property
     def attention(self) -> list[ServiceAccount]:
         return [k for k in self.keys if k.status.value != "ok"]
+
+    @property
+    def invoices_unavailable(self) -> bool:
+        """The last sync got no invoices from SendGrid, without a fault (ADR 3)."""
+        detail = self.last_run.capabilities.get("invoices") if self.last_run else None
+        return detail is not None and detail.get("outcome") == Outcome.UNAVAILABLE
 
     @property
     def pages(self) -> int:
