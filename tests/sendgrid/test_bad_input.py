@@ -18,10 +18,11 @@ def one(path: str, response: httpx.Response) -> Router:
 
 
 @pytest.mark.parametrize(
-    ("response", "reason"),
+    ("response", "reason", "tries"),
     [
-        (httpx.Response(200), "HTTP 200 with an empty body"),
-        (httpx.Response(200, content=b"  \n"), "HTTP 200 with an empty body"),
+        # Unreadable bodies may be whole next time: tried until the budget (6).
+        (httpx.Response(200), "HTTP 200 with an empty body", 6),
+        (httpx.Response(200, content=b"  \n"), "HTTP 200 with an empty body", 6),
         (
             httpx.Response(
                 200,
@@ -29,24 +30,31 @@ def one(path: str, response: httpx.Response) -> Router:
                 headers={"content-type": "text/html"},
             ),
             "expected JSON, got text/html (18 bytes)",
+            6,
         ),
-        (json_response(["a"]), "expected an object with 'scopes'"),
-        (json_response({"scopes": {"a": 1}}), "unexpected shape: 1 invalid field"),
-        (json_response({"scopes": None}), "unexpected shape"),
+        # Readable JSON of the wrong kind would come back the same: not retried.
+        (json_response(["a"]), "expected an object with 'scopes'", 1),
+        (json_response({"scopes": {"a": 1}}), "unexpected shape: 1 invalid field", 1),
+        (json_response({"scopes": None}), "unexpected shape", 1),
         (
             json_response({"errors": [{"message": "oops", "field": None}]}),
             "error body with a success status: oops",
+            1,
         ),
     ],
 )
 async def test_unusable_answers_to_scopes(
-    response: httpx.Response, reason: str
+    response: httpx.Response, reason: str, tries: int
 ) -> None:
-    async with make_client(one("/v3/scopes", response)) as client:
+    router = Router({"/v3/scopes": lambda request: response})
+    async with make_client(router) as client:
         with pytest.raises(ProtocolError) as caught:
             await client.scopes()
     assert reason in str(caught.value)
     assert str(caught.value).startswith("GET /v3/scopes: ")
+    assert "\n" not in str(caught.value)
+    assert len(router.requests) == tries
+    assert client.counters.retries == tries - 1
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])

@@ -7,6 +7,7 @@ microseconds. Backoff jitter is off (`rng=0`): the first backoff is 0.5 s.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -15,12 +16,12 @@ from tests.sendgrid_sim.simkit import client_for, key_of, make_sim
 
 from smp.sendgrid import (
     AuthenticationError,
-    ProtocolError,
     RequestTimeout,
     RetryPolicy,
     ServerError,
     TransportError,
 )
+from smp.sendgrid.errors import UnreadableBody
 from smp.simulator import FaultRule, Simulator, World
 
 CREDITS = "/v3/user/credits"
@@ -136,14 +137,68 @@ async def test_remaining_zero_paces_before_any_429(
     assert clock.sleeps == [10.0, 10.0]
 
 
-@pytest.mark.parametrize("kind", ["truncated_json", "invalid_json"])
-async def test_broken_json_is_a_protocol_error_not_data(
-    sim: Simulator, clock: FakeClock, kind: str
+# A 200 whose body is cut short, not JSON, or a proxy's HTML page.
+BROKEN_BODIES = [
+    FaultRule(kind="truncated_json"),
+    FaultRule(kind="invalid_json"),
+    FaultRule(kind="status", status=200, html=True),
+]
+
+
+@pytest.mark.parametrize("broken", BROKEN_BODIES, ids=lambda rule: rule.kind)
+async def test_a_broken_200_body_is_fetched_again_like_a_5xx(
+    world: World, sim: Simulator, clock: FakeClock, broken: FaultRule
 ) -> None:
-    sim.add_fault(FaultRule(kind=kind, count=1, path=CREDITS))  # type: ignore[arg-type]
-    with pytest.raises(ProtocolError, match="expected JSON"):
-        await _used_credits(sim, clock)
-    assert [r.status for r in sim.requests] == [200]
+    sim.add_fault(dataclasses.replace(broken, count=2, path=CREDITS))
+    key = key_of(world, "full")
+    async with client_for(sim, key, clock) as client:
+        credits = await client.user_credits()
+        assert (client.counters.requests, client.counters.retries) == (3, 2)
+    assert credits.used == world.accounts[0].credits["used"]
+    assert [(r.status, r.fault) for r in sim.requests] == [
+        (200, broken.kind),
+        (200, broken.kind),
+        (200, None),
+    ]
+    assert clock.sleeps == [FIRST_BACKOFF, 2 * FIRST_BACKOFF]
+
+
+async def test_a_page_cut_short_mid_listing_is_fetched_again(
+    world: World, sim: Simulator, clock: FakeClock
+) -> None:
+    key = key_of(world, "full")
+    async with client_for(sim, key, clock) as client:
+        names: list[str] = []
+        async for mate in client.teammates(page_size=5):
+            names.append(mate.username)
+            if len(names) == 10:  # the third page is cut in half, once
+                sim.add_fault(
+                    FaultRule(kind="truncated_json", path="/v3/teammates", count=1)
+                )
+        assert client.counters.retries == 1
+    assert names == [t["username"] for t in world.accounts[0].teammates]
+    offsets = [(r.params["offset"], r.fault) for r in sim.requests[:4]]
+    assert offsets == [
+        (["0"], None),
+        (["5"], None),
+        (["10"], "truncated_json"),
+        (["10"], None),  # the same page again, not the next one
+    ]
+
+
+@pytest.mark.parametrize("broken", BROKEN_BODIES, ids=lambda rule: rule.kind)
+async def test_a_body_broken_every_time_fails_in_one_line_after_the_budget(
+    sim: Simulator, clock: FakeClock, broken: FaultRule
+) -> None:
+    sim.add_fault(dataclasses.replace(broken, path=CREDITS))
+    with pytest.raises(UnreadableBody) as raised:
+        await _used_credits(sim, clock, max_attempts=4)
+    message = str(raised.value)
+    assert message.startswith(f"GET {CREDITS}: expected JSON, got ")
+    assert "\n" not in message
+    assert "<html" not in message.lower()
+    assert len(sim.requests) == 4
+    assert clock.sleeps == [0.5, 1.0, 2.0]
 
 
 async def test_revoke_after_n_requests_stops_paging_at_once(

@@ -12,7 +12,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from smp.sendgrid import adapters, wire
-from smp.sendgrid.errors import ProtocolError, UnexpectedShape
+from smp.sendgrid.errors import ProtocolError
 from smp.sendgrid.http import HttpCore, JsonResponse, QueryParams, RequestCounters
 from smp.sendgrid.keys import ApiKey
 from smp.sendgrid.pagination import (
@@ -398,17 +398,20 @@ class SendGridClient:
     ) -> Callable[[int, int], Awaitable[Page[T]]]:
         """`fetch(limit, offset)` for the offset pagers: one page, validated."""
 
-        async def fetch(limit: int, offset: int) -> Page[T]:
-            query = {**(params or {}), "limit": limit, "offset": offset}
-            response = await self._get(
-                path, query, scopes=scopes, on_behalf_of=on_behalf_of
-            )
+        def read(response: JsonResponse) -> Page[T]:
             items = one_pass(response.body) if one_pass is not None else None
             if items is None:
                 items = self._list(
                     path, adapter, response.payload, keys=keys, bare=bare
                 )
             return Page(items, response.body)
+
+        async def fetch(limit: int, offset: int) -> Page[T]:
+            query = {**(params or {}), "limit": limit, "offset": offset}
+            # Read inside the retry loop: a page cut short is fetched again.
+            return await self._core.get(
+                path, query, read, scopes=scopes, on_behalf_of=on_behalf_of
+            )
 
         return fetch
 
@@ -424,19 +427,19 @@ class SendGridClient:
         try:
             return wire.validate(adapter, wire.items_of(payload, keys, bare=bare))
         except wire.ShapeError as exc:
-            raise UnexpectedShape(path, f"unexpected shape: {exc}") from None
+            raise ProtocolError(path, f"unexpected shape: {exc}") from None
 
     def _one(self, path: str, adapter: TypeAdapter[T], payload: Any) -> T:
         try:
             return wire.validate(adapter, wire.single_object(payload))
         except wire.ShapeError as exc:
-            raise UnexpectedShape(path, f"unexpected shape: {exc}") from None
+            raise ProtocolError(path, f"unexpected shape: {exc}") from None
 
     def _parse(self, path: str, adapter: TypeAdapter[T], data: Any) -> T:
         try:
             return wire.validate(adapter, data)
         except wire.ShapeError as exc:
-            raise UnexpectedShape(path, f"unexpected shape: {exc}") from None
+            raise ProtocolError(path, f"unexpected shape: {exc}") from None
 
 
 def _segment(value: str) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -17,6 +17,7 @@ from smp.sendgrid.errors import (
     SendGridError,
     ServerError,
     TransportError,
+    UnreadableBody,
     error_for_status,
 )
 from smp.sendgrid.keys import ApiKey
@@ -30,6 +31,7 @@ from smp.sendgrid.ratelimit import (
 from smp.sendgrid.transport import ReadOnlyTransport
 
 QueryParams = Mapping[str, str | int | Sequence[str]]
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -62,7 +64,8 @@ class JsonResponse:
 
     @property
     def payload(self) -> Any:
-        """The decoded JSON; `ProtocolError` for empty, non-JSON or error bodies."""
+        """The decoded JSON; `UnreadableBody` for an empty or non-JSON body,
+        `ProtocolError` for an error body."""
         if self._payload is _UNDECODED:
             self._payload = _decode(
                 self._path, self.status, self.body, self._content_type
@@ -132,17 +135,43 @@ class HttpCore:
         on_behalf_of: str | None = None,
     ) -> JsonResponse:
         """GET `path`, retrying what is worth retrying, and return the JSON."""
+        return await self.get(
+            path, params, _decoded, scopes=scopes, on_behalf_of=on_behalf_of
+        )
+
+    async def get(
+        self,
+        path: str,
+        params: QueryParams | None,
+        read: Callable[[JsonResponse], R],
+        *,
+        scopes: Sequence[str] = (),
+        on_behalf_of: str | None = None,
+    ) -> R:
+        """GET `path`, retrying what is worth retrying, and return `read(answer)`.
+
+        `read` parses the body inside the retry loop, so a body it cannot read
+        (`UnreadableBody`: empty, cut short, an HTML page) is retried like a
+        5xx, within the same budget. Parsing once here, not on receipt, keeps
+        the one-pass page validation (ADR 5, addendum) at one parse a page.
+        """
         headers = {"on-behalf-of": on_behalf_of} if on_behalf_of else None
         deadline = self.clock.monotonic() + self.policy.deadline_s
         attempt = 0
         while True:
             attempt += 1
             await self._pace(path)
-            error, delay, rate_limited = await self._attempt(
+            answer, delay, rate_limited = await self._attempt(
                 path, params, headers, scopes, attempt, deadline
             )
-            if isinstance(error, JsonResponse):
-                return error
+            if isinstance(answer, JsonResponse):
+                try:
+                    return read(answer)
+                except UnreadableBody as unreadable:
+                    error: SendGridError = unreadable
+                    delay = self.policy.backoff(attempt)
+            else:
+                error = answer
             remaining = deadline - self.clock.monotonic()
             if attempt >= self.policy.max_attempts or delay > remaining:
                 raise error
@@ -223,15 +252,21 @@ class HttpCore:
             await self.clock.sleep(delay)
 
 
+def _decoded(response: JsonResponse) -> JsonResponse:
+    """Decode now, inside the retry loop, so a broken body is retried."""
+    response.payload  # noqa: B018 (decoded for its error, kept for the caller)
+    return response
+
+
 def _decode(path: str, status: int, body: bytes, content_type: str) -> Any:
-    """Parse a 2xx body; empty, HTML and non-JSON bodies are protocol errors."""
+    """Parse a 2xx body; empty, HTML and non-JSON bodies are unreadable."""
     if not body.strip():
-        raise ProtocolError(path, f"HTTP {status} with an empty body")
+        raise UnreadableBody(path, f"HTTP {status} with an empty body")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         kind = content_type.split(";")[0] or "unknown"
-        raise ProtocolError(
+        raise UnreadableBody(
             path, f"expected JSON, got {kind} ({len(body)} bytes)"
         ) from None
     if _is_error_body(payload):
