@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,14 @@ PendingOpt = Annotated[int, typer.Option(help="Pending invites per account.")]
 SubusersOpt = Annotated[int, typer.Option(help="Subusers per paid account.")]
 MonthsOpt = Annotated[int, typer.Option(help="Months of daily stats history.")]
 InvoicesOpt = Annotated[int, typer.Option(help="Invoices per account.")]
+TodayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--today",
+        help="Pin the simulated date (YYYY-MM-DD); default: today's UTC date, "
+        "following the clock.",
+    ),
+]
 InvoiceFormatOpt = Annotated[
     str | None,
     typer.Option(help=f"Invoice body variant: {', '.join(INVOICE_FORMATS)}."),
@@ -48,6 +57,7 @@ def build_world(
     months: int,
     invoices: int,
     invoice_format: str | None = None,
+    today: dt.date | None = None,
 ) -> World:
     """The world `serve` and `keys` agree on; exits 2 with the field on errors."""
     try:
@@ -62,6 +72,7 @@ def build_world(
                 subusers=subusers,
                 months=months,
                 invoices=invoices,
+                today=today,
             )
         if invoice_format is not None:
             if invoice_format not in INVOICE_FORMATS:
@@ -71,6 +82,17 @@ def build_world(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     return world
+
+
+def pinned_date(value: str | None) -> dt.date | None:
+    """`--today`'s date, or exit 2 with a one-line error."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: --today: {value!r} is not a YYYY-MM-DD date", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("serve")
@@ -86,6 +108,7 @@ def serve(
     months: MonthsOpt = 6,
     invoices: InvoicesOpt = 6,
     invoice_format: InvoiceFormatOpt = None,
+    today: TodayOpt = None,
     rate_limit: Annotated[
         int, typer.Option(help="Requests per key and endpoint per window; 0 = off.")
     ] = 600,
@@ -101,13 +124,14 @@ def serve(
     """Serve the simulated SendGrid v3 API over HTTP."""
     import uvicorn
 
+    day = pinned_date(today)
     world = build_world(
         seed, world_file, accounts, teammates, pending, subusers, months, invoices,
-        invoice_format,
+        invoice_format, day,
     )  # fmt: skip
     sim = Simulator(
         world, rate_limit=rate_limit or None, rate_window_s=rate_window,
-        fault_seed=fault_seed,
+        fault_seed=fault_seed, today=day,
     )  # fmt: skip
     try:
         if latency_ms or jitter_ms:
@@ -121,7 +145,8 @@ def serve(
         raise typer.Exit(2) from None
     typer.echo(
         f"SendGrid simulator on http://{host}:{port} "
-        f"({len(world.accounts)} accounts, {len(world.keys)} keys); "
+        f"({len(world.accounts)} accounts, {len(world.keys)} keys, "
+        f"date {sim.today().isoformat()}{'' if day else ', following the clock'}); "
         "`smp simulator keys` lists the keys."
     )
     uvicorn.run(sim.app, host=host, port=port, log_level="warning", access_log=False)

@@ -8,6 +8,7 @@ request: unexpected errors become a JSON 500.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import random
 import time
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from smp.simulator import errors
+from smp.simulator.calendar import advance_world
+from smp.simulator.daily import utc_today
 from smp.simulator.faults import FaultRule
 from smp.simulator.handlers import Call
 from smp.simulator.ratelimit import RateLimiter
@@ -80,7 +83,12 @@ class Reply:
 
 
 class Simulator:
-    """Serves one World; see docs/simulator.md for the control surface."""
+    """Serves one World; see docs/simulator.md for the control surface.
+
+    Its date is the UTC date of the wall clock, read at every request, so it
+    agrees with SMP's clock (and with faketime's); the world grows as days
+    pass. `today` pins the date instead.
+    """
 
     def __init__(
         self,
@@ -91,6 +99,7 @@ class Simulator:
         clock: Callable[[], float] = time.time,
         fault_seed: int | None = None,
         max_log: int = 100_000,
+        today: dt.date | None = None,
     ) -> None:
         self.limiter = RateLimiter(rate_limit or None, rate_window_s, clock)
         self.clock = clock
@@ -99,12 +108,21 @@ class Simulator:
         self.max_log = max_log
         self._rng = random.Random(fault_seed)
         self._revoked: set[str] = set()
+        self.pinned_today = today
         self.replace_world(world)
 
     # -- public surface -------------------------------------------------
     def replace_world(self, world: World) -> None:
         self.world = world
         self._keys = {k.key: k for k in world.keys}
+        advance_world(world, self.today())
+        self._index(world)
+
+    def today(self) -> dt.date:
+        """The simulated date: pinned, or the wall clock's UTC date."""
+        return self.pinned_today or utc_today()
+
+    def _index(self, world: World) -> None:
         self._tenants: dict[str, Tenant] = {}
         self._sub_tenants: dict[tuple[str, str], Tenant] = {}
         for account in world.accounts:
@@ -116,7 +134,6 @@ class Simulator:
                 self._sub_tenants[(account.username, sub.username)] = subuser_tenant(
                     account, sub, months[sub.username]
                 )
-        self._today = world.today_date()
         self._cache: dict[tuple[str, ...], bytes] = {}
 
     def add_fault(self, rule: FaultRule) -> FaultRule:
@@ -268,13 +285,13 @@ class Simulator:
         if entry.method != "GET":
             # The simulator is read-only: writes are refused after auth and scope.
             return Reply(405, errors.METHOD_NOT_ALLOWED, headers)
-        cache_key = (key.key_id, tenant.username, entry.path, entry.query)
+        today = self._live_today()
+        day = today.isoformat()
+        cache_key = (day, key.key_id, tenant.username, entry.path, entry.query)
         cached = self._cache.get(cache_key)
         if cached is not None:
             return Reply(200, cached, headers)
-        call = Call(
-            tenant, entry.params, args, key, self._today, self.world.invoice_format
-        )
+        call = Call(tenant, entry.params, args, key, today, self.world.invoice_format)
         try:
             body = _dump(route.handler(call))
         except errors.BadRequest as bad:
@@ -283,6 +300,13 @@ class Simulator:
             self._cache.clear()
         self._cache[cache_key] = body
         return Reply(200, body, headers)
+
+    def _live_today(self) -> dt.date:
+        """Today, after growing the world to it if a day has passed."""
+        today = self.today()
+        if advance_world(self.world, today):
+            self._index(self.world)
+        return today
 
     def _tenant(self, key: SimKey, on_behalf_of: str | None) -> Tenant | None:
         if on_behalf_of is None or on_behalf_of == "":

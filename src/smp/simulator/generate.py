@@ -5,9 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import random
 import string
-from typing import cast
 
 from smp.simulator import names
+from smp.simulator.daily import (
+    SUBUSER_SCALE,
+    account_scale,
+    days_between,
+    month_start,
+    monthly_credits,
+    requests_since,
+    utc_today,
+)
 from smp.simulator.scopes import (
     KEY_KINDS,
     TEAMMATE_SCOPE_POOL,
@@ -15,11 +23,8 @@ from smp.simulator.scopes import (
     scopes_for_kind,
 )
 from smp.simulator.world import (
-    METRIC_NAMES,
     Account,
-    DailyStat,
     Invoice,
-    Metrics,
     PendingInvite,
     Profile,
     SimKey,
@@ -30,14 +35,8 @@ from smp.simulator.world import (
     World,
 )
 
-DEFAULT_TODAY = dt.date(2026, 11, 15)
 KEY_ALPHABET = string.ascii_letters + string.digits + "_-"
 INVITE_LIFETIME_S = 7 * 86400
-
-
-def _month_start(day: dt.date, back: int = 0) -> dt.date:
-    index = day.year * 12 + day.month - 1 - back
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _epoch(day: dt.date) -> int:
@@ -45,52 +44,9 @@ def _epoch(day: dt.date) -> int:
     return int(moment.timestamp())
 
 
-def _metrics(rng: random.Random, scale: int) -> Metrics:
-    requests = rng.randint(0, scale)
-    processed = requests - rng.randint(0, requests // 50)
-    delivered = processed - rng.randint(0, processed // 20)
-    opens = rng.randint(0, delivered)
-    clicks = rng.randint(0, opens // 3)
-    values = dict.fromkeys(METRIC_NAMES, 0)
-    values.update(
-        requests=requests,
-        processed=processed,
-        delivered=delivered,
-        bounces=rng.randint(0, max(0, processed - delivered)),
-        deferred=rng.randint(0, processed // 100),
-        blocks=rng.randint(0, processed // 200),
-        bounce_drops=rng.randint(0, 3),
-        invalid_emails=rng.randint(0, 3),
-        spam_reports=rng.randint(0, 2),
-        spam_report_drops=rng.randint(0, 1),
-        opens=opens,
-        unique_opens=opens * 2 // 3,
-        clicks=clicks,
-        unique_clicks=clicks * 2 // 3,
-        unsubscribes=rng.randint(0, 2),
-        unsubscribe_drops=rng.randint(0, 1),
-    )
-    return cast(Metrics, values)
-
-
-def _daily_stats(
-    rng: random.Random, today: dt.date, months: int, scale: int
-) -> list[DailyStat]:
-    day = _month_start(today, max(0, months - 1))
-    days: list[DailyStat] = []
-    while day <= today:
-        days.append(DailyStat(date=day.isoformat(), metrics=_metrics(rng, scale)))
-        day += dt.timedelta(days=1)
-    return days
-
-
-def _requests_since(days: list[DailyStat], since: dt.date) -> int:
-    start = since.isoformat()
-    return sum(d["metrics"]["requests"] for d in days if d["date"] >= start)
-
-
 class _Generator:
     def __init__(self, seed: int, today: dt.date) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.today = today
         self.used_usernames: set[str] = set()
@@ -167,8 +123,8 @@ def _teammate(
 def _invoices(gen: _Generator, count: int, paid: bool, base: int) -> list[Invoice]:
     invoices: list[Invoice] = []
     for back in range(count, 0, -1):
-        period_start = _month_start(gen.today, back)
-        period_end = _month_start(gen.today, back - 1) - dt.timedelta(days=1)
+        period_start = month_start(gen.today, back)
+        period_end = month_start(gen.today, back - 1) - dt.timedelta(days=1)
         issued = period_end + dt.timedelta(days=1)
         amount = round(gen.rng.uniform(19.95, 899.0), 2) if paid else 0.0
         unpaid = amount if back == 1 and gen.rng.random() < 0.5 else 0.0
@@ -224,7 +180,8 @@ def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
     for number in range(sizes["pending"]):
         # Every third invite is older than its 7-day lifetime, so it has expired.
         age_days = (number % 3) * 4 + rng.uniform(0.0, 2.5)
-        created = _epoch(today) + 43200 - int(age_days * 86400)
+        # Sent before the world's day began, so never in the future.
+        created = _epoch(today) - int(age_days * 86400)
         pending.append(
             PendingInvite(
                 email=f"invitee{number + 1}@{domain}",
@@ -236,13 +193,11 @@ def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
         )
 
     total = rng.choice([40_000, 100_000, 300_000]) if paid else 3_000
-    # Daily volume near the plan's allowance: some accounts run into overage.
-    scale = int(total / 30 * rng.uniform(0.5, 2.4))
-    daily = _daily_stats(rng, today, sizes["months"], scale)
-    last_reset = _month_start(today)
-    used = _requests_since(daily, last_reset)
+    first_day = month_start(today, sizes["months"] - 1)
+    scale = account_scale(gen.seed, username, total)
+    daily = days_between(gen.seed, username, first_day, today, scale)
     subusers = [
-        _subuser(gen, domain, sizes["months"], last_reset)
+        _subuser(gen, domain, first_day)
         for _ in range(sizes["subusers"] if paid else 0)  # subusers are Pro+
     ]
     access: dict[str, list[SubuserAccess]] = {}
@@ -272,15 +227,7 @@ def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
         email=f"owner@{domain}",
         reputation=round(rng.uniform(85.0, 100.0), 1),
         profile=profile,
-        credits={
-            "remain": max(0, total - used),
-            "total": total,
-            "overage": max(0, used - total),
-            "used": used,
-            "last_reset": last_reset.isoformat(),
-            "next_reset": _month_start(today, -1).isoformat(),
-            "reset_frequency": "monthly",
-        },
+        credits=monthly_credits(total, daily, today),
         teammates=teammates,
         pending=pending,
         subusers=subusers,
@@ -291,11 +238,11 @@ def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
     )
 
 
-def _subuser(gen: _Generator, domain: str, months: int, last_reset: dt.date) -> Subuser:
+def _subuser(gen: _Generator, domain: str, first_day: dt.date) -> Subuser:
     first, last, _ = gen.person()
     username = gen.unique_username(f"{names.ascii_slug(last)}-sub")
-    daily = _daily_stats(gen.rng, gen.today, months, 3_000)
-    used = _requests_since(daily, last_reset)
+    daily = days_between(gen.seed, username, first_day, gen.today, SUBUSER_SCALE)
+    used = requests_since(daily, month_start(gen.today))
     total = max(used, 50_000)
     return Subuser(
         id=gen.user_id(),
@@ -338,9 +285,13 @@ def generate_world(
     today: dt.date | str | None = None,
     invoice_format: str = "spec",
 ) -> World:
-    """Build a world from `seed`; `teammates` counts the owner too."""
+    """Build a world from `seed` as it stands on `today` (default: the UTC date).
+
+    `teammates` counts the owner too. People, keys and each day's figures depend
+    on the seed alone; the date sets which days, invites and periods exist.
+    """
     day = dt.date.fromisoformat(today) if isinstance(today, str) else today
-    gen = _Generator(seed, day or DEFAULT_TODAY)
+    gen = _Generator(seed, day or utc_today())
     sizes = {
         "teammates": max(1, teammates),
         "pending": max(0, pending),

@@ -88,14 +88,16 @@ def subuser_tenant(parent: Account, sub: Subuser, months: MonthIndex) -> Tenant:
             "is_sso": False,
         }
     )
+    # The spec requires numbers here; what SendGrid answers on behalf of an
+    # unlimited subuser is not documented, so it answers zeros.
     credits = Credits(
-        remain=sub.credits["remain"],
-        total=sub.credits["total"],
+        remain=sub.credits["remain"] or 0,
+        total=sub.credits["total"] or 0,
         overage=0,
-        used=sub.credits["used"],
+        used=sub.credits["used"] or 0,
         last_reset=parent.credits["last_reset"],
         next_reset=parent.credits["next_reset"],
-        reset_frequency=sub.credits["reset_frequency"],
+        reset_frequency=sub.credits["reset_frequency"] or "monthly",
     )
     return Tenant(
         username=sub.username,

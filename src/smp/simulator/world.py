@@ -88,10 +88,11 @@ class Credits(TypedDict):
 
 class SubuserCredits(TypedDict):
     type: Literal["unlimited", "recurring", "nonrecurring"]
-    reset_frequency: Literal["monthly", "weekly", "daily"]
-    remain: int
-    total: int
-    used: int
+    # The spec's nullable fields: an unlimited subuser has no figures.
+    reset_frequency: Literal["monthly", "weekly", "daily"] | None
+    remain: int | None
+    total: int | None
+    used: int | None
 
 
 class Profile(TypedDict):
@@ -248,6 +249,8 @@ class SimKey(_Strict):
 class World(_Strict):
     format_version: Literal[1] = 1
     seed: int | None = None
+    # The last day the world has lived: its stats run up to it, and a
+    # simulator serving it on a later date grows it (smp.simulator.calendar).
     today: str
     invoice_format: InvoiceFormat = "spec"
     accounts: list[Account]
