@@ -12,7 +12,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from smp.sendgrid import adapters, wire
-from smp.sendgrid.errors import ProtocolError
+from smp.sendgrid.errors import ProtocolError, UnexpectedShape
 from smp.sendgrid.http import HttpCore, JsonResponse, QueryParams, RequestCounters
 from smp.sendgrid.keys import ApiKey
 from smp.sendgrid.pagination import (
@@ -427,19 +427,19 @@ class SendGridClient:
         try:
             return wire.validate(adapter, wire.items_of(payload, keys, bare=bare))
         except wire.ShapeError as exc:
-            raise ProtocolError(path, f"unexpected shape: {exc}") from None
+            raise UnexpectedShape(path, f"unexpected shape: {exc}") from None
 
     def _one(self, path: str, adapter: TypeAdapter[T], payload: Any) -> T:
         try:
             return wire.validate(adapter, wire.single_object(payload))
         except wire.ShapeError as exc:
-            raise ProtocolError(path, f"unexpected shape: {exc}") from None
+            raise UnexpectedShape(path, f"unexpected shape: {exc}") from None
 
     def _parse(self, path: str, adapter: TypeAdapter[T], data: Any) -> T:
         try:
             return wire.validate(adapter, data)
         except wire.ShapeError as exc:
-            raise ProtocolError(path, f"unexpected shape: {exc}") from None
+            raise UnexpectedShape(path, f"unexpected shape: {exc}") from None
 
 
 def _segment(value: str) -> str:

@@ -7,6 +7,7 @@
     │   └── RequestTimeout    timed out (after retries)
     ├── ProtocolError         SendGrid (or a proxy) answered in a way we cannot use:
     │   │                     non-JSON/HTML body, empty body, unexpected shape
+    │   ├── UnexpectedShape   valid JSON, but not a shape this endpoint answers
     │   ├── UnreadableBody    a 2xx body that is empty or not JSON (cut short, HTML);
     │   │                     retried like a 5xx, raised when the budget ran out
     │   ├── RedirectRefused   3xx; never followed, so the key never goes elsewhere
@@ -70,6 +71,15 @@ class ProtocolError(SendGridError):
         super().__init__(f"GET {endpoint}: {reason}")
         self.endpoint = endpoint
         self.reason = reason
+
+
+class UnexpectedShape(ProtocolError):
+    """Valid JSON that is not in a shape the endpoint is known to answer.
+
+    Apart so that a caller can tell "SendGrid says something else here" from a
+    broken answer (an empty body, an HTML page): for an undocumented endpoint
+    the first may be SendGrid's normal answer.
+    """
 
 
 class UnreadableBody(ProtocolError):
