@@ -22,17 +22,17 @@ def asgi_client(srv: Server) -> httpx.AsyncClient:
     )
 
 
-async def connect_and_sync(srv: Server, name: str) -> int:
+async def connect_and_sync(
+    srv: Server, name: str, kinds: tuple[str, ...] = ("full", "billing")
+) -> int:
+    """Connect the world's keys of `kinds` and wait for the first sync."""
     async with asgi_client(srv) as client:
         answer = await client.post(
             "/api/v1/integrations",
             headers=srv.auth(srv.admin_token),
             json={
                 "name": name,
-                "keys": [
-                    {"label": "full", "key": srv.key("full")},
-                    {"label": "billing", "key": srv.key("billing")},
-                ],
+                "keys": [{"label": kind, "key": srv.key(kind)} for kind in kinds],
             },
         )
         assert answer.status_code == 201, answer.text

@@ -59,8 +59,20 @@ async def test_every_page_schema_has_total_exact(
 ) -> None:
     answer = await client.get("/openapi.json", headers=server.auth(server.viewer_token))
     schemas = answer.json()["components"]["schemas"]
-    pages = {name: s for name, s in schemas.items() if name.startswith("Page_")}
+    pages = {
+        name: s
+        for name, s in schemas.items()
+        if name.startswith(("Page_", "DataPage_"))
+    }
     assert len(pages) >= 8, sorted(pages)
     for name, schema in pages.items():
         assert schema["properties"]["total_exact"]["type"] == "boolean", name
         assert "total_exact" in schema["required"], name
+    # Collected data also says what no key can read, so empty is not "none".
+    data = {name: s for name, s in pages.items() if name.startswith("DataPage_")}
+    assert {
+        "DataPage_SubuserOut_",
+        "DataPage_InvoiceOut_",
+        "DataPage_MonthlyVolumeOut_",
+    } <= set(data), sorted(pages)
+    assert all("unreadable" in schema["required"] for schema in data.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict
 
 from sqlalchemy.orm import Session
@@ -17,8 +18,10 @@ from smp.api.schemas import (
     ServiceAccountOut,
     SubuserOut,
     SyncRunOut,
+    UnreadableOut,
     UsageOut,
 )
+from smp.api.unreadable import Unreadable
 from smp.model import (
     Integration,
     Invoice,
@@ -30,6 +33,7 @@ from smp.model import (
     Subuser,
     SyncRun,
     UsageView,
+    subuser_credits_ended,
 )
 from smp.sendgrid import KeyReport
 from smp.storage import list_service_accounts
@@ -132,7 +136,7 @@ def event_out(event: MemberEvent, source: Sources) -> MemberEventOut:
     )
 
 
-def subuser_out(sub: Subuser, source: Sources) -> SubuserOut:
+def subuser_out(sub: Subuser, source: Sources, now: dt.datetime) -> SubuserOut:
     return SubuserOut(
         username=sub.username,
         email=sub.email,
@@ -143,6 +147,10 @@ def subuser_out(sub: Subuser, source: Sources) -> SubuserOut:
         credits_used=sub.credits_used,
         credits_remain=sub.credits_remain,
         reset_frequency=sub.reset_frequency,
+        credits_read_at=sub.credits_read_at,
+        credits_period_ended=subuser_credits_ended(
+            sub.reset_frequency, sub.credits_read_at, now
+        ),
         source=source(sub.source_service_account_id),
     )
 
@@ -163,7 +171,14 @@ def invoice_out(invoice: Invoice, source: Sources) -> InvoiceOut:
     )
 
 
-def usage_out(view: UsageView) -> UsageOut:
+def unreadable_out(found: Iterable[Unreadable]) -> list[UnreadableOut]:
+    return [
+        UnreadableOut(data=u.data, missing_scopes=list(u.missing), message=u.message)
+        for u in found
+    ]
+
+
+def usage_out(view: UsageView, unreadable: Iterable[UnreadableOut] = ()) -> UsageOut:
     period = view.period
     return UsageOut(
         subuser=period.subuser,
@@ -177,6 +192,8 @@ def usage_out(view: UsageView) -> UsageOut:
         forecast_used_at_reset=view.forecast_used,
         overage_risk=view.overage_risk,
         observed_at=period.observed_at,
+        period_ended=view.ended,
+        unreadable=list(unreadable),
     )
 
 

@@ -56,6 +56,22 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+class UnreadableOut(BaseModel):
+    data: str = Field(
+        description="What no connected key can read: members, invites, subusers, "
+        "subuser_credits, credits, volume, subuser_volume or invoices"
+    )
+    missing_scopes: list[str] = Field(description="The scopes a key needs for it")
+    message: str
+
+
+class DataPage(Page[T], Generic[T]):
+    unreadable: list[UnreadableOut] = Field(
+        description="What of this collection no connected key can read; when it "
+        "is listed, empty `items` mean 'cannot read', not 'none'"
+    )
+
+
 # --- integrations and keys ---------------------------------------------------------
 
 
@@ -171,6 +187,11 @@ class SubuserOut(BaseModel):
     credits_used: int | None
     credits_remain: int | None
     reset_frequency: str | None
+    credits_read_at: dt.datetime | None
+    credits_period_ended: bool = Field(
+        description="The credits were read in a period that has reset since: "
+        "they are that period's final figures, not the current ones"
+    )
     source: str | None
 
 
@@ -200,11 +221,19 @@ class UsageOut(BaseModel):
     forecast_used_at_reset: float | None
     overage_risk: bool
     observed_at: dt.datetime | None
+    period_ended: bool = Field(
+        description="The period reset since it was read: the figures are its "
+        "final ones and there is no forecast"
+    )
+    unreadable: list[UnreadableOut]
 
 
 class MonthlyVolumeOut(BaseModel):
     month: dt.date
-    subuser: str | None
+    subuser: str | None = Field(
+        description="null: the parent account's own sends, which SendGrid's "
+        "parent statistics count without its subusers'"
+    )
     closed: bool
     metrics: dict[str, int]
 

@@ -77,7 +77,7 @@ def export_csv(integration_id: int, dataset: str, who: SignedInUser) -> Response
     except ValueError:
         raise Refused(404, "There is no such export.") from None
     with read_session(who.state.engine) as session:
-        data = rows(session, integration.id, chosen)
+        data = rows(session, integration.id, chosen, who.state.context.now())
     filename = f"smp-{integration.id}-{chosen.value}.csv"
     return Response(
         to_csv(data),

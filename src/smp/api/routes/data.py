@@ -16,6 +16,7 @@ from smp.api.convert import (
     invoice_out,
     member_out,
     subuser_out,
+    unreadable_out,
     usage_out,
     volume_out,
 )
@@ -24,15 +25,18 @@ from smp.api.params import IntegrationParam, Limit, Offset, Search, find_integra
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.schemas import (
     PRINTABLE,
+    DataPage,
     InvoiceOut,
     MemberEventOut,
     MemberOut,
     MonthlyVolumeOut,
     Page,
     SubuserOut,
+    UnreadableOut,
     UsageOut,
 )
 from smp.api.state import AppState
+from smp.api.unreadable import unreadable
 from smp.model import EventKind, Member, MemberStatus, Role
 from smp.storage import (
     current_usage,
@@ -40,6 +44,7 @@ from smp.storage import (
     list_member_events,
     list_members,
     list_monthly_volumes,
+    list_service_accounts,
     list_subusers,
     page_members,
     read_session,
@@ -79,6 +84,12 @@ def _reading(state: AppState, integration: int) -> Iterator[Session]:
         yield session
 
 
+def _unreadable(session: Session, integration: int, *data: str) -> list[UnreadableOut]:
+    """Which of `data` (keys of `smp.api.unreadable.READS`) no key can read."""
+    found = unreadable(list_service_accounts(session, integration))
+    return unreadable_out(found[name] for name in data if name in found)
+
+
 def _listed(
     state: AppState,
     integration: int,
@@ -86,13 +97,22 @@ def _listed(
     convert: Callable[[R, Sources], T],
     limit: int,
     offset: int,
-) -> Page[T]:
-    """Page over everything `fetch` lists (small collections, sliced here)."""
+    reads: Sequence[str] = (),
+) -> DataPage[T]:
+    """Page over everything `fetch` lists (small collections, sliced here);
+    `reads` names the data it holds, to say which of it no key can read."""
     with _reading(state, integration) as session:
         found = fetch(session)
         source = Sources(session, integration)
+        missing = _unreadable(session, integration, *reads)
     items = [convert(x, source) for x in found[offset : offset + limit]]
-    return Page(items=items, total=len(found), limit=limit, offset=offset)
+    return DataPage(
+        items=items,
+        total=len(found),
+        limit=limit,
+        offset=offset,
+        unreadable=missing,
+    )
 
 
 @router.get("/members", response_model=Page[MemberOut])
@@ -182,7 +202,7 @@ def member_events(
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/subusers", response_model=Page[SubuserOut])
+@router.get("/subusers", response_model=DataPage[SubuserOut])
 def subusers(
     integration: IntegrationParam,
     state: State,
@@ -190,27 +210,30 @@ def subusers(
     include_removed: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[SubuserOut]:
+) -> DataPage[SubuserOut]:
+    """Subusers with their credits (`credits_period_ended`: last period's)."""
+    now = state.context.now()
     return _listed(
         state,
         integration,
         lambda session: list_subusers(
             session, integration, include_removed=include_removed
         ),
-        subuser_out,
+        lambda sub, source: subuser_out(sub, source, now),
         limit,
         offset,
+        ("subusers", "subuser_credits"),
     )
 
 
-@router.get("/invoices", response_model=Page[InvoiceOut])
+@router.get("/invoices", response_model=DataPage[InvoiceOut])
 def invoices(
     integration: IntegrationParam,
     state: State,
     _user: CurrentUser,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[InvoiceOut]:
+) -> DataPage[InvoiceOut]:
     """Invoices, newest first; amounts are exact decimals as text."""
     return _listed(
         state,
@@ -219,6 +242,7 @@ def invoices(
         invoice_out,
         limit,
         offset,
+        ("invoices",),
     )
 
 
@@ -229,15 +253,19 @@ def usage(
     _user: CurrentUser,
     subuser: SubuserName = None,
 ) -> UsageOut:
-    """Credits of the current period: utilization, forecast at `next_reset`, risk."""
+    """Credits of the latest period read: utilization, forecast at `next_reset`,
+    risk; `period_ended` when it has reset since (then no forecast)."""
+    reads = "subuser_credits" if subuser else "credits"
     with _reading(state, integration) as session:
         view = current_usage(session, integration, subuser, now=state.context.now())
+        missing = _unreadable(session, integration, reads)
     if view is None:
-        raise ApiProblem(404, "no credit usage collected yet for this account")
-    return usage_out(view)
+        detail = missing[0].message if missing else "no credit usage collected yet"
+        raise ApiProblem(404, detail)
+    return usage_out(view, missing)
 
 
-@router.get("/volumes", response_model=Page[MonthlyVolumeOut])
+@router.get("/volumes", response_model=DataPage[MonthlyVolumeOut])
 def volumes(
     integration: IntegrationParam,
     state: State,
@@ -246,8 +274,13 @@ def volumes(
     all_subusers: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[MonthlyVolumeOut]:
-    """Monthly e-mail volume, oldest month first (the account, a subuser, or all)."""
+) -> DataPage[MonthlyVolumeOut]:
+    """Monthly e-mail volume, oldest month first (the account, a subuser, or all).
+
+    The account's months (`subuser` null) are the parent's own sends: SendGrid
+    counts its subusers' apart, so the whole account is their sum.
+    """
+    with_subusers = all_subusers or subuser is not None
     return _listed(
         state,
         integration,
@@ -257,4 +290,5 @@ def volumes(
         lambda volume, _source: volume_out(volume),
         limit,
         offset,
+        ("volume", "subuser_volume") if with_subusers else ("volume",),
     )

@@ -7,6 +7,7 @@ cells get a leading `'` so an exported name cannot become a formula.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from enum import StrEnum
 from typing import Any, Literal
@@ -48,7 +49,7 @@ class Dataset(StrEnum):
 
 
 def rows(
-    session: Session, integration_id: int, dataset: Dataset
+    session: Session, integration_id: int, dataset: Dataset, now: dt.datetime
 ) -> list[dict[str, Any]]:
     source = Sources(session, integration_id)
     items: list[BaseModel]
@@ -58,7 +59,8 @@ def rows(
         found = list_member_events(session, integration_id, limit=None)
         items = [event_out(e, source) for e in found]
     elif dataset is Dataset.SUBUSERS:
-        items = [subuser_out(s, source) for s in list_subusers(session, integration_id)]
+        found_subusers = list_subusers(session, integration_id)
+        items = [subuser_out(s, source, now) for s in found_subusers]
     elif dataset is Dataset.INVOICES:
         items = [invoice_out(i, source) for i in list_invoices(session, integration_id)]
     else:
@@ -113,7 +115,7 @@ def export(
 ) -> Response:
     with read_session(state.engine) as session:
         found = find_integration(session, integration)
-        data = rows(session, integration, dataset)
+        data = rows(session, integration, dataset, state.context.now())
     filename = f"smp-{found.id}-{dataset.value}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "json":

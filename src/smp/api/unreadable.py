@@ -1,0 +1,79 @@
+"""What no connected key can read, and the scope that would let one read it.
+
+An empty collection means "none" only when a key could read it; otherwise the
+web UI, the CLI and the API say what cannot be read and what to add. Keys are
+chosen the way the sync chooses them (`smp.sync.engine.Run.key_for`): a
+capability goes to the first-added key that has it, and subusers' credits and
+volume need one more scope on that same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from smp.model import ServiceAccount
+from smp.sendgrid.capabilities import CAPABILITIES, missing_scopes
+
+_NEEDS = {c.name: tuple(missing_scopes(c, frozenset())) for c in CAPABILITIES}
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One kind of data: the capability that reads it, the extra scope its key
+    needs (if any), and how a sentence names it."""
+
+    capability: str
+    extra: str | None
+    words: str
+
+
+READS: dict[str, Read] = {
+    "members": Read("members", None, "members"),
+    "invites": Read("invites", None, "pending invites"),
+    "subusers": Read("subusers", None, "subusers"),
+    "subuser_credits": Read("subusers", "subusers.credits.read", "subusers' credits"),
+    "credits": Read("usage_credits", None, "credits"),
+    "volume": Read("usage_volume", None, "e-mail volume"),
+    "subuser_volume": Read("usage_volume", "subusers.stats.read", "subusers' volume"),
+    "invoices": Read("invoices", None, "invoices"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    data: str  # a key of READS
+    missing: tuple[str, ...]  # the scopes to add
+    message: str  # e.g. "This key cannot read subusers: add subusers.read"
+
+
+def _message(
+    read: Read, missing: tuple[str, ...], keys: int, chosen: ServiceAccount | None
+) -> str:
+    if keys == 1:
+        who = "This key cannot"
+    elif chosen is not None:  # the key that reads the rest lacks the extra scope
+        who = f"Key {chosen.display_key} cannot"
+    else:
+        who = "No connected key can"
+    if read.capability == "invoices":
+        # Billing scopes cannot share a key with any other scope.
+        return f"{who} read invoices: connect a key with Billing Access ({missing[0]})"
+    return f"{who} read {read.words}: add {', '.join(missing)}"
+
+
+def unreadable(keys: Sequence[ServiceAccount]) -> dict[str, Unreadable]:
+    """Data (a key of READS) -> why none of `keys` (the connected ones) reads it."""
+    active = [k for k in keys if not k.is_removed]
+    found: dict[str, Unreadable] = {}
+    for data, read in READS.items():
+        chosen = next((k for k in active if read.capability in k.capabilities), None)
+        if chosen is None:
+            missing = _NEEDS[read.capability] + ((read.extra,) if read.extra else ())
+        elif read.extra is not None and read.extra not in chosen.scopes:
+            missing = (read.extra,)
+        else:
+            continue
+        message = _message(read, missing, len(active), chosen)
+        found[data] = Unreadable(data, missing, message)
+    return found
