@@ -33,7 +33,7 @@ from tests.reliability.truth import (
 )
 
 from smp.model import Outcome
-from smp.simulator import World
+from smp.simulator import FaultRule, World, generate_world
 from smp.storage import SecretBox, generate_key, list_sync_runs
 from smp.sync import NewKey, SyncContext, connect, run_sync
 
@@ -181,6 +181,28 @@ async def test_one_sync_under_faults_ends_equal_to_the_world(engine: Engine) -> 
     )
     share = faults["truncated_json"] / requests
     assert 0.02 < share < 0.04, faults
+
+
+async def test_a_server_capping_pages_at_100_loses_nothing(engine: Engine) -> None:
+    """SMP asks 500 a page; this server sends 100. The sync still equals the world."""
+    world = generate_world(
+        seed=31, accounts=1, teammates=250, pending=3, subusers=130, invoices=24
+    )
+    wired = wire(world)
+    box = SecretBox.from_key(generate_key())
+    (iid,) = (await _connect_all(engine, box, world, wired.context)).values()
+    wired.sim.add_fault(FaultRule(kind="page_cap", max_page=100))
+    report = await run_sync(engine, box, iid, wired.context)
+    assert report.outcome is Outcome.OK
+    assert stored(engine, iid) == expected(world.accounts[0])
+    offsets = {
+        path: [r.params["offset"][0] for r in wired.sim.requests if r.path == path]
+        for path in ("/v3/teammates", "/v3/subusers")
+    }
+    assert offsets == {
+        "/v3/teammates": ["0", "100", "200"],
+        "/v3/subusers": ["0", "100"],
+    }
 
 
 def _assert_run_records(

@@ -201,3 +201,58 @@ def test_every_item_comes_back_exactly_once(
     names, requests = asyncio.run(walk())
     assert names == [item["username"] for item in items]
     assert requests == total // page_size + 1
+
+
+def _capped_handler(items: list[dict[str, Any]], cap: int) -> Any:
+    """A server that sends at most `cap` items a page, whatever `limit` asks."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        limit = min(cap, int(request.url.params["limit"]))
+        offset = int(request.url.params["offset"])
+        return json_response(items[offset : offset + limit])
+
+    return handle
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    total=st.integers(0, 700),
+    page_size=st.integers(1, 600),
+    cap=st.integers(100, 700),
+)
+def test_a_server_capping_pages_at_100_or_more_loses_nothing(
+    total: int, page_size: int, cap: int
+) -> None:
+    items = [subuser(n) for n in range(total)]
+
+    async def walk() -> tuple[list[int], int]:
+        router = Router({"/v3/subusers": _capped_handler(items, cap)})
+        async with make_client(router) as client:
+            ids = [s.id async for s in client.subusers(page_size=page_size)]
+        return ids, len(router.requests)
+
+    ids, requests = asyncio.run(walk())
+    assert ids == [item["id"] for item in items]
+    served = min(page_size, cap)  # what a full page holds
+    if total >= served:
+        assert requests == total // served + 1
+    else:
+        # One short page: taken as the end below 100 items (or below the page
+        # size, when that is smaller); from 100 on, one more request checks it.
+        assert requests == (1 if total < min(page_size, 100) else 2)
+
+
+async def test_a_server_sending_more_than_asked_skips_and_repeats_nothing() -> None:
+    # Asked for 3 a page, it sends 7: the next page starts after those 7.
+    items = [subuser(n) for n in range(10)]
+    router = Router(
+        {
+            "/v3/subusers": lambda request: json_response(
+                items[int(request.url.params["offset"]) :][:7]
+            )
+        }
+    )
+    async with make_client(router) as client:
+        ids = [s.id async for s in client.subusers(page_size=3)]
+    assert ids == [item["id"] for item in items]
+    assert [r.url.params["offset"] for r in router.requests] == ["0", "7", "10"]

@@ -1,6 +1,7 @@
 """The three ways SendGrid lists things, with loop detection.
 
-* offset/limit until a short page (teammates, subusers, stats, invoices);
+* offset/limit until a page shorter than asked and than the longest page so
+  far (teammates, subusers, stats, invoices); see `offset_page_lists`;
 * keyset `after_subuser_id` from `_metadata.next_params` (subuser access);
 * a single response.
 
@@ -27,6 +28,10 @@ T = TypeVar("T")
 
 # Far beyond any real account (500 items a page); a last guard, not the loop check.
 MAX_PAGES = 100_000
+# No SendGrid list documents a maximum page below 100 items (teammates 500,
+# partners/accounts 100, messages 1,000; most document none). A first page
+# shorter than this is taken as the whole listing; see `offset_page_lists`.
+SMALLEST_PAGE_CAP = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +79,34 @@ async def offset_page_lists(
     *,
     limit: int,
 ) -> AsyncGenerator[list[T], None]:
-    """Call `fetch(limit, offset)` with offset += limit until a page is short;
-    yield each page's items as one list."""
+    """Call `fetch(limit, offset)`, offset += the items received, until a page
+    ends the listing; yield each page's items as one list.
+
+    A page ends the listing when it is shorter than `limit` *and* shorter than
+    the longest page this listing has returned: a server that caps pages below
+    `limit` (asked 500, sends at most 100) then loses nothing, and the end is
+    the first page shorter than the cap, or an empty one.
+
+    The first page has no predecessor, and one answer cannot tell a cap from
+    the end: 100 items of 500 asked may be either. Its "longest page" is
+    `min(limit, SMALLEST_PAGE_CAP)`. A shorter first page is the whole
+    listing, in one request, as before (40 teammates, 24 invoices, 24 months).
+    A first page of 100 or more items, yet fewer than asked, may be a cap: one
+    more request (usually an empty page) settles it. That request is the whole
+    extra cost, for a capped server and for an uncapped listing of 100 to
+    `limit - 1` items alike. A cap below 100 would still end a listing early;
+    no SendGrid list documents one.
+    """
     if limit < 1:
         raise ValueError("page size must be at least 1")
     guard = _LoopGuard(endpoint)
     offset = 0
+    longest = min(limit, SMALLEST_PAGE_CAP)
     while True:
         page = await fetch(limit, offset)
         guard.check_page(page)
-        items, full = page.items, len(page.items) >= limit
+        items = page.items
+        count = len(items)
         # Hold no page while waiting for the next one: twenty clients each
         # keeping 500 consumed items alive would push them all through the
         # GC's older generations (~0.4 ms of CPU a request in the client
@@ -91,9 +114,10 @@ async def offset_page_lists(
         del page
         yield items
         del items
-        if not full:
+        if count < limit and count < longest:
             return
-        offset += limit
+        longest = max(longest, count)
+        offset += count  # not `limit`: a capped page must not skip items
 
 
 async def offset_pages(

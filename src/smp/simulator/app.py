@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 from smp.simulator import errors
 from smp.simulator.calendar import advance_world
 from smp.simulator.daily import utc_today
-from smp.simulator.faults import FaultRule
+from smp.simulator.faults import FaultRule, capped
 from smp.simulator.handlers import Call
 from smp.simulator.ratelimit import RateLimiter
 from smp.simulator.routes import match
@@ -223,6 +223,7 @@ class Simulator:
     ) -> Reply:
         key_id = entry.key_id
         terminal: FaultRule | None = None
+        max_page: int | None = None
         for rule in self.faults:
             if not rule.matches(entry.method, entry.path, key_id):
                 continue
@@ -237,6 +238,9 @@ class Simulator:
             elif rule.kind == "latency":
                 if rule.fire(self._rng):
                     await asyncio.sleep(rule.delay_s(self._rng))
+            elif rule.kind == "page_cap":
+                if rule.fire(self._rng):
+                    max_page = min(max_page or rule.max_page, rule.max_page)
             elif terminal is None and rule.fire(self._rng):
                 terminal = rule
         if terminal is not None:
@@ -251,13 +255,17 @@ class Simulator:
                 bucket = key_id or "anonymous"
                 headers = self.limiter.exhausted_headers(bucket, entry.path)
                 return Reply(429, errors.TOO_MANY, headers)
-        reply = self._answer(entry, key, token)
+        reply = self._answer(entry, key, token, max_page)
         if terminal is not None and reply.status == 200:
             reply.body = _mangle(reply.body, terminal.kind)
         return reply
 
     def _answer(
-        self, entry: LoggedRequest, key: SimKey | None, token: str | None
+        self,
+        entry: LoggedRequest,
+        key: SimKey | None,
+        token: str | None,
+        max_page: int | None = None,
     ) -> Reply:
         found = match(entry.path)
         bucket = entry.key_id or "anonymous"
@@ -287,11 +295,13 @@ class Simulator:
             return Reply(405, errors.METHOD_NOT_ALLOWED, headers)
         today = self._live_today()
         day = today.isoformat()
-        cache_key = (day, key.key_id, tenant.username, entry.path, entry.query)
+        query = f"{entry.query}&max_page={max_page}" if max_page else entry.query
+        cache_key = (day, key.key_id, tenant.username, entry.path, query)
         cached = self._cache.get(cache_key)
         if cached is not None:
             return Reply(200, cached, headers)
-        call = Call(tenant, entry.params, args, key, today, self.world.invoice_format)
+        params = capped(entry.params, max_page)
+        call = Call(tenant, params, args, key, today, self.world.invoice_format)
         try:
             body = _dump(route.handler(call))
         except errors.BadRequest as bad:

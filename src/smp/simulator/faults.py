@@ -2,6 +2,8 @@
 
 A rule fires on a matching request with `probability`, at most `count` times.
 Rules with a `seed` (or a Simulator with `fault_seed`) fire deterministically.
+`page_cap` is a server that sends at most `max_page` items a page, whatever
+`limit` asks (SendGrid's general rule caps `limit` at each list's default).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ FaultKind = Literal[
     "truncated_json",
     "invalid_json",
     "revoke_after",
+    "page_cap",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
@@ -45,6 +48,7 @@ class FaultRule:
     jitter_ms: float = 0.0
     after: int = 0
     timeout_s: float = 30.0
+    max_page: int = 100
     seed: int | None = None
     fired: int = field(default=0, compare=False)
     seen: int = field(default=0, compare=False)
@@ -57,6 +61,8 @@ class FaultRule:
             raise FaultSpecError("probability: must be between 0 and 1")
         if self.kind == "status" and not 100 <= self.status <= 599:
             raise FaultSpecError("status: must be an HTTP status code")
+        if self.max_page < 1:
+            raise FaultSpecError("max_page: must be at least 1")
         if self.seed is not None:
             self._rng = random.Random(self.seed)
 
@@ -92,7 +98,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(FaultRule) if f.init}
 _FIELDS.pop("_rng")
 _FIELDS.pop("fired")
 _FIELDS.pop("seen")
-_INTS = {"count", "status", "after", "seed"}
+_INTS = {"count", "status", "after", "max_page", "seed"}
 _FLOATS = {"probability", "latency_ms", "jitter_ms", "timeout_s"}
 
 
@@ -123,6 +129,17 @@ def fault_from_dict(data: dict[str, Any]) -> FaultRule:
             raise FaultSpecError(f"{name}: unknown fault field")
         values[name] = _coerce(name, value)
     return FaultRule(**values)
+
+
+def capped(params: dict[str, list[str]], max_page: int | None) -> dict[str, list[str]]:
+    """The query as a server capping pages at `max_page` reads it: a larger
+    integer `limit` becomes `max_page`; anything else is left to validation."""
+    asked = params.get("limit")
+    if max_page is None or not asked or not asked[-1].isdigit():
+        return params
+    if int(asked[-1]) <= max_page:
+        return params
+    return {**params, "limit": [str(max_page)]}
 
 
 def parse_fault_spec(spec: str) -> FaultRule:
