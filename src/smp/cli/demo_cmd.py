@@ -9,6 +9,7 @@ commands (`smp members demo`, `smp usage demo`, ...).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from smp.cli import views
-from smp.cli.data_cmd import render_usage
+from smp.cli.data_cmd import invite_counts, render_usage
 from smp.cli.loopback import serve_simulator
 from smp.cli.runtime import console, open_runtime, user_errors
 from smp.cli.sync_cmd import summary_table, sync_many
@@ -30,9 +31,11 @@ from smp.sync import NewKey, connect
 DEMO = "demo"
 
 
-def demo_world(seed: int) -> World:
+def demo_world(seed: int, today: dt.date | None = None) -> World:
+    """The demo's account, as of `today` (default: the clock's UTC date)."""
     return generate_world(
         seed=seed,
+        today=today,
         accounts=1,
         teammates=40,
         pending=5,
@@ -55,13 +58,15 @@ def _summary(session: Session, integration_id: int) -> None:
     console.print(
         f"[bold]Members[/]: {len(active)} active "
         f"({', '.join(f'{n} {r}' for r, n in sorted(roles.items()))}), "
-        f"{len(pending)} pending invites"
+        f"{invite_counts(members)}"
     )
     invites = Table(title="Pending invites", title_justify="left")
     invites.add_column("email")
     invites.add_column("expires")
     for invite in pending:
-        invites.add_row(invite["email"], invite["invite_expires_at"] or "")
+        expires = invite["invite_expires_at"] or ""
+        flag = " (expired)" if invite["invite_expired"] else ""
+        invites.add_row(invite["email"], expires + flag)
     console.print(invites)
     integration = get_integration(session, integration_id)
     render_usage(integration, views.usage(session, integration_id))

@@ -128,7 +128,10 @@ async def _volume(run: Run, subusers: list[str]) -> fetch.VolumeListing | None:
     start = min(month for months in wanted for month in months)
 
     async def get_volume(client: SendGridClient) -> fetch.VolumeListing:
-        return await fetch.fetch_volume(client, start, today, subusers)
+        # No end date: SendGrid's own today ends the range. A machine clock
+        # behind SendGrid's would otherwise cut the open month short and
+        # overwrite figures already stored for its last days.
+        return await fetch.fetch_volume(client, start, None, subusers)
 
     return await run.step("usage_volume", get_volume, writes.volume)
 

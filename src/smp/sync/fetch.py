@@ -115,10 +115,11 @@ def _says_something(answer: CreditsAnswer, where: str) -> CreditsAnswer:
 async def fetch_volume(
     client: SendGridClient,
     start: dt.date,
-    end: dt.date,
+    end: dt.date | None,
     subusers: Sequence[str],
 ) -> VolumeListing:
-    """Monthly stats from `start` (a month's first day) to `end`, inclusive.
+    """Monthly stats from `start` (a month's first day) to `end`, inclusive;
+    `end=None` leaves the end to SendGrid, which then means its own today.
 
     Subusers come 10 to a call, the most `/v3/subusers/stats` accepts.
     """
