@@ -3,17 +3,24 @@
 The client checks shapes; this checks sizes. A 10 MB name, a negative count, a
 number beyond 64 bits or a NUL character (PostgreSQL cannot store one) is not
 data SMP can keep: the capability fails with a message naming the field,
-instead of a database error halfway through a write.
+instead of a database error halfway through a write. Texts are held to their
+own columns' lengths by storage (`ValueTooLong`); `refused_values` makes that,
+and any value the database itself refuses, the same kind of failure.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
+
+from smp.storage.errors import ValueTooLong
 
 MAX_TEXT = 200
 MAX_EMAIL = 320
@@ -30,6 +37,26 @@ class UnusableAnswer(Exception):
 def check(data: Any, where: str) -> None:
     """Raise UnusableAnswer for the first value the database cannot hold."""
     _walk(data, where, "")
+
+
+@contextmanager
+def refused_values(where: str) -> Iterator[None]:
+    """A value the database cannot hold fails `where` as bad data.
+
+    Never as a database outage: retrying will not shorten a text. A DataError
+    is the database's own refusal (PostgreSQL: a text too long, a number out
+    of range) of a value no check here caught.
+    """
+    try:
+        yield
+    except ValueTooLong as error:
+        raise UnusableAnswer(f"{where}: unusable value: {error}") from None
+    except DataError as error:
+        # Its first line only: SQLAlchemy's text adds the SQL and the values.
+        reason = str(error.orig).strip().split("\n")[0][:200]
+        raise UnusableAnswer(
+            f"{where}: the database refused a value: {reason}"
+        ) from None
 
 
 def _walk(value: Any, where: str, field: str) -> None:

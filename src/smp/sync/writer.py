@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 
 from smp.storage import ConfigError, make_engine
 from smp.sync.gc_tuning import tune_for_sync
+from smp.sync.sanity import refused_values
 from smp.sync.writes import Job, Written, perform
 
 T = TypeVar("T")
@@ -93,9 +94,17 @@ async def on_thread(work: Callable[[], T]) -> T:
     return await _finished(asyncio.get_running_loop().run_in_executor(None, work))
 
 
+def _write(engine: Engine, job: Job[Any]) -> Written:
+    """One write. A value the database cannot hold becomes an UnusableAnswer
+    here, in the writer (thread or process): what reaches `Run.step` is then
+    bad data for this capability, never a database outage."""
+    with refused_values(job.capability):
+        return perform(engine, job)
+
+
 class ThreadWriter:
     async def write(self, engine: Engine, job: Job[Any]) -> Written:
-        return await off_loop(lambda: perform(engine, job))
+        return await off_loop(lambda: _write(engine, job))
 
     def close(self) -> None:
         """The thread is shared by the process and lives as long as it does."""
@@ -115,7 +124,7 @@ def _start_child(url: str) -> None:
 
 def _perform_in_child(job: Job[Any]) -> Written:
     assert _child_engine is not None, "the writer process has no engine"
-    return perform(_child_engine, job)
+    return _write(_child_engine, job)
 
 
 def _ready() -> int:
