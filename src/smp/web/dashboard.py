@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from smp.api.unreadable import Unreadable, unreadable
 from smp.model import (
     Integration,
     Invoice,
@@ -27,7 +28,9 @@ from smp.model import (
     Subuser,
     SyncRun,
     UsageView,
+    subuser_credits_ended,
 )
+from smp.model.volume_trend import VolumeTrend, volume_trend
 from smp.storage import (
     count_members,
     count_members_by_role,
@@ -66,6 +69,9 @@ class Dashboard:
     usage: UsageView | None
     subusers: list[Subuser]
     subuser_requests: dict[str, int]
+    volume: VolumeTrend
+    # Data no connected key can read (keys of smp.api.unreadable.READS).
+    unreadable: dict[str, Unreadable]
     events: list[MemberEvent]
     last_run: SyncRun | None
     charts: dict[str, Any] = field(default_factory=dict)
@@ -79,6 +85,11 @@ class Dashboard:
         """The last sync got no invoices from SendGrid, without a fault (ADR 3)."""
         detail = self.last_run.capabilities.get("invoices") if self.last_run else None
         return detail is not None and detail.get("outcome") == Outcome.UNAVAILABLE
+
+    def subuser_credits_ended(self, subuser: Subuser, now: dt.datetime) -> bool:
+        return subuser_credits_ended(
+            subuser.reset_frequency, subuser.credits_read_at, now
+        )
 
     @property
     def pages(self) -> int:
@@ -97,30 +108,27 @@ def _spend_chart(invoices: list[Invoice]) -> dict[str, Any]:
     }
 
 
-def _volume_charts(
+def _volume_trend(
     session: Session, integration_id: int
-) -> tuple[dict[str, Any], dict[str, int]]:
+) -> tuple[VolumeTrend, dict[str, int]]:
+    """The trend, and each subuser's requests over all stored months."""
     volumes = list_monthly_volumes(session, integration_id, all_subusers=True)
-    account: dict[str, int] = {}
-    per_subuser: dict[str, dict[str, int]] = defaultdict(dict)
     totals: dict[str, int] = defaultdict(int)
     for volume in volumes:
-        month = volume.month.isoformat()[:7]
-        if volume.subuser is None:
-            account[month] = volume.metrics.requests
-        else:
-            per_subuser[volume.subuser][month] = volume.metrics.requests
+        if volume.subuser is not None:
             totals[volume.subuser] += volume.metrics.requests
-    months = sorted(account)
-    chart = {
-        "months": months,
-        "account": [account[m] for m in months],
-        "subusers": {
-            name: [series.get(m, 0) for m in months]
-            for name, series in sorted(per_subuser.items())
-        },
+    return volume_trend(volumes), dict(totals)
+
+
+def _volume_chart(trend: VolumeTrend, with_subusers: bool) -> dict[str, Any]:
+    """The parent's own sends and each subuser's, stacked; their sum is the
+    whole account, drawn only when the subusers' volume could be read."""
+    return {
+        "months": [m.isoformat()[:7] for m in trend.months],
+        "parent": trend.parent,
+        "subusers": trend.subusers,
+        "total": trend.totals if with_subusers and trend.subusers else None,
     }
-    return chart, dict(totals)
 
 
 def gather(
@@ -148,12 +156,14 @@ def gather(
     for invoice in invoices:
         if invoice.amount is not None:
             totals[invoice.currency or ""] += invoice.amount
-    volume_chart, subuser_requests = _volume_charts(session, iid)
+    trend, subuser_requests = _volume_trend(session, iid)
     usage = current_usage(session, iid, now=now)
     runs = list_sync_runs(session, iid, limit=1)
+    keys = list_service_accounts(session, iid)
+    missing = unreadable(keys)
     board = Dashboard(
         integration=integration,
-        keys=list_service_accounts(session, iid),
+        keys=keys,
         roles=count_members_by_role(session, iid),
         members=members,
         members_total=count_members(session, iid, **filters),
@@ -163,10 +173,16 @@ def gather(
         usage=usage,
         subusers=list_subusers(session, iid),
         subuser_requests=subuser_requests,
+        volume=trend,
+        unreadable=missing,
         events=list_member_events(session, iid, limit=25),
         last_run=runs[0] if runs else None,
     )
-    board.charts = {"spend": _spend_chart(invoices), "volume": volume_chart}
+    with_subusers = "subuser_volume" not in missing
+    board.charts = {
+        "spend": _spend_chart(invoices),
+        "volume": _volume_chart(trend, with_subusers),
+    }
     if usage is not None:
         board.charts["usage"] = {
             "used": usage.period.used,

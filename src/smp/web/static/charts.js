@@ -19,14 +19,17 @@
   var usageBox = document.getElementById("usage-chart");
   if (usage && usageBox && usage.total) {
     var steps = [{ range: [0, usage.total], color: "#e6eef7" }];
+    var gauge = { axis: { range: [0, Math.max(usage.total, usage.forecast || 0) * 1.05] },
+                  bar: { color: usage.forecast > usage.total ? "#c53030" : "#1f5fa8" },
+                  steps: steps };
+    // The marker is the forecast at the next reset (the page's legend names
+    // it); an ended period has no forecast, so no marker.
+    if (usage.forecast !== null && usage.forecast !== undefined) {
+      gauge.threshold = { line: { color: "#b7791f", width: 4 }, value: usage.forecast };
+    }
     Plotly.newPlot(usageBox, [{
       type: "indicator", mode: "gauge+number", value: usage.used,
-      number: { valueformat: ",.0f", suffix: " used" },
-      gauge: { axis: { range: [0, Math.max(usage.total, usage.forecast || 0) * 1.05] },
-               bar: { color: usage.forecast > usage.total ? "#c53030" : "#1f5fa8" },
-               steps: steps,
-               // The marker is the forecast at the next reset.
-               threshold: { line: { color: "#b7791f", width: 4 }, value: usage.forecast || usage.used } }
+      number: { valueformat: ",.0f", suffix: " used" }, gauge: gauge
     }], layout({ height: 260, margin: { t: 24, r: 32, b: 16, l: 32 } }), config);
   }
 
@@ -43,16 +46,25 @@
   var volume = data.volume;
   var volumeBox = document.getElementById("volume-chart");
   if (volume && volumeBox && volume.months.length) {
-    var traces = [];
+    // SendGrid counts the parent's own sends apart from its subusers': the
+    // bars stack the parts, and the line is their sum, the whole account.
+    var hover = "%{x}: %{y:,.0f}<extra>%{fullData.name}</extra>";
+    var traces = [{ type: "bar", name: "parent account's own sends", x: volume.months,
+                    y: volume.parent, marker: { color: "#9aa5b1" }, hovertemplate: hover }];
     var names = Object.keys(volume.subusers);
     names.forEach(function (name, index) {
-      traces.push({ type: "bar", name: name, x: volume.months, y: volume.subusers[name],
+      traces.push({ type: "bar", name: "subuser " + name, x: volume.months,
+                    y: volume.subusers[name], hovertemplate: hover,
                     marker: { color: palette[index % palette.length] } });
     });
-    traces.push({ type: "scatter", mode: "lines+markers", name: "whole account",
-                  x: volume.months, y: volume.account, line: { color: "#1f2933", width: 2 } });
+    if (volume.total) {
+      traces.push({ type: "scatter", mode: "lines+markers",
+                    name: "whole account (parent + subusers)", hovertemplate: hover,
+                    x: volume.months, y: volume.total, line: { color: "#1f2933", width: 2 } });
+    }
     Plotly.newPlot(volumeBox, traces, layout({
-      barmode: "stack", legend: { orientation: "h", y: -0.25 }, height: 340,
+      barmode: "stack", legend: { orientation: "h", y: -0.25, traceorder: "normal" },
+      height: 340,
       yaxis: { title: { text: "requests" }, tickformat: ",.0f" } }), config);
   }
 })();
