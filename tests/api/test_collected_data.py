@@ -28,6 +28,7 @@ async def test_members_per_role_and_paging(
             f"/api/v1/members?integration={synced}&status=active&role={role}",
         )
         assert page["total"] == count
+    first_sync = server.setup.context.now().isoformat().replace("+00:00", "Z")
     seen: list[str] = []
     offset = 0
     while True:
@@ -37,6 +38,9 @@ async def test_members_per_role_and_paging(
             f"/api/v1/members?integration={synced}&status=active&limit=7&offset={offset}",
         )
         seen += [m["username"] for m in page["items"]]
+        # No "last seen": SendGrid has no login data. SMP's own first sight only.
+        assert all("last_seen" not in m for m in page["items"])
+        assert {m["first_seen"] for m in page["items"]} == {first_sync}
         offset += 7
         if offset >= page["total"]:
             break
@@ -126,6 +130,18 @@ async def test_invites_invoices_usage_subusers(
     }
     expiries = [m["invite_expires_at"] for m in invites["items"]]
     assert expiries == sorted(expiries)
+    now = server.setup.context.now().timestamp()
+    expired = {p["email"] for p in account.pending if p["expiration_date"] <= now}
+    assert expired, "the world should hold an expired invite"
+    assert {m["email"] for m in invites["items"] if m["invite_expired"]} == expired
+    counts = await _get(client, server, f"/api/v1/member-counts?integration={synced}")
+    assert counts == {
+        "active": len(account.teammates),
+        "roles": {"owner": 0, "admin": 0, "user": 0, **roles_in_world(server.world)},
+        "pending_invites": len(account.pending) - len(expired),
+        "expired_invites": len(expired),
+        "removed": 0,
+    }
     invoices = await _get(
         client, server, f"/api/v1/invoices?integration={synced}&limit=500"
     )
@@ -150,12 +166,21 @@ async def test_history_runs_and_exports(
     server: Server, client: httpx.AsyncClient, synced: int
 ) -> None:
     account = server.world.accounts[0]
-    events = await _get(
+    # The first sync: one baseline with what it found, no join per member.
+    joined = await _get(
         client,
         server,
         f"/api/v1/member-events?integration={synced}&kind=joined&limit=500",
     )
-    assert events["total"] == len(account.teammates)
+    assert joined["total"] == 0
+    events = await _get(client, server, f"/api/v1/member-events?integration={synced}")
+    (baseline,) = events["items"]
+    assert baseline["kind"] == "baseline"
+    assert baseline["member_key"] is None
+    assert (baseline["members_found"], baseline["invites_found"]) == (
+        len(account.teammates),
+        len(account.pending),
+    )
     runs = await _get(client, server, f"/api/v1/sync-runs?integration={synced}")
     assert runs["items"][0]["outcome"] == "ok"
     run = await _get(client, server, f"/api/v1/sync-runs/{runs['items'][0]['id']}")

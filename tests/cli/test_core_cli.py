@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,9 +121,21 @@ def test_connect_sync_and_read_everything_back(
     synced = json.loads(run("sync", name, "--json"))
     assert synced["runs"][0]["outcome"] == "ok"
     account = world.accounts[0]
-    assert as_tuples(json.loads(run("members", name, "--json"))) == expected_members(
-        world
-    )
+    members = json.loads(run("members", name, "--json"))
+    assert as_tuples(members) == expected_members(world)
+    # SMP's clock is the wall clock here: expired means expired by now.
+    now = time.time()
+    expired = {p["email"] for p in account.pending if p["expiration_date"] <= now}
+    assert {m["email"] for m in members if m["invite_expired"]} == expired
+    assert all("last_seen" not in m and m["first_seen"] for m in members)
+    table = run("members", name)
+    opened = len(account.pending) - len(expired)
+    more = f" ({len(expired)} more expired" if expired else ""
+    assert f"pending invites: {opened}{more}" in table
+    history = json.loads(run("history", name, "--json"))
+    assert [(h["kind"], h["members_found"], h["invites_found"]) for h in history] == [
+        ("baseline", len(account.teammates), len(account.pending))
+    ]
     invoices = json.loads(run("invoices", name, "--json"))
     assert sorted(i["amount"] for i in invoices) == sorted(
         float(i["amount"]) for i in account.invoices

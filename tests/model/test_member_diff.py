@@ -86,7 +86,7 @@ def test_role_change_carries_old_and_new_role() -> None:
     assert (event.old_role, event.new_role) == (Role.USER, Role.ADMIN)
 
 
-def test_accepted_invite_becomes_the_same_member_and_joins_once() -> None:
+def test_accepted_invite_becomes_the_same_member_once() -> None:
     stored: dict[str, MemberState] = {}
     invite = ListedInvite("New@corp.example", expires_at=T0 + dt.timedelta(days=7))
     invited = diff_pending(stored, [invite], T0)
@@ -96,7 +96,8 @@ def test_accepted_invite_becomes_the_same_member_and_joins_once() -> None:
 
     # Accepted: gone from pending, present among teammates (either order works).
     accepted = diff_active(stored, [ListedTeammate("newbie", "new@corp.example")], T1)
-    assert kinds(accepted.events) == [(EventKind.JOINED, "new@corp.example")]
+    assert kinds(accepted.events) == [(EventKind.INVITE_ACCEPTED, "new@corp.example")]
+    assert accepted.events[0].occurred_at == T1
     apply(stored, accepted.states)
     after = diff_pending(stored, [], T1)
     assert after.events == []
@@ -106,6 +107,7 @@ def test_accepted_invite_becomes_the_same_member_and_joins_once() -> None:
     stored2: dict[str, MemberState] = {}
     apply(stored2, diff_pending(stored2, [invite], T0).states)
     apply(stored2, diff_pending(stored2, [], T1).states)
+    # Revoked (removed), then listed as a teammate: a join, not an acceptance.
     rejoin = diff_active(stored2, [ListedTeammate("newbie", "new@corp.example")], T1)
     assert kinds(rejoin.events) == [(EventKind.JOINED, "new@corp.example")]
 
@@ -118,6 +120,8 @@ def test_expired_invite_is_reported_exactly_once_until_resent() -> None:
 
     expired = diff_pending(stored, [invite], T1)
     assert kinds(expired.events) == [(EventKind.INVITE_EXPIRED, "late@x.example")]
+    # Dated at the invite's own expiry, not at the sync that noticed it.
+    assert expired.events[0].occurred_at == T0
     apply(stored, expired.states)
     assert diff_pending(stored, [invite], T9).events == []
 
@@ -126,6 +130,7 @@ def test_expired_invite_is_reported_exactly_once_until_resent() -> None:
     later = T9 + dt.timedelta(days=8)
     again = diff_pending(stored, [resent], later)
     assert kinds(again.events) == [(EventKind.INVITE_EXPIRED, "late@x.example")]
+    assert again.events[0].occurred_at == resent.expires_at
 
 
 def test_invite_for_an_active_member_is_ignored() -> None:

@@ -158,8 +158,9 @@ def integrity_problems(engine: Engine) -> list[str]:
         for child, column, parent in _REFERENCES:
             orphans = connection.execute(
                 text(
-                    f"SELECT count(*) FROM {child} c WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM {parent} p WHERE p.id = c.{column})"
+                    # A NULL reference (the baseline event's member) is none.
+                    f"SELECT count(*) FROM {child} c WHERE c.{column} IS NOT NULL AND"
+                    f" NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = c.{column})"
                 )
             ).scalar_one()
             if orphans:

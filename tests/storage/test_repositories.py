@@ -180,7 +180,7 @@ def test_member_lifecycle_is_stored_with_events(
     save_invites(session, iid, [], source_sa_id=sa_id, now=T1)
     session.commit()
     assert sorted((e.kind, e.member_key) for e in events) == [
-        (EventKind.JOINED, "new@x.example"),
+        (EventKind.INVITE_ACCEPTED, "new@x.example"),
         (EventKind.LEFT, "b@x.example"),
     ]
     stored = {m.email: m for m in list_members(session, iid)}
@@ -194,7 +194,7 @@ def test_member_lifecycle_is_stored_with_events(
             EventKind.INVITED,
             EventKind.JOINED,
             EventKind.JOINED,
-            EventKind.JOINED,
+            EventKind.INVITE_ACCEPTED,
             EventKind.LEFT,
         ]
     )

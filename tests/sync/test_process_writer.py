@@ -32,7 +32,6 @@ from smp.sync.writes import (
     Job,
     Scope,
     Written,
-    invites,
     invoices,
     members,
     perform,
@@ -219,7 +218,9 @@ async def test_writes_go_to_the_thread_until_the_process_is_ready(
         assert early == Written(0)
         assert in_this_process == ["invoices"]
         assert await asyncio.to_thread(lambda: writer.pid) != os.getpid()
-        later = await writer.write(sqlite_engine, Job("invites", invites, [], scope))
+        # Invoices again: a first invites listing, even an empty one, records
+        # a baseline event, which needs an integration this database lacks.
+        later = await writer.write(sqlite_engine, Job("invoices", invoices, [], scope))
         assert later == Written(0)
         assert in_this_process == ["invoices"]  # the process wrote it
     finally:

@@ -80,7 +80,7 @@ async def test_second_sync_records_exactly_the_changes(setup: Setup) -> None:
         [
             (EventKind.LEFT, who["removed"]),
             (EventKind.ROLE_CHANGED, who["promoted"]),
-            (EventKind.JOINED, who["accepted"]),
+            (EventKind.INVITE_ACCEPTED, who["accepted"]),
         ]
     )
     promoted = next(e for e in new if e.kind is EventKind.ROLE_CHANGED)

@@ -181,6 +181,31 @@ async def test_viewer_sees_no_write_controls_and_is_refused(
         assert (await client.get("/users")).status_code == 403
 
 
+async def test_dashboard_members_say_what_smp_knows(
+    server: Server, synced: int
+) -> None:
+    account = server.world.accounts[0]
+    now = server.setup.context.now().timestamp()
+    expired = sum(p["expiration_date"] <= now for p in account.pending)
+    assert expired, "the world should hold an expired invite"
+    async with web_client(server) as client:
+        await sign_in(client, server.viewer)
+        board = await client.get(f"/integrations/{synced}?sort=-first_seen")
+    assert board.status_code == 200
+    text = board.text
+    assert "First seen by SMP" in text
+    assert "Last seen" not in text
+    assert 'aria-sort="descending"' in text  # the first-seen column sorts
+    pending = re.search(r'data-testid="pending-invites">([\d,]+)<', text)
+    assert pending is not None
+    assert int(pending.group(1)) == len(account.pending) - expired
+    assert f'data-testid="expired-invites" data-count="{expired}"' in text
+    # The first sync's history: one baseline line, no join per member.
+    found = f"{len(account.teammates)} members and {len(account.pending)} invites found"
+    assert found in text
+    assert "<td>joined</td>" not in text
+
+
 @pytest.mark.parametrize(
     "query",
     [

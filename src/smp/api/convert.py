@@ -104,7 +104,8 @@ def key_check(report: KeyReport) -> KeyCheck:
     )
 
 
-def member_out(member: Member, source: Sources) -> MemberOut:
+def member_out(member: Member, source: Sources, now: dt.datetime) -> MemberOut:
+    """`now` decides whether a pending invite has expired."""
     return MemberOut(
         id=member.id,
         email=member.email,
@@ -115,8 +116,8 @@ def member_out(member: Member, source: Sources) -> MemberOut:
         status=member.status,
         is_sso=member.is_sso,
         invite_expires_at=member.invite_expires_at,
+        invite_expired=member.invite_expired(now),
         first_seen=member.first_seen,
-        last_seen=member.last_seen,
         removed_at=member.removed_at,
         source=source(member.source_service_account_id),
     )
@@ -132,6 +133,8 @@ def event_out(event: MemberEvent, source: Sources) -> MemberEventOut:
         old_role=event.old_role,
         new_role=event.new_role,
         occurred_at=event.occurred_at,
+        members_found=event.members_found,
+        invites_found=event.invites_found,
         source=source(event.source_service_account_id),
     )
 

@@ -159,22 +159,48 @@ class MemberOut(BaseModel):
     status: MemberStatus
     is_sso: bool | None
     invite_expires_at: dt.datetime | None
-    first_seen: dt.datetime | None
-    last_seen: dt.datetime | None
-    removed_at: dt.datetime | None
+    invite_expired: bool | None = Field(
+        description="Pending invites: past `invite_expires_at`, so it can no "
+        "longer be accepted; null for members"
+    )
+    first_seen: dt.datetime | None = Field(
+        description="When SMP first listed it. SendGrid gives no join date and "
+        "no last login: this is not activity"
+    )
+    removed_at: dt.datetime | None = Field(
+        description="When SMP saw it gone from SendGrid's listing"
+    )
     source: str | None
 
 
 class MemberEventOut(BaseModel):
     id: int | None
     kind: EventKind
-    member_key: str
+    member_key: str | None = Field(description="null only for the `baseline` event")
     email: str | None
     username: str | None
     old_role: Role | None
     new_role: Role | None
     occurred_at: dt.datetime
+    members_found: int | None = Field(
+        description="`baseline` only: members in SMP's first listing (null: "
+        "not read yet). The first listing makes no per-member events"
+    )
+    invites_found: int | None = Field(
+        description="`baseline` only: invites in SMP's first invites listing "
+        "(null: not read yet)"
+    )
     source: str | None
+
+
+class MemberCountsOut(BaseModel):
+    active: int
+    roles: dict[Role, int] = Field(description="Active members per role")
+    pending_invites: int = Field(description="Invites that can still be accepted")
+    expired_invites: int = Field(
+        description="Invites SendGrid still lists as pending, past their expiry"
+    )
+    removed: int
 
 
 class SubuserOut(BaseModel):

@@ -36,7 +36,8 @@ def _moment(value: dt.datetime | None) -> str | None:
     return value.isoformat()
 
 
-def member_json(member: Member, source: Sources) -> dict[str, Any]:
+def member_json(member: Member, source: Sources, now: dt.datetime) -> dict[str, Any]:
+    """`now` decides whether a pending invite has expired."""
     return {
         "username": member.username,
         "email": member.email,
@@ -46,6 +47,11 @@ def member_json(member: Member, source: Sources) -> dict[str, Any]:
         "status": member.status.value,
         "is_sso": member.is_sso,
         "invite_expires_at": _moment(member.invite_expires_at),
+        "invite_expired": member.invite_expired(now),
+        # When SMP first listed it / saw it gone: not activity (SendGrid has
+        # no login data).
+        "first_seen": _moment(member.first_seen),
+        "removed_at": _moment(member.removed_at),
         "source": source(member.source_service_account_id),
     }
 
@@ -57,15 +63,17 @@ def members(
     status: MemberStatus | None = None,
     role: Any = None,
     search: str | None = None,
+    now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     source = Sources(session, integration_id)
+    at = now or dt.datetime.now(dt.UTC)
     statuses = [status] if status else [MemberStatus.ACTIVE, MemberStatus.PENDING]
     found: list[Member] = []
     for wanted in statuses:
         found += list_members(
             session, integration_id, status=wanted, role=role, search=search
         )
-    return [member_json(m, source) for m in found]
+    return [member_json(m, source, at) for m in found]
 
 
 def invoice_json(invoice: Invoice) -> dict[str, Any]:
@@ -151,6 +159,10 @@ def event_json(event: MemberEvent) -> dict[str, Any]:
         "username": event.username,
         "old_role": event.old_role.value if event.old_role else None,
         "new_role": event.new_role.value if event.new_role else None,
+        # `baseline` only: the first listings' sizes (null: not read yet).
+        "members_found": event.members_found,
+        "invites_found": event.invites_found,
+        "summary": event.baseline_text,
     }
 
 

@@ -48,6 +48,9 @@ class EventKind(StrEnum):
     ROLE_CHANGED = "role_changed"
     INVITED = "invited"
     INVITE_EXPIRED = "invite_expired"
+    INVITE_ACCEPTED = "invite_accepted"
+    # An integration's first listings: what SMP found, not when it happened.
+    BASELINE = "baseline"
 
 
 class Outcome(StrEnum):

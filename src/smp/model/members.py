@@ -4,8 +4,8 @@ Rules (a member is identified by its lower-cased email; a teammate without an
 email falls back to `user:<lower-cased username>`):
 
 Active listing (`GET /v3/teammates`, complete):
-- listed, and unknown / pending / removed before -> active, `joined`
-  (an accepted invite becomes the same member: pending -> active is `joined`);
+- listed, and unknown / removed before -> active, `joined`;
+- listed, and pending before -> active, `invite_accepted` (same email);
 - listed, active before, different role -> `role_changed` with old and new role;
 - active before and missing from the listing -> removed (removed_at = now), `left`.
 
@@ -13,9 +13,15 @@ Pending listing (`GET /v3/teammates/pending`, complete):
 - listed, and unknown / removed before -> pending, `invited`;
 - listed while already active -> ignored (SendGrid may briefly list both);
 - listed and past its `expiration_date` -> `invite_expired`, exactly once per
-  expiry; a resent invite (a new, future expiry) can expire again later;
+  expiry, dated at that expiration date (not when SMP noticed); a resent
+  invite (a new, future expiry) can expire again later;
 - pending before and missing from the listing -> removed without an event: it
-  was either accepted (the active listing then emits `joined`) or revoked.
+  was either accepted (the active listing, read first, already made it active
+  with `invite_accepted`) or revoked.
+
+An integration's first listing of each kind makes no per-member events: SMP
+cannot tell when those members joined, so the caller records one baseline
+event instead (`smp.storage.baseline`).
 
 Only call these with a *complete* listing: a partial one would remove members.
 """
@@ -118,10 +124,10 @@ def diff_active(
         )
         diff.states.append(state)
         if before is None or before.status is not MemberStatus.ACTIVE:
+            accepted = before is not None and before.status is MemberStatus.PENDING
+            kind = EventKind.INVITE_ACCEPTED if accepted else EventKind.JOINED
             diff.events.append(
-                _event(
-                    EventKind.JOINED, state, now, new_role=teammate.role, source=source
-                )
+                _event(kind, state, now, new_role=teammate.role, source=source)
             )
         elif before.role is not teammate.role:
             diff.events.append(
@@ -196,8 +202,10 @@ def diff_pending(
             )
         if _expired(invite.expires_at, now) and not reported:
             state = replace(state, expiry_reported=True)
+            # _expired: expires_at is set and in the past, the real moment.
+            expired_at = invite.expires_at or now
             diff.events.append(
-                _event(EventKind.INVITE_EXPIRED, state, now, source=source)
+                _event(EventKind.INVITE_EXPIRED, state, expired_at, source=source)
             )
         diff.states.append(state)
     for key, before in existing.items():

@@ -58,6 +58,10 @@ class Integration:
     base_url: str | None = None
     sync_interval_s: int | None = None
     last_sync_at: dt.datetime | None = None
+    # SendGrid cannot say whose a billing key is: who vouched that it is this
+    # account's, and when.
+    billing_confirmed_by: str | None = None
+    billing_confirmed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,18 +112,25 @@ class Member:
     last_name: str | None = None
     is_sso: bool | None = None
     invite_expires_at: dt.datetime | None = None
+    # When SMP first listed it and when it saw it gone: SendGrid tells neither
+    # when a member joined nor when one last signed in.
     first_seen: dt.datetime | None = None
-    last_seen: dt.datetime | None = None
     removed_at: dt.datetime | None = None
     source_service_account_id: int | None = None
     source_removed: bool = False
     id: int | None = None
 
+    def invite_expired(self, now: dt.datetime) -> bool | None:
+        """A pending invite past its expiration date (None: not an invite)."""
+        if self.status is not MemberStatus.PENDING:
+            return None
+        return self.invite_expires_at is not None and self.invite_expires_at <= now
+
 
 @dataclass(frozen=True, slots=True)
 class MemberEvent:
     kind: EventKind
-    member_key: str
+    member_key: str | None  # None only for the integration's BASELINE event
     occurred_at: dt.datetime
     email: str | None = None
     username: str | None = None
@@ -127,6 +138,25 @@ class MemberEvent:
     new_role: Role | None = None
     source_service_account_id: int | None = None
     id: int | None = None
+    # BASELINE only: what the first listings held (None: not read yet).
+    members_found: int | None = None
+    invites_found: int | None = None
+
+    @property
+    def baseline_text(self) -> str | None:
+        """'40 members and 3 invites found' for a BASELINE event, else None."""
+        if self.kind is not EventKind.BASELINE:
+            return None
+        parts = {"member": self.members_found, "invite": self.invites_found}
+        found = " and ".join(
+            _count(number, noun) for noun, number in parts.items() if number is not None
+        )
+        unread = "".join(
+            f"; {noun}s not read yet"
+            for noun, number in parts.items()
+            if number is None
+        )
+        return f"{found} found{unread}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,3 +280,7 @@ class SyncRun:
     retries: int = 0
     rate_limit_waits: int = 0
     errors: tuple[str, ...] = ()
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -17,6 +17,7 @@ from smp.storage.accounts import (
     save_invoices,
     save_subusers,
 )
+from smp.storage.baseline import first_listing, record_baseline
 from smp.storage.engine import (
     database_url,
     describe,
@@ -49,7 +50,9 @@ from smp.storage.integrations import (
 from smp.storage.lock import integration_lock
 from smp.storage.member_queries import (
     COUNT_LIMIT,
+    InviteCounts,
     MemberPage,
+    count_invites,
     count_members,
     count_members_by_role,
     list_member_events,
@@ -86,6 +89,7 @@ __all__ = [
     "COUNT_LIMIT",
     "ConfigError",
     "DuplicateNameError",
+    "InviteCounts",
     "LockBusyError",
     "MasterKeyError",
     "MemberPage",
@@ -96,6 +100,7 @@ __all__ = [
     "check_database",
     "check_master_key",
     "close_interrupted_runs",
+    "count_invites",
     "count_members",
     "count_members_by_role",
     "create_integration",
@@ -106,6 +111,7 @@ __all__ = [
     "describe",
     "ensure_home",
     "finish_sync_run",
+    "first_listing",
     "generate_key",
     "get_identity",
     "get_integration",
@@ -126,6 +132,7 @@ __all__ = [
     "normalize_url",
     "page_members",
     "read_session",
+    "record_baseline",
     "remove_service_account",
     "rotate_master_key",
     "save_credit_bases",

@@ -35,7 +35,6 @@ SORTS = {
     "role": MemberRow.role,
     "status": MemberRow.status,
     "first_seen": MemberRow.first_seen,
-    "last_seen": MemberRow.last_seen,
     "last_name": MemberRow.last_name,
 }
 
@@ -61,7 +60,6 @@ def _member(row: MemberRow, source_removed_at: dt.datetime | None) -> Member:
         is_sso=row.is_sso,
         invite_expires_at=row.invite_expires_at,
         first_seen=row.first_seen,
-        last_seen=row.last_seen,
         removed_at=row.removed_at,
         source_service_account_id=row.source_service_account_id,
         source_removed=source_removed_at is not None,
@@ -268,6 +266,26 @@ def count_members_by_role(
     return counts
 
 
+@dataclass(frozen=True, slots=True)
+class InviteCounts:
+    """Pending invites: `open` ones can still be accepted, `expired` ones not."""
+
+    open: int
+    expired: int
+
+
+def count_invites(
+    session: Session, integration_id: int, now: dt.datetime
+) -> InviteCounts:
+    """Invites still listed as pending, split at `now` by their expiry date."""
+    expired = MemberRow.invite_expires_at <= now
+    query = select(func.count(), func.count().filter(expired)).where(
+        *_filters(integration_id, MemberStatus.PENDING, None)
+    )
+    total, past = session.execute(query).one()
+    return InviteCounts(open=int(total) - int(past), expired=int(past))
+
+
 def list_member_events(
     session: Session,
     integration_id: int,
@@ -298,6 +316,8 @@ def list_member_events(
             old_role=Role(row.old_role) if row.old_role else None,
             new_role=Role(row.new_role) if row.new_role else None,
             source_service_account_id=row.source_service_account_id,
+            members_found=row.members_found,
+            invites_found=row.invites_found,
         )
         for row in session.scalars(query)
     ]

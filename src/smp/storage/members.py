@@ -3,7 +3,8 @@
 `save_members` and `save_invites` take a COMPLETE listing (the sync engine
 calls them only after every page arrived); the rules that turn a listing into
 states and events live in `smp.model.members`. Both write in the caller's
-transaction and return the events they recorded.
+transaction and return the events they recorded: none for a `baseline`
+listing, the integration's first (see `smp.storage.baseline`).
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def _event_member_ids(
     A member neither stored nor in that range (only if another writer raced
     this one on PostgreSQL) is looked up by key.
     """
-    missing = [e.member_key for e in events if e.member_key not in stored.rows]
+    # A diff's events all name a member (only the baseline event does not).
+    keys = [e.member_key or "" for e in events]
+    missing = [key for key in keys if key not in stored.rows]
     found: dict[str, int] = {}
     if missing and newest is not None:
         rows = session.execute(
@@ -143,9 +146,9 @@ def _event_member_ids(
     if unknown := [key for key in missing if key not in found]:
         found.update(_member_ids(session, integration_id, unknown))
     ids = []
-    for event in events:
-        row = stored.rows.get(event.member_key)
-        ids.append(row[0] if row is not None else found[event.member_key])
+    for key in keys:
+        row = stored.rows.get(key)
+        ids.append(row[0] if row is not None else found[key])
     return ids
 
 
@@ -198,6 +201,7 @@ def _write(
     source_sa_id: int | None,
     run_id: int | None,
     now: dt.datetime,
+    baseline: bool,
 ) -> list[MemberEvent]:
     # A re-sync lists most members unchanged: for them only last_seen, the
     # source and the run change, in one UPDATE per CHUNK ids, not an upsert of
@@ -248,7 +252,7 @@ def _write(
         )
     if newest is not None:
         index_new_members(session, newest)
-    events = diff.events
+    events = [] if baseline else diff.events
     if events:
         count = len(events)
         insert_columns(
@@ -282,6 +286,7 @@ def save_members(
     source_sa_id: int | None,
     now: dt.datetime,
     run_id: int | None = None,
+    baseline: bool = False,
 ) -> list[MemberEvent]:
     """Apply the COMPLETE active listing: joins, role changes, departures."""
     stored = _load(session, integration_id, None)
@@ -294,6 +299,7 @@ def save_members(
         source_sa_id=source_sa_id,
         run_id=run_id,
         now=now,
+        baseline=baseline,
     )
 
 
@@ -305,6 +311,7 @@ def save_invites(
     source_sa_id: int | None,
     now: dt.datetime,
     run_id: int | None = None,
+    baseline: bool = False,
 ) -> list[MemberEvent]:
     """Apply the COMPLETE pending-invite listing: new and expired invites."""
     listed = list(invites)
@@ -321,4 +328,5 @@ def save_invites(
         source_sa_id=source_sa_id,
         run_id=run_id,
         now=now,
+        baseline=baseline,
     )

@@ -66,6 +66,8 @@ class IntegrationRow(Base):
     sync_interval_s: Mapped[int | None]
     created_at: Mapped[dt.datetime]
     last_sync_at: Mapped[dt.datetime | None]
+    billing_confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    billing_confirmed_at: Mapped[dt.datetime | None]
 
 
 class ServiceAccountRow(Base):
@@ -122,7 +124,7 @@ class MemberRow(Base):
         UniqueConstraint("integration_id", "member_key"),
         Index("ix_members_status_role", "integration_id", "status", "role"),
         Index("ix_members_username", "integration_id", "username"),
-        Index("ix_members_last_seen", "integration_id", "last_seen"),
+        Index("ix_members_first_seen", "integration_id", "first_seen"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +143,8 @@ class MemberRow(Base):
     invite_expires_at: Mapped[dt.datetime | None]
     expiry_reported: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen: Mapped[dt.datetime]
+    # When a listing last held it: the sync's bookkeeping, never shown as
+    # activity (SendGrid has no last-login data).
     last_seen: Mapped[dt.datetime]
     removed_at: Mapped[dt.datetime | None]
     source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
@@ -158,14 +162,20 @@ class MemberEventRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     integration_id: Mapped[int] = mapped_column(_integration_fk())
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # Both None only for the integration's one `baseline` event.
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE")
+    )
     kind: Mapped[str] = mapped_column(String(32))
-    member_key: Mapped[str] = mapped_column(String(320))
+    member_key: Mapped[str | None] = mapped_column(String(320))
     email: Mapped[str | None] = mapped_column(String(320))
     username: Mapped[str | None] = mapped_column(String(200))
     old_role: Mapped[str | None] = mapped_column(String(16))
     new_role: Mapped[str | None] = mapped_column(String(16))
     occurred_at: Mapped[dt.datetime]
+    # `baseline` only: the first members and invites listings' sizes.
+    members_found: Mapped[int | None] = mapped_column(Integer)
+    invites_found: Mapped[int | None] = mapped_column(Integer)
     source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
     sync_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("sync_runs.id", ondelete="SET NULL")

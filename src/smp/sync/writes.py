@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from smp.model import MonthlyVolume
 from smp.sendgrid import wire
 from smp.storage import (
+    first_listing,
+    record_baseline,
     save_credit_bases,
     save_identity,
     save_invites,
@@ -27,6 +29,7 @@ from smp.storage import (
     save_usage_period,
     save_volume_sets,
 )
+from smp.storage.baseline import Listing
 from smp.sync import fetch, mapping, sanity
 
 T = TypeVar("T")
@@ -76,17 +79,28 @@ def identity(session: Session, data: fetch.Identity, scope: Scope) -> Written:
 
 
 def members(session: Session, data: list[wire.Teammate], scope: Scope) -> Written:
-    return _listing(session, save_members, [mapping.teammate(t) for t in data], scope)
+    listed = [mapping.teammate(t) for t in data]
+    return _listing(session, save_members, listed, scope, "members")
 
 
 def invites(session: Session, data: list[wire.PendingInvite], scope: Scope) -> Written:
-    return _listing(session, save_invites, [mapping.invite(i) for i in data], scope)
+    listed = [mapping.invite(i) for i in data]
+    return _listing(session, save_invites, listed, scope, "invites")
 
 
 def _listing(
-    session: Session, save: Callable[..., list[Any]], listed: list[Any], scope: Scope
+    session: Session,
+    save: Callable[..., list[Any]],
+    listed: list[Any],
+    scope: Scope,
+    kind: Listing,
 ) -> Written:
-    """A complete member listing (active or pending) and the events it made."""
+    """A complete member listing (active or pending) and the events it made.
+
+    The integration's first listing of a kind makes no per-member events,
+    only its count in the baseline event (`smp.storage.baseline`).
+    """
+    first = first_listing(session, scope.integration_id, kind)
     events = save(
         session,
         scope.integration_id,
@@ -94,7 +108,19 @@ def _listing(
         source_sa_id=scope.source,
         now=scope.now,
         run_id=scope.run_id,
+        baseline=first,
     )
+    if first:
+        created = record_baseline(
+            session,
+            scope.integration_id,
+            kind,
+            len(listed),
+            source_sa_id=scope.source,
+            now=scope.now,
+            run_id=scope.run_id,
+        )
+        return Written(len(listed), int(created))
     return Written(len(listed), len(events))
 
 

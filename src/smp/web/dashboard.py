@@ -32,6 +32,8 @@ from smp.model import (
 )
 from smp.model.volume_trend import VolumeTrend, volume_trend
 from smp.storage import (
+    InviteCounts,
+    count_invites,
     count_members,
     count_members_by_role,
     current_usage,
@@ -64,6 +66,8 @@ class Dashboard:
     members: list[Member]
     members_total: int
     invites: list[Member]
+    # Expired invites are still listed as pending by SendGrid; not counted as such.
+    invite_counts: InviteCounts
     invoices: list[Invoice]
     invoice_totals: dict[str, Decimal]
     usage: UsageView | None
@@ -168,6 +172,7 @@ def gather(
         members=members,
         members_total=count_members(session, iid, **filters),
         invites=invites,
+        invite_counts=count_invites(session, iid, now),
         invoices=invoices,
         invoice_totals=dict(totals),
         usage=usage,

@@ -20,13 +20,14 @@ from smp.api.convert import (
     usage_out,
     volume_out,
 )
-from smp.api.counts import count_member_events
+from smp.api.counts import count_member_events, member_counts
 from smp.api.params import IntegrationParam, Limit, Offset, Search, find_integration
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.schemas import (
     PRINTABLE,
     DataPage,
     InvoiceOut,
+    MemberCountsOut,
     MemberEventOut,
     MemberOut,
     MonthlyVolumeOut,
@@ -66,8 +67,6 @@ MemberSort = Literal[
     "-status",
     "first_seen",
     "-first_seen",
-    "last_seen",
-    "-last_seen",
     "last_name",
     "-last_name",
 ]
@@ -131,7 +130,10 @@ def members(
 
     `q` matches a case-insensitive substring of the email, username, first or
     last name. With `q`, counting stops at 10,000 (`total_exact` false).
+    SendGrid has no last-login data: `first_seen` is when SMP first listed a
+    member, not activity.
     """
+    now = state.context.now()
     with _reading(state, integration) as session:
         found = page_members(
             session,
@@ -144,7 +146,7 @@ def members(
             sort=sort,
         )
         source = Sources(session, integration)
-    items = [member_out(m, source) for m in found.items]
+    items = [member_out(m, source, now) for m in found.items]
     return Page(
         items=items,
         total=found.total,
@@ -171,15 +173,29 @@ def invites(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[MemberOut]:
-    """Pending invites with their expiry, soonest first."""
+    """Invites SendGrid lists as pending, soonest expiry first.
+
+    Expired ones are listed too, flagged `invite_expired`; `/member-counts`
+    counts them apart from the ones that can still be accepted.
+    """
+    now = state.context.now()
     return _listed(
         state,
         integration,
         lambda session: _by_expiry(session, integration),
-        member_out,
+        lambda member, source: member_out(member, source, now),
         limit,
         offset,
     )
+
+
+@router.get("/member-counts", response_model=MemberCountsOut)
+def counts(
+    integration: IntegrationParam, state: State, _user: CurrentUser
+) -> MemberCountsOut:
+    """Active members per role, open and expired invites, removed members."""
+    with _reading(state, integration) as session:
+        return member_counts(session, integration, state.context.now())
 
 
 @router.get("/member-events", response_model=Page[MemberEventOut])
@@ -191,7 +207,12 @@ def member_events(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[MemberEventOut]:
-    """Member change history, newest first."""
+    """Member change history, newest first.
+
+    An integration's first listings make one `baseline` event with their
+    counts instead of an event per member; expiries are dated at the
+    invite's expiry.
+    """
     with _reading(state, integration) as session:
         found = list_member_events(
             session, integration, kind=kind, limit=offset + limit

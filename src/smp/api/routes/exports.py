@@ -51,10 +51,12 @@ class Dataset(StrEnum):
 def rows(
     session: Session, integration_id: int, dataset: Dataset, now: dt.datetime
 ) -> list[dict[str, Any]]:
+    """`now` decides which pending invites have expired."""
     source = Sources(session, integration_id)
     items: list[BaseModel]
     if dataset is Dataset.MEMBERS:
-        items = [member_out(m, source) for m in list_members(session, integration_id)]
+        found_members = list_members(session, integration_id)
+        items = [member_out(m, source, now) for m in found_members]
     elif dataset is Dataset.MEMBER_EVENTS:
         found = list_member_events(session, integration_id, limit=None)
         items = [event_out(e, source) for e in found]
