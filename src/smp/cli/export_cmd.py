@@ -68,6 +68,7 @@ def collect(session: Session, integration_id: int) -> dict[str, list[dict[str, A
                             "utilization",
                             "forecast_used_at_reset",
                             "overage_risk",
+                            "period_ended",
                         )
                     },
                 }

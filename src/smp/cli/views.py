@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from smp.api.convert import Sources
-from smp.model import Invoice, Member, MemberEvent, MemberStatus, MonthlyVolume, Subuser
+from smp.api.unreadable import unreadable as find_unreadable
+from smp.model import (
+    Invoice,
+    Member,
+    MemberEvent,
+    MemberStatus,
+    MonthlyVolume,
+    Subuser,
+    subuser_credits_ended,
+)
+from smp.model.volume_trend import VolumeTrend, volume_trend
 from smp.storage import (
     current_usage,
     list_invoices,
     list_member_events,
     list_members,
     list_monthly_volumes,
+    list_service_accounts,
     list_subusers,
 )
 
@@ -93,7 +105,7 @@ def invoices(session: Session, integration_id: int) -> list[dict[str, Any]]:
     return [invoice_json(i) for i in list_invoices(session, integration_id)]
 
 
-def subuser_json(subuser: Subuser) -> dict[str, Any]:
+def subuser_json(subuser: Subuser, now: dt.datetime) -> dict[str, Any]:
     return {
         "username": subuser.username,
         "email": subuser.email,
@@ -105,12 +117,34 @@ def subuser_json(subuser: Subuser) -> dict[str, Any]:
             "used": subuser.credits_used,
             "remain": subuser.credits_remain,
             "reset_frequency": subuser.reset_frequency,
+            "period_ended": subuser_credits_ended(
+                subuser.reset_frequency, subuser.credits_read_at, now
+            ),
         },
     }
 
 
-def subusers(session: Session, integration_id: int) -> list[dict[str, Any]]:
-    return [subuser_json(s) for s in list_subusers(session, integration_id)]
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or dt.datetime.now(dt.UTC)
+
+
+def subusers(
+    session: Session, integration_id: int, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    moment = _now(now)
+    return [subuser_json(s, moment) for s in list_subusers(session, integration_id)]
+
+
+def unreadable(
+    session: Session, integration_id: int, data: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Which of `data` (keys of `smp.api.unreadable.READS`) no key can read."""
+    found = find_unreadable(list_service_accounts(session, integration_id))
+    return [
+        {"data": u.data, "missing_scopes": list(u.missing), "message": u.message}
+        for name in data
+        if (u := found.get(name)) is not None
+    ]
 
 
 def _month_json(volume: MonthlyVolume) -> dict[str, Any]:
@@ -120,8 +154,10 @@ def _month_json(volume: MonthlyVolume) -> dict[str, Any]:
 def usage(
     session: Session, integration_id: int, now: dt.datetime | None = None
 ) -> dict[str, Any]:
-    view = current_usage(session, integration_id, now=now)
+    view = current_usage(session, integration_id, now=_now(now))
     volumes = list_monthly_volumes(session, integration_id, all_subusers=True)
+    reads = ("credits", "volume", "subuser_volume")
+    missing = unreadable(session, integration_id, reads)
     per_subuser: dict[str, list[dict[str, Any]]] = {}
     for volume in volumes:
         if volume.subuser is not None:
@@ -143,11 +179,27 @@ def usage(
         "utilization": view.utilization if view else None,
         "forecast_used_at_reset": view.forecast_used if view else None,
         "overage_risk": view.overage_risk if view else None,
+        "period_ended": view.ended if view else None,
+        # The parent account's own sends: SendGrid counts subusers' apart.
         "monthly": [_month_json(v) for v in volumes if v.subuser is None],
         "subusers": [
             {"username": name, "monthly": months}
             for name, months in sorted(per_subuser.items())
         ],
+        "volume_trend": _trend_json(volume_trend(volumes), missing),
+        "unreadable": missing,
+    }
+
+
+def _trend_json(trend: VolumeTrend, missing: list[dict[str, Any]]) -> dict[str, Any]:
+    """Requests from the first month with sends: the parent's own, the
+    subusers' sum and the whole account (null when subusers' are unreadable)."""
+    readable = all(u["data"] != "subuser_volume" for u in missing)
+    return {
+        "months": [m.strftime("%Y-%m") for m in trend.months],
+        "parent_own": trend.parent,
+        "subusers_sum": trend.subuser_sums if readable else None,
+        "whole_account": trend.totals if readable else None,
     }
 
 
