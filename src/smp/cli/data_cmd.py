@@ -19,6 +19,8 @@ from smp.storage import get_integration
 NameArg = Annotated[str, typer.Argument(help="Integration name or id.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 NO_ACTIVITY = "Last activity: not available from SendGrid (its API has no login data)."
+FIRST_SEEN = "first seen by SMP"
+REMOVED = "removed (seen gone by SMP)"
 
 
 @contextmanager
@@ -75,12 +77,17 @@ def register(app: typer.Typer) -> None:
 
         def render(integration: Integration, rows: list[dict[str, Any]]) -> None:
             columns = ["email", "first_name", "last_name", "role", "status", "is_sso"]
-            table = _table(f"Members of {integration.name}", rows, columns)
-            counts = Counter(r["role"] for r in rows if r["status"] == "active")
-            table.caption = (
-                ", ".join(f"{role}: {n}" for role, n in sorted(counts.items()))
-                + f"\n{NO_ACTIVITY}"
+            columns.append(FIRST_SEEN)
+            if status is MemberStatus.REMOVED:
+                columns.append(REMOVED)
+            table = _table(
+                f"Members of {integration.name}", [_shown(r) for r in rows], columns
             )
+            counts = Counter(r["role"] for r in rows if r["status"] == "active")
+            caption = [", ".join(f"{role}: {n}" for role, n in sorted(counts.items()))]
+            if status in (None, MemberStatus.PENDING):
+                caption.append(invite_counts(rows))
+            table.caption = "\n".join([*caption, NO_ACTIVITY])
             console.print(table)
 
         _show(name, as_json, read, render, ("members",))
@@ -113,15 +120,39 @@ def register(app: typer.Typer) -> None:
 
     @app.command("history")
     def history(name: NameArg, as_json: JsonFlag = False) -> None:
-        """Member changes: joined, left, role changes, invites."""
+        """Member changes: joined, left, role changes, invites.
+
+        The first sync records one baseline (what it found), not a join per
+        member: SendGrid does not say when members joined.
+        """
 
         def render(integration: Integration, rows: list[dict[str, Any]]) -> None:
-            columns = ["at", "kind", "email", "old_role", "new_role"]
+            columns = ["at", "kind", "member", "old_role", "new_role"]
+            shown = [{**r, "member": r["summary"] or r["email"]} for r in rows]
             console.print(
-                _table(f"Member history of {integration.name}", rows, columns)
+                _table(f"Member history of {integration.name}", shown, columns)
             )
 
         _show(name, as_json, views.history, render, ("members",))
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A member row for the table: days, and expired invites flagged."""
+    status = row["status"] + (", expired" if row["invite_expired"] else "")
+    return {
+        **row,
+        "status": status,
+        FIRST_SEEN: (row["first_seen"] or "")[:10],
+        REMOVED: (row["removed_at"] or "")[:10],
+    }
+
+
+def invite_counts(rows: list[dict[str, Any]]) -> str:
+    """'pending invites: 2 (1 more expired)': expired ones are not pending."""
+    invites = [r for r in rows if r["status"] == "pending"]
+    expired = sum(bool(r["invite_expired"]) for r in invites)
+    more = f" ({expired} more expired, no longer usable)" if expired else ""
+    return f"pending invites: {len(invites) - expired}{more}"
 
 
 CREDIT_COLUMNS = ["credits used", "credits total"]
