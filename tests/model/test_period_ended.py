@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.dates.months import month_end, month_start, real_today
 
 from smp.model import (
     UsagePeriod,
@@ -78,6 +79,7 @@ def _period(
         (dt.date(2026, 11, 1), dt.date(2026, 12, 1)),
         (dt.date(2026, 12, 1), dt.date(2027, 1, 1)),
         (dt.date(2028, 2, 1), dt.date(2028, 3, 1)),
+        (month_start(real_today()), month_end(real_today()) + dt.timedelta(days=1)),
     ],
 )
 def test_an_ended_period_has_no_forecast(

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.dates.months import edge_days, month_end, month_start
 
 from smp.model import (
     Role,
@@ -43,35 +44,44 @@ def test_utilization_divides_and_refuses_zero() -> None:
     assert utilization(None, 10) is None
 
 
-START = dt.date(2026, 1, 1)
-END = dt.date(2026, 1, 31)  # a 30-day period
+def _period(day: dt.date) -> tuple[dt.date, dt.date, dt.datetime]:
+    """`day`'s month as a credit period (first day, next reset) and its start."""
+    first, reset = month_start(day), month_end(day) + dt.timedelta(days=1)
+    return first, reset, dt.datetime.combine(first, dt.time(), dt.UTC)
 
 
-def test_forecast_is_linear_over_the_period() -> None:
-    ten_days_in = dt.datetime(2026, 1, 11, tzinfo=dt.UTC)
-    # 1,000 sent in 10 of 30 days -> 3,000 by the reset.
-    assert forecast_used_at_reset(1000, START, END, ten_days_in) == pytest.approx(3000)
-    halfway = dt.datetime(2026, 1, 16, tzinfo=dt.UTC)
-    assert forecast_used_at_reset(500, START, END, halfway) == pytest.approx(1000)
+@pytest.mark.parametrize("day", edge_days())
+def test_forecast_is_linear_over_the_period(day: dt.date) -> None:
+    first, reset, start = _period(day)
+    length = dt.datetime.combine(reset, dt.time(), dt.UTC) - start
+    # 1,000 sent in a third of the period -> 3,000 by the reset.
+    third = start + length / 3
+    assert forecast_used_at_reset(1000, first, reset, third) == pytest.approx(3000)
+    halfway = start + length / 2
+    assert forecast_used_at_reset(500, first, reset, halfway) == pytest.approx(1000)
 
 
-def test_forecast_edges() -> None:
-    after = dt.datetime(2026, 2, 5, tzinfo=dt.UTC)
-    assert forecast_used_at_reset(700, START, END, after) == 700
-    first_minutes = dt.datetime(2026, 1, 1, 0, 10, tzinfo=dt.UTC)
-    assert forecast_used_at_reset(3, START, END, first_minutes) == 3
-    assert forecast_used_at_reset(3, None, END, after) is None
-    assert forecast_used_at_reset(3, END, START, after) is None
-    assert forecast_used_at_reset(None, START, END, after) is None
+@pytest.mark.parametrize("day", edge_days())
+def test_forecast_edges(day: dt.date) -> None:
+    first, reset, start = _period(day)
+    after = dt.datetime.combine(reset, dt.time(), dt.UTC) + dt.timedelta(days=5)
+    assert forecast_used_at_reset(700, first, reset, after) == 700
+    first_minutes = start + dt.timedelta(minutes=10)
+    assert forecast_used_at_reset(3, first, reset, first_minutes) == 3
+    assert forecast_used_at_reset(3, None, reset, after) is None
+    assert forecast_used_at_reset(3, reset, first, after) is None
+    assert forecast_used_at_reset(None, first, reset, after) is None
 
 
+@pytest.mark.parametrize("day", edge_days())
 @given(
     used=st.integers(min_value=0, max_value=10**9),
-    elapsed_h=st.integers(min_value=1, max_value=24 * 30),
+    elapsed_h=st.integers(min_value=1, max_value=24 * 31),
 )
-def test_forecast_never_below_used(used: int, elapsed_h: int) -> None:
-    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=elapsed_h)
-    forecast = forecast_used_at_reset(used, START, END, now)
+def test_forecast_never_below_used(day: dt.date, used: int, elapsed_h: int) -> None:
+    first, reset, start = _period(day)
+    now = start + dt.timedelta(hours=elapsed_h)
+    forecast = forecast_used_at_reset(used, first, reset, now)
     assert forecast is not None
     assert forecast >= used
 
@@ -83,9 +93,10 @@ def test_overage_risk() -> None:
     assert overage_risk(10.0, 0) is False
 
 
-def test_period_start_by_frequency() -> None:
-    wednesday = dt.date(2026, 3, 18)
-    assert period_start("monthly", wednesday) == dt.date(2026, 3, 1)
-    assert period_start(None, wednesday) == dt.date(2026, 3, 1)
-    assert period_start("weekly", wednesday) == dt.date(2026, 3, 16)
-    assert period_start("daily", wednesday) == wednesday
+@pytest.mark.parametrize("day", edge_days())
+def test_period_start_by_frequency(day: dt.date) -> None:
+    assert period_start("monthly", day) == month_start(day)
+    assert period_start(None, day) == month_start(day)
+    year, week, _ = day.isocalendar()
+    assert period_start("weekly", day) == dt.date.fromisocalendar(year, week, 1)
+    assert period_start("daily", day) == day

@@ -1,35 +1,58 @@
-"""Which volume months the engine still has to fetch."""
+"""Which volume months the engine still has to fetch.
+
+Each rule runs on the days where calendars break and on the real date; the
+expected months come from `tests.dates.months`, not from SMP's arithmetic.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+from tests.dates.months import edge_days, month_end, month_start
+
 from smp.model import add_months, is_month_closed, months_to_fetch
 
 
-def test_add_months_crosses_years() -> None:
-    assert add_months(dt.date(2026, 1, 1), -1) == dt.date(2025, 12, 1)
-    assert add_months(dt.date(2025, 12, 1), 1) == dt.date(2026, 1, 1)
-    assert add_months(dt.date(2026, 3, 1), -24) == dt.date(2024, 3, 1)
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def test_month_closes_after_its_end_plus_grace() -> None:
-    jan = dt.date(2026, 1, 1)
-    assert not is_month_closed(jan, dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC))
-    assert not is_month_closed(jan, dt.datetime(2026, 2, 2, 23, tzinfo=dt.UTC))
-    assert is_month_closed(jan, dt.datetime(2026, 2, 3, 0, tzinfo=dt.UTC))
+@pytest.mark.parametrize("today", edge_days())
+def test_add_months_crosses_month_and_year_ends(today: dt.date) -> None:
+    this_month = month_start(today)
+    assert add_months(this_month, -1) == month_start(today, 1)
+    assert add_months(today, -1) == month_start(today, 1)
+    assert add_months(month_start(today, 1), 1) == this_month
+    assert add_months(month_start(today, 13), 13) == this_month
+    assert add_months(this_month, -24) == month_start(today, 24)
 
 
-def test_first_sync_fetches_the_whole_history() -> None:
-    months = months_to_fetch({}, dt.date(2026, 3, 18), history_months=24)
-    assert len(months) == 24
-    assert months[0] == dt.date(2024, 4, 1)
-    assert months[-1] == dt.date(2026, 3, 1)
+@pytest.mark.parametrize("today", edge_days())
+def test_month_closes_two_days_after_its_end(today: dt.date) -> None:
+    month = month_start(today)
+    next_month = _midnight(month_end(today) + dt.timedelta(days=1))
+    last_hour = next_month - dt.timedelta(hours=1)
+    assert not is_month_closed(month, last_hour)
+    assert not is_month_closed(month, next_month + dt.timedelta(days=2, seconds=-1))
+    assert is_month_closed(month, next_month + dt.timedelta(days=2))
+    # A naive moment is UTC.
+    assert is_month_closed(month, next_month.replace(tzinfo=None) + dt.timedelta(2))
 
 
-def test_later_syncs_fetch_only_open_months() -> None:
-    today = dt.date(2026, 3, 18)
-    stored = {add_months(dt.date(2026, 3, 1), -i): True for i in range(1, 24)}
-    stored[dt.date(2026, 2, 1)] = False  # fetched while February was running
-    stored[dt.date(2026, 3, 1)] = False
-    assert months_to_fetch(stored, today) == [dt.date(2026, 2, 1), dt.date(2026, 3, 1)]
+@pytest.mark.parametrize("today", edge_days())
+def test_first_sync_fetches_the_whole_history(today: dt.date) -> None:
+    months = months_to_fetch({}, today, history_months=24)
+    assert months == [month_start(today, back) for back in range(23, -1, -1)]
+
+
+@pytest.mark.parametrize("today", edge_days())
+def test_later_syncs_fetch_only_open_months(today: dt.date) -> None:
+    stored = {month_start(today, back): True for back in range(1, 24)}
+    last_month, this_month = month_start(today, 1), month_start(today)
+    stored[last_month] = False  # fetched while last month was running
+    stored[this_month] = False
+    assert months_to_fetch(stored, today) == [last_month, this_month]
+    # A month older than the window is never fetched again.
+    stored[month_start(today, 30)] = False
+    assert months_to_fetch(stored, today) == [last_month, this_month]

@@ -6,6 +6,7 @@ import datetime as dt
 
 import httpx
 import pytest
+from tests.dates.months import month_start
 from tests.simulator.conftest import auth, key_of
 
 from smp.simulator import Simulator, World, generate_world
@@ -77,7 +78,10 @@ async def test_subuser_access_keyset_pagination(world: World, client) -> None:
 @pytest.mark.parametrize("by", ["day", "week", "month"])
 async def test_stats_aggregation_equals_daily_sums(world: World, client, by) -> None:
     account = world.accounts[0]
-    start, end = "2026-08-13", "2026-11-15"
+    today = world.today_date()
+    # From the 13th three months back to today: four months whatever today is.
+    start = (month_start(today, 3) + dt.timedelta(days=12)).isoformat()
+    end = today.isoformat()
     body = (
         await client.get(
             "/v3/stats",
@@ -86,30 +90,35 @@ async def test_stats_aggregation_equals_daily_sums(world: World, client, by) -> 
         )
     ).json()
     days = [d for d in account.daily_stats if start <= d["date"] <= end]
+    assert (days[0]["date"], days[-1]["date"]) == (start, end)
     for metric in METRIC_NAMES:
         served = sum(b["stats"][0]["metrics"][metric] for b in body)
         assert served == sum(d["metrics"][metric] for d in days)
     if by == "month":
         assert [b["date"] for b in body] == [
             start,
-            "2026-09-01",
-            "2026-10-01",
-            "2026-11-01",
+            *(month_start(today, back).isoformat() for back in (2, 1, 0)),
         ]
+    if by == "day":
+        assert [b["date"] for b in body] == [d["date"] for d in days]
     if by == "week":
         mondays = [dt.date.fromisoformat(b["date"]).weekday() for b in body[1:]]
         assert set(mondays) == {0}
 
 
 async def test_stats_limit_and_offset(world: World, client) -> None:
+    # Ten days back, so that the page lies within the world's days on any date.
+    start = (world.today_date() - dt.timedelta(days=10)).isoformat()
     body = (
         await client.get(
             "/v3/stats",
-            params={"start_date": "2026-11-01", "limit": 3, "offset": 2},
+            params={"start_date": start, "limit": 3, "offset": 2},
             headers=auth(key_of(world, "full")),
         )
     ).json()
-    assert [b["date"] for b in body] == ["2026-11-03", "2026-11-04", "2026-11-05"]
+    days = [d["date"] for d in world.accounts[0].daily_stats if d["date"] >= start]
+    assert days[0] == start
+    assert [b["date"] for b in body] == days[2:5]
 
 
 async def test_subusers_filters_and_credits(world: World, client) -> None:
@@ -146,12 +155,13 @@ async def test_subusers_filters_and_credits(world: World, client) -> None:
 async def test_subusers_stats_for_named_subusers(world: World, client) -> None:
     account = world.accounts[0]
     names = [s.username for s in account.subusers[:2]]
+    this_month = month_start(world.today_date()).isoformat()
     body = (
         await client.get(
             "/v3/subusers/stats",
             params={
                 "subusers": names,
-                "start_date": "2026-11-01",
+                "start_date": this_month,
                 "aggregated_by": "month",
             },
             headers=auth(key_of(world, "full")),
@@ -162,13 +172,13 @@ async def test_subusers_stats_for_named_subusers(world: World, client) -> None:
         truth = sum(
             d["metrics"]["delivered"]
             for d in sub.daily_stats
-            if d["date"] >= "2026-11-01"
+            if d["date"] >= this_month
         )
         assert entry["name"] == sub.username
         assert entry["metrics"]["delivered"] == truth
     too_many = await client.get(
         "/v3/subusers/stats",
-        params={"subusers": ["x"] * 11, "start_date": "2026-11-01"},
+        params={"subusers": ["x"] * 11, "start_date": this_month},
         headers=auth(key_of(world, "full")),
     )
     assert too_many.status_code == 400
@@ -176,21 +186,22 @@ async def test_subusers_stats_for_named_subusers(world: World, client) -> None:
 
 async def test_monthly_subuser_stats_default_limit_and_order() -> None:
     world = generate_world(seed=3, accounts=1, subusers=8)
+    last_month = month_start(world.today_date(), 1)
     sim = Simulator(world)
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sg") as c:
         body = (
             await c.get(
                 "/v3/subusers/stats/monthly",
-                params={"date": "2026-10-17"},
+                params={"date": str(last_month + dt.timedelta(days=16))},
                 headers=auth(key_of(world, "full")),
             )
         ).json()
-    assert body["date"] == "2026-10-01"
+    assert body["date"] == last_month.isoformat()
     totals = {
         s.username: sum(
             d["metrics"]["delivered"]
             for d in s.daily_stats
-            if d["date"].startswith("2026-10")
+            if d["date"].startswith(last_month.isoformat()[:7])
         )
         for s in world.accounts[0].subusers
     }
@@ -271,6 +282,11 @@ async def test_invoice_variants(world: World, fmt, check) -> None:
     assert check(body, world.accounts[0].invoices[-1])
 
 
+# Stands for the world's date in the cases below: a valid date, so that only
+# `field` is wrong on any day the tests run.
+TODAY = "the world's today"
+
+
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [
@@ -281,18 +297,18 @@ async def test_invoice_variants(world: World, fmt, check) -> None:
         ("/v3/stats", {"start_date": "2026-13-01"}, "start_date"),
         (
             "/v3/stats",
-            {"start_date": "2026-11-01", "end_date": "yesterday"},
+            {"start_date": TODAY, "end_date": "yesterday"},
             "end_date",
         ),
         (
             "/v3/stats",
-            {"start_date": "2026-11-01", "aggregated_by": "year"},
+            {"start_date": TODAY, "aggregated_by": "year"},
             "aggregated_by",
         ),
         ("/v3/subusers/stats/monthly", {}, "date"),
         (
             "/v3/subusers/stats/monthly",
-            {"date": "2026-10-01", "sort_by_metric": "processed"},
+            {"date": TODAY, "sort_by_metric": "processed"},
             "sort_by_metric",
         ),
         ("/v3/subusers", {"region": "mars"}, "region"),
@@ -301,6 +317,7 @@ async def test_invoice_variants(world: World, fmt, check) -> None:
 async def test_bad_query_values_get_400_bodies(
     world: World, client, path, params, field
 ) -> None:
+    params = {k: world.today if v is TODAY else v for k, v in params.items()}
     reply = await client.get(path, params=params, headers=auth(key_of(world, "full")))
     assert reply.status_code == 400
     error = reply.json()["errors"][0]

@@ -6,6 +6,7 @@ import datetime as dt
 
 import httpx
 import pytest
+from tests.dates.months import month_end, real_today
 from typer.testing import CliRunner
 
 from smp.cli.main import app
@@ -15,8 +16,10 @@ from smp.simulator.daily import utc_today
 from smp.simulator.world import World
 
 # Pairs of (the day a world is built, the day it is served) across the
-# calendar's edges: a month end, a year end, a leap day, a short month.
+# calendar's edges: a month end, a year end, a leap day, a short month; and
+# from the day the tests run to its next month's first day.
 CROSSINGS = [
+    (real_today(), month_end(real_today()) + dt.timedelta(days=1)),
     (dt.date(2026, 12, 31), dt.date(2027, 1, 1)),
     (dt.date(2028, 2, 28), dt.date(2028, 2, 29)),
     (dt.date(2028, 2, 29), dt.date(2028, 3, 1)),

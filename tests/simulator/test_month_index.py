@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from smp.simulator.stats import aggregate, month_index
 from smp.simulator.world import METRIC_NAMES, DailyStat, Metrics
 
-FIRST = dt.date(2025, 1, 1)
-LAST = dt.date(2026, 12, 31)
+# Three years' ends and a leap day (2028-02-29) in the range.
+FIRST = dt.date(2025, 12, 1)
+LAST = dt.date(2028, 3, 31)
 
 
 def day_stat(day: dt.date, sent: int) -> DailyStat:
