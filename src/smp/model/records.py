@@ -58,6 +58,10 @@ class Integration:
     base_url: str | None = None
     sync_interval_s: int | None = None
     last_sync_at: dt.datetime | None = None
+    # SendGrid cannot say whose a billing key is: who vouched that it is this
+    # account's, and when.
+    billing_confirmed_by: str | None = None
+    billing_confirmed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

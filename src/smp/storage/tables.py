@@ -66,6 +66,8 @@ class IntegrationRow(Base):
     sync_interval_s: Mapped[int | None]
     created_at: Mapped[dt.datetime]
     last_sync_at: Mapped[dt.datetime | None]
+    billing_confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    billing_confirmed_at: Mapped[dt.datetime | None]
 
 
 class ServiceAccountRow(Base):
