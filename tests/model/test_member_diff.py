@@ -14,6 +14,7 @@ from smp.model import (
     MemberState,
     MemberStatus,
     Role,
+    SuspiciousListing,
     diff_active,
     diff_pending,
     member_key,
@@ -148,9 +149,10 @@ def test_events_carry_the_source_they_are_given() -> None:
         (EventKind.JOINED, 7)
     ]
     apply(stored, joined.states)
-    left = diff_active(stored, [], T1, source=8)
-    assert [(e.kind, e.source_service_account_id) for e in left.events] == [
-        (EventKind.LEFT, 8)
+    left = diff_active(stored, [ListedTeammate("c", "c@x.example")], T1, source=8)
+    assert sorted((e.kind, e.source_service_account_id) for e in left.events) == [
+        (EventKind.JOINED, 8),
+        (EventKind.LEFT, 8),
     ]
     expired = ListedInvite("i@x.example", expires_at=T0)
     invited = diff_pending({}, [expired], T1, source=9)
@@ -166,3 +168,33 @@ def test_events_carry_the_source_they_are_given() -> None:
         username="b",
         new_role=Role.USER,
     )
+
+
+def test_an_empty_or_ownerless_listing_after_a_real_one_is_refused() -> None:
+    owner = ListedTeammate("boss", "boss@x.example", role=Role.OWNER)
+    bob = ListedTeammate("bob", "bob@x.example")
+    # A first listing has nothing to compare with: accepted as it is.
+    assert diff_active({}, [], T0).states == []
+    stored: dict[str, MemberState] = {}
+    apply(stored, diff_active(stored, [owner, bob], T0).states)
+
+    with pytest.raises(SuspiciousListing, match="came back empty; nothing was"):
+        diff_active(stored, [], T1)
+    with pytest.raises(SuspiciousListing, match="without the owner; nothing was"):
+        diff_active(stored, [bob], T1)
+    # A new owner (ownership moved) is an owner all the same.
+    moved = ListedTeammate("bob", "bob@x.example", role=Role.OWNER)
+    assert kinds(diff_active(stored, [moved], T1).events) == [
+        (EventKind.ROLE_CHANGED, "bob@x.example"),
+        (EventKind.LEFT, "boss@x.example"),
+    ]
+
+
+def test_a_listing_is_not_held_to_an_owner_it_never_had() -> None:
+    stored: dict[str, MemberState] = {}
+    apply(stored, diff_active(stored, [ListedTeammate("a", "a@x.example")], T0).states)
+    other = diff_active(stored, [ListedTeammate("b", "b@x.example")], T1)
+    assert sorted(kinds(other.events)) == [
+        (EventKind.JOINED, "b@x.example"),
+        (EventKind.LEFT, "a@x.example"),
+    ]

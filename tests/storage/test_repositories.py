@@ -371,7 +371,8 @@ def test_failed_capability_rolls_back_and_keeps_data(
 
     def failing_capability() -> None:
         with factory.begin() as session:
-            save_members(session, iid, [], source_sa_id=None, now=T1)
+            other = [ListedTeammate("z", "z@x.example")]
+            save_members(session, iid, other, source_sa_id=None, now=T1)
             raise RuntimeError("the listing failed half-way")
 
     with pytest.raises(RuntimeError):

@@ -2,13 +2,15 @@
 
 The first sync records one baseline (SendGrid does not say when anyone
 joined); later syncs record each change, an invite's expiry at its real
-expiration date.
+expiration date; and a teammates list that cannot be the account's real one
+is refused without removing anyone.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine
@@ -181,3 +183,52 @@ async def test_a_listing_first_read_later_joins_the_one_baseline(
     assert complete.id == baseline.id
     assert complete.occurred_at == baseline.occurred_at
     assert (complete.members_found, complete.invites_found) == (teammates, invites)
+
+
+def _without_owner(world: World) -> World:
+    changed = load_world(world.to_json())
+    teammates = changed.accounts[0].teammates
+    teammates.remove(next(t for t in teammates if t["user_type"] == "owner"))
+    return changed
+
+
+def _empty(world: World) -> World:
+    changed = load_world(world.to_json())
+    changed.accounts[0].teammates.clear()
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_empty, "teammates list came back empty; nothing was marked removed"),
+        (
+            _without_owner,
+            "teammates list came back without the owner; nothing was marked removed",
+        ),
+    ],
+)
+async def test_a_suspicious_teammates_list_removes_no_one(
+    setup: Setup, change: Callable[[World], World], message: str
+) -> None:
+    iid = await _connected(setup, f"suspicious{change.__name__}")
+    await run_sync(setup.engine, setup.box, iid, setup.context)
+    with Session(setup.engine) as session:
+        before = list_members(session, iid)
+    events_before = _events(setup, iid)
+    setup.sim.replace_world(change(setup.world))
+    report = await run_sync(setup.engine, setup.box, iid, setup.context)
+    members = report.capabilities["members"]
+    assert members.outcome is Outcome.FAILED
+    assert members.error == message
+    with Session(setup.engine) as session:
+        after = list_members(session, iid)
+    assert [(m.email, m.status, m.removed_at) for m in after] == [
+        (m.email, m.status, m.removed_at) for m in before
+    ]
+    assert _events(setup, iid) == events_before
+    # The whole world listed again: accepted, and still nothing to report.
+    setup.sim.replace_world(setup.world)
+    healed = await run_sync(setup.engine, setup.box, iid, setup.context)
+    assert healed.capabilities["members"].outcome is Outcome.OK
+    assert _events(setup, iid) == events_before

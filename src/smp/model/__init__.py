@@ -22,6 +22,7 @@ from smp.model.enums import (
 from smp.model.members import (
     MemberDiff,
     MemberState,
+    SuspiciousListing,
     diff_active,
     diff_pending,
     member_key,
@@ -83,6 +84,7 @@ __all__ = [
     "Role",
     "ServiceAccount",
     "Subuser",
+    "SuspiciousListing",
     "SyncRun",
     "UsagePeriod",
     "UsageView",

@@ -8,6 +8,10 @@ Active listing (`GET /v3/teammates`, complete):
 - listed, and pending before -> active, `invite_accepted` (same email);
 - listed, active before, different role -> `role_changed` with old and new role;
 - active before and missing from the listing -> removed (removed_at = now), `left`.
+- refused (`SuspiciousListing`, nothing changes) when members were active
+  before and the listing is empty, or lacks the owner that was listed before:
+  SendGrid always lists the account's owner, so such an answer is not the
+  account's real membership, and applying it would remove everyone.
 
 Pending listing (`GET /v3/teammates/pending`, complete):
 - listed, and unknown / removed before -> pending, `invited`;
@@ -64,6 +68,10 @@ class MemberState:
     removed_at: dt.datetime | None = None
 
 
+class SuspiciousListing(ValueError):
+    """A complete teammates listing that cannot be the account's real one."""
+
+
 @dataclass(slots=True)
 class MemberDiff:
     """States to write (only the ones that changed or were seen) and events."""
@@ -108,6 +116,7 @@ def diff_active(
     seen: dict[str, ListedTeammate] = {}
     for teammate in listed:
         seen[member_key(teammate.email, teammate.username)] = teammate
+    _refuse_suspicious(existing, seen.values())
     for key, teammate in seen.items():
         before = existing.get(key)
         state = MemberState(
@@ -148,6 +157,24 @@ def diff_active(
                 _event(EventKind.LEFT, gone, now, old_role=before.role, source=source)
             )
     return diff
+
+
+def _refuse_suspicious(
+    existing: Mapping[str, MemberState], listed: Iterable[ListedTeammate]
+) -> None:
+    active = [s for s in existing.values() if s.status is MemberStatus.ACTIVE]
+    if not active:
+        return  # nothing listed before: nothing to compare with
+    roles = {teammate.role for teammate in listed}
+    if not roles:
+        raise SuspiciousListing(
+            "teammates list came back empty; nothing was marked removed"
+        )
+    had_owner = any(s.role is Role.OWNER for s in active)
+    if had_owner and Role.OWNER not in roles:
+        raise SuspiciousListing(
+            "teammates list came back without the owner; nothing was marked removed"
+        )
 
 
 def _expired(expires_at: dt.datetime | None, now: dt.datetime) -> bool:

@@ -288,7 +288,11 @@ def save_members(
     run_id: int | None = None,
     baseline: bool = False,
 ) -> list[MemberEvent]:
-    """Apply the COMPLETE active listing: joins, role changes, departures."""
+    """Apply the COMPLETE active listing: joins, role changes, departures.
+
+    Raises `SuspiciousListing` (nothing written) for a listing that would
+    empty the account or lose its owner.
+    """
     stored = _load(session, integration_id, None)
     diff = diff_active(stored.states, teammates, now, source=source_sa_id)
     return _write(

@@ -31,7 +31,11 @@ SIGNED = frozenset({"remain"})
 
 
 class UnusableAnswer(Exception):
-    """A fetched value SMP cannot store; the message names the field."""
+    """A fetched value SMP cannot store; the message names the field.
+
+    Also raised by the members write (`writes.members`) for a teammates list
+    that cannot be the account's real one (`smp.model.SuspiciousListing`).
+    """
 
 
 def check(data: Any, where: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from smp.model import MonthlyVolume
+from smp.model import MonthlyVolume, SuspiciousListing
 from smp.sendgrid import wire
 from smp.storage import (
     first_listing,
@@ -80,7 +80,11 @@ def identity(session: Session, data: fetch.Identity, scope: Scope) -> Written:
 
 def members(session: Session, data: list[wire.Teammate], scope: Scope) -> Written:
     listed = [mapping.teammate(t) for t in data]
-    return _listing(session, save_members, listed, scope, "members")
+    try:
+        return _listing(session, save_members, listed, scope, "members")
+    except SuspiciousListing as error:
+        # Nothing was written: the transaction rolls back, members stay.
+        raise sanity.UnusableAnswer(str(error)) from None
 
 
 def invites(session: Session, data: list[wire.PendingInvite], scope: Scope) -> Written:
