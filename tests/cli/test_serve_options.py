@@ -1,4 +1,4 @@
-"""`smp serve` refuses half a TLS setup and unknown log levels before starting."""
+"""`smp serve` refuses half a TLS setup and unknown log levels; warns when exposed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from smp.cli.main import app
+from smp.cli.serve_cmd import exposure_warnings, is_loopback
 
 
 @pytest.mark.parametrize(
@@ -32,3 +33,23 @@ def test_bad_serve_options_fail_with_one_line(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.3.2.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.0.2.10", False),
+        ("2001:db8::1", False),
+    ],
+)
+def test_only_loopback_addresses_count_as_private(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+    warnings = exposure_warnings(host, tls=False)
+    assert any("plain http" in w for w in warnings) is not loopback
+    assert not any("plain http" in w for w in exposure_warnings(host, tls=True))

@@ -121,6 +121,10 @@ class SmpHome:
     folder: Path
     database_url: str | None = None
     master_key: str = field(default_factory=generate_key)
+    # False: no SMP_SECRET_KEY, so `smp` makes and keeps $SMP_HOME/master.key.
+    key_in_env: bool = True
+    # Where `serve` logs go; None: in the folder (which must then exist).
+    logs: Path | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -133,6 +137,8 @@ class SmpHome:
             "COLUMNS": "200",
         }
         env.pop("SMP_DATABASE_URL", None)
+        if not self.key_in_env:
+            del env["SMP_SECRET_KEY"]
         if self.database_url:
             env["SMP_DATABASE_URL"] = self.database_url
         return env
@@ -158,7 +164,7 @@ class SmpHome:
         options = ["--host", "127.0.0.1", "--port", str(port), *args]
         if tls:
             options += ["--ssl-certfile", str(tls.cert), "--ssl-keyfile", str(tls.key)]
-        output = self.folder / f"serve-{port}.log"
+        output = (self.logs or self.folder) / f"serve-{port}.log"
         with output.open("wb") as sink:
             process = subprocess.Popen(
                 [SMP, "serve", *options],

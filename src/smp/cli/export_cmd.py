@@ -19,7 +19,14 @@ import typer
 from sqlalchemy.orm import Session
 
 from smp.cli import views
-from smp.cli.runtime import EXIT_BAD_INPUT, console, fail, open_runtime, user_errors
+from smp.cli.runtime import (
+    EXIT_BAD_INPUT,
+    console,
+    fail,
+    open_runtime,
+    private_files,
+    user_errors,
+)
 from smp.model import MemberStatus
 from smp.storage import get_integration
 
@@ -131,16 +138,17 @@ def register(app: typer.Typer) -> None:
         except OSError as error:
             fail(f"cannot create {out}: {error.strerror}", EXIT_BAD_INPUT)
         base = slug(integration.name)
-        if format_ is Format.JSON:
-            path = out / f"{base}.json"
-            path.write_text(
-                json.dumps(tables, ensure_ascii=False, indent=2, default=str),
-                encoding="utf-8",
-            )
-            written = [path]
-        elif format_ is Format.XLSX:
-            written = _write_xlsx(out, base, tables)
-        else:
-            written = _write_csv(out, base, tables)
+        with private_files():  # member data: 0600, like the database
+            if format_ is Format.JSON:
+                path = out / f"{base}.json"
+                path.write_text(
+                    json.dumps(tables, ensure_ascii=False, indent=2, default=str),
+                    encoding="utf-8",
+                )
+                written = [path]
+            elif format_ is Format.XLSX:
+                written = _write_xlsx(out, base, tables)
+            else:
+                written = _write_csv(out, base, tables)
         for path in written:
             console.print(f"wrote {path}")

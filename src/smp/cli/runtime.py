@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from smp.sendgrid import SendGridError
@@ -28,6 +29,7 @@ from smp.storage import (
     make_engine,
     migrate,
 )
+from smp.storage.engine import home_exposure
 from smp.sync import KeyRefused, SyncContext
 
 console = Console()
@@ -49,6 +51,11 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """One line on stderr that does not stop the command."""
+    errors.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can act on into one line and an exit code."""
@@ -60,12 +67,28 @@ def user_errors() -> Iterator[None]:
         fail(str(error))
 
 
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files made inside are 0600 from their creation, whatever the user's umask.
+
+    The umask is the process's: only for the CLI, which writes from one thread.
+    """
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def open_runtime(context: SyncContext | None = None) -> Runtime:
     """Open (and migrate) the database and load the master key."""
     with user_errors():
         engine = make_engine(database_url())
         migrate(engine)
         box = SecretBox.load()
+        exposure = home_exposure()
+        if exposure:
+            warn(exposure)
         # A bad SMP_GLOBAL_IN_FLIGHT is a ConfigError, said in one line.
         return Runtime(engine, box, context or SyncContext())
 

@@ -4,22 +4,61 @@ The first run creates the user `admin` with `$SMP_ADMIN_PASSWORD`, or with a
 generated password printed once. With `--ssl-certfile/--ssl-keyfile` it serves
 https itself, and its cookies are Secure; behind a proxy that terminates TLS,
 the proxy's X-Forwarded-Proto is trusted from `--forwarded-allow-ips` only.
+Listening beyond loopback without TLS starts with a warning.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from smp.cli.runtime import EXIT_BAD_INPUT, console, fail, open_runtime, user_errors
+from smp.cli.runtime import (
+    EXIT_BAD_INPUT,
+    console,
+    fail,
+    open_runtime,
+    user_errors,
+    warn,
+)
 from smp.storage import StorageError
 
 HOURS = 3600
 LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def is_loopback(host: str) -> bool:
+    """True when every address `host` stands for is this machine's loopback."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None)
+        return bool(found) and all(
+            ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback
+            for info in found
+        )
+    except (OSError, UnicodeError, ValueError):
+        return False
+
+
+def exposure_warnings(host: str, *, tls: bool) -> list[str]:
+    """What a person starting the server should know about who can reach it."""
+    found = []
+    if not tls and not is_loopback(host):
+        found.append(
+            f"serving plain http on {host}, which other machines can reach: "
+            "passwords, session cookies and API tokens cross the network "
+            "unencrypted; give --ssl-certfile/--ssl-keyfile, or listen on "
+            "127.0.0.1 behind a proxy that terminates TLS"
+        )
+    return found
 
 
 def register(app: typer.Typer) -> None:
@@ -105,6 +144,8 @@ def register(app: typer.Typer) -> None:
             level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
         )
         scheme = "https" if ssl_certfile else "http"
+        for warning in exposure_warnings(host, tls=ssl_certfile is not None):
+            warn(warning)
         console.print(f"SMP serving on {scheme}://{host}:{port}", highlight=False)
         uvicorn.run(
             app,

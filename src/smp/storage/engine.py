@@ -8,8 +8,10 @@ reached through psycopg 3 whatever spelling of the scheme the user gives.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,14 +28,23 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Reads through a shared mapping instead of each pooled connection's own 2 MB
 # page cache: a search over 200,000 members looks up thousands of rows by id.
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+# SMP_HOME and the files in it (database, WAL, master key) are the user's alone.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
 
 def ensure_home(home: Path | None = None) -> Path:
-    """Create `SMP_HOME` if needed and prove it is writable, or raise ConfigError."""
+    """Create `SMP_HOME` (0700) if needed and prove it is writable, else ConfigError.
+
+    An existing folder keeps its mode: `home_exposure` says when others can read it.
+    """
     path = home or smp_home()
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # another process was first
+                path.mkdir(mode=PRIVATE_DIR_MODE)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
             pass
     except OSError as exc:
@@ -42,6 +53,33 @@ def ensure_home(home: Path | None = None) -> Path:
             "set SMP_HOME to a directory you can write to"
         ) from None
     return path
+
+
+def home_exposure(home: Path | None = None) -> str | None:
+    """A warning when an existing `SMP_HOME` is open to other users, else None."""
+    path = home or smp_home()
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (
+        f"SMP_HOME {path} is open to other users (mode {mode:04o}); "
+        f"`chmod 700 {path}` keeps its database and master key private"
+    )
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 unless it exists.
+
+    SQLite creates a database file 0644, and its -wal and -shm files with the
+    database file's mode, so a database that starts as this file keeps all three
+    private whatever the umask.
+    """
+    # Any other failure (say, a read-only folder) is SQLite's to report on connect.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
 
 
 def normalize_url(raw: str) -> URL:
@@ -107,6 +145,7 @@ def make_engine(url: URL | str | None = None) -> Engine:
             parent = Path(target.database).expanduser().parent
             if not parent.is_dir():
                 raise ConfigError(f"the directory {parent} for the database is missing")
+            create_private_file(Path(target.database).expanduser())
         engine = create_engine(target)
         _configure_sqlite(engine)
         return engine
