@@ -10,6 +10,11 @@ import pytest
 
 pytest_plugins = ["tests.db_fixtures"]
 
+# OWASP's scrypt cost takes about a second per hash here, and the suites create
+# and sign in hundreds of users; `smp` processes the tests start inherit this.
+# Tests of the real cost remove it (tests/storage/test_passwords.py).
+os.environ["SMP_TEST_ONLY_FAST_PASSWORD_HASH"] = "1"
+
 POSTGRES_URL = os.environ.get(
     "SMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

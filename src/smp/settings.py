@@ -29,3 +29,11 @@ def secret_key_setting() -> str | None:
 def master_key_path() -> Path:
     """The generated master key file, `$SMP_HOME/master.key`."""
     return smp_home() / "master.key"
+
+
+def test_only_fast_password_hash() -> bool:
+    """`$SMP_TEST_ONLY_FAST_PASSWORD_HASH=1`: hash passwords at a far lower scrypt cost.
+
+    For test suites that create and sign in hundreds of users; never for real use.
+    """
+    return os.environ.get("SMP_TEST_ONLY_FAST_PASSWORD_HASH", "").strip() == "1"

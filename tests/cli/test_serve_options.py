@@ -53,3 +53,15 @@ def test_only_loopback_addresses_count_as_private(host: str, loopback: bool) -> 
     warnings = exposure_warnings(host, tls=False)
     assert any("plain http" in w for w in warnings) is not loopback
     assert not any("plain http" in w for w in exposure_warnings(host, tls=True))
+
+
+def test_the_test_only_password_cost_is_announced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # tests/conftest.py sets it for the whole suite.
+    assert exposure_warnings("127.0.0.1", tls=False) == [
+        "SMP_TEST_ONLY_FAST_PASSWORD_HASH is set: new passwords are hashed at "
+        "a cost meant for tests only"
+    ]
+    monkeypatch.delenv("SMP_TEST_ONLY_FAST_PASSWORD_HASH")
+    assert exposure_warnings("127.0.0.1", tls=False) == []

@@ -234,7 +234,7 @@ def _check_user_round_trip(site: Site, name: str, password: str) -> None:
 
 
 def test_login_form_is_not_bypassed(site: Site) -> None:
-    # A user of its own: after 5 failures its name is throttled for 15 minutes.
+    # A user of its own, whose failed sign-ins no other test waits for.
     target = "login-target"
     with site.api(site.admin_token) as api:
         answer = api.post(

@@ -2,6 +2,7 @@
 
 `current_user` answers 401 (with `WWW-Authenticate: Bearer`) without a valid
 token; `admin_user` answers 403 to a viewer. Writes depend on `admin_user`.
+A token's `last_used_at` is written at most once a minute, so reads rarely write.
 """
 
 from __future__ import annotations
@@ -10,11 +11,17 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from smp.api.problems import ApiProblem
 from smp.api.state import AppState, app_state
 from smp.storage import read_session
-from smp.storage.users import User, user_for_token
+from smp.storage.users import (
+    User,
+    find_api_token,
+    mark_token_used,
+    token_use_is_due,
+)
 
 bearer = HTTPBearer(auto_error=False, description="A token from `smp users token NAME`")
 
@@ -22,8 +29,17 @@ UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="smp"'}
 
 
 def token_user(state: AppState, token: str) -> User | None:
+    """The token's user; notes the use, at most once a minute per token."""
     with read_session(state.engine) as session:
-        return user_for_token(session, token)
+        found = find_api_token(session, token)
+    if found is None:
+        return None
+    user, record = found
+    now = state.context.now()
+    if token_use_is_due(record, now):
+        with Session(state.engine) as session, session.begin():
+            mark_token_used(session, record.id, now=now)
+    return user
 
 
 def current_user(

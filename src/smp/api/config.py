@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from smp.storage.logins import LoginThrottle
 
 DEFAULT_SYNC_INTERVAL_S = 6 * 3600
 
@@ -19,6 +21,5 @@ class ServerConfig:
     # Set when SMP is served over https (directly or behind a proxy).
     secure_cookies: bool = False
     max_body_bytes: int = 64 * 1024
-    # Failed logins: at most this many per user name, and per client, per window.
-    login_max_failures: int = 5
-    login_window: dt.timedelta = dt.timedelta(minutes=15)
+    # Waits after failed sign-ins, per user name at one client address.
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)

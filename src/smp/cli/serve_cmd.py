@@ -26,6 +26,7 @@ from smp.cli.runtime import (
     user_errors,
     warn,
 )
+from smp.settings import test_only_fast_password_hash
 from smp.storage import StorageError
 
 HOURS = 3600
@@ -57,6 +58,11 @@ def exposure_warnings(host: str, *, tls: bool) -> list[str]:
             "passwords, session cookies and API tokens cross the network "
             "unencrypted; give --ssl-certfile/--ssl-keyfile, or listen on "
             "127.0.0.1 behind a proxy that terminates TLS"
+        )
+    if test_only_fast_password_hash():
+        found.append(
+            "SMP_TEST_ONLY_FAST_PASSWORD_HASH is set: new passwords are hashed at "
+            "a cost meant for tests only"
         )
     return found
 

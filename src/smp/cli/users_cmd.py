@@ -72,12 +72,15 @@ def remove(name: str) -> None:
 
 @users_app.command("password")
 def password(name: str) -> None:
-    """Set a new password ($SMP_NEW_PASSWORD or generated); ends the user's sessions."""
+    """Set a new password ($SMP_NEW_PASSWORD or generated); ends sessions and tokens."""
     runtime = open_runtime()
     new, generated = _password()
     with user_errors(), Session(runtime.engine) as session, session.begin():
         set_password(session, name, new)
-    console.print(f"Password of {name} changed", highlight=False)
+    console.print(
+        f"Password of {name} changed; their sessions and API tokens are revoked",
+        highlight=False,
+    )
     if generated:
         console.print(f"Password (shown once): [bold]{new}[/]", highlight=False)
 

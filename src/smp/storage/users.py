@@ -1,32 +1,37 @@
-"""Users of SMP itself: passwords, API tokens, browser sessions, login throttling.
+"""Users of SMP itself: passwords, API tokens and browser sessions.
 
-Secrets are never stored as given: passwords as scrypt hashes, API tokens and
-session ids as SHA-256 digests (they are long random strings, so a fast hash
-is enough). Like every repository here, nothing commits: the caller does.
+Secrets are never stored as given: passwords as scrypt hashes (`passwords`),
+API tokens and session ids as SHA-256 digests (they are long random strings,
+so a fast hash is enough). A new password ends the user's sessions and API
+tokens. Like every repository here, nothing commits: the caller does.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from smp.storage.errors import DuplicateNameError, NotFoundError, StorageError
-from smp.storage.tables import ApiTokenRow, LoginFailureRow, UserRow, WebSessionRow
+from smp.storage.passwords import (
+    hash_password,
+    needs_rehash,
+    spend_a_check,
+    verify_password,
+)
+from smp.storage.tables import ApiTokenRow, UserRow, WebSessionRow
 
 MAX_USER_NAME = 64
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 TOKEN_PREFIX = "smp_"
-# scrypt cost: about 30 ms per check on the 2-core reference machine.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# A token's last use is written at most this often, not on every request.
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
 
 
 class UserRole(StrEnum):
@@ -61,35 +66,6 @@ def _now() -> dt.datetime:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    derived = hashlib.scrypt(
-        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P
-    )
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(derived)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, expected = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        derived = hashlib.scrypt(
-            password.encode(),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(derived, base64.b64decode(expected))
 
 
 def _user(row: UserRow) -> User:
@@ -183,31 +159,67 @@ def delete_user(session: Session, name: str) -> None:
 
 
 def set_password(session: Session, name: str, password: str) -> None:
-    """Change a password and end that user's browser sessions."""
+    """Change a password; end that user's browser sessions and revoke their tokens.
+
+    Whoever knew the old password may have signed in or made a token with it.
+    """
     check_password_rules(password)
     row = _user_row(session, name)
     row.password_hash = hash_password(password)
     session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == row.id))
+    session.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == row.id))
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A user found by name, with the stored hash to check a password against."""
+
+    user: User
+    password_hash: str = field(repr=False)
+
+
+def find_login(session: Session, name: str) -> Login | None:
+    if len(name) > MAX_USER_NAME:
+        return None
+    row = session.scalar(select(UserRow).where(UserRow.name == name.strip().lower()))
+    return None if row is None else Login(_user(row), row.password_hash)
+
+
+def check_login(found: Login | None, password: str) -> bool:
+    """True when `password` is the found user's (same cost when none was found).
+
+    Runs outside any transaction: a check holds the CPU for most of a second.
+    """
+    if found is None or len(password) > MAX_PASSWORD:
+        spend_a_check(password[:MAX_PASSWORD])
+        return False
+    return verify_password(password, found.password_hash)
+
+
+def upgraded_hash(found: Login, password: str) -> str | None:
+    """A new hash of the right `password` when the stored one is below today's cost."""
+    return hash_password(password) if needs_rehash(found.password_hash) else None
+
+
+def replace_password_hash(session: Session, found: Login, new_hash: str) -> None:
+    """Store a rehash, unless the password changed since `found` was read."""
+    unchanged = UserRow.password_hash == found.password_hash
+    session.execute(
+        update(UserRow)
+        .where(UserRow.id == found.user.id, unchanged)
+        .values(password_hash=new_hash)
+    )
 
 
 def authenticate(session: Session, name: str, password: str) -> User | None:
-    """The user when the password matches, else None (same cost either way)."""
-    row = None
-    if len(name) <= MAX_USER_NAME and len(password) <= MAX_PASSWORD:
-        row = session.scalar(
-            select(UserRow).where(UserRow.name == name.strip().lower())
-        )
-    if row is None:
-        # Hash anyway, so a missing user takes as long as a wrong password.
-        verify_password(password[:MAX_PASSWORD], _DUMMY_HASH)
+    """The user when the password matches, else None; upgrades an old hash."""
+    found = find_login(session, name)
+    if not check_login(found, password) or found is None:
         return None
-    return _user(row) if verify_password(password, row.password_hash) else None
-
-
-_DUMMY_HASH = (
-    "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="
-)
+    new_hash = upgraded_hash(found, password)
+    if new_hash:
+        replace_password_hash(session, found, new_hash)
+    return found.user
 
 
 # --- API tokens -------------------------------------------------------------------
@@ -230,15 +242,49 @@ def create_api_token(
     return ApiToken(row.id, row.user_id, row.label, row.created_at), raw
 
 
-def user_for_token(session: Session, raw: str) -> User | None:
+def _token(row: ApiTokenRow) -> ApiToken:
+    return ApiToken(row.id, row.user_id, row.label, row.created_at, row.last_used_at)
+
+
+def find_api_token(session: Session, raw: str) -> tuple[User, ApiToken] | None:
+    """The user a bearer token belongs to, and the token's record."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     found = session.execute(
-        select(UserRow)
+        select(UserRow, ApiTokenRow)
         .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.id)
         .where(ApiTokenRow.token_hash == _digest(raw))
-    ).scalar_one_or_none()
-    return None if found is None else _user(found)
+    ).one_or_none()
+    return None if found is None else (_user(found[0]), _token(found[1]))
+
+
+def user_for_token(session: Session, raw: str) -> User | None:
+    found = find_api_token(session, raw)
+    return None if found is None else found[0]
+
+
+def token_use_is_due(token: ApiToken, now: dt.datetime) -> bool:
+    """Whether a use at `now` should be written (at most once a minute)."""
+    last = token.last_used_at
+    return last is None or now - last >= TOKEN_USE_RESOLUTION
+
+
+def mark_token_used(session: Session, token_id: int, *, now: dt.datetime) -> None:
+    """Write `now` as the token's last use, unless a use this minute is written.
+
+    The condition is in the UPDATE, so requests racing each other write once.
+    """
+    session.execute(
+        update(ApiTokenRow)
+        .where(
+            ApiTokenRow.id == token_id,
+            or_(
+                ApiTokenRow.last_used_at.is_(None),
+                ApiTokenRow.last_used_at <= now - TOKEN_USE_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def list_api_tokens(session: Session, name: str) -> list[ApiToken]:
@@ -248,9 +294,7 @@ def list_api_tokens(session: Session, name: str) -> list[ApiToken]:
         .where(ApiTokenRow.user_id == user.id)
         .order_by(ApiTokenRow.id)
     )
-    return [
-        ApiToken(r.id, r.user_id, r.label, r.created_at, r.last_used_at) for r in rows
-    ]
+    return [_token(row) for row in rows]
 
 
 def revoke_api_tokens(session: Session, name: str) -> int:
@@ -306,32 +350,9 @@ def end_web_session(session: Session, raw: str) -> None:
     session.execute(delete(WebSessionRow).where(WebSessionRow.id_hash == _digest(raw)))
 
 
-# --- login throttling -------------------------------------------------------------
-
-
-def record_login_failure(
-    session: Session, subjects: list[str], *, now: dt.datetime | None = None
-) -> None:
-    moment = now or _now()
-    for subject in subjects:
-        session.add(LoginFailureRow(subject=subject[:200], occurred_at=moment))
-    session.flush()
-
-
-def recent_login_failures(session: Session, subject: str, *, since: dt.datetime) -> int:
-    query = select(func.count()).where(
-        LoginFailureRow.subject == subject[:200], LoginFailureRow.occurred_at >= since
+def purge_expired_sessions(session: Session, *, now: dt.datetime) -> int:
+    """Delete every session that has expired by `now`; returns how many."""
+    result = session.execute(
+        delete(WebSessionRow).where(WebSessionRow.expires_at <= now)
     )
-    return int(session.scalar(query.select_from(LoginFailureRow)) or 0)
-
-
-def forget_login_failures(
-    session: Session, subjects: list[str], *, before: dt.datetime | None = None
-) -> None:
-    """Clear a subject's failures (after a good login), or all older ones."""
-    query = delete(LoginFailureRow)
-    if subjects:
-        query = query.where(LoginFailureRow.subject.in_([s[:200] for s in subjects]))
-    if before is not None:
-        query = query.where(LoginFailureRow.occurred_at < before)
-    session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)

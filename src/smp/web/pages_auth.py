@@ -1,19 +1,28 @@
-"""Sign in and out. Failed logins are throttled per user name and per client address."""
+"""Sign in and out. Failed sign-ins slow down one user name at one client address.
+
+See `smp.storage.logins`: a stranger's guesses at `admin` never make `admin`
+wait at another address.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import math
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from smp.api.state import app_state
+from smp.storage.logins import login_succeeded, start_login_attempt
 from smp.storage.users import (
-    authenticate,
+    check_login,
     create_web_session,
     end_web_session,
-    forget_login_failures,
-    recent_login_failures,
-    record_login_failure,
+    find_login,
+    purge_expired_sessions,
+    replace_password_hash,
+    upgraded_hash,
 )
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, has_control
@@ -29,6 +38,7 @@ from smp.web.session import (
 )
 
 router = APIRouter(include_in_schema=False)
+WRONG_LOGIN = "Wrong user name or password."
 
 
 def _login_page(
@@ -56,6 +66,27 @@ def login_form(request: Request, pages: PagesDep) -> Response:
     return _login_page(request, pages)
 
 
+def _wait_text(wait: dt.timedelta) -> str:
+    seconds = math.ceil(wait.total_seconds())
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+def _refused(
+    request: Request, pages: PagesDep, shown: str, wait: dt.timedelta
+) -> Response:
+    response = _login_page(
+        request,
+        pages,
+        status=429,
+        username=shown,
+        error=f"Too many failed sign-ins. Try again in {_wait_text(wait)}.",
+    )
+    response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+    return response
+
+
 @router.post("/login")
 def login(
     request: Request,
@@ -68,45 +99,32 @@ def login(
     state = app_state(request)
     config = state.config
     now = state.context.now()
+    # Behind a proxy in --forwarded-allow-ips, uvicorn has put X-Forwarded-For here.
     client = request.client.host if request.client else "unknown"
     # No user name has control characters; NUL would even break PostgreSQL.
     plausible = not has_control(username)
-    shown = username.strip().lower()[:64] if plausible else "(control characters)"
-    subjects = [f"user:{shown}", f"ip:{client}"]
+    name = username.strip().lower()[:64] if plausible else "(control characters)"
+    shown = username[:64] if plausible else ""
     with Session(state.engine) as session, session.begin():
-        since = now - config.login_window
-        forget_login_failures(session, [], before=now - 2 * config.login_window)
-        if any(
-            recent_login_failures(session, s, since=since) >= config.login_max_failures
-            for s in subjects
-        ):
-            minutes = int(config.login_window.total_seconds() // 60)
-            response = _login_page(
-                request,
-                pages,
-                status=429,
-                username=username[:64] if plausible else "",
-                error=f"Too many failed sign-ins. Try again in {minutes} minutes.",
-            )
-            response.headers["Retry-After"] = str(
-                int(config.login_window.total_seconds())
-            )
-            return response
-        user = authenticate(session, username, password) if plausible else None
-        if user is None:
-            record_login_failure(session, subjects, now=now)
-        else:
-            forget_login_failures(session, subjects[:1])
-            raw, _ = create_web_session(
-                session, user.id, ttl=config.session_ttl, now=now
-            )
-    if user is None:
+        attempt = start_login_attempt(
+            session, name, client, now=now, policy=config.login_throttle
+        )
+        found = find_login(session, username) if plausible else None
+    if isinstance(attempt, dt.timedelta):
+        return _refused(request, pages, shown, attempt)
+    # The check and any rehash take most of a second: outside any transaction.
+    if not check_login(found, password) or found is None:
         return _login_page(
-            request,
-            pages,
-            status=401,
-            username=username[:64] if plausible else "",
-            error="Wrong user name or password.",
+            request, pages, status=401, username=shown, error=WRONG_LOGIN
+        )
+    new_hash = upgraded_hash(found, password)
+    with Session(state.engine) as session, session.begin():
+        login_succeeded(session, name, client, attempt)
+        if new_hash:
+            replace_password_hash(session, found, new_hash)
+        purge_expired_sessions(session, now=now)
+        raw, _ = create_web_session(
+            session, found.user.id, ttl=config.session_ttl, now=now
         )
     response = RedirectResponse("/integrations", status_code=303)
     set_session_cookie(
