@@ -18,13 +18,15 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from smp.storage.tables import LoginFailureRow
 
 _ZERO = dt.timedelta(0)
 _SUBJECT_LENGTH = 200
+# Per schema, so two SMPs sharing one PostgreSQL database do not queue together.
+_QUEUE_SQL = "SELECT pg_advisory_xact_lock(hashtext('smp login ' || current_schema()))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,17 @@ def login_wait(
     )
 
 
+def _queue_attempts(session: Session) -> None:
+    """One try at a time counts and records, until its transaction ends.
+
+    SQLite's BEGIN IMMEDIATE already does this. PostgreSQL's READ COMMITTED
+    would let tries sent together all count before any records; a transaction
+    lock queues them (one-key advisory locks never meet the sync's two-key ones).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(_QUEUE_SQL))
+
+
 def start_login_attempt(
     session: Session,
     name: str,
@@ -113,6 +126,7 @@ def start_login_attempt(
 
     Also forgets failures older than the policy's memory.
     """
+    _queue_attempts(session)
     session.execute(
         delete(LoginFailureRow).where(LoginFailureRow.occurred_at < now - policy.memory)
     )
