@@ -77,9 +77,9 @@ def site(engine: Engine) -> Iterator[Site]:
 def _retry_after(answer: httpx.Response) -> int:
     assert answer.status_code == 429, answer.text[:300]
     seconds = int(answer.headers["Retry-After"])
-    said = (
-        f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
-    )
+    said = {1: "1 second"}.get(seconds, f"{seconds} seconds")
+    if seconds >= 120:
+        said = f"{math.ceil(seconds / 60)} minutes"
     assert f"Too many failed sign-ins. Try again in {said}." in answer.text
     return seconds
 

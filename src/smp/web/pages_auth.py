@@ -69,7 +69,7 @@ def login_form(request: Request, pages: PagesDep) -> Response:
 def _wait_text(wait: dt.timedelta) -> str:
     seconds = math.ceil(wait.total_seconds())
     if seconds < 120:
-        return f"{seconds} seconds"
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
     return f"{math.ceil(seconds / 60)} minutes"
 
 
