@@ -2,13 +2,15 @@
 
 File names come from a slug of the integration's name, never the raw name, so
 a name like `../../etc` cannot write outside DIR. Exports hold no secrets:
-sources are shown as `SG.<key id>…`.
+sources are shown as `SG.<key id>…`. CSV and XLSX come from `smp.spreadsheets`,
+like the API's and the web's exports, so no SendGrid-supplied text becomes a
+formula. Files are 0600: they hold member data.
 """
 
 from __future__ import annotations
 
-import csv
 import json
+import os
 import re
 import unicodedata
 from enum import StrEnum
@@ -19,16 +21,11 @@ import typer
 from sqlalchemy.orm import Session
 
 from smp.cli import views
-from smp.cli.runtime import (
-    EXIT_BAD_INPUT,
-    console,
-    fail,
-    open_runtime,
-    private_files,
-    user_errors,
-)
+from smp.cli.runtime import EXIT_BAD_INPUT, console, fail, open_runtime, user_errors
 from smp.model import MemberStatus
+from smp.spreadsheets import csv_text, xlsx_bytes
 from smp.storage import get_integration
+from smp.storage.engine import PRIVATE_FILE_MODE
 
 
 class Format(StrEnum):
@@ -86,37 +83,27 @@ def collect(session: Session, integration_id: int) -> dict[str, list[dict[str, A
     }
 
 
-def _write_csv(
-    out: Path, base: str, tables: dict[str, list[dict[str, Any]]]
-) -> list[Path]:
-    written = []
-    for name, rows in tables.items():
-        path = out / f"{base}-{name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            columns = list(rows[0]) if rows else []
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        written.append(path)
-    return written
+def _save(path: Path, data: bytes) -> None:
+    """Write member data 0600, like the database, whatever the umask; a file an
+    earlier export left at a laxer mode is made 0600 before the new data goes in."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(descriptor, "wb") as handle:
+        os.fchmod(descriptor, PRIVATE_FILE_MODE)
+        handle.write(data)
 
 
-def _write_xlsx(
-    out: Path, base: str, tables: dict[str, list[dict[str, Any]]]
-) -> list[Path]:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.remove(book.active)
-    for name, rows in tables.items():
-        sheet = book.create_sheet(name[:31])
-        columns = list(rows[0]) if rows else []
-        sheet.append(columns)
-        for row in rows:
-            sheet.append([row[c] for c in columns])
-    path = out / f"{base}.xlsx"
-    book.save(path)
-    return [path]
+def _files(
+    format_: Format, base: str, tables: dict[str, list[dict[str, Any]]]
+) -> dict[str, bytes]:
+    """File name -> content. CSV and XLSX text never becomes a formula."""
+    if format_ is Format.JSON:
+        text = json.dumps(tables, ensure_ascii=False, indent=2, default=str)
+        return {f"{base}.json": text.encode()}
+    if format_ is Format.XLSX:
+        return {f"{base}.xlsx": xlsx_bytes(tables)}
+    return {
+        f"{base}-{name}.csv": csv_text(rows).encode() for name, rows in tables.items()
+    }
 
 
 def register(app: typer.Typer) -> None:
@@ -137,18 +124,10 @@ def register(app: typer.Typer) -> None:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             fail(f"cannot create {out}: {error.strerror}", EXIT_BAD_INPUT)
-        base = slug(integration.name)
-        with private_files():  # member data: 0600, like the database
-            if format_ is Format.JSON:
-                path = out / f"{base}.json"
-                path.write_text(
-                    json.dumps(tables, ensure_ascii=False, indent=2, default=str),
-                    encoding="utf-8",
-                )
-                written = [path]
-            elif format_ is Format.XLSX:
-                written = _write_xlsx(out, base, tables)
-            else:
-                written = _write_csv(out, base, tables)
-        for path in written:
+        for filename, data in _files(format_, slug(integration.name), tables).items():
+            path = out / filename
+            try:
+                _save(path, data)
+            except OSError as error:
+                fail(f"cannot write {path}: {error.strerror}", EXIT_BAD_INPUT)
             console.print(f"wrote {path}")

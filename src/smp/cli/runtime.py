@@ -67,19 +67,6 @@ def user_errors() -> Iterator[None]:
         fail(str(error))
 
 
-@contextmanager
-def private_files() -> Iterator[None]:
-    """Files made inside are 0600 from their creation, whatever the user's umask.
-
-    The umask is the process's: only for the CLI, which writes from one thread.
-    """
-    previous = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
 def open_runtime(context: SyncContext | None = None) -> Runtime:
     """Open (and migrate) the database and load the master key."""
     with user_errors():

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from smp.api.routes.exports import Dataset, rows, to_csv
+from smp.api.routes.exports import Dataset, ExportFormat, download, rows
 from smp.model import MemberStatus, Role
 from smp.storage import read_session
 from smp.storage.member_queries import SORTS
@@ -16,7 +16,7 @@ from smp.web.dashboard import MemberQuery, gather
 from smp.web.deps import PagesDep
 from smp.web.forms import has_control
 from smp.web.pages_integrations import find
-from smp.web.session import Refused, SignedInUser
+from smp.web.session import Refused, SignedIn, SignedInUser
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,8 +69,10 @@ def dashboard(
     )
 
 
-@router.get("/integrations/{integration_id}/export/{dataset}.csv")
-def export_csv(integration_id: int, dataset: str, who: SignedInUser) -> Response:
+def _export(
+    integration_id: int, dataset: str, who: SignedIn, format: ExportFormat
+) -> Response:
+    """The API's export of the same rows, through the same formatting."""
     integration = find(who, integration_id)
     try:
         chosen = Dataset(dataset)
@@ -78,9 +80,14 @@ def export_csv(integration_id: int, dataset: str, who: SignedInUser) -> Response
         raise Refused(404, "There is no such export.") from None
     with read_session(who.state.engine) as session:
         data = rows(session, integration.id, chosen, who.state.context.now())
-    filename = f"smp-{integration.id}-{chosen.value}.csv"
-    return Response(
-        to_csv(data),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return download(data, integration.id, chosen, format)
+
+
+@router.get("/integrations/{integration_id}/export/{dataset}.csv")
+def export_csv(integration_id: int, dataset: str, who: SignedInUser) -> Response:
+    return _export(integration_id, dataset, who, "csv")
+
+
+@router.get("/integrations/{integration_id}/export/{dataset}.xlsx")
+def export_xlsx(integration_id: int, dataset: str, who: SignedInUser) -> Response:
+    return _export(integration_id, dataset, who, "xlsx")

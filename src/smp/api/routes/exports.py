@@ -1,14 +1,12 @@
-"""`/exports/{dataset}`: a whole collection as CSV or JSON, for spreadsheets, scripts.
+"""`/exports/{dataset}`: a whole collection as CSV, XLSX or JSON.
 
-Spreadsheet programs run cells that start with `=`, `+`, `-` or `@`; such CSV
-cells get a leading `'` so an exported name cannot become a formula.
+CSV and XLSX come from `smp.spreadsheets`, as the CLI's and the web's do: no
+exported name can become a spreadsheet formula.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -28,6 +26,7 @@ from smp.api.convert import (
 )
 from smp.api.params import IntegrationParam, find_integration
 from smp.api.problems import problem_responses
+from smp.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_text, xlsx_bytes
 from smp.storage import (
     list_invoices,
     list_member_events,
@@ -78,20 +77,24 @@ def rows(
     return [item.model_dump(mode="json") for item in items]
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+ExportFormat = Literal["csv", "xlsx", "json"]
 
 
-def to_csv(data: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if data:
-        writer = csv.DictWriter(out, fieldnames=list(data[0]))
-        writer.writeheader()
-        for row in data:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
-    return out.getvalue()
+def download(
+    data: list[dict[str, Any]],
+    integration_id: int,
+    dataset: Dataset,
+    format: ExportFormat,
+) -> Response:
+    """The rows as a file to save: the API's exports and the web's."""
+    filename = f"smp-{integration_id}-{dataset.value}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "json":
+        return JSONResponse(data, headers=headers)
+    if format == "xlsx":
+        sheet = xlsx_bytes({dataset.value: data})
+        return Response(sheet, media_type=XLSX_MEDIA_TYPE, headers=headers)
+    return Response(csv_text(data), media_type=CSV_MEDIA_TYPE, headers=headers)
 
 
 @router.get(
@@ -101,6 +104,7 @@ def to_csv(data: list[dict[str, Any]]) -> str:
             "description": "The dataset",
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
+                XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
                 "application/json": {
                     "schema": {"type": "array", "items": {"type": "object"}}
                 },
@@ -113,13 +117,9 @@ def export(
     integration: IntegrationParam,
     state: State,
     _user: CurrentUser,
-    format: Literal["csv", "json"] = "csv",
+    format: ExportFormat = "csv",
 ) -> Response:
     with read_session(state.engine) as session:
         found = find_integration(session, integration)
         data = rows(session, integration, dataset, state.context.now())
-    filename = f"smp-{found.id}-{dataset.value}.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if format == "json":
-        return JSONResponse(data, headers=headers)
-    return Response(to_csv(data), media_type="text/csv; charset=utf-8", headers=headers)
+    return download(data, found.id, dataset, format)

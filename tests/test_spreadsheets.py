@@ -1,0 +1,56 @@
+"""The export formatting itself: which CSV text gets a quote, what XLSX cells hold."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from smp.spreadsheets import csv_text, xlsx_bytes
+
+RUN_BY_SPREADSHEETS = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", "-", "+"]
+PLAIN = ["Ana", "1+1", "a=b", "", " =1", "'=1", "-12.50", "+3", "-.5", "42"]
+
+
+@pytest.mark.parametrize("text", RUN_BY_SPREADSHEETS)
+def test_csv_text_a_spreadsheet_would_run_gets_a_quote(text: str) -> None:
+    (row,) = csv.DictReader(io.StringIO(csv_text([{"name": text}]), newline=""))
+    assert row["name"] == "'" + text
+
+
+@pytest.mark.parametrize("text", PLAIN)
+def test_other_csv_text_and_plain_numbers_are_left_alone(text: str) -> None:
+    (row,) = csv.DictReader(io.StringIO(csv_text([{"name": text}]), newline=""))
+    assert row["name"] == text
+
+
+def test_csv_columns_are_every_rows_keys() -> None:
+    text = csv_text([{"a": 1}, {"b": -2, "a": None}])
+    assert list(csv.reader(io.StringIO(text))) == [["a", "b"], ["1", ""], ["", "-2"]]
+    assert csv_text([]) == ""
+
+
+def test_xlsx_cells_are_values_of_their_type() -> None:
+    rows = [
+        {"text": "=1+1", "int": -3, "float": 2.5, "bool": True, "none": None},
+        {"text": "a\x01b", "list": ["=x", 1], "dict": {"k": "@v"}},
+    ]
+    book = load_workbook(io.BytesIO(xlsx_bytes({"a/b:c": rows, "empty": []})))
+    assert book.sheetnames == ["a-b-c", "empty"]
+    sheet = book["a-b-c"]
+    header = [c.value for c in sheet[1]]
+    assert header == ["text", "int", "float", "bool", "none", "list", "dict"]
+    first = {h: (c.value, c.data_type) for h, c in zip(header, sheet[2], strict=True)}
+    assert first["text"] == ("=1+1", "s")
+    assert first["int"] == (-3, "n")
+    assert first["float"] == (2.5, "n")
+    assert first["bool"] == (True, "b")
+    second = {h: c.value for h, c in zip(header, sheet[3], strict=True)}
+    # XML cannot hold \x01: it becomes the replacement character, not an error.
+    assert second["text"] == "a\ufffdb"
+    assert second["list"] == '["=x", 1]'
+    assert second["dict"] == '{"k": "@v"}'
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert book["empty"].max_row == 1 and book["empty"]["A1"].value is None
