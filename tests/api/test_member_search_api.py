@@ -13,8 +13,6 @@ from tests.api.appkit import Server
 from smp.model import ListedTeammate
 from smp.storage import COUNT_LIMIT, create_integration, save_members
 
-NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-
 
 def _crowd(engine: Engine) -> int:
     """COUNT_LIMIT + 5 members that all match "crowd", one of them also "needle"."""
@@ -25,7 +23,8 @@ def _crowd(engine: Engine) -> int:
             for n in range(COUNT_LIMIT + 5)
         ]
         people[1234] = ListedTeammate("crowd01234", "crowd01234@x.example", "Needle")
-        save_members(session, iid, people, source_sa_id=None, now=NOW)
+        now = dt.datetime.now(dt.UTC)
+        save_members(session, iid, people, source_sa_id=None, now=now)
     return iid
 
 

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 from tests.api.appkit import Server, make_server, small_world
 from tests.api.conftest import asgi_client, connect_and_sync
+from tests.dates.months import month_end, real_today
 
 from smp.simulator import World, generate_world
 
@@ -45,9 +46,12 @@ def midnight(text: str) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
 
 
-# A month's last day, a year's, and February's in a leap year: the world's
-# period runs from the first of that month to the first of the next.
-@pytest.mark.parametrize("today", ["2026-11-30", "2026-12-31", "2028-02-29"])
+# A month's last day, a year's, February's in a leap year, and this month's:
+# the world's period runs from the first of that month to the first of the next.
+@pytest.mark.parametrize(
+    "today",
+    ["2026-11-30", "2026-12-31", "2028-02-29", month_end(real_today()).isoformat()],
+)
 async def test_a_period_that_has_reset_is_ended_without_forecast(
     engine: Engine, today: str
 ) -> None:

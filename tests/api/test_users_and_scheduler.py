@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.api.appkit import Server
 from tests.api.conftest import connect_and_sync
+from tests.dates.months import edge_days
 
 from smp.api.syncs import due_integrations, schedule_forever
 from smp.model import Integration
@@ -25,8 +26,6 @@ from smp.storage.users import (
     user_for_token,
     verify_password,
 )
-
-NOW = dt.datetime(2026, 11, 15, 12, tzinfo=dt.UTC)
 
 
 def test_passwords_and_tokens_are_stored_hashed(engine: Engine) -> None:
@@ -69,21 +68,27 @@ def test_user_rules(engine: Engine) -> None:
 
 
 def _integration(
-    iid: int, last: dt.datetime | None, interval: int | None
+    iid: int, created: dt.datetime, last: dt.datetime | None, interval: int | None
 ) -> Integration:
-    return Integration(iid, f"i{iid}", "global", NOW, None, interval, last)
+    return Integration(iid, f"i{iid}", "global", created, None, interval, last)
 
 
-def test_due_integrations() -> None:
+# An hour into each day: the last syncs below fall on the day, month or year before.
+@pytest.mark.parametrize("day", edge_days())
+def test_due_integrations(day: dt.date) -> None:
     hour = dt.timedelta(hours=1)
+    now = dt.datetime.combine(day, dt.time(1), dt.UTC)
+    created = now - 30 * 24 * hour
     integrations = [
-        _integration(1, None, None),  # never synced
-        _integration(2, NOW - 5 * hour, None),  # default 6 h not passed
-        _integration(3, NOW - 7 * hour, None),  # passed
-        _integration(4, NOW - 2 * hour, 3600),  # own 1 h interval passed
-        _integration(5, None, None),  # no keys
+        _integration(1, created, None, None),  # never synced
+        _integration(2, created, now - 5 * hour, None),  # default 6 h not passed
+        _integration(3, created, now - 7 * hour, None),  # passed
+        _integration(4, created, now - 2 * hour, 3600),  # own 1 h interval passed
+        _integration(5, created, None, None),  # no keys
+        _integration(6, created, now - 6 * hour, None),  # exactly due
     ]
-    assert due_integrations(integrations, NOW, 6 * 3600, lambda i: i != 5) == [1, 3, 4]
+    due = due_integrations(integrations, now, 6 * 3600, lambda i: i != 5)
+    assert due == [1, 3, 4, 6]
 
 
 async def test_scheduler_syncs_a_due_integration(server: Server) -> None:

@@ -57,8 +57,14 @@ def base_world(accounts: int = 50) -> World:
 
 
 def changed_world(old: World) -> World:
-    fresh = generate_world(seed=12, accounts=len(old.accounts), **SIZES)  # type: ignore[arg-type]
     today = old.today_date()
+    # On the old world's date: a new day between the two builds changes nothing.
+    fresh = generate_world(
+        seed=12,
+        accounts=len(old.accounts),
+        today=today,
+        **SIZES,  # type: ignore[arg-type]
+    )
     data = old.model_dump(mode="json")
     for account, new in zip(data["accounts"], fresh.accounts, strict=True):
         assert account["username"] == new.username
@@ -89,9 +95,10 @@ class Wired:
 
 def wire(world: World, *, max_attempts: int = 14) -> Wired:
     clock = FakeClock()
-    sim = Simulator(world, rate_limit=None, clock=clock.wall)
     today = world.today_date()
+    # SMP's now and the simulator's date are the world's, whatever day it is.
     now = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC)
+    sim = Simulator(world, rate_limit=None, clock=clock.wall, today=today)
     context = SyncContext(
         transport_factory=sim.transport,
         clock=clock,

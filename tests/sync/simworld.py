@@ -41,10 +41,12 @@ class Setup:
 
 def wire_up(world: World, engine: Engine, **sim_options: object) -> Setup:
     clock = FakeClock()
-    sim = Simulator(world, rate_limit=None, clock=clock.wall, **sim_options)  # type: ignore[arg-type]
     today = world.today_date()
-    # SMP's "now" is the world's today at noon, so ground truth never drifts.
+    # SMP's "now" is the world's today at noon and the simulator's date is
+    # pinned to it, so ground truth never drifts, whatever day the test runs.
     now = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC)
+    options = {"today": today, **sim_options}
+    sim = Simulator(world, rate_limit=None, clock=clock.wall, **options)  # type: ignore[arg-type]
     context = SyncContext(
         transport_factory=sim.transport,
         clock=clock,
