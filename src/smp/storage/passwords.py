@@ -42,7 +42,7 @@ OWASP_SCRYPT = ScryptCost(2**17, 8, 1)
 TEST_ONLY_SCRYPT = ScryptCost(2**10, 8, 1)
 # No stored hash may make a check allocate more than this (1 GiB at r = 8).
 _LARGEST = ScryptCost(2**20, 8, 4)
-MAX_CONCURRENT_HASHES = max(2, os.cpu_count() or 2)
+MAX_CONCURRENT_HASHES = min(4, os.cpu_count() or 1)  # 512 MiB at most
 _hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 
