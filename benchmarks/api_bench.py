@@ -93,7 +93,7 @@ def fill(url: str, members: int) -> tuple[int, str]:
     engine = make_engine(url)
     migrate(engine)
     rng = random.Random(7)
-    now = dt.datetime(2026, 11, 15, 12, tzinfo=dt.UTC)
+    now = dt.datetime.now(dt.UTC)  # the server below reads the real clock too
     with Session(engine) as session, session.begin():
         integration = create_integration(session, f"Bench {uuid.uuid4().hex[:6]}")
         create_user(session, "bench", PASSWORD, UserRole.ADMIN)

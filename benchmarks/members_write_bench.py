@@ -3,9 +3,10 @@
 For each repeat a new integration gets the benchmark account's listing (1,000
 teammates and 20 pending invites, `_world.template()`): the wire records are
 mapped (`smp.sync.mapping`) and written with `save_members` and
-`save_invites`, in one transaction, as `smp sync` does. A first sync finds no
-stored members (1,020 events); a re-sync, an hour later, the same listing
-(no events, every member's `last_seen` moves on).
+`save_invites`, in one transaction, as `smp sync` does, with SMP's clock at
+the world's today, noon. A first sync finds no stored members (1,020 events,
+and one for each invite already expired); a re-sync, an hour later, the same
+listing (only invites expired in that hour; every member's `last_seen` moves on).
 
 Printed: CPU milliseconds (`time.process_time()`) per 1,000 members, the
 median and the best of the repeats, for each phase.
@@ -43,14 +44,15 @@ from smp.sync import mapping
 sys.path.insert(0, str(Path(__file__).parent))
 from _world import template
 
-START = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 
-
-def listing() -> tuple[list[wire.Teammate], list[wire.PendingInvite]]:
-    _, account = template()
+def listing() -> tuple[list[wire.Teammate], list[wire.PendingInvite], dt.datetime]:
+    """The template account's lists, and SMP's clock at its world's today, noon,
+    so that its invites expire as they would in a sync on any date."""
+    world, account = template()
     teammates = [wire.Teammate.model_validate(t) for t in account.teammates]
     invites = [wire.PendingInvite.model_validate(p) for p in account.pending]
-    return teammates, invites
+    now = dt.datetime.combine(world.today_date(), dt.time(12), dt.UTC)
+    return teammates, invites, now
 
 
 def write(
@@ -84,7 +86,7 @@ def run(url: str, repeats: int) -> dict[str, dict[str, float]]:
     engine = make_engine(url)
     migrate(engine)
     factory = session_factory(engine)
-    teammates, invites = listing()
+    teammates, invites, start = listing()
     per_thousand = 1000 / (len(teammates) + len(invites))
     first: list[float] = []
     again: list[float] = []
@@ -93,10 +95,10 @@ def run(url: str, repeats: int) -> dict[str, dict[str, float]]:
         with factory.begin() as session:
             integration = create_integration(session, f"Bench {index}", "global")
         seconds, events["first"] = write(
-            factory, integration.id, teammates, invites, START
+            factory, integration.id, teammates, invites, start
         )
         first.append(seconds)
-        later = START + dt.timedelta(hours=1)
+        later = start + dt.timedelta(hours=1)
         seconds, events["resync"] = write(
             factory, integration.id, teammates, invites, later
         )

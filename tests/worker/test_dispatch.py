@@ -26,7 +26,8 @@ from smp.sync.worker_runtime import (
     WorkerRuntime,
 )
 
-NOW = dt.datetime(2026, 11, 15, 12, 0, tzinfo=dt.UTC)
+# The real clock, read once, in whole seconds as every database keeps them.
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @pytest.fixture
