@@ -70,6 +70,8 @@ async def test_every_page_schema_has_total_exact(
     # Collected data also says what no key can read, so empty is not "none".
     data = {name: s for name, s in pages.items() if name.startswith("DataPage_")}
     assert {
+        "DataPage_MemberOut_",
+        "DataPage_MemberEventOut_",
         "DataPage_SubuserOut_",
         "DataPage_InvoiceOut_",
         "DataPage_MonthlyVolumeOut_",

@@ -20,8 +20,17 @@ from tests.api.conftest import asgi_client, connect_and_sync
 from tests.dates.months import month_end, real_today
 
 from smp.simulator import World, generate_world
+from smp.storage import migrate
 
 SECOND = dt.timedelta(seconds=1)
+
+
+@pytest.fixture
+def db(fresh_engine: Engine) -> Engine:
+    """A database of its own: a SendGrid account is connected once per database,
+    and every world here holds the same account."""
+    migrate(fresh_engine)
+    return fresh_engine
 
 
 async def get(srv: Server, path: str, status: int = 200) -> Any:
@@ -53,12 +62,12 @@ def midnight(text: str) -> dt.datetime:
     ["2026-11-30", "2026-12-31", "2028-02-29", month_end(real_today()).isoformat()],
 )
 async def test_a_period_that_has_reset_is_ended_without_forecast(
-    engine: Engine, today: str
+    db: Engine, today: str
 ) -> None:
     world = generate_world(
         seed=11, accounts=1, teammates=8, pending=1, subusers=3, months=4, today=today
     )
-    srv = make_server(engine, world)
+    srv = make_server(db, world)
     iid = await connect_and_sync(srv, f"ended {today}")
     credits = world.accounts[0].credits
     reset = midnight(credits["next_reset"])
@@ -90,7 +99,7 @@ async def test_a_period_that_has_reset_is_ended_without_forecast(
         assert (its["used"], its["period_ended"]) == (sub.credits["used"], True)
 
 
-def _without(world: World, kind: str, scope: str) -> World:
+def without_scope(world: World, kind: str, scope: str) -> World:
     key = next(k for k in world.keys if k.kind == kind)
     key.scopes.remove(scope)
     return world
@@ -160,11 +169,9 @@ async def test_what_the_key_cannot_read_is_named_with_its_scope(
     )
 
 
-async def test_a_readable_collection_says_nothing_is_missing(
-    engine: Engine,
-) -> None:
-    world = _without(small_world(seed=13), "full", "subusers.stats.read")
-    srv = make_server(engine, world)
+async def test_a_readable_collection_says_nothing_is_missing(db: Engine) -> None:
+    world = without_scope(small_world(seed=13), "full", "subusers.stats.read")
+    srv = make_server(db, world)
     iid = await connect_and_sync(srv, "no subuser stats")
     subusers = await get(srv, f"/api/v1/subusers?integration={iid}")
     assert subusers["unreadable"] == []
@@ -184,3 +191,26 @@ async def test_a_readable_collection_says_nothing_is_missing(
         }
     ]
     assert {v["subuser"] for v in volumes["items"]} == {None}
+
+
+async def test_a_key_without_teammates_read_cannot_read_members(db: Engine) -> None:
+    world = without_scope(small_world(seed=17), "restricted", "teammates.read")
+    srv = make_server(db, world)
+    iid = await connect_and_sync(srv, "no teammates", ("restricted",))
+    said = {
+        "data": "members",
+        "missing_scopes": ["teammates.read"],
+        "message": "This key cannot read members: add teammates.read",
+    }
+    for path in ("members", "member-events"):
+        page = await get(srv, f"/api/v1/{path}?integration={iid}")
+        assert (page["items"], page["unreadable"]) == ([], [said]), path
+    invites = await get(srv, f"/api/v1/invites?integration={iid}")
+    assert [u["message"] for u in invites["unreadable"]] == [
+        "This key cannot read pending invites: add teammates.read"
+    ]
+    usage = await get(srv, f"/api/v1/usage?integration={iid}")
+    assert (usage["used"], usage["unreadable"]) == (
+        world.accounts[0].credits["used"],
+        [],
+    )

@@ -19,10 +19,12 @@ import pytest
 from sqlalchemy import Engine
 from tests.api.appkit import Server, make_server, small_world
 from tests.api.conftest import connect_and_sync
-from tests.api.test_usage_readability import clock_at, midnight
+from tests.api.test_usage_readability import clock_at, db, midnight, without_scope
 from tests.web.webkit import sign_in, web_client
 
 from smp.simulator import World
+
+__all__ = ["db"]
 
 CHART_DATA = re.compile(
     r'<script type="application/json" id="chart-data">(.*?)</script>'
@@ -144,16 +146,9 @@ async def test_an_ended_period_is_labelled_and_has_no_forecast(
         assert ended.count(">last period</span>") == len(recurring)
 
 
-@pytest.fixture(scope="module")
-def restricted(engine: Engine) -> tuple[Server, int]:
-    srv = make_server(engine, small_world(seed=15))
-    return srv, asyncio.run(connect_and_sync(srv, "restricted", ("restricted",)))
-
-
-async def test_what_the_key_cannot_read_is_said_not_drawn(
-    restricted: tuple[Server, int],
-) -> None:
-    srv, iid = restricted
+async def test_what_the_key_cannot_read_is_said_not_drawn(db: Engine) -> None:
+    srv = make_server(db, small_world(seed=15))
+    iid = await connect_and_sync(srv, "restricted", ("restricted",))
     assert srv.world.accounts[0].subusers, "the account has subusers to miss"
     page = html.unescape(await dashboard(srv, iid))
     assert "This key cannot read subusers: add subusers.read" in page
@@ -166,15 +161,30 @@ async def test_what_the_key_cannot_read_is_said_not_drawn(
     # Credits it can read are shown as usual.
     assert 'data-testid="credits-unreadable"' not in page
     assert 'id="usage-chart"' in page
+    # Invoices need a billing key: said, with no empty spend chart.
+    assert (
+        "This key cannot read invoices: connect a key with Billing Access "
+        "(billing.read)" in page
+    )
+    assert 'id="spend-chart"' not in page
+
+
+async def test_members_a_key_cannot_read_are_not_shown_as_none(db: Engine) -> None:
+    world = without_scope(small_world(seed=18), "restricted", "teammates.read")
+    srv = make_server(db, world)
+    iid = await connect_and_sync(srv, "no teammates", ("restricted",))
+    page = html.unescape(await dashboard(srv, iid))
+    assert page.count("This key cannot read members: add teammates.read") == 2
+    assert "This key cannot read pending invites: add teammates.read" in page
+    assert "No members match." not in page
+    assert "No changes recorded yet." not in page
 
 
 async def test_without_subuser_stats_only_the_parents_own_sends_are_drawn(
-    engine: Engine,
+    db: Engine,
 ) -> None:
-    world = small_world(seed=16)
-    full_key = next(k for k in world.keys if k.kind == "full")
-    full_key.scopes.remove("subusers.stats.read")
-    srv = make_server(engine, world)
+    world = without_scope(small_world(seed=16), "full", "subusers.stats.read")
+    srv = make_server(db, world)
     iid = await connect_and_sync(srv, "no subuser stats", ("full",))
     page = await dashboard(srv, iid)
     volume = charts(page)["volume"]

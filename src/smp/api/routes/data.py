@@ -31,7 +31,6 @@ from smp.api.schemas import (
     MemberEventOut,
     MemberOut,
     MonthlyVolumeOut,
-    Page,
     SubuserOut,
     UnreadableOut,
     UsageOut,
@@ -96,7 +95,7 @@ def _listed(
     convert: Callable[[R, Sources], T],
     limit: int,
     offset: int,
-    reads: Sequence[str] = (),
+    reads: Sequence[str],
 ) -> DataPage[T]:
     """Page over everything `fetch` lists (small collections, sliced here);
     `reads` names the data it holds, to say which of it no key can read."""
@@ -114,7 +113,7 @@ def _listed(
     )
 
 
-@router.get("/members", response_model=Page[MemberOut])
+@router.get("/members", response_model=DataPage[MemberOut])
 def members(
     integration: IntegrationParam,
     state: State,
@@ -125,7 +124,7 @@ def members(
     sort: MemberSort = "email",
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[MemberOut]:
+) -> DataPage[MemberOut]:
     """Members (active, pending and removed), filtered, searched and paged.
 
     `q` matches a case-insensitive substring of the email, username, first or
@@ -146,13 +145,15 @@ def members(
             sort=sort,
         )
         source = Sources(session, integration)
+        missing = _unreadable(session, integration, "members")
     items = [member_out(m, source, now) for m in found.items]
-    return Page(
+    return DataPage(
         items=items,
         total=found.total,
         total_exact=found.total_exact,
         limit=limit,
         offset=offset,
+        unreadable=missing,
     )
 
 
@@ -165,14 +166,14 @@ def _by_expiry(session: Session, integration: int) -> list[Member]:
     return found
 
 
-@router.get("/invites", response_model=Page[MemberOut])
+@router.get("/invites", response_model=DataPage[MemberOut])
 def invites(
     integration: IntegrationParam,
     state: State,
     _user: CurrentUser,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[MemberOut]:
+) -> DataPage[MemberOut]:
     """Invites SendGrid lists as pending, soonest expiry first.
 
     Expired ones are listed too, flagged `invite_expired`; `/member-counts`
@@ -186,6 +187,7 @@ def invites(
         lambda member, source: member_out(member, source, now),
         limit,
         offset,
+        ("invites",),
     )
 
 
@@ -198,7 +200,7 @@ def counts(
         return member_counts(session, integration, state.context.now())
 
 
-@router.get("/member-events", response_model=Page[MemberEventOut])
+@router.get("/member-events", response_model=DataPage[MemberEventOut])
 def member_events(
     integration: IntegrationParam,
     state: State,
@@ -206,7 +208,7 @@ def member_events(
     kind: EventKind | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[MemberEventOut]:
+) -> DataPage[MemberEventOut]:
     """Member change history, newest first.
 
     An integration's first listings make one `baseline` event with their
@@ -219,8 +221,11 @@ def member_events(
         )
         total = count_member_events(session, integration, kind)
         source = Sources(session, integration)
+        missing = _unreadable(session, integration, "members")
     items = [event_out(e, source) for e in found[offset:]]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return DataPage(
+        items=items, total=total, limit=limit, offset=offset, unreadable=missing
+    )
 
 
 @router.get("/subusers", response_model=DataPage[SubuserOut])
