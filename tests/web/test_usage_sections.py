@@ -199,3 +199,14 @@ async def test_without_subuser_stats_only_the_parents_own_sends_are_drawn(
     for sub in world.accounts[0].subusers:  # listed, their volume unknown
         row = page[page.index(f"<td>{sub.username}</td>") :].split("</tr>")[0]
         assert row.rstrip().endswith('<td class="num">—</td>')
+
+
+async def test_credits_a_key_cannot_read_are_said_without_a_gauge(db: Engine) -> None:
+    world = without_scope(small_world(seed=19), "restricted", "user.credits.read")
+    srv = make_server(db, world)
+    iid = await connect_and_sync(srv, "no credits", ("restricted",))
+    page = html.unescape(await dashboard(srv, iid))
+    assert page.count("This key cannot read credits: add user.credits.read") == 2
+    assert "No credit data yet" not in page
+    assert 'id="usage-chart"' not in page
+    assert "usage" not in charts(page)
