@@ -51,9 +51,13 @@ def _install_pg_trgm_in_public(url: str) -> None:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
-    engine.dispose()
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+            )
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -26,37 +26,44 @@ def _sqlite_engine(directory: Path) -> Engine:
     return make_engine(f"sqlite:///{directory / 'smp.db'}")
 
 
+@contextmanager
+def _admin(base_url: str) -> Iterator[Connection]:
+    """A transaction on the server, its engine disposed however it ends."""
+    admin = create_engine(base_url)
+    try:
+        with admin.begin() as connection:
+            yield connection
+    finally:
+        admin.dispose()
+
+
+def _schema_url(base_url: str, schema: str) -> str:
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
 def _postgres_engine(base_url: str) -> tuple[Engine, str]:
     schema = f"smp_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url)
-    with admin.begin() as connection:
+    with _admin(base_url) as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return make_engine(url.render_as_string(hide_password=False)), schema
+    return make_engine(_schema_url(base_url, schema)), schema
 
 
 @contextmanager
 def postgres_schema(base_url: str, prefix: str) -> Iterator[str]:
     """The URL of a fresh schema with a random name, dropped afterwards."""
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url)
-    with admin.begin() as connection:
+    with _admin(base_url) as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
-        yield url.render_as_string(hide_password=False)
+        yield _schema_url(base_url, schema)
     finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        _drop_schema(base_url, schema)
 
 
 def _drop_schema(base_url: str, schema: str) -> None:
-    admin = create_engine(base_url)
-    with admin.begin() as connection:
+    with _admin(base_url) as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def _open(request: pytest.FixtureRequest, directory: Path) -> Iterator[Engine]:

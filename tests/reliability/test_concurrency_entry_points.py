@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from tests.api.appkit import make_users
 from tests.reliability.figures import record
 from tests.reliability.soak import base_world
-from tests.reliability.test_crash_safety import SMP, database
+from tests.reliability.test_crash_safety import SMP, database, migrated
 from tests.reliability.truth import expected, integrity_problems, row_counts, stored
 from tests.security.serving import SmpHome, stop
 
@@ -34,12 +34,11 @@ from smp.storage import (
     SecretBox,
     integration_lock,
     list_sync_runs,
-    make_engine,
-    migrate,
 )
 from smp.sync import NewKey, SyncContext, connect
 
-__all__ = ["database"]  # the fixture, parametrized over SQLite and PostgreSQL
+# The fixtures: `database` is parametrized over SQLite and PostgreSQL.
+__all__ = ["database", "migrated"]
 
 NAME = "Entry points"
 HOLD_S = 2.5  # long enough for every contender to be waiting on the lock
@@ -51,14 +50,13 @@ def _syncing(client: httpx.Client, iid: int) -> bool:
 
 
 def test_cli_api_and_scheduler_syncs_run_one_after_another(
-    database: str, tmp_path: Path
+    database: str, migrated: Engine, tmp_path: Path
 ) -> None:
     world = base_world(accounts=1)
     account = world.accounts[0]
     home = SmpHome(tmp_path / "home", database_url=database)
     home.folder.mkdir()
-    engine = make_engine(database)
-    migrate(engine)
+    engine = migrated
     token = make_users(engine)[2]
     sim = Simulator(world, rate_limit=None)
     sim.add_fault(FaultRule(kind="latency", latency_ms=10.0))
@@ -128,7 +126,6 @@ def test_cli_api_and_scheduler_syncs_run_one_after_another(
     assert counts["subusers"] == len(account.subusers)
     assert counts["invoices"] == len(account.invoices)
     assert integrity_problems(engine) == []
-    engine.dispose()
     record(
         "concurrency_entry_points",
         {

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tests.db_fixtures import postgres_schema
 from tests.reliability.figures import record
@@ -53,6 +54,19 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def migrated(database: str) -> Iterator[Engine]:
+    """An engine on `database`, migrated, and disposed however the test ends:
+    a failed test's pooled PostgreSQL connections would otherwise be closed
+    by the garbage collector, a ResourceWarning in whatever test runs then."""
+    engine = make_engine(database)
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def _acceptable(before: Snapshot, truth: Snapshot, now: Snapshot) -> list[str]:
     """Parts that are neither all old nor all new: half-written capabilities."""
     bad = []
@@ -64,7 +78,7 @@ def _acceptable(before: Snapshot, truth: Snapshot, now: Snapshot) -> list[str]:
 
 
 async def test_sigkill_at_random_points_leaves_a_consistent_database(
-    database: str, tmp_path: Path
+    database: str, migrated: Engine, tmp_path: Path
 ) -> None:
     rng = random.Random(20260)
     worlds = [base_world(accounts=1)]
@@ -78,8 +92,7 @@ async def test_sigkill_at_random_points_leaves_a_consistent_database(
         "SMP_DATABASE_URL": database,
         "NO_COLOR": "1",
     }
-    engine = make_engine(database)
-    migrate(engine)
+    engine = migrated
     box = SecretBox.from_key(master)
     sim = Simulator(worlds[0], rate_limit=None)
     sim.add_fault(FaultRule(kind="latency", latency_ms=LATENCY_MS))
@@ -130,7 +143,6 @@ async def test_sigkill_at_random_points_leaves_a_consistent_database(
             with Session(engine) as session:
                 runs = list_sync_runs(session, integration.id, limit=5)
             assert all(r.finished_at is not None for r in runs)
-    engine.dispose()
     record(
         "crash_safety",
         {

@@ -83,17 +83,23 @@ def scratch_database(postgres_url: str) -> Iterator[str]:
     test's integration ids collide), dropped afterwards."""
     name = f"smp_outage_{uuid.uuid4().hex[:10]}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    # Disposed however it ends, or its pooled connection is left for the
+    # garbage collector to close (a ResourceWarning in a later test).
     try:
-        yield (
-            make_url(postgres_url)
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    finally:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield (
+                make_url(postgres_url)
+                .set(database=name)
+                .render_as_string(hide_password=False)
+            )
+        finally:
+            with admin.connect() as connection:
+                connection.execute(
+                    text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                )
+    finally:
         admin.dispose()
 
 

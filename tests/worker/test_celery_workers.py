@@ -10,15 +10,14 @@ import asyncio
 import os
 import re
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from tests.db_fixtures import postgres_schema
 from tests.reliability.truth import expected, integrity_problems, row_counts, stored
 from tests.worker.cluster import Cluster, connect_accounts, wait_for
 
@@ -53,33 +52,25 @@ class Setup:
 def setup(
     postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Setup]:
-    schema = f"smp_worker_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(postgres_url).update_query_dict(
-        {"options": f"-csearch_path={schema}"}
-    )
-    database = url.render_as_string(hide_password=False)
-    engine = make_engine(database)
-    migrate(engine)
     world = generate_world(
         seed=31, accounts=ACCOUNTS, teammates=20, pending=3, subusers=3, invoices=3
     )
     sim = Simulator(world, rate_limit=None)
     master = generate_key()
-    try:
-        with serve_simulator(sim) as base_url:
-            ready = Setup(world, sim, engine, database, master)
-            ready.integrations = asyncio.run(
-                connect_accounts(engine, master, world, base_url)
-            )
-            yield ready
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(postgres_url, "smp_worker") as database:
+        engine = make_engine(database)
+        # Disposed however setup ends: a failure must not leave pooled
+        # connections for the garbage collector to warn about later.
+        try:
+            migrate(engine)
+            with serve_simulator(sim) as base_url:
+                ready = Setup(world, sim, engine, database, master)
+                ready.integrations = asyncio.run(
+                    connect_accounts(engine, master, world, base_url)
+                )
+                yield ready
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture

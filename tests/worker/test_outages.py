@@ -73,12 +73,17 @@ def scene(postgres_url: str) -> Iterator[Scene]:
     sim = Simulator(world, rate_limit=None)
     with scratch_database(postgres_url) as url, serve_simulator(sim) as base_url:
         engine = make_engine(url)
-        migrate(engine)
-        master = generate_key()
-        integrations = asyncio.run(connect_accounts(engine, master, world, base_url))
-        # Slow answers: a sync lasts about a second, so the outage lands mid-run.
-        sim.add_fault(FaultRule(kind="latency", latency_ms=120))
+        # Disposed however the scene ends: a failure must not leave pooled
+        # connections for the garbage collector to warn about later.
         try:
+            migrate(engine)
+            master = generate_key()
+            integrations = asyncio.run(
+                connect_accounts(engine, master, world, base_url)
+            )
+            # Slow answers: a sync lasts about a second, so the outage lands
+            # mid-run.
+            sim.add_fault(FaultRule(kind="latency", latency_ms=120))
             yield Scene(world, engine, url, master, integrations)
         finally:
             engine.dispose()
@@ -132,11 +137,11 @@ def test_a_database_that_goes_away_mid_run_loses_no_sync(
 ) -> None:
     name = make_url(scene.url).database
     assert name
+    cluster = Cluster(redis_url, scene.url, scene.master, dict(os.environ), tmp_path)
+    unknown = max(scene.integrations) + 1000
     admin = create_engine(
         make_url(scene.url).set(database="postgres"), isolation_level="AUTOCOMMIT"
     )
-    cluster = Cluster(redis_url, scene.url, scene.master, dict(os.environ), tmp_path)
-    unknown = max(scene.integrations) + 1000
     try:
         worker = _start(cluster, scene, "dbless")
         cluster.enqueue(unknown)
@@ -149,9 +154,11 @@ def test_a_database_that_goes_away_mid_run_loses_no_sync(
         time.sleep(2.0)
         log = worker.text()
     finally:
-        restore_database(admin, name)
-        cluster.close()
-        admin.dispose()
+        try:
+            restore_database(admin, name)
+        finally:
+            admin.dispose()
+            cluster.close()
     assert scene.ok_runs() == dict.fromkeys(scene.integrations, 1)
     scene.assert_truth()
     retried = re.findall(
