@@ -33,6 +33,8 @@ class KeyReport:
     key_id: str | None
     kind: KeyKind = KeyKind.UNKNOWN
     account: str | None = None
+    # SendGrid's numeric id of the account, with the username (None: unreadable).
+    user_id: int | None = None
     key_name: str | None = None
     scopes: list[str] = field(default_factory=list)
     capabilities: dict[str, bool] = field(
@@ -86,7 +88,8 @@ async def diagnose(client: SendGridClient) -> KeyReport:
     granted = permission_scopes(scopes)
     if "user.username.read" in granted:
         try:
-            report.account = (await client.user_username()).username
+            found = await client.user_username()
+            report.account, report.user_id = found.username, found.user_id
         except (ApiError, ProtocolError) as exc:
             report.warnings.append(f"could not read the account username: {exc}")
     if "api_keys.read" in granted:

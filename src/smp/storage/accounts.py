@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from smp.model import AccountIdentity, Invoice, Subuser
+from smp.model import AccountIdentity, Integration, Invoice, Subuser
+from smp.storage.integrations import get_integration
 from smp.storage.tables import (
     AccountIdentityRow,
     InvoiceRow,
@@ -63,6 +64,26 @@ def get_identity(session: Session, integration_id: int) -> AccountIdentity | Non
         source_service_account_id=row.source_service_account_id,
         synced_at=row.synced_at,
     )
+
+
+def account_holder(
+    session: Session, username: str, user_id: int | None
+) -> Integration | None:
+    """The integration already connected to this SendGrid account, if any.
+
+    SendGrid's user id names an account for good; the username is compared only
+    where either id is unknown.
+    """
+    same = AccountIdentityRow.username == username
+    if user_id is not None:
+        same = or_(
+            AccountIdentityRow.user_id == user_id,
+            and_(same, AccountIdentityRow.user_id.is_(None)),
+        )
+    integration_id = session.scalar(
+        select(AccountIdentityRow.integration_id).where(same).limit(1)
+    )
+    return None if integration_id is None else get_integration(session, integration_id)
 
 
 def save_subusers(

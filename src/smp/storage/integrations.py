@@ -34,6 +34,8 @@ def _integration(row: IntegrationRow) -> Integration:
         created_at=row.created_at,
         sync_interval_s=row.sync_interval_s,
         last_sync_at=row.last_sync_at,
+        billing_confirmed_by=row.billing_confirmed_by,
+        billing_confirmed_at=row.billing_confirmed_at,
     )
 
 
@@ -108,6 +110,16 @@ def delete_integration(session: Session, integration_id: int) -> None:
     session.execute(delete(IntegrationRow).where(IntegrationRow.id == integration_id))
 
 
+def confirm_billing_account(
+    session: Session, integration_id: int, by: str, now: dt.datetime | None = None
+) -> Integration:
+    """Record who vouched that the billing key is this integration's account's."""
+    row = _integration_row(session, integration_id)
+    row.billing_confirmed_by = by
+    row.billing_confirmed_at = now or _now()
+    return _integration(row)
+
+
 def set_sync_interval(
     session: Session, integration_id: int, seconds: int | None
 ) -> Integration:
@@ -155,17 +167,15 @@ def add_service_account(
     status: KeyStatus,
     now: dt.datetime | None = None,
 ) -> ServiceAccount:
-    """Store a key (already encrypted). The same key twice is DuplicateNameError."""
+    """Store a key (already encrypted).
+
+    A key in use anywhere, in this integration or another, is DuplicateNameError.
+    """
     _integration_row(session, integration_id)
-    duplicate = session.scalar(
-        select(ServiceAccountRow.id).where(
-            ServiceAccountRow.integration_id == integration_id,
-            ServiceAccountRow.key_id == key_id,
-            ServiceAccountRow.removed_at.is_(None),
-        )
-    )
-    if duplicate is not None:
-        raise DuplicateNameError(f"the key SG.{key_id}… is already added")
+    holder = key_holder(session, key_id)
+    if holder is not None:
+        where = "" if holder.id == integration_id else f" to {holder.name!r}"
+        raise DuplicateNameError(f"the key SG.{key_id}… is already added{where}")
     row = ServiceAccountRow(
         integration_id=integration_id,
         label=label,
@@ -181,6 +191,19 @@ def add_service_account(
     session.add(row)
     session.flush()
     return _service_account(row)
+
+
+def key_holder(session: Session, key_id: str) -> Integration | None:
+    """The integration using the key with this id (removed keys are not in use)."""
+    row = session.scalar(
+        select(IntegrationRow)
+        .join(ServiceAccountRow, ServiceAccountRow.integration_id == IntegrationRow.id)
+        .where(
+            ServiceAccountRow.key_id == key_id, ServiceAccountRow.removed_at.is_(None)
+        )
+        .limit(1)
+    )
+    return None if row is None else _integration(row)
 
 
 def _sa_row(session: Session, sa_id: int) -> ServiceAccountRow:

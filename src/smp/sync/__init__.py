@@ -8,24 +8,31 @@ from __future__ import annotations
 
 from smp.sync.context import GLOBAL_IN_FLIGHT_ENV, SyncContext, default_limiter
 from smp.sync.engine import COLLECTED, run_sync
-from smp.sync.keys import (
+from smp.sync.key_rules import (
+    CLI_HINTS,
+    AccountAlreadyConnected,
+    BillingUnconfirmed,
+    Hints,
     KeyAlreadyConnected,
     KeyRefused,
-    NewKey,
-    add_key,
-    check_key,
-    connect,
+    Slot,
 )
+from smp.sync.keys import NewKey, add_key, check_key, connect
 from smp.sync.report import SyncReport
 from smp.sync.writer import ProcessWriter, ThreadWriter, Writer, writer_for
 
 __all__ = [
+    "CLI_HINTS",
     "COLLECTED",
     "GLOBAL_IN_FLIGHT_ENV",
+    "AccountAlreadyConnected",
+    "BillingUnconfirmed",
+    "Hints",
     "KeyAlreadyConnected",
     "KeyRefused",
     "NewKey",
     "ProcessWriter",
+    "Slot",
     "SyncContext",
     "SyncReport",
     "ThreadWriter",

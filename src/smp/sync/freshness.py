@@ -31,7 +31,7 @@ def identity_is_fresh(
     now: dt.datetime,
     refresh_after: dt.timedelta,
 ) -> bool:
-    """Read by a sync (connecting stores only the username), by the same key,
+    """Read by a sync (connecting stores no source key), by the same key,
     within the window."""
     if stored is None or stored.synced_at is None or stored.user_id is None:
         return False

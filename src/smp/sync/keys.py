@@ -1,16 +1,17 @@
 """Adding SendGrid keys ("service accounts"): every key is checked before it is stored.
 
 A key is refused, and nothing is stored, when it is malformed, when SendGrid
-rejects it, or when it belongs to another SendGrid account than the
-integration's. A billing-only key cannot read the username, so it is accepted
-on its own merits.
+rejects it, when it is in the wrong slot (`key_rules`), when it or its
+SendGrid account is already connected, or when it belongs to another account
+than the integration's. A billing key cannot name its account, so it is
+stored only once someone has confirmed whose it is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -24,16 +25,28 @@ from smp.sendgrid import (
     SendGridError,
     diagnose,
 )
+from smp.sendgrid import KeyKind as SendGridKind
 from smp.storage import (
     SecretBox,
     add_service_account,
     create_integration,
     get_identity,
     get_integration,
-    list_service_accounts,
     save_identity,
 )
+from smp.storage.accounts import account_holder
+from smp.storage.integrations import confirm_billing_account, key_holder
 from smp.sync.context import SyncContext
+from smp.sync.key_rules import (
+    AccountAlreadyConnected,
+    BillingUnconfirmed,
+    CheckedKey,
+    KeyAlreadyConnected,
+    KeyRefused,
+    Slot,
+    check_slots,
+    check_tells_account,
+)
 
 # The client's key kinds are SendGrid words; the domain keeps its own.
 _KINDS = {
@@ -44,25 +57,13 @@ _KINDS = {
 }
 
 
-class KeyRefused(Exception):
-    """The key was not stored; the message says why (never the key itself)."""
-
-
-class KeyAlreadyConnected(KeyRefused):
-    """The integration already uses this key."""
-
-
 @dataclass(frozen=True, slots=True)
 class NewKey:
-    label: str
-    raw: str
+    """A key as given, and the slot it was given in; `repr` hides the key."""
 
-
-@dataclass(frozen=True, slots=True)
-class CheckedKey:
     label: str
-    key: ApiKey
-    report: KeyReport
+    raw: str = field(repr=False)
+    slot: Slot = Slot.ACCESS
 
 
 async def check_key(
@@ -72,45 +73,76 @@ async def check_key(
     try:
         key = ApiKey.parse(new.raw)
     except MalformedKeyError as error:
-        raise KeyRefused(f"{new.label}: {error}") from None
+        raise KeyRefused(f"{new.label}: {error}", new.slot) from None
     try:
         async with context.client(key, region=region, base_url=base_url) as client:
             report = await diagnose(client)
     except AuthenticationError:
         raise KeyRefused(
             f"{new.label} ({key.redacted}): SendGrid rejects this key as invalid, "
-            "expired or revoked"
+            "expired or revoked",
+            new.slot,
         ) from None
     except SendGridError as error:
         raise KeyRefused(
-            f"{new.label} ({key.redacted}): could not check the key: {error}"
+            f"{new.label} ({key.redacted}): could not check the key: {error}",
+            new.slot,
         ) from None
     if not any(report.capabilities.values()):
         raise KeyRefused(
             f"{new.label} ({key.redacted}): this key lets SMP read nothing; "
-            + "; ".join(report.fixes().values())
+            + "; ".join(report.fixes().values()),
+            new.slot,
         )
-    return CheckedKey(new.label, key, report)
+    return CheckedKey(new.label, key, report, new.slot)
 
 
-def _same_account(
+def _account_of(
     session: Session, integration: Integration, checked: Sequence[CheckedKey]
-) -> str | None:
-    """The account all keys agree on; KeyRefused when two disagree."""
+) -> AccountIdentity | None:
+    """The account all keys agree on; refused when two disagree or it is taken."""
     stored = get_identity(session, integration.id)
-    account = stored.username if stored else None
+    account, slot = stored, None
     for item in checked:
         found = item.report.account
         if found is None:
             continue
-        if account is not None and found != account:
+        if account is None:
+            account = AccountIdentity(username=found, user_id=item.report.user_id)
+            slot = item.slot
+        elif found != account.username:
+            holder = account_holder(session, found, item.report.user_id)
+            if holder is not None:
+                raise AccountAlreadyConnected(found, holder.name, item.slot)
             raise KeyRefused(
-                f"{item.label} ({item.key.redacted}) belongs to SendGrid account "
-                f"{found!r}, but integration {integration.name!r} is account "
-                f"{account!r}; connect it as a separate integration"
+                f"{item.shown} belongs to SendGrid account {found!r}, but "
+                f"integration {integration.name!r} is account "
+                f"{account.username!r}; connect it as a separate integration",
+                item.slot,
             )
-        account = found
+    if stored is None and account is not None:
+        holder = account_holder(session, account.username, account.user_id)
+        if holder is not None:
+            raise AccountAlreadyConnected(account.username, holder.name, slot)
     return account
+
+
+def _check_unused(
+    session: Session, integration: Integration, checked: Sequence[CheckedKey]
+) -> None:
+    """A key (by key id) is never stored twice, in any integration."""
+    for item in checked:
+        holder = key_holder(session, item.key.key_id)
+        if holder is None:
+            continue
+        if holder.id == integration.id:
+            raise KeyAlreadyConnected(
+                f"{item.key.redacted} is already connected", item.slot
+            )
+        raise KeyAlreadyConnected(
+            f"{item.shown} is already connected to integration {holder.name!r}",
+            item.slot,
+        )
 
 
 def _store(
@@ -118,8 +150,17 @@ def _store(
     box: SecretBox,
     integration: Integration,
     checked: Sequence[CheckedKey],
-) -> list[ServiceAccount]:
-    account = _same_account(session, integration, checked)
+    billing_confirmed_by: str | None,
+) -> tuple[Integration, list[ServiceAccount]]:
+    account = _account_of(session, integration, checked)
+    _check_unused(session, integration, checked)
+    billing = [c for c in checked if c.report.kind is SendGridKind.BILLING]
+    if billing and billing_confirmed_by is None:
+        first = billing[0]
+        raise BillingUnconfirmed(
+            first.label, first.key, account.username if account else None
+        )
+    now = dt.datetime.now(dt.UTC)
     stored = []
     for item in checked:
         report = item.report
@@ -135,17 +176,17 @@ def _store(
                 key_id=item.key.key_id,
                 encrypted_secret=box.encrypt(item.key.secret()),
                 status=KeyStatus.OK,
+                now=now,
             )
         )
     if account is not None and get_identity(session, integration.id) is None:
-        save_identity(
-            session,
-            integration.id,
-            AccountIdentity(username=account),
-            source_sa_id=stored[0].id,
-            now=dt.datetime.now(dt.UTC),
+        # No source key: the first sync still reads the identity (and the plan).
+        save_identity(session, integration.id, account, source_sa_id=None, now=now)
+    if billing and billing_confirmed_by is not None:
+        integration = confirm_billing_account(
+            session, integration.id, billing_confirmed_by, now
         )
-    return stored
+    return integration, stored
 
 
 async def connect(
@@ -157,14 +198,22 @@ async def connect(
     *,
     region: str = "global",
     base_url: str | None = None,
+    billing_confirmed_by: str | None = None,
 ) -> tuple[Integration, list[tuple[ServiceAccount, KeyReport]]]:
-    """Create an integration with its first keys; all or nothing."""
+    """Create an integration with its first keys; all or nothing.
+
+    `billing_confirmed_by` names who vouched that the billing key, if any, is
+    the access token's account's; without it a billing key is refused.
+    """
     checked = [
         await check_key(key, context, region=region, base_url=base_url) for key in keys
     ]
+    check_slots(checked)
     with Session(engine) as session, session.begin():
         integration = create_integration(session, name, region, base_url=base_url)
-        stored = _store(session, box, integration, checked)
+        integration, stored = _store(
+            session, box, integration, checked, billing_confirmed_by
+        )
     return integration, [(sa, c.report) for sa, c in zip(stored, checked, strict=True)]
 
 
@@ -174,18 +223,18 @@ async def add_key(
     integration_name: str,
     key: NewKey,
     context: SyncContext,
+    *,
+    billing_confirmed_by: str | None = None,
 ) -> tuple[ServiceAccount, KeyReport]:
-    """Add one more key to an existing integration."""
+    """Add one more key, of any kind, to an existing integration."""
     with Session(engine) as session:
         integration = get_integration(session, integration_name)
-        duplicates = {
-            sa.key_id for sa in list_service_accounts(session, integration.id)
-        }
     checked = await check_key(
         key, context, region=integration.region, base_url=integration.base_url
     )
-    if checked.key.key_id in duplicates:
-        raise KeyAlreadyConnected(f"{checked.key.redacted} is already connected")
+    check_tells_account(checked)
     with Session(engine) as session, session.begin():
-        (stored,) = _store(session, box, integration, [checked])
+        _, (stored,) = _store(
+            session, box, integration, [checked], billing_confirmed_by
+        )
     return stored, checked.report
