@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Annotated, Any
+import getpass
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -12,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from smp.cli.doctor_cmd import render_report
 from smp.cli.runtime import console, open_runtime, print_json, read_key, user_errors
-from smp.model import ServiceAccount
+from smp.model import Integration, ServiceAccount
 from smp.sendgrid import KeyReport
 from smp.storage import get_integration, list_service_accounts, remove_service_account
-from smp.sync import NewKey, add_key, connect
+from smp.sync import BillingUnconfirmed, NewKey, Slot, add_key, connect
 
 connect_app = typer.Typer(help="Connect a SaaS account to SMP.", no_args_is_help=True)
 service_accounts_app = typer.Typer(
@@ -23,6 +26,50 @@ service_accounts_app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ConfirmFlag = Annotated[
+    bool,
+    typer.Option(
+        "--confirm-billing-account",
+        help="Vouch that the billing key belongs to the integration's SendGrid "
+        "account (SendGrid cannot tell). Asked on a terminal when not given.",
+    ),
+]
+T = TypeVar("T")
+
+
+def _who() -> str:
+    """Who confirmed a billing key from this command line."""
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (OSError, KeyError):  # no login name in some containers
+        return "someone at the command line"
+
+
+def _confirming(
+    run: Callable[[str | None], Coroutine[Any, Any, T]], confirmed: bool
+) -> T:
+    """Run `run`; a billing key nobody vouched for is asked about on a terminal."""
+    by = _who() if confirmed else None
+    with user_errors():
+        try:
+            return asyncio.run(run(by))
+        except BillingUnconfirmed as error:
+            if by is not None or not sys.stdin.isatty():
+                raise
+            if not typer.confirm(error.question, default=False, err=True):
+                raise
+        return asyncio.run(run(_who()))
+
+
+def _confirmation_line(integration: Integration) -> str | None:
+    if integration.billing_confirmed_by is None:
+        return None
+    when = integration.billing_confirmed_at
+    day = f" on {when:%Y-%m-%d %H:%M} UTC" if when else ""
+    return (
+        f"The billing key's account was confirmed by "
+        f"{integration.billing_confirmed_by}{day}."
+    )
 
 
 def _key_json(sa: ServiceAccount, report: KeyReport | None = None) -> dict[str, Any]:
@@ -52,11 +99,16 @@ def connect_sendgrid(
     ] = None,
     key_file: Annotated[str | None, typer.Option(help="File holding that key.")] = None,
     billing_key_env: Annotated[
-        str | None, typer.Option(help="Env var holding the Billing Access key.")
+        str | None,
+        typer.Option(
+            help="Env var holding the access token with billing permissions "
+            "(a Billing Access key)."
+        ),
     ] = None,
     billing_key_file: Annotated[
         str | None, typer.Option(help="File holding the billing key.")
     ] = None,
+    confirm_billing_account: ConfirmFlag = False,
     base_url: Annotated[
         str | None, typer.Option(help="Another API address, e.g. the simulator.")
     ] = None,
@@ -67,25 +119,28 @@ def connect_sendgrid(
     keys = [NewKey("access token", read_key(key_env, key_file, "access token"))]
     if billing_key_env or billing_key_file:
         raw = read_key(billing_key_env, billing_key_file, "billing token")
-        keys.append(NewKey("billing token", raw))
+        keys.append(NewKey("billing token", raw, Slot.BILLING))
     runtime = open_runtime()
-    with user_errors():
-        integration, stored = asyncio.run(
-            connect(
-                runtime.engine,
-                runtime.box,
-                name,
-                keys,
-                runtime.context,
-                region=region,
-                base_url=base_url,
-            )
-        )
+    integration, stored = _confirming(
+        lambda by: connect(
+            runtime.engine,
+            runtime.box,
+            name,
+            keys,
+            runtime.context,
+            region=region,
+            base_url=base_url,
+            billing_confirmed_by=by,
+        ),
+        confirm_billing_account,
+    )
     if as_json:
         print_json(
             {
                 "integration": integration.name,
                 "id": integration.id,
+                "billing_confirmed_by": integration.billing_confirmed_by,
+                "billing_confirmed_at": integration.billing_confirmed_at,
                 "service_accounts": [_key_json(sa, r) for sa, r in stored],
             }
         )
@@ -93,6 +148,8 @@ def connect_sendgrid(
     console.print(f"Connected [bold]{integration.name}[/] (id {integration.id}).")
     for _, report in stored:
         render_report(report, console)
+    if line := _confirmation_line(integration):
+        console.print(line)
     console.print(f"Next: [bold]smp sync {integration.name!r}[/]")
 
 
@@ -102,21 +159,23 @@ def add(
     label: Annotated[str, typer.Option(help="What this key is for.")] = "key",
     key_env: Annotated[str | None, typer.Option()] = None,
     key_file: Annotated[str | None, typer.Option()] = None,
+    confirm_billing_account: ConfirmFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Check a key and add it to an integration."""
     raw = read_key(key_env, key_file, label)
     runtime = open_runtime()
-    with user_errors():
-        sa, report = asyncio.run(
-            add_key(
-                runtime.engine,
-                runtime.box,
-                integration,
-                NewKey(label, raw),
-                runtime.context,
-            )
-        )
+    sa, report = _confirming(
+        lambda by: add_key(
+            runtime.engine,
+            runtime.box,
+            integration,
+            NewKey(label, raw),
+            runtime.context,
+            billing_confirmed_by=by,
+        ),
+        confirm_billing_account,
+    )
     if as_json:
         print_json(_key_json(sa, report))
         return
@@ -156,6 +215,8 @@ def list_(
             sa.last_error or "",
         )
     console.print(table)
+    if line := _confirmation_line(found):
+        console.print(line)
 
 
 @service_accounts_app.command("remove")

@@ -26,7 +26,7 @@ from smp.model import Outcome
 from smp.simulator import Simulator, World, generate_world
 from smp.storage import delete_integration, get_integration, list_integrations
 from smp.storage import list_service_accounts as stored_keys
-from smp.sync import NewKey, connect
+from smp.sync import NewKey, Slot, connect
 
 DEMO = "demo"
 
@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"SendGrid simulator serving on {base_url} (seed {seed})")
             keys = [
                 NewKey("access token", _key(world, "full")),
-                NewKey("billing token", _key(world, "billing")),
+                NewKey("billing token", _key(world, "billing"), Slot.BILLING),
             ]
             with user_errors():
                 integration, _ = asyncio.run(
@@ -119,6 +119,8 @@ def register(app: typer.Typer) -> None:
                         keys,
                         runtime.context,
                         base_url=base_url,
+                        # The demo made both keys, for one simulated account.
+                        billing_confirmed_by="smp demo",
                     )
                 )
                 (report,) = asyncio.run(
