@@ -72,6 +72,8 @@ def integration_out(
         syncing=syncing,
         service_accounts=len(keys),
         needs_attention=sum(k.status is not KeyStatus.OK for k in keys),
+        billing_confirmed_by=integration.billing_confirmed_by,
+        billing_confirmed_at=integration.billing_confirmed_at,
     )
 
 

@@ -75,9 +75,20 @@ class DataPage(Page[T], Generic[T]):
 # --- integrations and keys ---------------------------------------------------------
 
 
+BILLING_CONFIRMED = (
+    "true: you have checked that the billing key belongs to the integration's "
+    "SendGrid account (SendGrid cannot tell); a billing key is refused without it"
+)
+
+
 class KeyIn(Strict):
     label: Label = "key"
     key: KeyText
+    slot: Literal["access", "billing"] = Field(
+        "access",
+        description="access: reads members or usage and names the account; "
+        "billing: a Billing Access key, for invoices",
+    )
 
 
 class IntegrationCreate(Strict):
@@ -85,6 +96,7 @@ class IntegrationCreate(Strict):
     region: Literal["global", "eu"] = "global"
     sync_interval_s: Interval | None = None
     keys: Annotated[list[KeyIn], Field(max_length=5)] = []
+    billing_account_confirmed: bool = Field(False, description=BILLING_CONFIRMED)
 
 
 class IntegrationUpdate(Strict):
@@ -101,12 +113,17 @@ class IntegrationOut(BaseModel):
     syncing: bool
     service_accounts: int
     needs_attention: int
+    billing_confirmed_by: str | None = Field(
+        description="Who confirmed that the billing key is this account's"
+    )
+    billing_confirmed_at: dt.datetime | None
 
 
 class ServiceAccountCreate(Strict):
     integration_id: Id
     label: Label = "key"
     key: KeyText
+    billing_account_confirmed: bool = Field(False, description=BILLING_CONFIRMED)
 
 
 class ServiceAccountOut(BaseModel):
@@ -303,5 +320,5 @@ class UserCreate(Strict):
 
 
 class TokenOut(BaseModel):
-    token: str = Field(description="Shown once; only its hash is stored")
+    token: str = Field(description="Shown once; only its hash is stored", repr=False)
     label: str

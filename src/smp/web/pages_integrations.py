@@ -7,13 +7,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from smp.api.problems import ApiProblem
-from smp.api.routes.integrations import create_checked
+from smp.api.routes.integrations import create_connected
 from smp.api.routes.service_accounts import add_checked
 from smp.api.schemas import MAX_ID
 from smp.model import Integration
 from smp.sendgrid.keys import contains_key
 from smp.storage import (
+    DuplicateNameError,
     NotFoundError,
+    StorageError,
     get_integration,
     get_service_account,
     list_integrations,
@@ -23,7 +25,7 @@ from smp.storage import (
     remove_service_account,
     set_sync_interval,
 )
-from smp.sync import NewKey
+from smp.sync import Hints, KeyRefused, NewKey, Slot
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, bounded_int, clean_key, clean_text
 from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
@@ -31,6 +33,12 @@ from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require
 router = APIRouter(include_in_schema=False)
 
 ACCESS, BILLING = "Access token", "Access token with billing permissions"
+CONFIRM = "The billing key belongs to this SendGrid account"
+WEB_HINTS = Hints(
+    add_keys="add keys to it in its Service settings",
+    confirm=f"tick “{CONFIRM}”",
+)
+FIELDS = {Slot.ACCESS: "access_token", Slot.BILLING: "billing_token"}
 
 
 def find(who: SignedIn, integration_id: int) -> Integration:
@@ -63,16 +71,14 @@ def integrations(request: Request, who: SignedInUser, pages: PagesDep) -> Respon
 @router.get("/integrations/sendgrid/new")
 def integrate_form(request: Request, who: SignedInUser, pages: PagesDep) -> Response:
     require_admin(who)
-    return pages.render(request, "integrate.html", who, name="SendGrid", errors={})
+    return pages.render(
+        request, "integrate.html", who, name="SendGrid", errors={}, confirmed=False
+    )
 
 
-def _field_of(message: str) -> str:
-    """Which form field a refusal is about: refusals start with the key's label."""
-    if message.startswith(BILLING):
-        return "billing_token"
-    if message.startswith(ACCESS):
-        return "access_token"
-    return "form"
+def confirmed_by(who: SignedIn, ticked: str) -> str | None:
+    """Who vouched for a billing key's account: the signed-in user, if ticked."""
+    return f"{who.user.name} (web)" if ticked else None
 
 
 @router.post("/integrations/sendgrid")
@@ -83,23 +89,24 @@ async def integrate(
     name: FormText = "",
     access_token: FormText = "",
     billing_token: FormText = "",
+    billing_account_confirmed: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     require_admin(who)
     errors: dict[str, str] = {}
     keys: list[NewKey] = []
-    for field, label, raw, required in (
-        ("access_token", ACCESS, access_token, True),
-        ("billing_token", BILLING, billing_token, False),
+    for slot, label, raw in (
+        (Slot.ACCESS, ACCESS, access_token),
+        (Slot.BILLING, BILLING, billing_token),
     ):
         try:
-            cleaned = clean_key(raw, label, required=required)
+            cleaned = clean_key(raw, label, required=slot is Slot.ACCESS)
         except ValueError as error:
-            errors[field] = str(error)
+            errors[FIELDS[slot]] = str(error)
             continue
         if cleaned:
-            keys.append(NewKey(label, cleaned))
+            keys.append(NewKey(label, cleaned, slot))
     try:
         shown_name = clean_text(name, "Name")
     except ValueError as error:
@@ -107,11 +114,21 @@ async def integrate(
         shown_name = ""
     if not errors:
         try:
-            out, checked = await create_checked(
-                who.state, shown_name, "global", keys, None
+            out, checked = await create_connected(
+                who.state,
+                shown_name,
+                "global",
+                keys,
+                None,
+                confirmed_by(who, billing_account_confirmed),
             )
-        except ApiProblem as problem:
-            errors[_field_of(problem.detail)] = problem.detail
+        except KeyRefused as error:
+            field = FIELDS[error.slot] if error.slot else "form"
+            errors[field] = error.told(WEB_HINTS)
+        except DuplicateNameError as error:
+            errors["name"] = str(error)
+        except StorageError as error:
+            errors["form"] = str(error)
         else:
             return pages.render(
                 request, "integrate_done.html", who, integration=out, checked=checked
@@ -124,6 +141,7 @@ async def integrate(
         # Never echo a key that was pasted into the name.
         name=shown_name or ("" if contains_key(name) else name[:200]),
         errors=errors,
+        confirmed=bool(billing_account_confirmed),
     )
 
 
@@ -157,6 +175,7 @@ async def add_service_account(
     pages: PagesDep,
     label: FormText = "",
     key: FormText = "",
+    billing_account_confirmed: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
@@ -170,11 +189,14 @@ async def add_service_account(
             integration.id,
             clean_text(label, "Label", max_length=100),
             clean_key(key, "API key", required=True),
+            billing_confirmed_by=confirmed_by(who, billing_account_confirmed),
+            hints=WEB_HINTS,
         )
     except ValueError as problem:
         error = str(problem)
     except ApiProblem as problem:
         error, status = problem.detail, problem.status
+    integration = find(who, integration.id)  # a billing key's confirmation, if any
     with read_session(who.state.engine) as session:
         keys = list_service_accounts(session, integration.id, include_removed=True)
         runs = list_sync_runs(session, integration.id, limit=10)

@@ -9,6 +9,7 @@ from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.convert import integration_out, key_check, service_account_out
 from smp.api.params import IntegrationPath, Limit, Offset, find_integration
 from smp.api.problems import ApiProblem, problem_responses
+from smp.api.refusals import key_problem
 from smp.api.schemas import (
     CheckedServiceAccount,
     IntegrationCreate,
@@ -27,7 +28,7 @@ from smp.storage import (
     read_session,
     set_sync_interval,
 )
-from smp.sync import KeyRefused, NewKey, connect
+from smp.sync import KeyRefused, NewKey, Slot, connect
 
 router = APIRouter(tags=["integrations"])
 
@@ -51,26 +52,29 @@ def list_all(
     return Page(items=items, total=len(found), limit=limit, offset=offset)
 
 
-async def create_checked(
-    state: AppState, name: str, region: str, keys: list[NewKey], interval: int | None
+async def create_connected(
+    state: AppState,
+    name: str,
+    region: str,
+    keys: list[NewKey],
+    interval: int | None,
+    billing_confirmed_by: str | None,
 ) -> tuple[IntegrationOut, list[CheckedServiceAccount]]:
-    """Check every key, then store the integration and keys (all or nothing)."""
-    try:
-        integration, stored = await connect(
-            state.engine,
-            state.box,
-            name,
-            keys,
-            state.context,
-            region=region,
-            base_url=state.config.sendgrid_base_url,
-        )
-    except KeyRefused as error:
-        raise ApiProblem(422, str(error)) from None
-    except DuplicateNameError as error:
-        raise ApiProblem(409, str(error)) from None
-    except StorageError as error:
-        raise ApiProblem(422, str(error)) from None
+    """Check every key, then store the integration and keys (all or nothing).
+
+    Refusals are raised as they are (KeyRefused, DuplicateNameError,
+    StorageError), for the API and the form to word them.
+    """
+    integration, stored = await connect(
+        state.engine,
+        state.box,
+        name,
+        keys,
+        state.context,
+        region=region,
+        base_url=state.config.sendgrid_base_url,
+        billing_confirmed_by=billing_confirmed_by,
+    )
     with Session(state.engine) as session, session.begin():
         if interval is not None:
             integration = set_sync_interval(session, integration.id, interval)
@@ -94,13 +98,25 @@ async def create_checked(
     responses=problem_responses(403, 409),
 )
 async def create(
-    body: IntegrationCreate, state: State, _user: AdminUser
+    body: IntegrationCreate, state: State, user: AdminUser
 ) -> IntegrationCreated:
-    """Create an integration; every key is checked against SendGrid before storing."""
-    keys = [NewKey(k.label, k.key.get_secret_value()) for k in body.keys]
-    out, checked = await create_checked(
-        state, body.name, body.region, keys, body.sync_interval_s
-    )
+    """Create an integration; every key is checked against SendGrid before storing.
+
+    One SendGrid account is one integration: an account already connected is
+    a conflict. A billing key needs `billing_account_confirmed`.
+    """
+    keys = [NewKey(k.label, k.key.get_secret_value(), Slot(k.slot)) for k in body.keys]
+    confirmed_by = f"{user.name} (API)" if body.billing_account_confirmed else None
+    try:
+        out, checked = await create_connected(
+            state, body.name, body.region, keys, body.sync_interval_s, confirmed_by
+        )
+    except KeyRefused as error:
+        raise key_problem(error) from None
+    except DuplicateNameError as error:
+        raise ApiProblem(409, str(error)) from None
+    except StorageError as error:
+        raise ApiProblem(422, str(error)) from None
     return IntegrationCreated(integration=out, service_accounts=checked)
 
 

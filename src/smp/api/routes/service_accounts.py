@@ -11,6 +11,7 @@ from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.convert import key_check, service_account_out
 from smp.api.params import IdPath, IntegrationParam, Limit, Offset, find_integration
 from smp.api.problems import ApiProblem, problem_responses
+from smp.api.refusals import API_HINTS, key_problem
 from smp.api.schemas import (
     CheckedServiceAccount,
     Page,
@@ -27,7 +28,7 @@ from smp.storage import (
     read_session,
     remove_service_account,
 )
-from smp.sync import KeyAlreadyConnected, KeyRefused, NewKey, add_key
+from smp.sync import Hints, KeyRefused, NewKey, add_key
 
 router = APIRouter(tags=["service accounts"])
 
@@ -62,8 +63,15 @@ def list_all(
 
 
 async def add_checked(
-    state: AppState, integration_id: int, label: str, raw: str
+    state: AppState,
+    integration_id: int,
+    label: str,
+    raw: str,
+    *,
+    billing_confirmed_by: str | None,
+    hints: Hints = API_HINTS,
 ) -> CheckedServiceAccount:
+    """Check and store a key; refusals are problems worded with `hints`."""
     with read_session(state.engine) as session:
         find_integration(session, integration_id)
     try:
@@ -73,11 +81,12 @@ async def add_checked(
             str(integration_id),
             NewKey(label, raw),
             state.context,
+            billing_confirmed_by=billing_confirmed_by,
         )
-    except (KeyAlreadyConnected, DuplicateNameError) as error:
+    except DuplicateNameError as error:
         raise ApiProblem(409, str(error)) from None
     except KeyRefused as error:
-        raise ApiProblem(422, str(error)) from None
+        raise key_problem(error, hints) from None
     return CheckedServiceAccount(
         service_account=service_account_out(stored), check=key_check(report)
     )
@@ -90,11 +99,21 @@ async def add_checked(
     responses=problem_responses(403, 404, 409),
 )
 async def create(
-    body: ServiceAccountCreate, state: State, _user: AdminUser
+    body: ServiceAccountCreate, state: State, user: AdminUser
 ) -> CheckedServiceAccount:
-    """Check a key against SendGrid, store it if usable, and report its capabilities."""
+    """Check a key against SendGrid, store it if usable, and report its capabilities.
+
+    A billing key needs `billing_account_confirmed`; a key, or a SendGrid
+    account, already connected elsewhere is a conflict.
+    """
     return await add_checked(
-        state, body.integration_id, body.label, body.key.get_secret_value()
+        state,
+        body.integration_id,
+        body.label,
+        body.key.get_secret_value(),
+        billing_confirmed_by=(
+            f"{user.name} (API)" if body.billing_account_confirmed else None
+        ),
     )
 
 
