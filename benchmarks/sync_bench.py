@@ -54,7 +54,9 @@ from _world import (
 
 from smp.simulator import World
 from smp.storage import SecretBox, generate_key, make_engine, migrate
-from smp.sync import NewKey, SyncContext, connect
+from smp.sync import NewKey, Slot, SyncContext, connect
+
+SLOTS = {"full": Slot.ACCESS, "billing": Slot.BILLING}
 
 HERE = Path(__file__).resolve().parent
 SMP = str(Path(sys.executable).with_name("smp"))
@@ -130,9 +132,11 @@ async def connect_all(
                 engine,
                 box,
                 account.username,
-                [NewKey(kind, raw[kind]) for kind in KINDS],
+                [NewKey(kind, raw[kind], SLOTS[kind]) for kind in KINDS],
                 context,
                 base_url=base_url,
+                # Each clone's keys are its own: the benchmark vouches for them.
+                billing_confirmed_by="sync_bench",
             )
 
     await asyncio.gather(*(one(i) for i in range(len(world.accounts))))

@@ -22,6 +22,10 @@ def asgi_client(srv: Server) -> httpx.AsyncClient:
     )
 
 
+def slot_of(kind: str) -> str:
+    return "billing" if kind == "billing" else "access"
+
+
 async def connect_and_sync(
     srv: Server, name: str, kinds: tuple[str, ...] = ("full", "billing")
 ) -> int:
@@ -32,7 +36,11 @@ async def connect_and_sync(
             headers=srv.auth(srv.admin_token),
             json={
                 "name": name,
-                "keys": [{"label": kind, "key": srv.key(kind)} for kind in kinds],
+                "keys": [
+                    {"label": kind, "key": srv.key(kind), "slot": slot_of(kind)}
+                    for kind in kinds
+                ],
+                "billing_account_confirmed": "billing" in kinds,
             },
         )
         assert answer.status_code == 201, answer.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.orm import Session
 from tests.api.appkit import Server
+from tests.sync.simworld import forget_world
 from tests.web.webkit import csrf_of, sign_in, web_client
 
 from smp.storage import list_integrations, list_service_accounts
@@ -60,6 +61,7 @@ async def test_service_account_post_reports_capabilities(
             "integration_id": integration["id"],
             "label": "billing",
             "key": server.key("billing"),
+            "billing_account_confirmed": True,
         },
     )
     assert billing.status_code == 201, billing.text
@@ -159,6 +161,7 @@ async def test_an_already_connected_key_is_a_conflict_in_api_and_form(
     server: Server, client: httpx.AsyncClient
 ) -> None:
     admin = server.auth(server.admin_token)
+    forget_world(server.setup.engine, server.world)
     created = await client.post(
         "/api/v1/integrations",
         headers=admin,

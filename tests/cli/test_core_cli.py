@@ -111,6 +111,7 @@ def test_connect_sync_and_read_everything_back(
             "SG_FULL",
             "--billing-key-env",
             "SG_BILLING",
+            "--confirm-billing-account",
             "--base-url",
             base_url,
             "--json",

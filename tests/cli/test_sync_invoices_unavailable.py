@@ -51,6 +51,7 @@ def test_sync_exits_0_when_sendgrid_gives_no_invoices(
     with serve_simulator(sim) as base_url:
         name = "no-invoices"
         keys = ["--key-env", "SG_FULL", "--billing-key-env", "SG_BILLING"]
+        keys.append("--confirm-billing-account")
         run("connect", "sendgrid", name, *keys, "--base-url", base_url)
         run("sync", name)
         before = json.loads(run("invoices", name, "--json"))

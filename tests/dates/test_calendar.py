@@ -209,7 +209,8 @@ def _sync(machine: Machine, sim: SimulatorProcess, step: Step, first: bool) -> W
         machine.keys = {"SG_KEY": keys["full"], "SG_BILLING_KEY": keys["billing"]}
         machine.run(
             step.at, "connect", "sendgrid", NAME, "--key-env", "SG_KEY",
-            "--billing-key-env", "SG_BILLING_KEY", "--base-url", sim.url,
+            "--billing-key-env", "SG_BILLING_KEY", "--confirm-billing-account",
+            "--base-url", sim.url,
         )  # fmt: skip
     report = machine.json(step.at, "sync", NAME)
     assert report, report

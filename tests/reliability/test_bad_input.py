@@ -20,11 +20,12 @@ from tests.reliability.corpus import CASES, RTL, Spoiler
 from tests.reliability.figures import record
 from tests.reliability.soak import BASE_URL, wire
 from tests.reliability.truth import expected, integrity_problems, stored
+from tests.sync.simworld import CONFIRMED_BY, forget_world, new_key
 
 from smp.model import Outcome
 from smp.simulator import generate_world
 from smp.storage import SecretBox, generate_key
-from smp.sync import NewKey, SyncContext, connect, run_sync
+from smp.sync import SyncContext, connect, run_sync
 
 # endpoint pattern -> (capability that reads it, the snapshot part it writes)
 ENDPOINTS: dict[str, tuple[str | None, str | None]] = {
@@ -54,7 +55,8 @@ async def test_bad_answers_fail_one_capability_cleanly(
     world = generate_world(seed=21, accounts=1, teammates=8, pending=2, subusers=2)
     wired = wire(world)
     box = SecretBox.from_key(generate_key())
-    keys = [NewKey(k.kind, k.key) for k in world.keys if k.kind in ("full", "billing")]
+    keys = [new_key(world, kind) for kind in ("full", "billing")]
+    forget_world(engine, world)
     integration, _ = await connect(
         engine,
         box,
@@ -62,6 +64,7 @@ async def test_bad_answers_fail_one_capability_cleanly(
         keys,
         wired.context,
         base_url=BASE_URL,
+        billing_confirmed_by=CONFIRMED_BY,
     )
     iid = integration.id
     assert (await run_sync(engine, box, iid, wired.context)).outcome is Outcome.OK

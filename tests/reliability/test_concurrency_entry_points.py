@@ -26,6 +26,7 @@ from tests.reliability.soak import base_world
 from tests.reliability.test_crash_safety import SMP, database, migrated
 from tests.reliability.truth import expected, integrity_problems, row_counts, stored
 from tests.security.serving import SmpHome, stop
+from tests.sync.simworld import CONFIRMED_BY, new_key
 
 from smp.cli.loopback import serve_simulator
 from smp.model import SyncRun
@@ -35,7 +36,7 @@ from smp.storage import (
     integration_lock,
     list_sync_runs,
 )
-from smp.sync import NewKey, SyncContext, connect
+from smp.sync import SyncContext, connect
 
 # The fixtures: `database` is parametrized over SQLite and PostgreSQL.
 __all__ = ["database", "migrated"]
@@ -61,11 +62,7 @@ def test_cli_api_and_scheduler_syncs_run_one_after_another(
     sim = Simulator(world, rate_limit=None)
     sim.add_fault(FaultRule(kind="latency", latency_ms=10.0))
     with serve_simulator(sim) as sim_url:
-        keys = [
-            NewKey(k.kind, k.key)
-            for k in world.keys
-            if k.account == account.username and k.kind in ("full", "billing")
-        ]
+        keys = [new_key(world, kind, account) for kind in ("full", "billing")]
         integration, _ = asyncio.run(
             connect(
                 engine,
@@ -74,6 +71,7 @@ def test_cli_api_and_scheduler_syncs_run_one_after_another(
                 keys,
                 SyncContext(),
                 base_url=sim_url,
+                billing_confirmed_by=CONFIRMED_BY,
             )
         )
         iid = integration.id

@@ -25,6 +25,7 @@ from tests.db_fixtures import postgres_schema
 from tests.reliability.figures import record
 from tests.reliability.soak import base_world, changed_world
 from tests.reliability.truth import Snapshot, expected, integrity_problems, stored
+from tests.sync.simworld import CONFIRMED_BY, new_key
 
 from smp.cli.loopback import serve_simulator
 from smp.model import Outcome
@@ -36,7 +37,7 @@ from smp.storage import (
     make_engine,
     migrate,
 )
-from smp.sync import NewKey, SyncContext, connect, run_sync
+from smp.sync import SyncContext, connect, run_sync
 
 RUNS = 20
 LATENCY_MS = 25.0
@@ -99,14 +100,15 @@ async def test_sigkill_at_random_points_leaves_a_consistent_database(
     context = SyncContext(lock_timeout_s=15.0)
     killed = completed = mid_write = 0
     with serve_simulator(sim) as base_url:
-        keys = [
-            NewKey(k.kind, k.key)
-            for k in worlds[0].keys
-            if k.account == worlds[0].accounts[0].username
-            and k.kind in ("full", "billing")
-        ]
+        keys = [new_key(worlds[0], kind) for kind in ("full", "billing")]
         integration, _ = await connect(
-            engine, box, NAME, keys, context, base_url=base_url
+            engine,
+            box,
+            NAME,
+            keys,
+            context,
+            base_url=base_url,
+            billing_confirmed_by=CONFIRMED_BY,
         )
         assert (await run_sync(engine, box, integration.id, context)).outcome is (
             Outcome.OK

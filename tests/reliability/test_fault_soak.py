@@ -31,11 +31,12 @@ from tests.reliability.truth import (
     records_in,
     stored,
 )
+from tests.sync.simworld import CONFIRMED_BY, new_key
 
 from smp.model import Outcome
 from smp.simulator import FaultRule, World, generate_world
 from smp.storage import SecretBox, generate_key, list_sync_runs
-from smp.sync import NewKey, SyncContext, connect, run_sync
+from smp.sync import SyncContext, connect, run_sync
 
 # Which part of a snapshot each capability writes.
 WRITES = {
@@ -54,14 +55,16 @@ async def _connect_all(
 ) -> dict[str, int]:
     ids = {}
     for account in world.accounts:
-        keys = [
-            NewKey(k.kind, k.key)
-            for k in world.keys
-            if k.account == account.username and k.kind in ("full", "billing")
-        ]
+        keys = [new_key(world, kind, account) for kind in ("full", "billing")]
         name = f"soak {account.username} {os.urandom(3).hex()}"
         integration, _ = await connect(
-            engine, box, name, keys, context, base_url=BASE_URL
+            engine,
+            box,
+            name,
+            keys,
+            context,
+            base_url=BASE_URL,
+            billing_confirmed_by=CONFIRMED_BY,
         )
         ids[account.username] = integration.id
     return ids

@@ -37,11 +37,12 @@ from tests.reliability.figures import record
 from tests.reliability.soak import BASE_URL, Wired, wire
 from tests.reliability.spec_answers import ENDPOINTS, answers
 from tests.reliability.truth import Snapshot, expected, integrity_problems, stored
+from tests.sync.simworld import CONFIRMED_BY, forget_world, new_key
 
 from smp.model import Outcome, Role, VolumeMetrics, month_start
 from smp.simulator import World, generate_world
 from smp.storage import SecretBox, generate_key, get_identity, list_service_accounts
-from smp.sync import NewKey, SyncReport, connect, run_sync
+from smp.sync import SyncReport, connect, run_sync
 
 EXAMPLES = 20
 METRICS = tuple(f.name for f in dataclasses.fields(VolumeMetrics))
@@ -207,7 +208,8 @@ async def _sync_with(
 ) -> tuple[SyncReport, int]:
     """Connect a fresh integration and sync it with `endpoint` answering `body`."""
     box = SecretBox.from_key(generate_key())
-    keys = [NewKey(k.kind, k.key) for k in world.keys if k.kind in ("full", "billing")]
+    keys = [new_key(world, kind) for kind in ("full", "billing")]
+    forget_world(engine, world)
     integration, _ = await connect(
         engine,
         box,
@@ -215,6 +217,7 @@ async def _sync_with(
         keys,
         wired.context,
         base_url=BASE_URL,
+        billing_confirmed_by=CONFIRMED_BY,
     )
     if synced_first:
         first = await run_sync(engine, box, integration.id, wired.context)

@@ -127,8 +127,13 @@ def site(
                         "name": INTEGRATION_NAME,
                         "keys": [
                             {"label": KEY_LABEL, "key": key_of(world, "full").key},
-                            {"label": "billing", "key": key_of(world, "billing").key},
+                            {
+                                "label": "billing",
+                                "key": key_of(world, "billing").key,
+                                "slot": "billing",
+                            },
                         ],
+                        "billing_account_confirmed": True,
                     },
                 )
                 assert created.status_code == 201, created.text

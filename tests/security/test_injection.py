@@ -326,9 +326,20 @@ def _body(
     else:
         body[field[0]] = [{"label": "label", "key": "SG.not-a-key", field[1]: payload}]
     allowed = {
-        "/api/v1/integrations": {"name", "region", "sync_interval_s", "keys"},
+        "/api/v1/integrations": {
+            "name",
+            "region",
+            "sync_interval_s",
+            "keys",
+            "billing_account_confirmed",
+        },
         "/api/v1/integrations/{integration_id}": {"sync_interval_s"},
-        "/api/v1/service-accounts": {"integration_id", "label", "key"},
+        "/api/v1/service-accounts": {
+            "integration_id",
+            "label",
+            "key",
+            "billing_account_confirmed",
+        },
         "/api/v1/sync-runs": {"integration_id"},
         "/api/v1/users": {"name", "password", "role"},
     }[path]

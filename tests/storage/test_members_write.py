@@ -91,7 +91,7 @@ def _service_account(session: Session, iid: int) -> int:
         scopes=["teammates.read"],
         capabilities=["members", "invites"],
         missing={},
-        key_id="m" * 22,
+        key_id=str(iid).rjust(22, "m"),  # a key is stored in one integration only
         encrypted_secret="token",
         status=KeyStatus.OK,
     ).id

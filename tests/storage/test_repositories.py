@@ -65,7 +65,9 @@ T0 = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
 T1 = T0 + dt.timedelta(hours=6)
 
 
-def _key(session: Session, integration_id: int, key_id: str = "k" * 22) -> int:
+def _key(session: Session, integration_id: int, key_id: str | None = None) -> int:
+    # One key per integration by default: a key is never stored in two.
+    key_id = key_id or str(integration_id).rjust(22, "k")
     return add_service_account(
         session,
         integration_id,
@@ -102,6 +104,9 @@ def test_service_accounts_soft_removal_keeps_data(
     sa_id = _key(session, iid)
     with pytest.raises(DuplicateNameError):
         _key(session, iid)
+    other = create_integration(session, f"Other {iid}")
+    with pytest.raises(DuplicateNameError, match=f"to '{new_integration.name}'$"):
+        _key(session, other.id, str(iid).rjust(22, "k"))
     save_members(
         session, iid, [ListedTeammate("a", "a@x.example")], source_sa_id=sa_id, now=T0
     )

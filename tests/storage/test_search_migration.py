@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from smp.storage import create_integration, list_members, migrate
+from smp.storage import list_members, migrate
 from smp.storage.migrate import alembic_config
 from smp.storage.search import TRIGRAM_INDEX
 
@@ -35,9 +35,15 @@ def _upgrade(engine: Engine, revision: str) -> None:
 def _members_at_0002(engine: Engine) -> int:
     """Rows written by an SMP before 0003: no search_text column yet."""
     _upgrade(engine, "0002")
-    with Session(engine) as session, session.begin():
-        iid = create_integration(session, "Old data").id
     with engine.begin() as connection:
+        # In SQL: today's ORM tables have columns a database at 0002 lacks.
+        iid = connection.execute(
+            text(
+                "INSERT INTO integrations (name, name_key, region, created_at)"
+                " VALUES ('Old data', 'old data', 'global', :t) RETURNING id"
+            ),
+            {"t": NOW},
+        ).scalar_one()
         for key, user, first, last in ROWS:
             connection.execute(
                 text(

@@ -15,13 +15,13 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import BASE_URL, Setup, new_key, wire_up
+from tests.sync.simworld import Setup, connect_world, wire_up
 
 from smp.model import EventKind, MemberEvent, MemberStatus, Outcome
 from smp.simulator import FaultRule, World, generate_world, load_world
 from smp.simulator.world import PendingInvite
 from smp.storage import count_invites, list_member_events, list_members
-from smp.sync import connect, run_sync
+from smp.sync import run_sync
 
 # Between the two syncs: long enough for the generator's 4-6.5-day-old invites
 # to expire, too short for the ones under 2.5 days old.
@@ -39,15 +39,7 @@ def setup(engine: Engine) -> Setup:
 
 
 async def _connected(setup: Setup, name: str) -> int:
-    integration, _ = await connect(
-        setup.engine,
-        setup.box,
-        name,
-        [new_key(setup.world, "full")],
-        setup.context,
-        base_url=BASE_URL,
-    )
-    return integration.id
+    return await connect_world(setup, name, ("full",))
 
 
 def _events(setup: Setup, iid: int) -> list[MemberEvent]:

@@ -7,7 +7,15 @@ import copy
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import BASE_URL, Setup, key_of, new_key, wire_up
+from tests.sync.simworld import (
+    BASE_URL,
+    CONFIRMED_BY,
+    Setup,
+    connect_world,
+    key_of,
+    new_key,
+    wire_up,
+)
 
 from smp.model import EventKind, KeyStatus, MemberStatus, Outcome, Role
 from smp.simulator import FaultRule, World, generate_world, load_world
@@ -22,17 +30,7 @@ from smp.storage import (
 )
 from smp.sync import KeyRefused, NewKey, add_key, connect, run_sync
 
-
-async def _connected(setup: Setup, name: str, kinds: tuple[str, ...]) -> int:
-    integration, _ = await connect(
-        setup.engine,
-        setup.box,
-        name,
-        [new_key(setup.world, kind) for kind in kinds],
-        setup.context,
-        base_url=BASE_URL,
-    )
-    return integration.id
+_connected = connect_world
 
 
 def _changed(world: World) -> tuple[World, dict[str, str]]:
@@ -205,14 +203,21 @@ async def test_keys_are_refused_before_anything_is_stored(setup: Setup) -> None:
             new_key(other, "full"),
             setup.context,
         )
-    # A billing key cannot read the username, so it is accepted on its own merits.
-    await add_key(
-        setup.engine,
-        setup.box,
-        "one account",
-        new_key(setup.world, "billing"),
-        setup.context,
-    )
+    # A billing key cannot read the username: it needs someone to vouch for it.
+    for confirmed_by in (None, CONFIRMED_BY):
+        added = add_key(
+            setup.engine,
+            setup.box,
+            "one account",
+            new_key(setup.world, "billing"),
+            setup.context,
+            billing_confirmed_by=confirmed_by,
+        )
+        if confirmed_by:
+            await added
+            continue
+        with pytest.raises(KeyRefused, match="if it belongs to SendGrid account acme0"):
+            await added
     with Session(setup.engine) as session:
         stored = [sa.key_id for sa in list_service_accounts(session, iid)]
     assert foreign.key_id not in stored

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import ROLE, Setup, new_key, wire_up
+from tests.sync.simworld import ROLE, Setup, connect_world, wire_up
 
 from smp.model import KeyStatus, MemberStatus, Outcome
 from smp.simulator import generate_world
@@ -24,7 +24,6 @@ from smp.storage import (
 )
 from smp.sync import ProcessWriter
 from smp.sync.engine import run_sync
-from smp.sync.keys import connect
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +46,10 @@ def setup(request: pytest.FixtureRequest, engine: Engine) -> Setup:
 
 
 async def _connect_and_sync(setup: Setup, name: str) -> int:
-    integration, _ = await connect(
-        setup.engine,
-        setup.box,
-        f"{name} ({type(setup.context.writer).__name__})",
-        [new_key(setup.world, "full"), new_key(setup.world, "billing")],
-        setup.context,
-        base_url="https://sim.invalid",
-    )
-    report = await run_sync(setup.engine, setup.box, integration.id, setup.context)
+    iid = await connect_world(setup, f"{name} ({type(setup.context.writer).__name__})")
+    report = await run_sync(setup.engine, setup.box, iid, setup.context)
     assert report.outcome is Outcome.OK, report.to_json()
-    return integration.id
+    return iid
 
 
 async def test_members_invites_and_roles_equal_the_world(setup: Setup) -> None:

@@ -9,14 +9,10 @@ is saved as a screenshot under test-artifacts/screenshots/.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 from tests.api.appkit import (
     PASSWORD,
@@ -27,9 +23,11 @@ from tests.api.appkit import (
     utilization,
 )
 
+from smp.cli.loopback import serve_app
 from smp.storage import make_engine, migrate
 
 CHROMIUM = Path("/usr/bin/chromium")
+CONFIRM = "The billing key belongs to this SendGrid account"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ARGS = [
     "--no-sandbox",
@@ -44,12 +42,6 @@ ARGS = [
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     if not CHROMIUM.exists():
@@ -59,23 +51,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'smp.db'}")
     migrate(engine)
     srv = make_server(engine)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(srv.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        assert thread.is_alive(), "the server stopped"
-        time.sleep(0.02)
-    try:
-        yield srv, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
+    with serve_app(srv.app, name="SMP") as base:
+        yield srv, base
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +93,7 @@ def test_integrate_and_dashboard_show_the_world(
     page.get_by_role("link", name="Integrate").click()
     page.get_by_label("Access token", exact=True).fill(srv.key("full"))
     page.get_by_label("Access token with billing permissions").fill(srv.key("billing"))
+    page.get_by_label(CONFIRM).check()
     shot(page, "03-integrate-form")
     page.get_by_role("button", name="Check keys and connect").click()
     page.get_by_text("The keys were checked and stored").wait_for()

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from playwright.sync_api import Browser, Page
 from tests.api.appkit import Server
 from tests.api.test_usage_readability import midnight
-from tests.web.test_browser import browser, live, shot, sign_in
+from tests.sync.simworld import forget_world
+from tests.web.test_browser import CONFIRM, browser, live, shot, sign_in
 from tests.web.test_usage_sections import monthly_requests
 
 __all__ = ["browser", "live"]
@@ -35,6 +36,7 @@ def dashboard_of(
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
     sign_in(page, base, srv.admin)
+    forget_world(srv.setup.engine, srv.world)  # one account, one integration
     integrate(page, base, name, *(srv.key(kind) for kind in kinds))
     yield page
     context.close()
@@ -48,6 +50,7 @@ def integrate(page: Page, base: str, name: str, key: str, billing: str = "") -> 
     page.get_by_label("Access token", exact=True).fill(key)
     if billing:
         page.get_by_label("Access token with billing permissions").fill(billing)
+        page.get_by_label(CONFIRM).check()
     page.get_by_role("button", name="Check keys and connect").click()
     page.get_by_text("The keys were checked and stored").wait_for()
     page.get_by_role("link", name="Open dashboard").click()

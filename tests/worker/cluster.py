@@ -21,10 +21,11 @@ from typing import Any
 
 from celery import Celery
 from sqlalchemy import Engine
+from tests.sync.simworld import CONFIRMED_BY, new_key
 
 from smp.simulator import World
 from smp.storage import SecretBox
-from smp.sync import NewKey, SyncContext, connect
+from smp.sync import SyncContext, connect
 
 SMP = str(Path(sys.executable).with_name("smp"))
 
@@ -140,13 +141,15 @@ async def connect_accounts(
     context = SyncContext()
     integrations = {}
     for account in world.accounts:
-        keys = [
-            NewKey(k.kind, k.key)
-            for k in world.keys
-            if k.account == account.username and k.kind in ("full", "billing")
-        ]
+        keys = [new_key(world, kind, account) for kind in ("full", "billing")]
         integration, _ = await connect(
-            engine, box, account.username, keys, context, base_url=base_url
+            engine,
+            box,
+            account.username,
+            keys,
+            context,
+            base_url=base_url,
+            billing_confirmed_by=CONFIRMED_BY,
         )
         integrations[integration.id] = account.username
     return integrations
