@@ -1,32 +1,27 @@
 """Schema-valid SendGrid answers, generated from the vendored official OpenAPI specs.
 
 `answers(endpoint)` is a Hypothesis strategy of 200 bodies for one endpoint:
-the spec's own response schema (tests/spec/sendgrid-oai), `$ref`s resolved
-here and OpenAPI's `nullable` made JSON Schema, and turned into a strategy by
-`from_schema` below (hypothesis-jsonschema 0.23 is on PyPI but breaks with
-this Hypothesis: it uses Hypothesis internals that have changed). Each body
-is checked against the untouched official schema with jsonschema.
+the spec's own response schema (tests/spec/sendgrid-oai) with the facts that
+reality adds (tests/spec/reality.py, which the simulator's conformance test
+applies too), turned into a strategy by `from_schema` below
+(hypothesis-jsonschema 0.23 is on PyPI but breaks with this Hypothesis: it
+uses Hypothesis internals that have changed). Each body is checked against
+the untouched official schema with jsonschema.
 
-The schemas are looser than SendGrid is, so a few facts are added, each the
-smallest one that makes the answer a possible one (see REALITY below); every
-other freedom the spec gives (missing optional fields, nulls where nullable,
-any text, control characters included) stays in; NUL is the one exception.
+Every freedom the spec gives beyond those facts (missing optional fields,
+nulls where nullable, any text, control characters included) stays in; NUL
+is the one exception.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
-from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-from tests.spec import SPEC_DIR
-
-Schema = dict[str, Any]
+from tests.spec.reality import Schema, impossible, real_schema, spec_schema
 
 # endpoint -> (spec file, path in the spec)
 ENDPOINTS = {
@@ -52,41 +47,6 @@ MAX_ITEMS = 6  # list sizes: enough to see lists, small enough to be quick
 TEXT = st.characters(codec="utf-8", exclude_characters="\x00")
 
 
-@cache
-def _spec(file: str) -> Schema:
-    loaded: Schema = json.loads((SPEC_DIR / file).read_text(encoding="utf-8"))
-    return loaded
-
-
-def _resolve(spec: Schema, node: Any) -> Any:
-    """Inline `#/components/...` refs; `nullable: true` becomes a null type."""
-    if isinstance(node, list):
-        return [_resolve(spec, item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:
-        _, _, kind, name = node["$ref"].split("/")
-        return _resolve(spec, spec["components"][kind][name])
-    out = {
-        k: _resolve(spec, v)
-        for k, v in node.items()
-        if k not in ("example", "examples", "description", "title", "nullable")
-    }
-    if node.get("nullable") is True and isinstance(node.get("type"), str):
-        out["type"] = [node["type"], "null"]
-        if "enum" in out:
-            out["enum"] = [*out["enum"], None]
-    return out
-
-
-def spec_schema(endpoint: str) -> Schema:
-    file, path = ENDPOINTS[endpoint]
-    spec = _spec(file)
-    response = spec["paths"][path]["get"]["responses"]["200"]
-    schema: Schema = _resolve(spec, response["content"]["application/json"]["schema"])
-    return schema
-
-
 def _bound(node: Any) -> None:
     """Sizes only: text within SMP's columns, counts non-negative, short lists."""
     if isinstance(node, list):
@@ -109,105 +69,6 @@ def _bound(node: Any) -> None:
         node.setdefault("maxItems", MAX_ITEMS)
     for value in node.values():
         _bound(value)
-
-
-def _at(schema: Schema, *path: str) -> Schema:
-    node = schema
-    for part in path:
-        node = node[part]
-    return node
-
-
-def _require(node: Schema, *names: str, min_length: int = 1) -> None:
-    node["required"] = sorted({*node.get("required", []), *names})
-    for name in names:
-        if node["properties"][name].get("type") == "string":
-            node["properties"][name]["minLength"] = min_length
-
-
-# What SendGrid guarantees and the schemas leave out (fact sheet:
-# ../shared/docs/sendgrid-api.md). Identifiers exist and are unique, dates
-# are dates (YYYY-MM-DD, in the range asked for), ids are whole numbers.
-def _teammates(schema: Schema) -> None:
-    _require(_at(schema, "properties", "result", "items"), "username")
-    schema["required"] = ["result"]
-
-
-def _pending(schema: Schema) -> None:
-    invite = _at(schema, "properties", "result", "items")
-    _require(invite, "email")
-    # A Unix time (fact sheet §3); years past 9999 are the bad-input corpus's.
-    invite["properties"]["expiration_date"]["maximum"] = 2**32
-    schema["required"] = ["result"]
-
-
-def _subusers(schema: Schema) -> None:
-    item = _at(schema, "items")
-    item["properties"]["id"] = {"type": "integer", "minimum": 1, "maximum": 2**31}
-    item["properties"]["username"]["minLength"] = 1
-    item["properties"]["username"]["maxLength"] = 64
-
-
-def _account(schema: Schema) -> None:
-    # Reputation is a percentage (fact sheet §5, subuser reputations).
-    schema["properties"]["reputation"]["maximum"] = 100
-
-
-def _credits(schema: Schema) -> None:
-    for name in ("last_reset", "next_reset"):
-        schema["properties"][name]["format"] = "smp-any-date"
-
-
-def _stats(schema: Schema) -> None:
-    day = _at(schema, "items")
-    day["properties"]["date"]["format"] = "smp-date"
-    # The global stats have one entry per date (fact sheet §5).
-    day["properties"]["stats"]["maxItems"] = 1
-
-
-def _subuser_stats(schema: Schema) -> None:
-    day = _at(schema, "items")
-    day["properties"]["date"]["format"] = "smp-date"
-    day["required"] = ["date", "stats"]
-    entry = day["properties"]["stats"]["items"]
-    entry["properties"]["name"]["format"] = "smp-subuser"
-    entry["required"] = ["type", "name", "metrics"]
-
-
-REALITY: dict[str, Callable[[Schema], None]] = {
-    "/v3/teammates": _teammates,
-    "/v3/teammates/pending": _pending,
-    "/v3/subusers": _subusers,
-    "/v3/user/account": _account,
-    "/v3/user/credits": _credits,
-    "/v3/stats": _stats,
-    "/v3/subusers/stats": _subuser_stats,
-}
-
-
-def _unique(items: list[Any], key: Callable[[Any], Any]) -> bool:
-    keys = [key(item) for item in items]
-    return len(keys) == len(set(keys))
-
-
-def _possible(endpoint: str, body: Any) -> bool:
-    """Usernames, e-mails, subuser names and dates do not repeat in one answer;
-    metered credits say something (see test_spec_answers.py, exceptions)."""
-    if endpoint == "/v3/subusers/*/credits" and body["type"] != "unlimited":
-        return body["total"] is not None or body["used"] is not None
-    if endpoint == "/v3/teammates":
-        return _unique(body["result"], lambda t: t["username"])
-    if endpoint == "/v3/teammates/pending":
-        return _unique(body["result"], lambda p: p["email"].lower())
-    if endpoint == "/v3/subusers":
-        return _unique(body, lambda s: s["username"]) and _unique(
-            body, lambda s: s["id"]
-        )
-    if endpoint in ("/v3/stats", "/v3/subusers/stats"):
-        if not _unique(body, lambda d: d["date"]):
-            return False
-        return all(_unique(d["stats"], lambda e: e.get("name")) for d in body)
-    return True
 
 
 def from_schema(
@@ -270,8 +131,8 @@ def answers(
     endpoint: str, *, first: dt.date, last: dt.date, subusers: list[str]
 ) -> st.SearchStrategy[Any]:
     """Bodies for `endpoint`; dates fall in [first, last], stats name `subusers`."""
-    schema = copy.deepcopy(spec_schema(endpoint))
-    REALITY.get(endpoint, lambda _s: None)(schema)
+    file, path = ENDPOINTS[endpoint]
+    schema = real_schema(file, path)
     _bound(schema)
     formats = {
         "smp-date": st.dates(first, last).map(dt.date.isoformat),
@@ -280,10 +141,10 @@ def answers(
             dt.date.isoformat
         ),
     }
-    official = Draft202012Validator(spec_schema(endpoint))
+    official = Draft202012Validator(spec_schema(file, path))
     return (
         from_schema(schema, formats)
-        .filter(lambda body: _possible(endpoint, body))
+        .filter(lambda body: impossible(path, body) is None)
         .map(lambda body: _valid(official, body))
     )
 

@@ -3,29 +3,30 @@
 Every endpoint the simulator serves (billing excepted: it has no spec, ADR 0003)
 is called with every key kind whose scopes allow it, and each body is validated
 with jsonschema (Draft 2020-12) against the spec's schema for that path and
-status, `#/components/...` refs resolved within the spec file.
+status, `#/components/...` refs resolved within the spec file. A 200 body must
+also meet what SendGrid guarantees beyond the schemas (tests/spec/reality.py:
+the `result` envelope, required usernames, real dates, no repeats), since the
+schemas alone accept, say, a teammates list with no `result` at all; the
+mutation tests below prove the check catches such answers.
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from tests.simulator.conftest import auth, key_of
+from tests.spec.reality import impossible, real_validator, spec
 
-from smp.simulator import World
-from smp.simulator.routes import ROUTES
-
-# The vendored copies (tests/spec), so the test runs on a clean clone; a missing
-# copy is a failure, never a skip.
-SPEC_DIR = Path(__file__).resolve().parents[1] / "spec" / "sendgrid-oai"
+from smp.simulator import Simulator, World
+from smp.simulator.routes import ROUTES, match
 
 # Simulator route -> (spec file, spec path).
 SPEC_PATHS = {
@@ -131,7 +132,7 @@ def _normalise(node: Any) -> Any:
 
 @cache
 def _spec(file: str) -> dict[str, Any]:
-    return _normalise(json.loads((SPEC_DIR / file).read_text(encoding="utf-8")))
+    return _normalise(spec(file))
 
 
 def _pointer(*parts: str) -> str:
@@ -160,10 +161,38 @@ def validator(route: str, status: int) -> Draft202012Validator | None:
     return Draft202012Validator({"$ref": f"{uri}#/{pointer}"}, registry=registry)
 
 
+def violations(template: str, status: int, body: Any) -> list[str]:
+    """What is wrong with a body served for `template` with `status`: the
+    official schema's errors, then, for a 200, those of reality's facts."""
+    check = validator(template, status)
+    if check is None:
+        # The spec documents no body for this status (most read endpoints
+        # list only 200); fact sheet §1 bodies are tested in test_semantics.
+        return []
+    file, spec_path = SPEC_PATHS[template]
+    if status == 200 and template in ALLOW_LIST:
+        body = ALLOW_LIST[template](body)
+    if status >= 400 and file in ERROR_ALLOW_LIST:
+        body = _null_fields_as_empty(body)
+    if status == 401:
+        body = _drop_null_help(body)
+    found = [error.message for error in sorted(check.iter_errors(body), key=str)]
+    if status != 200:
+        return found
+    real = real_validator(file, spec_path)
+    found += [error.message for error in sorted(real.iter_errors(body), key=str)]
+    if not found:
+        why = impossible(spec_path, body)
+        found += [why] if why else []
+    return found
+
+
 def _calls(world: World, template: str) -> list[tuple[str, dict[str, Any]]]:
     account = world.accounts[0]
     restricted = next(n for n, e in account.subuser_access.items() if len(e) >= 2)
     subs = [s.username for s in account.subusers]
+    today = world.today_date()
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     concrete = {
         "/v3/teammates/{username}": [
             (f"/v3/teammates/{t['username']}", {}) for t in account.teammates[:4]
@@ -174,7 +203,10 @@ def _calls(world: World, template: str) -> list[tuple[str, dict[str, Any]]]:
         ],
         "/v3/teammates": [("/v3/teammates", {}), ("/v3/teammates", {"limit": 3})],
         "/v3/stats": [
-            ("/v3/stats", {"start_date": "2026-06-01", "aggregated_by": by})
+            (
+                "/v3/stats",
+                {"start_date": str(today - dt.timedelta(days=90)), "aggregated_by": by},
+            )
             for by in ("day", "week", "month")
         ],
         "/v3/subusers": [
@@ -182,10 +214,13 @@ def _calls(world: World, template: str) -> list[tuple[str, dict[str, Any]]]:
             ("/v3/subusers", {"include_region": "true"}),
         ],
         "/v3/subusers/stats": [
-            ("/v3/subusers/stats", {"subusers": subs, "start_date": "2026-10-20"}),
+            (
+                "/v3/subusers/stats",
+                {"subusers": subs, "start_date": str(today - dt.timedelta(days=15))},
+            ),
         ],
         "/v3/subusers/stats/monthly": [
-            ("/v3/subusers/stats/monthly", {"date": "2026-10-01"})
+            ("/v3/subusers/stats/monthly", {"date": str(last_month)})
         ],
         "/v3/subusers/{name}/credits": [(f"/v3/subusers/{s}/credits", {}) for s in subs]
         + [("/v3/subusers/ghost/credits", {})],
@@ -198,6 +233,32 @@ def _calls(world: World, template: str) -> list[tuple[str, dict[str, Any]]]:
     return concrete.get(template, [(template, {})])
 
 
+async def _conformance(
+    world: World, client: httpx.AsyncClient, template: str, kind: str
+) -> tuple[list[str], int]:
+    """Call `template` as `kind` would: (one line per wrong body, bodies checked)."""
+    key = key_of(world, kind)
+    route = next(r for r in ROUTES if r.template == template)
+    may_call = kind != "revoked" and (route.scope is None or route.scope in key.scopes)
+    wrong_bodies: list[str] = []
+    checked = 0
+    for path, params in _calls(world, template):
+        reply = await client.get(path, params=params, headers=auth(key))
+        if may_call:
+            assert reply.status_code in (200, 400), (path, reply.text)
+        else:
+            assert reply.status_code in (401, 403)
+        if validator(template, reply.status_code) is None:
+            continue
+        wrong = violations(template, reply.status_code, reply.json())
+        if wrong:
+            wrong_bodies.append(f"{path} {params} {reply.status_code}: {wrong}")
+        checked += 1
+    if may_call:
+        assert checked > 0  # every endpoint a key may call has a 200 schema
+    return wrong_bodies, checked
+
+
 CASES = [
     (route.template, kind)
     for route in ROUTES
@@ -208,53 +269,167 @@ CASES = [
 
 @pytest.mark.parametrize(("template", "kind"), CASES)
 async def test_bodies_validate_against_the_spec(
-    world: World, client, template: str, kind: str
+    world: World, client: httpx.AsyncClient, template: str, kind: str
 ) -> None:
-    key = key_of(world, kind)
-    route = next(r for r in ROUTES if r.template == template)
-    may_call = kind != "revoked" and (route.scope is None or route.scope in key.scopes)
-    checked = 0
-    for path, params in _calls(world, template):
-        reply = await client.get(path, params=params, headers=auth(key))
-        if may_call:
-            assert reply.status_code in (200, 400), (path, reply.text)
-        else:
-            assert reply.status_code in (401, 403)
-        check = validator(template, reply.status_code)
-        if check is None:
-            # The spec documents no body for this status (most read endpoints
-            # list only 200); fact sheet §1 bodies are tested in test_semantics.
-            continue
-        body = reply.json()
-        if reply.status_code == 200 and template in ALLOW_LIST:
-            body = ALLOW_LIST[template](body)
-        if reply.status_code >= 400 and SPEC_PATHS[template][0] in ERROR_ALLOW_LIST:
-            body = _null_fields_as_empty(body)
-        if reply.status_code == 401:
-            body = _drop_null_help(body)
-        errors = sorted(check.iter_errors(body), key=str)
-        assert not errors, f"{path} {reply.status_code}: {errors[0].message}"
-        checked += 1
-    if may_call:
-        assert checked > 0  # every endpoint a key may call has a 200 schema
+    found, _ = await _conformance(world, client, template, kind)
+    assert not found, found[0]
+
+
+class Mutating(httpx.AsyncBaseTransport):
+    """The simulator, except that its 200 answers for `template` are mutated."""
+
+    def __init__(
+        self, sim: Simulator, template: str, mutate: Callable[[Any], Any]
+    ) -> None:
+        self.inner = sim.transport()
+        self.template = template
+        self.mutate = mutate
+        self.mutated = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        reply = await self.inner.handle_async_request(request)
+        found = match(request.url.path)
+        if reply.status_code != 200 or found is None:
+            return reply
+        if found[0].template != self.template:
+            return reply
+        await reply.aread()
+        self.mutated += 1
+        return httpx.Response(200, json=self.mutate(reply.json()), request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _without(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda item: {k: v for k, v in item.items() if k != name}
+
+
+def _each_result(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda body: {"result": [change(item) for item in body["result"]]}
+
+
+def _each_day(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda days: [change(day) for day in days]
+
+
+def _each_entry(change: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return _each_day(lambda day: {**day, "stats": [change(e) for e in day["stats"]]})
+
+
+# Answers SendGrid cannot give, each a simulator bug the check must catch:
+# name -> (endpoint, how its 200 body is changed).
+MUTATIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "teammates as results": (
+        "/v3/teammates",
+        lambda body: {"results": body["result"]},
+    ),
+    "pending invites as results": (
+        "/v3/teammates/pending",
+        lambda body: {"results": body["result"]},
+    ),
+    "teammates without a username": (
+        "/v3/teammates",
+        _each_result(_without("username")),
+    ),
+    "invites without an e-mail": (
+        "/v3/teammates/pending",
+        _each_result(_without("email")),
+    ),
+    "a teammate twice": (
+        "/v3/teammates",
+        lambda body: {"result": body["result"] + body["result"][:1]},
+    ),
+    "a subuser id of 0": (
+        "/v3/subusers",
+        lambda subs: [{**sub, "id": 0} for sub in subs],
+    ),
+    "a reputation above 100": (
+        "/v3/user/account",
+        lambda body: {**body, "reputation": 101},
+    ),
+    "a credit reset that is no date": (
+        "/v3/user/credits",
+        lambda body: {**body, "next_reset": "soon"},
+    ),
+    "a stats date that is no date": (
+        "/v3/stats",
+        _each_day(lambda day: {**day, "date": day["date"].replace("-", "/")}),
+    ),
+    "two global stats entries a day": (
+        "/v3/stats",
+        _each_day(lambda day: {**day, "stats": day["stats"] * 2}),
+    ),
+    "a stats date twice": (
+        "/v3/stats",
+        lambda days: days + days[:1],
+    ),
+    "subuser stats without names": (
+        "/v3/subusers/stats",
+        _each_entry(_without("name")),
+    ),
+    "metered subuser credits without figures": (
+        "/v3/subusers/{name}/credits",
+        lambda body: {**body, "type": "recurring", "total": None, "used": None},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+async def test_a_mutated_answer_fails_conformance(
+    world: World, sim: Simulator, name: str
+) -> None:
+    template, mutate = MUTATIONS[name]
+    transport = Mutating(sim, template, mutate)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="https://api.sendgrid.com"
+    ) as client:
+        found, checked = await _conformance(world, client, template, "full")
+    assert transport.mutated > 0
+    assert checked >= transport.mutated
+    assert len(found) == transport.mutated  # every mutated body, not merely one
+
+
+def test_the_schemas_alone_accept_teammates_without_the_envelope() -> None:
+    """Why reality's facts are needed: the official schemas require nothing."""
+    body = {"results": [{"username": "a"}]}
+    for template in ("/v3/teammates", "/v3/teammates/pending"):
+        check = validator(template, 200)
+        assert check is not None
+        assert not list(check.iter_errors(body))
+        assert violations(template, 200, body)
 
 
 def test_every_served_endpoint_is_covered() -> None:
     assert {r.template for r in ROUTES} == set(SPEC_PATHS) | NO_SPEC
 
 
+def _example(file: str, spec_path: str) -> Any:
+    content = _spec(file)["paths"][spec_path]["get"]["responses"]["200"]["content"]
+    return content["application/json"]["examples"]["response"]["value"]
+
+
+def _properties(template: str) -> dict[str, Any]:
+    file, spec_path = SPEC_PATHS[template]
+    content = _spec(file)["paths"][spec_path]["get"]["responses"]["200"]["content"]
+    properties: dict[str, Any] = content["application/json"]["schema"]["properties"]
+    return properties
+
+
 def test_known_example_bugs_are_still_in_the_spec() -> None:
-    spec = json.dumps(_spec("tsg_teammates_v3.json"))
-    teammates = _spec("tsg_teammates_v3.json")["paths"]
-    list_schema = json.dumps(teammates["/v3/teammates"]["get"]["responses"]["200"])
-    assert '"results"' in spec  # example key; the schema (and we) use `result`
-    assert '"result"' in list_schema or "result" in spec
-    assert '"pending_id"' in spec
-    assert '"token"' in spec
-    key_schema = json.dumps(
-        _spec("tsg_api_keys_v3.json")["paths"]["/v3/api_keys/{api_key_id}"]["get"]
-    )
-    assert '"result"' in key_schema
+    teammates = "tsg_teammates_v3.json"
+    # 1. The list's example key is `results`; its schema (and we) say `result`.
+    assert set(_example(teammates, "/v3/teammates")) == {"results"}
+    assert set(_properties("/v3/teammates")) == {"result"}
+    # 2. Pending invites: the example says `pending_id`, the schema `token`.
+    invites = _example(teammates, "/v3/teammates/pending")["result"]
+    assert invites
+    assert all("pending_id" in i and "token" not in i for i in invites)
+    invite = _properties("/v3/teammates/pending")["result"]["items"]["properties"]
+    assert "token" in invite
+    assert "pending_id" not in invite
+    # 3. One API key: the spec wraps it in `result`, SendGrid answers it flat.
+    assert set(_properties("/v3/api_keys/{key_id}")) == {"result"}
 
 
 def test_the_validator_rejects_a_wrong_body() -> None:
