@@ -1,23 +1,30 @@
-"""Secret hygiene of exception texts: every way a client call can fail.
+"""Secret hygiene of exception texts and reprs: every way a client call can fail.
 
 The flows in test_secret_hygiene.py search what SMP writes and answers; this
 searches the exceptions themselves — message, repr, args and the whole
 formatted chain (causes and contexts included) — because a caller may log or
-show any of them.
+show any of them; and the repr of every type that holds a raw key, which a log
+line, a traceback's locals or a debugger shows.
 """
 
 from __future__ import annotations
 
+import secrets
 import traceback
 from collections.abc import Awaitable, Callable
 
 import pytest
+from pydantic import SecretStr
 from tests.reliability.figures import record
 from tests.sendgrid.fakes import FakeClock
 from tests.sendgrid_sim.simkit import SIM_EPOCH, client_for, key_of, make_sim
 
+from smp.api.schemas import IntegrationCreate, KeyIn, ServiceAccountCreate, TokenOut
+from smp.cli.key_source import KeySourceError, raw_key
 from smp.sendgrid import ApiKey, RetryPolicy, SendGridClient, SendGridError
 from smp.simulator import FaultRule, SimKey, Simulator, generate_world
+from smp.storage import SecretBox, generate_key
+from smp.sync import NewKey
 
 WORLD = generate_world(seed=41, accounts=1, teammates=12, subusers=2, months=2)
 CREDITS = "/v3/user/credits"
@@ -101,3 +108,51 @@ def test_malformed_keys_are_refused_without_echoing_them(how: str) -> None:
     with pytest.raises(SendGridError) as raised:
         ApiKey.parse(_mangled(key.key)[how])
     _assert_clean(raised.value, key)
+
+
+def _assert_hidden(text: str, secret: str, where: str) -> None:
+    assert secret not in text, where
+    assert secret[:16] not in text, where
+
+
+def test_types_that_hold_a_key_hide_it_in_their_repr() -> None:
+    raw = key_of(WORLD, "full").key
+    secret = raw.split(".")[2]
+    holders: dict[str, object] = {
+        "ApiKey": ApiKey.parse(raw),
+        "NewKey": NewKey("access token", raw),
+        "KeyIn": KeyIn(key=SecretStr(raw)),
+        "IntegrationCreate": IntegrationCreate(
+            name="n", keys=[KeyIn(key=SecretStr(raw))]
+        ),
+        "ServiceAccountCreate": ServiceAccountCreate(
+            integration_id=1, key=SecretStr(raw)
+        ),
+    }
+    for name, holder in holders.items():
+        _assert_hidden(f"{holder!r} {holder!s}", secret, name)
+    # SMP's own secrets: an API token shown once, the master key.
+    token = "smp_" + secrets.token_urlsafe(32)
+    shown_once = TokenOut(token=token, label="script")
+    _assert_hidden(f"{shown_once!r} {shown_once!s}", token[4:], "TokenOut")
+    master = generate_key()
+    box = SecretBox.from_key(master)
+    _assert_hidden(f"{box!r} {box!s}", master, "SecretBox")
+
+
+@pytest.mark.parametrize(
+    "where", ["--key-env", "--key-file", "both", "secret alone as a name"]
+)
+def test_a_key_given_as_a_name_is_refused_without_echoing_it(where: str) -> None:
+    key = key_of(WORLD, "full")
+    secret = key.key.split(".")[2]
+    given = {
+        "--key-env": (key.key, None),
+        "--key-file": (None, key.key),
+        "both": (key.key, key.key),
+        "secret alone as a name": (secret, None),
+    }[where]
+    with pytest.raises(KeySourceError) as raised:
+        raw_key(*given, "access token")
+    _assert_hidden(_texts(raised.value), secret, where)
+    assert "not the key itself" in str(raised.value)

@@ -10,13 +10,22 @@ through the API and the Integrate form (good, revoked, useless, cut-short
 keys, a key pasted in the wrong field), sync, a sync with faults and a key
 revoked, every API read and export, every page; then every answer (status,
 headers, body), the server's whole log, and the database file and WAL
-(while serving and after) are searched the same way.
+(while serving and after) are searched the same way. XLSX files are searched
+inside their zip.
+
+A key where a name belongs: real `smp` processes given a key (whole, cut short,
+its secret alone, a master key) as the value of every option that takes a
+variable's or a file's name, and as an integration's name or a label. Each is
+refused with exit 2, and stdout and stderr hold nothing of the key after
+`SG.<key id>`. A variable that is not set is said to be so, not a bad key.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +43,7 @@ from smp.api.routes.exports import Dataset
 from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
 from smp.simulator import FaultRule, Simulator, World, generate_world
-from smp.storage import make_engine, migrate
+from smp.storage import generate_key, make_engine, migrate
 
 
 @pytest.fixture
@@ -120,7 +129,7 @@ def test_no_raw_key_anywhere(
     home = tmp_path / "home"
     for path in [*home.glob("smp.db*"), *out.rglob("*")]:
         if path.is_file():
-            haystacks[str(path)] = path.read_bytes()
+            haystacks[str(path)] = unzipped(path.read_bytes())
     assert any(p.endswith(".xlsx") for p in haystacks)
     needles = set()
     for key in world.keys:
@@ -132,6 +141,14 @@ def test_no_raw_key_anywhere(
         if needle.encode() in data
     ]
     assert found == []
+
+
+def unzipped(data: bytes) -> bytes:
+    """An XLSX file's parts as they are inside it: a zip's bytes hide any text."""
+    if not data.startswith(b"PK\x03\x04"):
+        return data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return b"\n".join(archive.read(name) for name in archive.namelist())
 
 
 # --- the API and the web UI, against a real `smp serve` at DEBUG -----------------
@@ -146,7 +163,7 @@ class Recorder:
 
     def keep(self, what: str, answer: httpx.Response) -> httpx.Response:
         head = f"{answer.status_code} {answer.headers!r}\n".encode()
-        self.seen[f"{len(self.seen)} {what}"] = head + answer.content
+        self.seen[f"{len(self.seen)} {what}"] = head + unzipped(answer.content)
         self.pages += "text/html" in answer.headers.get("content-type", "")
         return answer
 
@@ -339,10 +356,11 @@ def _ui_flow(
         ):
             rec.keep(f"page {path}", browser.get(path))
         for dataset in Dataset:
-            rec.keep(
-                f"ui export {dataset}",
-                browser.get(f"/integrations/{iid}/export/{dataset.value}.csv"),
-            )
+            for fmt in ("csv", "xlsx"):
+                rec.keep(
+                    f"ui export {dataset} {fmt}",
+                    browser.get(f"/integrations/{iid}/export/{dataset.value}.{fmt}"),
+                )
 
 
 def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
@@ -362,7 +380,7 @@ def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
         params = {"integration": iid} if "integration" in route.query_fields else None
         rec.keep(route.path, api.get(route.url(values), params=params))
     for dataset in Dataset:
-        for fmt in ("csv", "json"):
+        for fmt in ("csv", "xlsx", "json"):
             rec.keep(
                 f"export {dataset} {fmt}",
                 api.get(
@@ -370,3 +388,91 @@ def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
                     params={"integration": iid, "format": fmt},
                 ),
             )
+
+
+# --- a key where a name belongs, given to real `smp` processes ---------------------
+
+NOT_THE_KEY = "give the name of an environment variable (or a file), not the key itself"
+KEY_IN_ARGUMENT = "holds an API key; SMP reads keys only from --key-env or --key-file"
+CONNECT_X = ["connect", "sendgrid", "x", "--key-env", "SG_FULL"]
+
+
+def _where_names_belong(key: str, out: Path) -> list[tuple[list[str], str]]:
+    """Command lines with `key` where a name belongs, and what the refusal says."""
+    connect, add = ["connect", "sendgrid", "x"], ["service-account", "add", "x"]
+    as_a_source = [
+        ["doctor", "--key-env", key],
+        ["doctor", "--key-file", key],
+        ["doctor", f"--key-env={key}", "--json"],
+        [*connect, "--key-env", key],
+        [*connect, "--key-file", key],
+        [*CONNECT_X, "--billing-key-env", key],
+        [*CONNECT_X, "--billing-key-file", key],
+        [*add, "--key-env", key],
+        [*add, "--key-file", key],
+    ]
+    as_a_name = [
+        ["connect", "sendgrid", key, "--key-env", "SG_FULL"],
+        [*add, "--label", key, "--key-env", "SG_FULL"],
+        ["sync", key],
+        ["members", key, "--json"],
+        ["export", key, "--out", str(out)],
+    ]
+    return [(args, NOT_THE_KEY) for args in as_a_source] + [
+        (args, KEY_IN_ARGUMENT) for args in as_a_name
+    ]
+
+
+def _assert_not_printed(output: str, secret: str, where: object) -> None:
+    """No 8 characters in a row of the secret, anywhere in the output."""
+    windows = {secret[i : i + 8] for i in range(len(secret) - 7)}
+    assert not [w for w in windows if w in output], (where, output)
+
+
+def _refused_unprinted(
+    home: SmpHome, args: list[str], message: str, hidden: str, env: dict[str, str]
+) -> None:
+    done = home.run(*args, extra_env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, (args[:2], output)
+    assert message in " ".join(output.split()), (args[:2], output)
+    assert "Traceback" not in output
+    _assert_not_printed(output, hidden, args[:2])
+
+
+def test_a_key_where_a_name_belongs_is_never_printed(tmp_path: Path) -> None:
+    world = generate_world(seed=33, accounts=1, teammates=3, subusers=1)
+    raw = next(k.key for k in world.keys if k.kind == "full")
+    secret = raw.split(".")[2]
+    home = SmpHome(tmp_path / "home")
+    env = {"SG_FULL": raw}
+    for args, message in _where_names_belong(raw, tmp_path / "out"):
+        _refused_unprinted(home, args, message, secret, env)
+    assert not (tmp_path / "out").exists()
+    # Cut short, with the newline of `$(cat key)`, the secret alone, a master key.
+    master = generate_key()
+    for args, message, hidden in (
+        (["doctor", "--key-env", raw[:-5]], NOT_THE_KEY, secret),
+        (["sync", raw[:-5]], KEY_IN_ARGUMENT, secret),
+        (["connect", "sendgrid", "x", "--key-file", raw + "\n"], NOT_THE_KEY, secret),
+        (["doctor", "--key-env", secret], NOT_THE_KEY, secret),
+        (["keys", "rotate-master", "--new-key-env", master], NOT_THE_KEY, master),
+    ):
+        _refused_unprinted(home, args, message, hidden, env)
+
+
+def test_a_variable_that_is_not_set_is_said_so(tmp_path: Path) -> None:
+    home = SmpHome(tmp_path / "home")
+    unset = "SMP_TEST_NO_SUCH_VARIABLE"
+    for args in (
+        ["doctor", "--key-env", unset],
+        ["doctor", "--key-env", unset, "--json"],
+        [*CONNECT_X, "--billing-key-env", unset],
+        ["service-account", "add", "x", "--key-env", unset],
+        ["keys", "rotate-master", "--new-key-env", unset],
+    ):
+        done = home.run(*args, extra_env={"SG_FULL": "SG.never-read"})
+        output = " ".join((done.stdout + done.stderr).split())
+        assert done.returncode == 2, (args, output)
+        assert f"environment variable {unset} is not set" in output, (args, output)
+        assert "malformed" not in output.lower(), (args, output)

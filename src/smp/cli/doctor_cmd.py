@@ -3,8 +3,8 @@
 The key comes only from an environment variable (`--key-env`) or a file
 (`--key-file`): arguments leak into shell history and process lists.
 
-Exit codes: 0 valid key; 2 malformed, invalid or revoked key; 1 SendGrid
-unreachable or answering wrongly.
+Exit codes: 0 valid key; 2 malformed, invalid or revoked key, or no key where
+it was said to be; 1 SendGrid unreachable or answering wrongly.
 
 Test seam: `transport_factory()` returns the httpx transport to use (None =
 the real network); tests monkeypatch it to return an `httpx.MockTransport`.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from smp.cli.key_source import KeySourceError, raw_key
 from smp.sendgrid import (
     ApiKey,
     AuthenticationError,
@@ -57,18 +57,11 @@ class _Failure(Exception):
 def _read_key(key_env: str | None, key_file: Path | None) -> ApiKey:
     if (key_env is None) == (key_file is None):
         raise typer.BadParameter("give exactly one of --key-env or --key-file")
-    if key_env is not None:
-        raw = os.environ.get(key_env)
-        if raw is None:
-            raise MalformedKeyError(f"environment variable {key_env} is not set")
-    else:
-        assert key_file is not None
-        try:
-            raw = key_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise MalformedKeyError(
-                f"cannot read key file {key_file}: {type(exc).__name__}"
-            ) from None
+    try:
+        raw = raw_key(key_env, key_file, "--key-env" if key_env else "--key-file")
+    except KeySourceError as exc:
+        # Not the key's fault: no "malformed key" for a variable that is not set.
+        raise _Failure(EXIT_BAD_KEY, str(exc), None) from None
     return ApiKey.parse(raw)
 
 

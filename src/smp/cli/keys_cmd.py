@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from smp.cli.runtime import console, open_runtime, user_errors
+from smp.cli.runtime import console, open_runtime, read_env, user_errors
 from smp.storage import generate_key, rotate_master_key
 
 keys_app = typer.Typer(
@@ -26,7 +26,7 @@ def rotate_master(
 ) -> None:
     """Re-encrypt all keys in one transaction, then replace the master key."""
     runtime = open_runtime()
-    new_key = os.environ.get(new_key_env) if new_key_env else None
+    new_key = read_env(new_key_env, "--new-key-env") if new_key_env else None
     if os.environ.get("SMP_SECRET_KEY") and new_key is None:
         new_key = generate_key()
         console.print(

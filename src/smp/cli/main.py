@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from rich.markup import escape
 
 from smp.cli import (
     connect_cmd,
@@ -17,6 +20,8 @@ from smp.cli import (
     users_cmd,
     worker_cmd,
 )
+from smp.cli.key_source import key_in_arguments
+from smp.cli.runtime import EXIT_BAD_INPUT, errors
 
 app = typer.Typer(
     name="smp",
@@ -39,4 +44,10 @@ users_cmd.register(app)
 
 
 def main() -> None:
+    # Before any command: one that would say "no integration named SG.…" or
+    # "variable SG.… is not set" would print the key.
+    refusal = key_in_arguments(sys.argv[1:])
+    if refusal:
+        errors.print(f"[bold red]error:[/] {escape(refusal)}", highlight=False)
+        raise SystemExit(EXIT_BAD_INPUT)
     app()

@@ -7,7 +7,6 @@ bad input), never as a traceback.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
 
+from smp.cli.key_source import KeySourceError, env_value, raw_key
 from smp.sendgrid import SendGridError
 from smp.storage import (
     ConfigError,
@@ -82,18 +82,18 @@ def open_runtime(context: SyncContext | None = None) -> Runtime:
 
 def read_key(env: str | None, file: str | None, what: str) -> str:
     """A raw key from an environment variable or a file, never from argv."""
-    if env:
-        value = os.environ.get(env)
-        if value is None:
-            fail(f"{what}: environment variable {env} is not set", EXIT_BAD_INPUT)
-        return value
-    if file:
-        try:
-            with open(file, encoding="utf-8") as handle:
-                return handle.read()
-        except OSError as error:
-            fail(f"{what}: cannot read {file}: {error.strerror}", EXIT_BAD_INPUT)
-    fail(f"{what}: give --key-env VAR or --key-file PATH", EXIT_BAD_INPUT)
+    try:
+        return raw_key(env, file, what)
+    except KeySourceError as error:
+        fail(escape(str(error)), EXIT_BAD_INPUT)
+
+
+def read_env(name: str, what: str) -> str:
+    """A secret from environment variable `name`; it must be set."""
+    try:
+        return env_value(name, what)
+    except KeySourceError as error:
+        fail(escape(str(error)), EXIT_BAD_INPUT)
 
 
 def print_json(data: Any) -> None:
