@@ -53,4 +53,5 @@ def test_xlsx_cells_are_values_of_their_type() -> None:
     assert second["list"] == '["=x", 1]'
     assert second["dict"] == '{"k": "@v"}'
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
-    assert book["empty"].max_row == 1 and book["empty"]["A1"].value is None
+    assert book["empty"].max_row == 1
+    assert book["empty"]["A1"].value is None
