@@ -31,7 +31,7 @@ from tests.reliability.truth import (
     records_in,
     stored,
 )
-from tests.sync.simworld import CONFIRMED_BY, new_key
+from tests.sync.simworld import CONFIRMED_BY, forget_world, new_key
 
 from smp.model import Outcome
 from smp.simulator import FaultRule, World, generate_world
@@ -53,6 +53,9 @@ MAX_ROUNDS = 8
 async def _connect_all(
     engine: Engine, box: SecretBox, world: World, context: SyncContext
 ) -> dict[str, int]:
+    forget_world(
+        engine, world
+    )  # one account, one integration: a module's tests share it
     ids = {}
     for account in world.accounts:
         keys = [new_key(world, kind, account) for kind in ("full", "billing")]
