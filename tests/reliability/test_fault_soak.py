@@ -53,9 +53,8 @@ MAX_ROUNDS = 8
 async def _connect_all(
     engine: Engine, box: SecretBox, world: World, context: SyncContext
 ) -> dict[str, int]:
-    forget_world(
-        engine, world
-    )  # one account, one integration: a module's tests share it
+    # One account, one integration: this module's tests share the database.
+    forget_world(engine, world)
     ids = {}
     for account in world.accounts:
         keys = [new_key(world, kind, account) for kind in ("full", "billing")]
