@@ -85,6 +85,7 @@ def test_no_raw_key_anywhere(
         "SG_FULL",
         "--billing-key-env",
         "SG_BILLING",
+        "--confirm-billing-account",
         "--base-url",
         base_url,
         "--json",
@@ -256,8 +257,9 @@ def _api_flow(api: httpx.Client, rec: Recorder, key: dict[str, str]) -> int:
                 "name": "Hygiene API",
                 "keys": [
                     {"label": "full", "key": f"  {key['full']}\n"},
-                    {"label": "billing", "key": key["billing"]},
+                    {"label": "billing", "key": key["billing"], "slot": "billing"},
                 ],
+                "billing_account_confirmed": True,
             },
         ),
     )
@@ -272,8 +274,8 @@ def _api_flow(api: httpx.Client, rec: Recorder, key: dict[str, str]) -> int:
                 json={"name": f"bad {bad}", "keys": [{"label": bad, "key": key[bad]}]},
             ),
         )
-        # A revoked key is refused; a validation-only key is kept for validations.
-        assert refused.status_code == (422 if bad == "revoked" else 201), refused.text
+        # A revoked key is refused; a validation-only key belongs in Service settings.
+        assert refused.status_code == 422, refused.text
     added = rec.keep(
         "add revoked",
         api.post(
