@@ -5,8 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.api.appkit import Server, invoice_total, roles_in_world, utilization
+from tests.api.appkit import (
+    Server,
+    invoice_total,
+    make_server,
+    roles_in_world,
+    small_world,
+    utilization,
+)
 from tests.web.webkit import csrf_of, sign_in, web_client
 
 from smp.storage import list_integrations
@@ -60,9 +68,9 @@ async def test_failed_logins_are_throttled(server: Server) -> None:
             assert (await sign_in(client, "victim-user", "guess")).status_code == 401
         blocked = await sign_in(client, "victim-user", "guess")
         assert blocked.status_code == 429
-        assert "Retry-After" in blocked.headers
-        # The client address is throttled too, whatever name it tries next.
-        assert (await sign_in(client, server.viewer)).status_code == 429
+        assert blocked.headers["Retry-After"] == "2"
+        # Only that name waits at that address (tests/web/test_logins.py has more).
+        assert (await sign_in(client, server.viewer)).status_code == 303
 
 
 async def test_forms_without_csrf_are_refused(server: Server, synced: int) -> None:
@@ -122,7 +130,9 @@ async def test_invalid_key_gives_an_inline_error_and_stores_nothing(
         assert _integration_count(server) == before
 
 
-async def test_integrate_shows_what_each_key_collects(server: Server) -> None:
+async def test_integrate_shows_what_each_key_collects(engine: Engine) -> None:
+    # A world of its own: this module's world already has its account connected.
+    server = make_server(engine, small_world(seed=12))
     async with web_client(server) as client:
         await sign_in(client, server.admin)
         form = await client.get("/integrations/sendgrid/new")
@@ -132,6 +142,7 @@ async def test_integrate_shows_what_each_key_collects(server: Server) -> None:
                 "name": "Web integrate",
                 "access_token": server.key("full"),
                 "billing_token": server.key("billing"),
+                "billing_account_confirmed": "yes",
                 "csrf_token": csrf_of(form.text),
             },
         )
