@@ -51,11 +51,14 @@ def _expiry(invite: PendingInvite) -> dt.datetime:
     return dt.datetime.fromtimestamp(invite["expiration_date"], tz=dt.UTC)
 
 
-def _later(setup: Setup, world: World, gap: dt.timedelta) -> dt.datetime:
-    """Move SMP's clock and the simulator's day on by `gap`; the new now."""
+def _later(setup: Setup, gap: dt.timedelta) -> dt.datetime:
+    """Move SMP's clock and the simulator's day on by `gap`; the new now.
+
+    The simulator grows the world it serves to the new day itself.
+    """
     now = setup.context.now() + gap
     setup.context.now = lambda: now
-    world.today = now.date().isoformat()
+    setup.sim.pinned_today = now.date()
     return now
 
 
@@ -111,7 +114,7 @@ async def test_second_sync_records_each_change_at_its_time(setup: Setup) -> None
     await run_sync(setup.engine, setup.box, iid, setup.context)
     (baseline,) = _events(setup, iid)
     changed, expected = _changed(setup.world, first)
-    second = _later(setup, changed, GAP)
+    second = _later(setup, GAP)
     setup.sim.replace_world(changed)
     report = await run_sync(setup.engine, setup.box, iid, setup.context)
     assert report.capabilities["members"].outcome is Outcome.OK
@@ -166,7 +169,7 @@ async def test_a_listing_first_read_later_joins_the_one_baseline(
         )
 
     setup.sim.clear_faults()
-    _later(setup, setup.world, dt.timedelta(days=1))
+    _later(setup, dt.timedelta(days=1))
     setup.sim.replace_world(setup.world)
     again = await run_sync(setup.engine, setup.box, iid, setup.context)
     assert again.capabilities[unread].outcome is Outcome.OK
