@@ -6,7 +6,8 @@ mapped (`smp.sync.mapping`) and written with `save_members` and
 `save_invites`, in one transaction, as `smp sync` does, with SMP's clock at
 the world's today, noon. A first sync finds no stored members (1,020 events,
 and one for each invite already expired); a re-sync, an hour later, the same
-listing (only invites expired in that hour; every member's `last_seen` moves on).
+listing (only invites expired in that hour; each member's internal `last_seen`
+bookkeeping moves on, which users never see).
 
 Printed: CPU milliseconds (`time.process_time()`) per 1,000 members, the
 median and the best of the repeats, for each phase.
