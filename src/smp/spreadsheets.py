@@ -23,12 +23,14 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    CellMaker = Callable[[WriteOnlyWorksheet, object], WriteOnlyCell]
 
 Row = Mapping[str, object]
 Rows = Sequence[Row]
@@ -70,13 +72,14 @@ def xlsx_bytes(sheets: Mapping[str, Rows]) -> bytes:
     """A workbook with one sheet per table; every text is a string cell."""
     from openpyxl import Workbook  # imported when needed: it slows every start
 
+    cell = _xlsx_cell_maker()  # once, not once per cell of a large export
     book = Workbook(write_only=True)
     for name, rows in sheets.items():
         sheet = book.create_sheet(_SHEET_NAME_FORBIDDEN.sub("-", name)[:31])
         names = columns(rows)
-        sheet.append([_xlsx_cell(sheet, name) for name in names])
+        sheet.append([cell(sheet, name) for name in names])
         for row in rows:
-            sheet.append([_xlsx_cell(sheet, row.get(name)) for name in names])
+            sheet.append([cell(sheet, row.get(name)) for name in names])
     if not sheets:  # a workbook needs a sheet to open at all
         book.create_sheet("empty")
     out = io.BytesIO()
@@ -88,18 +91,21 @@ def _csv_cell(value: object) -> object:
     return neutralised(value) if isinstance(value, str) else value
 
 
-def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
+def _xlsx_cell_maker() -> CellMaker:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    if value is None or isinstance(value, bool | int | float):
-        return WriteOnlyCell(sheet, value=value)
-    if isinstance(value, dict | list | tuple):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    else:
-        text = str(value)
-    # XML cannot hold most control characters; openpyxl refuses them.
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
-    # openpyxl makes any text that starts with "=" a formula; text stays text.
-    cell.data_type = "s"
+    def cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
+        if value is None or isinstance(value, bool | int | float):
+            return WriteOnlyCell(sheet, value=value)
+        if isinstance(value, dict | list | tuple):
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        else:
+            text = str(value)
+        # XML cannot hold most control characters; openpyxl refuses them.
+        made = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
+        # openpyxl makes any text that starts with "=" a formula; text stays text.
+        made.data_type = "s"
+        return made
+
     return cell

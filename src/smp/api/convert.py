@@ -43,11 +43,12 @@ class Sources:
     """Service account id -> how a record's source is shown."""
 
     def __init__(self, session: Session, integration_id: int) -> None:
+        # Every key ever added, removed ones too: a page also asks of them
+        # which data no key reads (`smp.api.unreadable` skips the removed).
+        self.keys = list_service_accounts(session, integration_id, include_removed=True)
         self._names = {
             sa.id: sa.display_key + (" (removed)" if sa.is_removed else "")
-            for sa in list_service_accounts(
-                session, integration_id, include_removed=True
-            )
+            for sa in self.keys
         }
 
     def __call__(self, sa_id: int | None) -> str | None:

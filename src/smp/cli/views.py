@@ -75,10 +75,9 @@ def members(
     status: MemberStatus | None = None,
     role: Any = None,
     search: str | None = None,
-    now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     source = Sources(session, integration_id)
-    at = now or dt.datetime.now(dt.UTC)
+    at = _now()
     statuses = [status] if status else [MemberStatus.ACTIVE, MemberStatus.PENDING]
     found: list[Member] = []
     for wanted in statuses:
@@ -124,14 +123,12 @@ def subuser_json(subuser: Subuser, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
-def subusers(
-    session: Session, integration_id: int, now: dt.datetime | None = None
-) -> list[dict[str, Any]]:
-    moment = _now(now)
+def subusers(session: Session, integration_id: int) -> list[dict[str, Any]]:
+    moment = _now()
     return [subuser_json(s, moment) for s in list_subusers(session, integration_id)]
 
 
@@ -151,10 +148,8 @@ def _month_json(volume: MonthlyVolume) -> dict[str, Any]:
     return {"month": volume.month.strftime("%Y-%m"), **asdict(volume.metrics)}
 
 
-def usage(
-    session: Session, integration_id: int, now: dt.datetime | None = None
-) -> dict[str, Any]:
-    view = current_usage(session, integration_id, now=_now(now))
+def usage(session: Session, integration_id: int) -> dict[str, Any]:
+    view = current_usage(session, integration_id, now=_now())
     volumes = list_monthly_volumes(session, integration_id, all_subusers=True)
     reads = ("credits", "volume", "subuser_volume")
     missing = unreadable(session, integration_id, reads)

@@ -38,8 +38,8 @@ class MonthIndex:
     """A series' days by month ("YYYY-MM"), with each month's total and its
     first and last dated day. Built once per world: summing ~730 days again
     for every `aggregated_by=month` request was most of the simulator's CPU.
-    Like the response cache, it assumes a world changes only by
-    `Simulator.replace_world`, never in place.
+    Like the response cache, it assumes a world changes only through the
+    simulator: `replace_world`, or growing to a new day, both rebuild it.
     """
 
     days: dict[str, list[tuple[str, Metrics]]]

@@ -157,6 +157,8 @@ class MemberEventRow(Base):
     __tablename__ = "member_events"
     __table_args__ = (
         Index("ix_member_events_time", "integration_id", "occurred_at"),
+        # Each members or invites write looks up the integration's baseline.
+        Index("ix_member_events_kind", "integration_id", "kind"),
         Index("ix_member_events_member", "member_id"),
     )
 

@@ -37,7 +37,7 @@ from smp.api.schemas import (
 )
 from smp.api.state import AppState
 from smp.api.unreadable import unreadable
-from smp.model import EventKind, Member, MemberStatus, Role
+from smp.model import EventKind, Member, MemberStatus, Role, ServiceAccount
 from smp.storage import (
     current_usage,
     list_invoices,
@@ -82,9 +82,9 @@ def _reading(state: AppState, integration: int) -> Iterator[Session]:
         yield session
 
 
-def _unreadable(session: Session, integration: int, *data: str) -> list[UnreadableOut]:
+def _unreadable(keys: Sequence[ServiceAccount], *data: str) -> list[UnreadableOut]:
     """Which of `data` (keys of `smp.api.unreadable.READS`) no key can read."""
-    found = unreadable(list_service_accounts(session, integration))
+    found = unreadable(keys)
     return unreadable_out(found[name] for name in data if name in found)
 
 
@@ -102,7 +102,7 @@ def _listed(
     with _reading(state, integration) as session:
         found = fetch(session)
         source = Sources(session, integration)
-        missing = _unreadable(session, integration, *reads)
+        missing = _unreadable(source.keys, *reads)
     items = [convert(x, source) for x in found[offset : offset + limit]]
     return DataPage(
         items=items,
@@ -145,7 +145,7 @@ def members(
             sort=sort,
         )
         source = Sources(session, integration)
-        missing = _unreadable(session, integration, "members")
+        missing = _unreadable(source.keys, "members")
     items = [member_out(m, source, now) for m in found.items]
     return DataPage(
         items=items,
@@ -221,7 +221,7 @@ def member_events(
         )
         total = count_member_events(session, integration, kind)
         source = Sources(session, integration)
-        missing = _unreadable(session, integration, "members")
+        missing = _unreadable(source.keys, "members")
     items = [event_out(e, source) for e in found[offset:]]
     return DataPage(
         items=items, total=total, limit=limit, offset=offset, unreadable=missing
@@ -284,7 +284,8 @@ def usage(
     reads = "subuser_credits" if subuser else "credits"
     with _reading(state, integration) as session:
         view = current_usage(session, integration, subuser, now=state.context.now())
-        missing = _unreadable(session, integration, reads)
+        keys = list_service_accounts(session, integration)
+        missing = _unreadable(keys, reads)
     if view is None:
         detail = missing[0].message if missing else "no credit usage collected yet"
         raise ApiProblem(404, detail)

@@ -5,10 +5,10 @@ Revises: 0005
 
 An integration's first listings now make one `baseline` event (its counts in
 `members_found`, `invites_found`), which belongs to no member: `member_id`
-and `member_key` become nullable. Members are no longer sorted by
-`last_seen` (sync bookkeeping, not activity), so its index makes way for one
-on `first_seen`. The members table keeps its search triggers: its indexes
-change without a batch rebuild.
+and `member_key` become nullable; each write finds it by an index on kind.
+Members are no longer sorted by `last_seen` (sync bookkeeping, not activity),
+so its index makes way for one on `first_seen`. The members table keeps its
+search triggers: its indexes change without a batch rebuild.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("members_found", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("invites_found", sa.Integer(), nullable=True))
+    # Every members or invites write looks for the baseline by its kind.
+    op.create_index(
+        "ix_member_events_kind", "member_events", ["integration_id", "kind"]
+    )
     op.drop_index("ix_members_last_seen", table_name="members")
     op.create_index(
         "ix_members_first_seen", "members", ["integration_id", "first_seen"]
@@ -37,6 +41,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_member_events_kind", table_name="member_events")
     op.drop_index("ix_members_first_seen", table_name="members")
     op.create_index("ix_members_last_seen", "members", ["integration_id", "last_seen"])
     op.execute("DELETE FROM member_events WHERE member_id IS NULL")
