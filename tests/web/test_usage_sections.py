@@ -143,6 +143,7 @@ async def test_an_ended_period_is_labelled_and_has_no_forecast(
             for s in srv.world.accounts[0].subusers
             if s.credits["type"] == "recurring"
         ]
+        assert recurring, "the world should have recurring subuser credits"
         assert ended.count(">last period</span>") == len(recurring)
 
 

@@ -50,7 +50,7 @@ def _show(
     instead of an empty table (on stderr with --json: stdout stays data)."""
     with _reading(name) as (session, integration):
         data = read(session, integration.id)
-        missing = views.unreadable(session, integration.id, reads)
+        missing = views.unreadable(session, integration.id, reads) if reads else []
     if as_json:
         print_json(data)
     for problem in missing:
