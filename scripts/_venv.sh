@@ -9,10 +9,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
 stamp="$VENV/.smp-installed"
-want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-${SMP_EXTRAS:-dev,celery}"
+want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-${SMP_EXTRAS:-postgres,celery,dev}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[${SMP_EXTRAS:-dev,celery}]"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[${SMP_EXTRAS:-postgres,celery,dev}]"
     echo "$want" > "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"

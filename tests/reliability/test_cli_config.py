@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,18 @@ def test_an_unknown_database_url_scheme(
 ) -> None:
     monkeypatch.setenv("SMP_DATABASE_URL", "mysql://root@localhost/smp")
     assert "unknown database URL scheme" in _refused("members", "x")
+
+
+def test_postgresql_without_its_driver_names_the_extra(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if never installed
+    monkeypatch.setenv("SMP_DATABASE_URL", "postgresql://smp@127.0.0.1/smp")
+    # The runner shows stderr in both its output and its stderr.
+    lines = set(_refused("members", "x").strip().splitlines())
+    assert lines == {
+        "error: PostgreSQL needs the psycopg driver: pip install 'smp[postgres]'"
+    }
 
 
 def test_an_unusable_smp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -62,9 +62,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (KeyRefused, DuplicateNameError, NotFoundError, ConfigError) as error:
-        fail(str(error), EXIT_BAD_INPUT)
+        fail(escape(str(error)), EXIT_BAD_INPUT)
     except (StorageError, SendGridError) as error:
-        fail(str(error))
+        fail(escape(str(error)))
 
 
 def open_runtime(context: SyncContext | None = None) -> Runtime:

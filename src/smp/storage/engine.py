@@ -149,7 +149,12 @@ def make_engine(url: URL | str | None = None) -> Engine:
         engine = create_engine(target)
         _configure_sqlite(engine)
         return engine
-    return create_engine(target, pool_pre_ping=True)
+    try:
+        return create_engine(target, pool_pre_ping=True)
+    except ImportError:  # psycopg is the optional `postgres` extra
+        raise ConfigError(
+            "PostgreSQL needs the psycopg driver: pip install 'smp[postgres]'"
+        ) from None
 
 
 def read_session(engine: Engine) -> Session:
