@@ -13,8 +13,9 @@ from tests.api.appkit import Server
 from tests.api.conftest import connect_and_sync
 from tests.dates.months import edge_days
 
-from smp.api.syncs import due_integrations, schedule_forever
 from smp.model import Integration
+from smp.runtime.in_process import schedule_forever
+from smp.runtime.schedule import is_due
 from smp.storage import StorageError, list_sync_runs
 from smp.storage.tables import ApiTokenRow, UserRow
 from smp.storage.users import (
@@ -84,11 +85,10 @@ def test_due_integrations(day: dt.date) -> None:
         _integration(2, created, now - 5 * hour, None),  # default 6 h not passed
         _integration(3, created, now - 7 * hour, None),  # passed
         _integration(4, created, now - 2 * hour, 3600),  # own 1 h interval passed
-        _integration(5, created, None, None),  # no keys
-        _integration(6, created, now - 6 * hour, None),  # exactly due
+        _integration(5, created, now - 6 * hour, None),  # exactly due
     ]
-    due = due_integrations(integrations, now, 6 * 3600, lambda i: i != 5)
-    assert due == [1, 3, 4, 6]
+    due = [i.id for i in integrations if is_due(i, now, 6 * 3600)]
+    assert due == [1, 3, 4, 5]
 
 
 async def test_scheduler_syncs_a_due_integration(server: Server) -> None:

@@ -22,6 +22,7 @@ from tests.reliability.truth import expected, integrity_problems, row_counts, st
 from tests.worker.cluster import Cluster, connect_accounts, wait_for
 
 from smp.cli.loopback import serve_simulator
+from smp.runtime.worker import NEVER_SYNCED
 from smp.simulator import FaultRule, Simulator, World, generate_world
 from smp.storage import (
     generate_key,
@@ -30,7 +31,6 @@ from smp.storage import (
     migrate,
 )
 from smp.storage.runs import INTERRUPTED
-from smp.sync.worker_runtime import NEVER_SYNCED
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.loopback]
 

@@ -27,9 +27,9 @@ from tests.worker.outage import (
 )
 
 from smp.cli.loopback import serve_simulator
+from smp.runtime.worker import NEVER_SYNCED
 from smp.simulator import FaultRule, Simulator, World, generate_world
 from smp.storage import generate_key, make_engine, migrate
-from smp.sync.worker_runtime import NEVER_SYNCED
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.loopback]
 

@@ -27,7 +27,7 @@ from smp.api.problems import (
 )
 from smp.api.routes import data, exports, integrations, runs, service_accounts, users
 from smp.api.state import AppState, app_state
-from smp.api.syncs import SyncRunner, schedule_forever
+from smp.runtime.in_process import SyncRunner, schedule_forever
 from smp.storage import SecretBox
 from smp.storage.users import User
 from smp.sync import SyncContext

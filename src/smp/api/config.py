@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from smp.runtime.schedule import DEFAULT_SYNC_INTERVAL_S
 from smp.storage.logins import LoginThrottle
-
-DEFAULT_SYNC_INTERVAL_S = 6 * 3600
 
 
 @dataclass(frozen=True, slots=True)

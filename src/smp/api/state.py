@@ -9,7 +9,7 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from smp.api.config import ServerConfig
-from smp.api.syncs import SyncRunner
+from smp.runtime.in_process import SyncRunner
 from smp.storage import SecretBox
 from smp.storage.users import User
 from smp.sync import SyncContext

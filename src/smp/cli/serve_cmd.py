@@ -26,6 +26,7 @@ from smp.cli.runtime import (
     user_errors,
     warn,
 )
+from smp.runtime.schedule import DEFAULT_SYNC_INTERVAL_S
 from smp.settings import test_only_fast_password_hash
 from smp.storage import StorageError
 
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
         sync_every: Annotated[
             float, typer.Option(help="Default hours between syncs.", min=0.1)
-        ] = 6.0,
+        ] = DEFAULT_SYNC_INTERVAL_S / HOURS,
         no_scheduler: Annotated[
             bool, typer.Option("--no-scheduler", help="Only sync when asked.")
         ] = False,

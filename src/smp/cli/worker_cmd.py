@@ -24,7 +24,7 @@ DEFAULT_CONCURRENCY = 8
 
 def _celery_app() -> Any:
     try:
-        from smp.sync.celery_app import app
+        from smp.runtime.celery_app import app
     except ImportError:
         fail(
             "the Celery extra is not installed: pip install 'smp[celery]'",

@@ -21,14 +21,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from smp.model import Integration
-from smp.storage import (
-    SecretBox,
-    database_url,
-    get_integration,
-    list_integrations,
-    make_engine,
-)
+from smp.runtime.schedule import DEFAULT_SYNC_INTERVAL_S, due_integrations
+from smp.storage import SecretBox, database_url, get_integration, make_engine
 from smp.sync.context import SyncContext
 from smp.sync.engine import run_sync
 from smp.sync.report import SyncReport
@@ -36,8 +30,6 @@ from smp.sync.report import SyncReport
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Integrations without an interval of their own are synced this often.
-DEFAULT_SYNC_INTERVAL_S = 3600
 # The stamp of an integration that has never been synced.
 NEVER_SYNCED = "never"
 
@@ -63,10 +55,16 @@ class WorkerRuntime:
     """One per worker process, created lazily by the first task."""
 
     def __init__(
-        self, engine: Engine, box: SecretBox, context: SyncContext | None = None
+        self,
+        engine: Engine,
+        box: SecretBox,
+        context: SyncContext | None = None,
+        *,
+        default_interval_s: int = DEFAULT_SYNC_INTERVAL_S,
     ) -> None:
         self.engine = engine
         self.box = box
+        self.default_interval_s = default_interval_s
         self._context = context
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -115,8 +113,8 @@ class WorkerRuntime:
     def due(self, now: dt.datetime) -> list[tuple[int, str]]:
         """Integrations whose interval has passed: (id, last_sync_at stamp)."""
         with Session(self.engine) as session:
-            integrations = list_integrations(session)
-        return [(i.id, _stamp(i.last_sync_at)) for i in integrations if _is_due(i, now)]
+            due = due_integrations(session, now, self.default_interval_s)
+        return [(i.id, _stamp(i.last_sync_at)) for i in due]
 
     def close(self, *, dispose_engine: bool = True) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -124,20 +122,6 @@ class WorkerRuntime:
         self._loop.close()
         if dispose_engine:
             self.engine.dispose()
-
-
-def last_sync_stamp(integration: Integration) -> str:
-    return _stamp(integration.last_sync_at)
-
-
-def _is_due(integration: Integration, now: dt.datetime) -> bool:
-    if integration.last_sync_at is None:
-        return True
-    interval = integration.sync_interval_s or DEFAULT_SYNC_INTERVAL_S
-    last = integration.last_sync_at
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=dt.UTC)
-    return now - last >= dt.timedelta(seconds=interval)
 
 
 _runtime: WorkerRuntime | None = None

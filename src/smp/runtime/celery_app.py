@@ -1,6 +1,6 @@
 """The Celery adapter (`pip install smp[celery]`): scale syncs out over N workers.
 
-`celery -A smp.sync.celery_app worker` or `smp worker` runs the tasks,
+`celery -A smp.runtime.celery_app worker` or `smp worker` runs the tasks,
 `smp scheduler` (Celery beat) enqueues due integrations. Messages carry only
 an integration id and the `last_sync_at` the sender saw, never a key.
 
@@ -32,6 +32,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.exc import DBAPIError
 
+from smp.runtime.worker import Skipped, worker_runtime
 from smp.storage import (
     ConfigError,
     LockBusyError,
@@ -39,7 +40,6 @@ from smp.storage import (
     NotFoundError,
     StorageError,
 )
-from smp.sync.worker_runtime import Skipped, worker_runtime
 
 log = logging.getLogger("smp.worker")
 

@@ -1,4 +1,4 @@
-"""Background syncs: at most one task per integration, and the interval scheduler.
+"""Syncs inside `smp serve`: one task per integration, and the interval scheduler.
 
 The sync engine's lock already keeps two syncs of one integration apart, even
 across processes; the runner only avoids queueing duplicates in this process
@@ -12,18 +12,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from smp.model import Integration
-from smp.storage import (
-    LockBusyError,
-    SecretBox,
-    list_integrations,
-    list_service_accounts,
-    read_session,
-)
+from smp.runtime.schedule import due_integrations
+from smp.storage import LockBusyError, SecretBox, read_session
 from smp.sync import SyncContext, run_sync
 
 log = logging.getLogger(__name__)
@@ -115,21 +109,14 @@ class SyncRunner:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def due_integrations(
-    integrations: Iterable[Integration],
-    now: dt.datetime,
-    default_interval_s: int,
-    has_keys: Callable[[int], bool],
+def start_due(
+    runner: SyncRunner, engine: Engine, now: dt.datetime, default_interval_s: int
 ) -> list[int]:
-    """Integrations whose interval has passed since their last sync, or never synced."""
-    due = []
-    for integration in integrations:
-        interval = dt.timedelta(
-            seconds=integration.sync_interval_s or default_interval_s
-        )
-        last = integration.last_sync_at
-        if (last is None or last + interval <= now) and has_keys(integration.id):
-            due.append(integration.id)
+    """One scheduler tick: start a sync of each due integration; their ids."""
+    with read_session(engine) as session:
+        due = [i.id for i in due_integrations(session, now, default_interval_s)]
+    for integration_id in due:
+        runner.start(integration_id, "schedule")
     return due
 
 
@@ -144,15 +131,7 @@ async def schedule_forever(
     """Every `tick_s`, start a sync of each due integration. Runs until cancelled."""
     while True:
         try:
-            with read_session(engine) as session:
-                integrations = list_integrations(session)
-                keyed = {
-                    i.id for i in integrations if list_service_accounts(session, i.id)
-                }
-            for integration_id in due_integrations(
-                integrations, now(), default_interval_s, keyed.__contains__
-            ):
-                runner.start(integration_id, "schedule")
+            start_due(runner, engine, now(), default_interval_s)
         except Exception as error:  # keep scheduling through a passing DB failure
             log.error("scheduler: %s", type(error).__name__)
         await asyncio.sleep(tick_s)

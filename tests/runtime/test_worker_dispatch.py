@@ -9,25 +9,23 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from smp.model import Outcome
+from smp.model import KeyKind, KeyStatus, Outcome
+from smp.runtime.worker import NEVER_SYNCED, Skipped, WorkerRuntime
 from smp.storage import (
     NotFoundError,
     SecretBox,
+    add_service_account,
     create_integration,
     finish_sync_run,
     generate_key,
     set_sync_interval,
     start_sync_run,
 )
-from smp.sync.worker_runtime import (
-    DEFAULT_SYNC_INTERVAL_S,
-    NEVER_SYNCED,
-    Skipped,
-    WorkerRuntime,
-)
 
 # The real clock, read once, in whole seconds as every database keeps them.
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+# The documented default interval (docs/deploy.md), written out, not imported.
+SIX_HOURS = 6 * 3600
 
 
 @pytest.fixture
@@ -38,11 +36,29 @@ def runtime(engine: Engine) -> Iterator[WorkerRuntime]:
 
 
 def _integration(
-    engine: Engine, name: str, interval: int | None, ago: float | None
+    engine: Engine,
+    name: str,
+    interval: int | None,
+    ago: float | None,
+    *,
+    keyed: bool = True,
 ) -> int:
     with Session(engine) as session, session.begin():
         iid = create_integration(session, name, "global").id
         set_sync_interval(session, iid, interval)
+        if keyed:
+            add_service_account(
+                session,
+                iid,
+                label="main",
+                kind=KeyKind.FULL,
+                scopes=[],
+                capabilities=[],
+                missing={},
+                key_id=f"{iid:0>22}",
+                encrypted_secret="not read by the scheduler",
+                status=KeyStatus.OK,
+            )
         if ago is not None:
             run = start_sync_run(session, iid, "test", now=NOW)
             finish_sync_run(
@@ -62,14 +78,16 @@ def _integration(
 def test_due_follows_each_interval(engine: Engine, runtime: WorkerRuntime) -> None:
     before = {iid for iid, _ in runtime.due(NOW)}
     never = _integration(engine, "d never", None, None)
-    fresh = _integration(engine, "d fresh", None, DEFAULT_SYNC_INTERVAL_S - 60)
-    stale = _integration(engine, "d stale", None, DEFAULT_SYNC_INTERVAL_S + 60)
+    fresh = _integration(engine, "d fresh", None, SIX_HOURS - 60)
+    stale = _integration(engine, "d stale", None, SIX_HOURS + 60)
     short = _integration(engine, "d short", 60, 120)
     long_ = _integration(engine, "d long", 86_400, 7_200)
+    keyless = _integration(engine, "d keyless", None, None, keyed=False)
     due = {iid: stamp for iid, stamp in runtime.due(NOW) if iid not in before}
     assert set(due) == {never, stale, short}
     assert fresh not in due
     assert long_ not in due
+    assert keyless not in due
     assert due[never] == NEVER_SYNCED
     stamp = (NOW - dt.timedelta(seconds=120)).replace(tzinfo=None).isoformat()
     assert due[short] == stamp
