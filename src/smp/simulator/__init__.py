@@ -5,7 +5,8 @@ It imports nothing else from smp, so it cannot share a mistake with the client.
 
 from __future__ import annotations
 
-from smp.simulator.app import LoggedRequest, Simulator
+from smp.simulator.app import Simulator
+from smp.simulator.asgi import LoggedRequest
 from smp.simulator.faults import (
     FAULT_KINDS,
     FaultRule,

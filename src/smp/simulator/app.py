@@ -12,13 +12,24 @@ import datetime as dt
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from http import HTTPStatus
 from urllib.parse import parse_qs
 
 from smp.simulator import errors
+from smp.simulator.asgi import (
+    JSON_TYPE,
+    AsgiApp,
+    LoggedRequest,
+    Receive,
+    Reply,
+    Scope,
+    Send,
+    SimulatedReset,
+    SimulatedTimeout,
+)
 from smp.simulator.calendar import advance_world
+from smp.simulator.control import control
 from smp.simulator.daily import utc_today
 from smp.simulator.faults import FaultRule, capped
 from smp.simulator.handlers import Call
@@ -26,60 +37,10 @@ from smp.simulator.ratelimit import RateLimiter
 from smp.simulator.routes import match
 from smp.simulator.stats import month_index
 from smp.simulator.tenant import Tenant, account_tenant, subuser_tenant
+from smp.simulator.transport import SimulatorTransport
 from smp.simulator.world import SimKey, World
 
-if TYPE_CHECKING:
-    from smp.simulator.transport import SimulatorTransport
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-JSON_TYPE = b"application/json"
 _CACHE_LIMIT = 20_000
-
-
-class SimulatedReset(Exception):
-    """The simulator drops the connection (in-process: httpx.ReadError)."""
-
-
-class SimulatedTimeout(Exception):
-    """The simulator never answers (in-process: httpx.ReadTimeout)."""
-
-
-@dataclass(slots=True)
-class LoggedRequest:
-    """One request as the simulator saw it; `status` is None when it never answered."""
-
-    method: str
-    path: str
-    query: str
-    params: dict[str, list[str]]
-    key_id: str | None
-    on_behalf_of: str | None
-    status: int | None
-    fault: str | None = None
-    at: float = 0.0
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "key_id": self.key_id,
-            "on_behalf_of": self.on_behalf_of,
-            "status": self.status,
-            "fault": self.fault,
-            "at": self.at,
-        }
-
-
-@dataclass(slots=True)
-class Reply:
-    status: int
-    body: bytes
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    content_type: bytes = JSON_TYPE
 
 
 class Simulator:
@@ -157,8 +118,6 @@ class Simulator:
 
     def transport(self) -> SimulatorTransport:
         """An httpx transport that calls this simulator in process."""
-        from smp.simulator.transport import SimulatorTransport
-
         return SimulatorTransport(self)
 
     # -- ASGI -----------------------------------------------------------
@@ -192,8 +151,6 @@ class Simulator:
         if len(path) > 1 and path.endswith("/"):
             path = path[:-1]
         if path.startswith("/_sim/"):
-            from smp.simulator.control import control
-
             body = await _read_body(receive)
             return control(self, scope["method"], path, body)
         method: str = scope["method"]
@@ -329,17 +286,6 @@ class Simulator:
         self.requests.append(entry)
 
 
-class AsgiApp:
-    """An ASGI 3 callable (a class, so servers detect the interface reliably)."""
-
-    def __init__(self, sim: Simulator, *, in_process: bool) -> None:
-        self.sim = sim
-        self.in_process = in_process
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.sim.asgi(scope, receive, send, in_process=self.in_process)
-
-
 def _bearer(header: str | None) -> str | None:
     if not header:
         return None
@@ -354,8 +300,6 @@ def _dump(body: object) -> bytes:
 
 
 def _status_reply(status: int, html: bool) -> Reply:
-    from http import HTTPStatus
-
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from smp.simulator import errors
-from smp.simulator.faults import FaultSpecError, fault_from_dict
-from smp.simulator.world import WorldError, parse_world
+from smp.simulator.asgi import LoggedRequest, Reply
+from smp.simulator.faults import FaultRule, FaultSpecError, fault_from_dict
+from smp.simulator.world import World, WorldError, parse_world
 
-if TYPE_CHECKING:
-    from smp.simulator.app import Reply, Simulator
+
+class Controlled(Protocol):
+    """What the control surface reads and changes (the `Simulator`)."""
+
+    requests: list[LoggedRequest]
+    faults: list[FaultRule]
+    world: World
+
+    def replace_world(self, world: World) -> None: ...
+    def add_fault(self, rule: FaultRule) -> FaultRule: ...
+    def clear_faults(self) -> None: ...
 
 
 def _json(status: int, body: object) -> Reply:
-    from smp.simulator.app import Reply
-
     return Reply(status, json.dumps(body, ensure_ascii=False).encode())
 
 
-def control(sim: Simulator, method: str, path: str, body: bytes) -> Reply:
+def control(sim: Controlled, method: str, path: str, body: bytes) -> Reply:
     if path == "/_sim/requests" and method == "GET":
         return _json(200, [entry.to_dict() for entry in sim.requests])
     if path == "/_sim/requests" and method == "DELETE":
@@ -39,15 +47,11 @@ def control(sim: Simulator, method: str, path: str, body: bytes) -> Reply:
             return _json(400, {"errors": [{"field": None, "message": str(error)}]})
         return _json(200, {"accounts": len(sim.world.accounts)})
     if path == "/_sim/world" and method == "GET":
-        from smp.simulator.app import Reply
-
         return Reply(200, sim.world.to_json().encode())
-    from smp.simulator.app import Reply
-
     return Reply(404, errors.NOT_FOUND)
 
 
-def _add_faults(sim: Simulator, body: bytes) -> Reply:
+def _add_faults(sim: Controlled, body: bytes) -> Reply:
     try:
         data: Any = json.loads(body)
         items = data if isinstance(data, list) else [data]

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
-if TYPE_CHECKING:
-    from smp.simulator.app import Simulator
+from smp.simulator.asgi import AsgiApp, Serves, SimulatedReset, SimulatedTimeout
 
 
 class SimulatorTransport(httpx.AsyncBaseTransport):
     """Wraps httpx.ASGITransport; turns simulated resets and hangs into errors."""
 
-    def __init__(self, sim: Simulator) -> None:
-        from smp.simulator.app import AsgiApp
-
+    def __init__(self, sim: Serves) -> None:
         self._inner = httpx.ASGITransport(app=AsgiApp(sim, in_process=True))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        from smp.simulator.app import SimulatedReset, SimulatedTimeout
-
         try:
             return await self._inner.handle_async_request(request)
         except SimulatedReset:
