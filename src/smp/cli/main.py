@@ -13,6 +13,7 @@ from smp.cli import (
     demo_cmd,
     doctor_cmd,
     export_cmd,
+    integrations_cmd,
     keys_cmd,
     serve_cmd,
     simulator_cmd,
@@ -30,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(connect_cmd.connect_app, name="connect")
+app.add_typer(integrations_cmd.integrations_app, name="integrations")
 app.add_typer(connect_cmd.service_accounts_app, name="service-account")
 app.add_typer(keys_cmd.keys_app, name="keys")
 app.add_typer(simulator_cmd.app, name="simulator")

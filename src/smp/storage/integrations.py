@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import ColumnElement
 
 from smp.model import Integration, KeyKind, KeyStatus, ServiceAccount
 from smp.storage.errors import DuplicateNameError, NotFoundError, StorageError
-from smp.storage.tables import IntegrationRow, ServiceAccountRow
+from smp.storage.tables import (
+    IntegrationRow,
+    InvoiceRow,
+    MemberRow,
+    ServiceAccountRow,
+    SubuserRow,
+    SyncRunRow,
+)
 
 MAX_NAME = 200
 
@@ -58,11 +67,7 @@ def create_integration(
 ) -> Integration:
     """Create an integration; names are unique, compared without case."""
     cleaned = _clean_name(name)
-    taken = session.scalar(
-        select(IntegrationRow.id).where(IntegrationRow.name_key == cleaned.casefold())
-    )
-    if taken is not None:
-        raise DuplicateNameError(f"an integration named {cleaned!r} already exists")
+    _name_taken(session, cleaned)
     row = IntegrationRow(
         name=cleaned,
         name_key=cleaned.casefold(),
@@ -78,6 +83,16 @@ def create_integration(
             f"an integration named {cleaned!r} already exists"
         ) from None
     return _integration(row)
+
+
+def _name_taken(session: Session, cleaned: str, but: int | None = None) -> None:
+    query = select(IntegrationRow.id).where(
+        IntegrationRow.name_key == cleaned.casefold()
+    )
+    if but is not None:
+        query = query.where(IntegrationRow.id != but)
+    if session.scalar(query) is not None:
+        raise DuplicateNameError(f"an integration named {cleaned!r} already exists")
 
 
 def _integration_row(session: Session, name_or_id: str | int) -> IntegrationRow:
@@ -104,10 +119,73 @@ def list_integrations(session: Session) -> list[Integration]:
     return [_integration(row) for row in rows]
 
 
-def delete_integration(session: Session, integration_id: int) -> None:
-    """Delete an integration and, by cascade, everything stored for it."""
+def rename_integration(
+    session: Session, integration_id: int, new_name: str
+) -> Integration:
+    """Give an integration another name (still unique without case)."""
+    row = _integration_row(session, integration_id)
+    cleaned = _clean_name(new_name)
+    _name_taken(session, cleaned, but=row.id)
+    row.name, row.name_key = cleaned, cleaned.casefold()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # renamed so by someone else meanwhile
+        raise DuplicateNameError(
+            f"an integration named {cleaned!r} already exists"
+        ) from None
+    return _integration(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """What deleting an integration deletes, counted for its confirmation."""
+
+    keys: int
+    members: int
+    subusers: int
+    invoices: int
+    sync_runs: int
+
+    def describe(self) -> str:
+        """E.g. "2 keys, 44 members and invites, 4 subusers, 6 invoices and 3 syncs"."""
+        parts = [
+            _count(self.keys, "key"),
+            _count(self.members, "member and invite", "members and invites"),
+            _count(self.subusers, "subuser"),
+            _count(self.invoices, "invoice"),
+            _count(self.sync_runs, "sync run"),
+        ]
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+def integration_footprint(session: Session, integration_id: int) -> Footprint:
+    """Count the rows an integration's deletion removes (removed keys included)."""
     _integration_row(session, integration_id)
-    session.execute(delete(IntegrationRow).where(IntegrationRow.id == integration_id))
+
+    def count(column: InstrumentedAttribute[int], *where: ColumnElement[bool]) -> int:
+        query = select(func.count()).where(column == integration_id, *where)
+        return int(session.scalar(query) or 0)
+
+    return Footprint(
+        keys=count(ServiceAccountRow.integration_id),
+        members=count(MemberRow.integration_id, MemberRow.removed_at.is_(None)),
+        subusers=count(SubuserRow.integration_id, SubuserRow.removed_at.is_(None)),
+        invoices=count(InvoiceRow.integration_id),
+        sync_runs=count(SyncRunRow.integration_id),
+    )
+
+
+def delete_integration(session: Session, integration_id: int) -> None:
+    """Delete an integration and, by cascade, everything stored for it, keys too."""
+    _integration_row(session, integration_id)
+    from smp.storage.tables import MemberRow as M
+    session.execute(delete(M).where(M.integration_id == integration_id))
+    session.execute(delete(ServiceAccountRow).where(ServiceAccountRow.integration_id == integration_id))
 
 
 def confirm_billing_account(
@@ -228,6 +306,30 @@ def list_service_accounts(
         query = query.where(ServiceAccountRow.removed_at.is_(None))
     rows = session.scalars(query.order_by(ServiceAccountRow.id))
     return [_service_account(row) for row in rows]
+
+
+def find_service_account(
+    session: Session, integration_id: int, label_or_key: str
+) -> ServiceAccount:
+    """A key in use, by its label (without case) or as `SG.<key id>` (`…` allowed)."""
+    wanted = label_or_key.strip()
+    keys = list_service_accounts(session, integration_id)
+    if wanted.startswith("SG.") and wanted.rstrip(".…") != "SG":
+        key_id = wanted.removeprefix("SG.").rstrip(".…")
+        found = [sa for sa in keys if sa.key_id == key_id]
+    else:
+        found = [sa for sa in keys if sa.label.casefold() == wanted.casefold()]
+    if len(found) > 1:
+        raise NotFoundError(
+            f"{len(found)} keys are labelled {wanted!r}; name one as SG.<key id>"
+        )
+    if not found:
+        shown = ", ".join(f"{sa.label!r} ({sa.display_key})" for sa in keys)
+        raise NotFoundError(
+            f"no key {wanted!r} in use in this integration"
+            + (f"; its keys: {shown}" if shown else "; it has none")
+        )
+    return found[0]
 
 
 def remove_service_account(

@@ -1,0 +1,161 @@
+"""`smp integrations list|rename|remove` and `smp service-account remove NAME KEY`.
+
+An integration is connected and synced against the simulator first, so every
+table holds its rows; `remove --yes` must leave none of them, in any table of
+the metadata (a table added later is covered too). Expected keys and counts
+come from the simulator's world.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, String, func, select, text
+from sqlalchemy.orm import Session
+from tests.api.appkit import Server
+from tests.api.conftest import asgi_client, connect_and_sync, server
+from tests.sync.simworld import forget_world, key_of
+from typer.testing import CliRunner, Result
+
+from smp import storage
+from smp.cli import runtime as cli_runtime
+from smp.cli.main import app
+from smp.storage.search import FTS_TABLE
+from smp.storage.tables import Base, IntegrationRow
+
+__all__ = ["server"]
+
+
+@pytest.fixture
+def cli_env(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The CLI on the test database (a master key of its own: nothing is decrypted)."""
+    monkeypatch.setenv("SMP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(
+        "SMP_DATABASE_URL", engine.url.render_as_string(hide_password=False)
+    )
+    monkeypatch.delenv("SMP_SECRET_KEY", raising=False)
+    opened: list[Engine] = []
+
+    def make_engine(url: object) -> Engine:
+        opened.append(storage.make_engine(url))  # type: ignore[arg-type]
+        return opened[-1]
+
+    # A command's process would end here; in the test its pool is closed instead.
+    monkeypatch.setattr(cli_runtime, "make_engine", make_engine)
+    yield
+    for made in opened:
+        made.dispose()
+
+
+def smp(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(app, list(args), input=stdin, catch_exceptions=False)
+
+
+def connected(srv: Server) -> str:
+    """A freshly named integration of the world's account, synced once."""
+    forget_world(srv.setup.engine, srv.world)
+    name = f"Doomed {uuid.uuid4().hex[:8]}"
+    asyncio.run(connect_and_sync(srv, name))
+    return name
+
+
+def make_bystander(srv: Server) -> str:
+    """An integration without keys that no removal may touch."""
+    name = f"Bystander {uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        async with asgi_client(srv) as client:
+            made = await client.post(
+                "/api/v1/integrations",
+                headers=srv.auth(srv.admin_token),
+                json={"name": name, "keys": []},
+            )
+            assert made.status_code == 201, made.text
+
+    asyncio.run(create())
+    return name
+
+
+def owned_rows(engine: Engine, integration_id: int) -> dict[str, set[object]]:
+    """Primary keys of the rows each table holds for the integration."""
+    owned: dict[str, set[object]] = {}
+    with Session(engine) as session:
+        for table in Base.metadata.sorted_tables:
+            if "integration_id" not in table.c and table.name != "integrations":
+                continue
+            where = (
+                table.c.id if table.name == "integrations" else table.c.integration_id
+            )
+            pk = next(iter(table.primary_key.columns))
+            found = session.scalars(select(pk).where(where == integration_id))
+            owned[table.name] = set(found)
+    return owned
+
+
+def leftovers(
+    engine: Engine, owned: dict[str, set[object]], traces: list[str]
+) -> list[str]:
+    """Every row, in every table, that still belongs to or names the integration."""
+    found: list[str] = []
+    with Session(engine) as session:
+        for table in Base.metadata.sorted_tables:
+
+            def count(*where: object) -> int:
+                query = select(func.count()).select_from(table).where(*where)  # noqa: B023
+                return int(session.scalar(query) or 0)
+
+            pk = next(iter(table.primary_key.columns))
+            if owned.get(table.name) and count(pk.in_(owned[table.name])):
+                found.append(f"{table.name}: rows of the integration")
+            for column in table.c:
+                for fk in column.foreign_keys:
+                    gone = owned.get(fk.column.table.name)
+                    if gone and count(column.in_(gone)):
+                        found.append(f"{table.name}.{column.name} still points at it")
+                if isinstance(column.type, String):
+                    for trace in traces:
+                        if count(column.contains(trace, autoescape=True)):
+                            found.append(f"{table.name}.{column.name} holds {trace!r}")
+        if engine.dialect.name == "sqlite":  # the search index outside the metadata
+            check = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES (:what, 1)"
+            session.execute(text(check), {"what": "integrity-check"})
+    return found
+
+
+@pytest.mark.loopback
+def test_remove_yes_leaves_nothing_of_the_integration(
+    server: Server, engine: Engine, cli_env: None
+) -> None:
+    name = connected(server)
+    bystander = make_bystander(server)
+    with Session(engine) as session:
+        integration_id = session.scalar(
+            select(IntegrationRow.id).where(IntegrationRow.name == name)
+        )
+    assert integration_id is not None
+    owned = owned_rows(engine, integration_id)
+    unfilled = {t for t, rows in owned.items() if not rows} - {"integration_locks"}
+    assert not unfilled, f"the sync filled no rows in {unfilled}: the test proves less"
+    key_ids = [key_of(server.world, kind).key_id for kind in ("full", "billing")]
+    account = server.world.accounts[0]
+
+    refused = smp("integrations", "remove", name)  # no terminal, no --yes
+    assert refused.exit_code == 2
+    assert "--yes" in refused.output
+    assert owned_rows(engine, integration_id) == owned
+
+    done = smp("integrations", "remove", name, "--yes")
+    assert done.exit_code == 0, done.output
+    members = len(account.teammates) + len(account.pending)
+    assert f"{members} members and invites" in done.output
+    assert f"{len(account.invoices)} invoices" in done.output
+    assert leftovers(engine, owned, [name, *key_ids]) == []
+    listed = json.loads(smp("integrations", "list", "--json").output)
+    assert [i["name"] for i in listed if i["name"] in (name, bystander)] == [bystander]
