@@ -183,9 +183,7 @@ def integration_footprint(session: Session, integration_id: int) -> Footprint:
 def delete_integration(session: Session, integration_id: int) -> None:
     """Delete an integration and, by cascade, everything stored for it, keys too."""
     _integration_row(session, integration_id)
-    from smp.storage.tables import MemberRow as M
-    session.execute(delete(M).where(M.integration_id == integration_id))
-    session.execute(delete(ServiceAccountRow).where(ServiceAccountRow.integration_id == integration_id))
+    session.execute(delete(IntegrationRow).where(IntegrationRow.id == integration_id))
 
 
 def confirm_billing_account(
