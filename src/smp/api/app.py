@@ -110,7 +110,12 @@ def build_app(
         RequestLimits, max_body_bytes=settings.max_body_bytes, api_prefix=API_PREFIX
     )
 
-    @app.get("/healthz", tags=["health"], include_in_schema=True)
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        include_in_schema=True,
+        summary="Check that the server is up",
+    )
     def healthz() -> dict[str, str]:
         """Liveness; the only route without authentication."""
         return {"status": "ok"}

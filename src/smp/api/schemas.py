@@ -307,10 +307,79 @@ class SyncStarted(BaseModel):
 # --- users ------------------------------------------------------------------------
 
 
+RoleName = Literal["admin", "viewer"]
+
+
 class UserOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "ada",
+                    "role": "viewer",
+                    "created_at": "2026-03-01T09:30:00Z",
+                    "time_zone": "Europe/Paris",
+                }
+            ]
+        }
+    )
+
     name: str
-    role: Literal["admin", "viewer"]
+    role: RoleName
     created_at: dt.datetime
+    time_zone: str = Field("UTC", description="IANA name the web UI shows times in")
+
+
+class RoleChange(Strict):
+    role: RoleName
+
+
+class SettingsChange(Strict):
+    time_zone: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            pattern=PRINTABLE,
+            description="An IANA time zone name",
+            examples=["America/New_York"],
+        ),
+    ]
+
+
+class PasswordReset(BaseModel):
+    name: str
+    password: str = Field(
+        description="The new, generated password: shown once, never stored as given",
+        repr=False,
+        examples=["Vq3-hN8kZr1sT0bYwXe4"],
+    )
+
+
+class TokenCreate(Strict):
+    label: Annotated[Label, Field(examples=["reporting script"])] = "api"
+
+
+class TokenInfo(BaseModel):
+    """A token's record: the token itself is never shown again."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "label": "reporting script",
+                    "created_at": "2026-03-01T09:30:00Z",
+                    "last_used_at": None,
+                }
+            ]
+        }
+    )
+
+    id: int
+    label: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
 
 
 class UserCreate(Strict):
@@ -320,5 +389,10 @@ class UserCreate(Strict):
 
 
 class TokenOut(BaseModel):
-    token: str = Field(description="Shown once; only its hash is stored", repr=False)
+    token: str = Field(
+        description="Shown once; only its hash is stored",
+        repr=False,
+        examples=["smp_…"],
+    )
     label: str
+    id: int | None = Field(None, description="Revoke the token by this id")

@@ -7,7 +7,6 @@ never from arguments, which shell history and process lists keep.
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Annotated
 
 import typer
@@ -20,8 +19,12 @@ from smp.storage.users import (
     create_api_token,
     create_user,
     delete_user,
+    generated_password,
+    list_api_tokens,
     list_users,
+    revoke_api_token,
     set_password,
+    set_role,
 )
 
 users_app = typer.Typer(help="SMP users and API tokens.", no_args_is_help=True)
@@ -31,7 +34,7 @@ def _password() -> tuple[str, bool]:
     given = os.environ.get("SMP_NEW_PASSWORD", "")
     if given:
         return given, False
-    return secrets.token_urlsafe(15), True
+    return generated_password(), True
 
 
 @users_app.command("add")
@@ -95,6 +98,40 @@ def token(
     with user_errors(), Session(runtime.engine) as session, session.begin():
         _, raw = create_api_token(session, name, label)
     typer.echo(raw)
+
+
+@users_app.command("role")
+def role(
+    name: str,
+    new_role: Annotated[UserRole, typer.Argument(metavar="ROLE", help="admin/viewer")],
+) -> None:
+    """Change a user's role (the last admin stays an admin)."""
+    runtime = open_runtime()
+    with user_errors(), Session(runtime.engine) as session, session.begin():
+        user = set_role(session, name, new_role)
+    console.print(f"{user.name} is now {user.role.value}", highlight=False)
+
+
+@users_app.command("tokens")
+def tokens(name: str) -> None:
+    """List a user's API tokens (ids and labels; the tokens themselves are not kept)."""
+    runtime = open_runtime()
+    with user_errors(), Session(runtime.engine) as session:
+        found = list_api_tokens(session, name)
+    table = Table("id", "label", "created", "last used")
+    for item in found:
+        last = item.last_used_at.isoformat() if item.last_used_at else "never"
+        table.add_row(str(item.id), item.label, item.created_at.isoformat(), last)
+    console.print(table)
+
+
+@users_app.command("revoke")
+def revoke(name: str, token_id: int) -> None:
+    """Revoke one of a user's API tokens by its id (see `smp users tokens`)."""
+    runtime = open_runtime()
+    with user_errors(), Session(runtime.engine) as session, session.begin():
+        revoke_api_token(session, name, token_id)
+    console.print(f"Revoked token {token_id} of {name}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

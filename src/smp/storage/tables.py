@@ -335,6 +335,10 @@ class UserRow(Base):
     # scrypt$<n>$<r>$<p>$<salt>$<hash>: never the password itself
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime]
+    # IANA name the UI shows times in; times are stored in UTC regardless.
+    time_zone: Mapped[str] = mapped_column(
+        String(64), default="UTC", server_default="UTC"
+    )
 
 
 class ApiTokenRow(Base):

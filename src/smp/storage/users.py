@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import zoneinfo
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -45,6 +47,7 @@ class User:
     name: str
     role: UserRole
     created_at: dt.datetime
+    time_zone: str = "UTC"
 
     @property
     def is_admin(self) -> bool:
@@ -70,7 +73,11 @@ def _digest(secret: str) -> str:
 
 def _user(row: UserRow) -> User:
     return User(
-        id=row.id, name=row.name, role=UserRole(row.role), created_at=row.created_at
+        id=row.id,
+        name=row.name,
+        role=UserRole(row.role),
+        created_at=row.created_at,
+        time_zone=row.time_zone or "UTC",
     )
 
 
@@ -156,6 +163,42 @@ def delete_user(session: Session, name: str) -> None:
         raise StorageError("the last admin cannot be removed")
     session.delete(row)
     session.flush()
+
+
+def set_role(session: Session, name: str, role: UserRole) -> User:
+    """Change a user's role; the last admin keeps theirs."""
+    row = _user_row(session, name)
+    demoting = row.role == UserRole.ADMIN and role is not UserRole.ADMIN
+    if demoting and count_admins(session) <= 1:
+        raise StorageError("the last admin cannot stop being an admin")
+    row.role = str(role)
+    session.flush()
+    return _user(row)
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names this machine knows."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(name: str) -> str:
+    cleaned = name.strip()
+    if cleaned not in time_zones():
+        raise StorageError(f"{cleaned[:64]!r} is not an IANA time zone name")
+    return cleaned
+
+
+def set_time_zone(session: Session, name: str, time_zone: str) -> User:
+    row = _user_row(session, name)
+    row.time_zone = check_time_zone(time_zone)
+    session.flush()
+    return _user(row)
+
+
+def generated_password() -> str:
+    """A random password for a reset: 120 bits, shown once to whoever reset it."""
+    return secrets.token_urlsafe(15)
 
 
 def set_password(session: Session, name: str, password: str) -> None:
@@ -295,6 +338,18 @@ def list_api_tokens(session: Session, name: str) -> list[ApiToken]:
         .order_by(ApiTokenRow.id)
     )
     return [_token(row) for row in rows]
+
+
+def revoke_api_token(session: Session, name: str, token_id: int) -> None:
+    """Revoke one of a user's own tokens; another user's token is not found."""
+    user = _user_row(session, name)
+    result = session.execute(
+        delete(ApiTokenRow).where(
+            ApiTokenRow.id == token_id, ApiTokenRow.user_id == user.id
+        )
+    )
+    if not getattr(result, "rowcount", 0):
+        raise NotFoundError(f"{name!r} has no token {token_id}")
 
 
 def revoke_api_tokens(session: Session, name: str) -> int:

@@ -20,6 +20,7 @@ from smp.api.config import ServerConfig
 from smp.storage import SecretBox
 from smp.sync import SyncContext
 from smp.web import (
+    pages_account,
     pages_auth,
     pages_dashboard,
     pages_docs,
@@ -99,6 +100,7 @@ def create_app(
         pages_integrations,
         pages_dashboard,
         pages_users,
+        pages_account,
         pages_docs,
     ):
         app.include_router(module.router)

@@ -1,10 +1,15 @@
-"""`/docs`: the API reference, rendered from `/openapi.json` (no CDN, no script)."""
+"""`/docs`: the interactive API reference (Swagger UI) over `/openapi.json`.
+
+Swagger UI's files come from the installed `fastapi-offline` package, so the
+reference works offline and loads nothing from a CDN; its start-up script is
+our own static file, because the CSP allows no inline script.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import resources
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from smp.web.deps import PagesDep
@@ -12,36 +17,29 @@ from smp.web.session import SignedInUser
 
 router = APIRouter(include_in_schema=False)
 
+SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+}
 
-def operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    found = []
-    for path, methods in schema.get("paths", {}).items():
-        for method, operation in methods.items():
-            found.append(
-                {
-                    "method": method.upper(),
-                    "path": path,
-                    "summary": operation.get("summary", ""),
-                    "description": operation.get("description", ""),
-                    "tag": (operation.get("tags") or ["other"])[0],
-                    "parameters": [
-                        {
-                            "name": p["name"],
-                            "in": p["in"],
-                            "required": p.get("required", False),
-                            "description": p.get("description", ""),
-                        }
-                        for p in operation.get("parameters", [])
-                    ],
-                    "body": "requestBody" in operation,
-                    "responses": sorted(operation.get("responses", {})),
-                }
-            )
-    return found
+
+def swagger_file(name: str) -> bytes:
+    """One of Swagger UI's files, read from the installed package."""
+    return (resources.files("fastapi_offline") / "static" / name).read_bytes()
+
+
+@router.get("/vendor/swagger-ui/{name}")
+def swagger_asset(name: str) -> Response:
+    media_type = SWAGGER_FILES.get(name)
+    if media_type is None:
+        raise HTTPException(404)
+    return Response(
+        swagger_file(name),
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/docs")
 def docs(request: Request, who: SignedInUser, pages: PagesDep) -> Response:
-    return pages.render(
-        request, "docs.html", who, operations=operations(request.app.openapi())
-    )
+    return pages.render(request, "docs.html", who)

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from smp.web.session import SignedIn
 
 
-def _day(value: dt.date | dt.datetime | None) -> str:
+def _zone_of(context: Context) -> zoneinfo.ZoneInfo:
+    """The signed-in user's display zone; UTC for anyone else or an unknown name."""
+    name = getattr(context.get("user"), "time_zone", "UTC") or "UTC"
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def local_time(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """`value` (UTC when naive) in `zone`, with the zone's abbreviation then."""
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@pass_context
+def _day(context: Context, value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        return local_time(value, _zone_of(context))
     return value.isoformat()
 
 

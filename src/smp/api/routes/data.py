@@ -113,7 +113,11 @@ def _listed(
     )
 
 
-@router.get("/members", response_model=DataPage[MemberOut])
+@router.get(
+    "/members",
+    summary="List, filter and search an integration's members",
+    response_model=DataPage[MemberOut],
+)
 def members(
     integration: IntegrationParam,
     state: State,
@@ -166,7 +170,11 @@ def _by_expiry(session: Session, integration: int) -> list[Member]:
     return found
 
 
-@router.get("/invites", response_model=DataPage[MemberOut])
+@router.get(
+    "/invites",
+    summary="List pending invites, soonest expiry first",
+    response_model=DataPage[MemberOut],
+)
 def invites(
     integration: IntegrationParam,
     state: State,
@@ -191,7 +199,11 @@ def invites(
     )
 
 
-@router.get("/member-counts", response_model=MemberCountsOut)
+@router.get(
+    "/member-counts",
+    summary="Count members by role, invites and removals",
+    response_model=MemberCountsOut,
+)
 def counts(
     integration: IntegrationParam, state: State, _user: CurrentUser
 ) -> MemberCountsOut:
@@ -200,7 +212,11 @@ def counts(
         return member_counts(session, integration, state.context.now())
 
 
-@router.get("/member-events", response_model=DataPage[MemberEventOut])
+@router.get(
+    "/member-events",
+    summary="List member changes, newest first",
+    response_model=DataPage[MemberEventOut],
+)
 def member_events(
     integration: IntegrationParam,
     state: State,
@@ -228,7 +244,11 @@ def member_events(
     )
 
 
-@router.get("/subusers", response_model=DataPage[SubuserOut])
+@router.get(
+    "/subusers",
+    summary="List subusers with their credits",
+    response_model=DataPage[SubuserOut],
+)
 def subusers(
     integration: IntegrationParam,
     state: State,
@@ -252,7 +272,11 @@ def subusers(
     )
 
 
-@router.get("/invoices", response_model=DataPage[InvoiceOut])
+@router.get(
+    "/invoices",
+    summary="List invoices, newest first",
+    response_model=DataPage[InvoiceOut],
+)
 def invoices(
     integration: IntegrationParam,
     state: State,
@@ -272,7 +296,11 @@ def invoices(
     )
 
 
-@router.get("/usage", response_model=UsageOut)
+@router.get(
+    "/usage",
+    summary="Show credit usage and its forecast",
+    response_model=UsageOut,
+)
 def usage(
     integration: IntegrationParam,
     state: State,
@@ -292,7 +320,11 @@ def usage(
     return usage_out(view, missing)
 
 
-@router.get("/volumes", response_model=DataPage[MonthlyVolumeOut])
+@router.get(
+    "/volumes",
+    summary="List monthly e-mail volumes",
+    response_model=DataPage[MonthlyVolumeOut],
+)
 def volumes(
     integration: IntegrationParam,
     state: State,

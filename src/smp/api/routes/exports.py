@@ -99,6 +99,7 @@ def download(
 
 @router.get(
     "/exports/{dataset}",
+    summary="Download a dataset as CSV, XLSX or JSON",
     responses={
         200: {
             "description": "The dataset",

@@ -14,7 +14,11 @@ from smp.storage import NotFoundError, get_sync_run, list_sync_runs, read_sessio
 router = APIRouter(tags=["syncs"], responses=problem_responses(404))
 
 
-@router.get("/sync-runs", response_model=Page[SyncRunOut])
+@router.get(
+    "/sync-runs",
+    summary="List sync runs, most recent first",
+    response_model=Page[SyncRunOut],
+)
 def runs(
     integration: IntegrationParam,
     state: State,
@@ -33,6 +37,7 @@ def runs(
 
 @router.post(
     "/sync-runs",
+    summary="Start a sync of an integration",
     status_code=202,
     response_model=SyncStarted,
     responses=problem_responses(403),
@@ -45,7 +50,11 @@ async def start(body: SyncStart, state: State, _user: AdminUser) -> SyncStarted:
     return SyncStarted(integration_id=body.integration_id, started=started)
 
 
-@router.get("/sync-runs/{run_id}", response_model=SyncRunOut)
+@router.get(
+    "/sync-runs/{run_id}",
+    summary="Show one sync run",
+    response_model=SyncRunOut,
+)
 def run(run_id: IdPath, state: State, _user: CurrentUser) -> SyncRunOut:
     with read_session(state.engine) as session:
         try:

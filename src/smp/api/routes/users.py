@@ -1,4 +1,4 @@
-"""`/users`: SMP's own users. Only admins manage them; anyone can ask who they are."""
+"""`/users`: SMP's own users. Admins manage them; everyone manages their own tokens."""
 
 from __future__ import annotations
 
@@ -10,15 +10,33 @@ from sqlalchemy.orm import Session
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.params import Limit, Offset
 from smp.api.problems import ApiProblem, problem_responses
-from smp.api.schemas import Page, TokenOut, UserCreate, UserOut
+from smp.api.schemas import (
+    Id,
+    Page,
+    PasswordReset,
+    RoleChange,
+    SettingsChange,
+    TokenCreate,
+    TokenInfo,
+    TokenOut,
+    UserCreate,
+    UserOut,
+)
 from smp.storage import DuplicateNameError, NotFoundError, StorageError, read_session
 from smp.storage.users import (
+    ApiToken,
     User,
     UserRole,
     create_api_token,
     create_user,
     delete_user,
+    generated_password,
+    list_api_tokens,
     list_users,
+    revoke_api_token,
+    set_password,
+    set_role,
+    set_time_zone,
 )
 
 router = APIRouter(tags=["users"], responses=problem_responses(403))
@@ -27,15 +45,89 @@ UserName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9._
 
 
 def user_out(user: User) -> UserOut:
-    return UserOut(name=user.name, role=user.role.value, created_at=user.created_at)
+    return UserOut(
+        name=user.name,
+        role=user.role.value,
+        created_at=user.created_at,
+        time_zone=user.time_zone,
+    )
 
 
-@router.get("/users/me", response_model=UserOut)
+def token_info(token: ApiToken) -> TokenInfo:
+    return TokenInfo(
+        id=token.id,
+        label=token.label,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+    )
+
+
+def _new_token(state: State, name: str, label: str) -> TokenOut:
+    try:
+        with Session(state.engine) as session, session.begin():
+            record, raw = create_api_token(session, name, label)
+    except NotFoundError:
+        raise ApiProblem(404, f"no user {name!r}") from None
+    return TokenOut(token=raw, label=record.label, id=record.id)
+
+
+@router.get("/users/me", response_model=UserOut, summary="Show the signed-in user")
 def me(user: CurrentUser) -> UserOut:
     return user_out(user)
 
 
-@router.get("/users", response_model=Page[UserOut])
+@router.patch(
+    "/users/me", response_model=UserOut, summary="Change your display time zone"
+)
+def change_settings(body: SettingsChange, state: State, user: CurrentUser) -> UserOut:
+    """Times in the web UI are shown in this zone; the API always answers in UTC."""
+    try:
+        with Session(state.engine) as session, session.begin():
+            changed = set_time_zone(session, user.name, body.time_zone)
+    except StorageError as error:
+        raise ApiProblem(422, str(error)) from None
+    return user_out(changed)
+
+
+@router.get(
+    "/users/me/tokens", response_model=list[TokenInfo], summary="List your API tokens"
+)
+def my_tokens(state: State, user: CurrentUser) -> list[TokenInfo]:
+    """Ids and labels only: a token is shown once, when it is created."""
+    with read_session(state.engine) as session:
+        return [token_info(t) for t in list_api_tokens(session, user.name)]
+
+
+@router.post(
+    "/users/me/tokens",
+    status_code=201,
+    response_model=TokenOut,
+    summary="Create an API token for yourself",
+)
+def add_my_token(body: TokenCreate, state: State, user: CurrentUser) -> TokenOut:
+    """The token is in this answer only; SMP keeps just its hash."""
+    return _new_token(state, user.name, body.label)
+
+
+@router.delete(
+    "/users/me/tokens/{token_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(404),
+    summary="Revoke one of your API tokens",
+)
+def revoke_my_token(
+    token_id: Annotated[Id, Path()], state: State, user: CurrentUser
+) -> Response:
+    try:
+        with Session(state.engine) as session, session.begin():
+            revoke_api_token(session, user.name, token_id)
+    except NotFoundError:
+        raise ApiProblem(404, f"you have no token {token_id}") from None
+    return Response(status_code=204)
+
+
+@router.get("/users", response_model=Page[UserOut], summary="List SMP users")
 def users(
     state: State, _user: AdminUser, limit: Limit = 50, offset: Offset = 0
 ) -> Page[UserOut]:
@@ -46,7 +138,11 @@ def users(
 
 
 @router.post(
-    "/users", status_code=201, response_model=UserOut, responses=problem_responses(409)
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    responses=problem_responses(409),
+    summary="Add an SMP user",
 )
 def add(body: UserCreate, state: State, _user: AdminUser) -> UserOut:
     try:
@@ -64,11 +160,49 @@ def add(body: UserCreate, state: State, _user: AdminUser) -> UserOut:
     return user_out(created)
 
 
+@router.patch(
+    "/users/{name}",
+    response_model=UserOut,
+    responses=problem_responses(404, 409),
+    summary="Change a user's role",
+)
+def change_role(
+    name: UserName, body: RoleChange, state: State, _user: AdminUser
+) -> UserOut:
+    """The last admin cannot be made a viewer."""
+    try:
+        with Session(state.engine) as session, session.begin():
+            changed = set_role(session, name, UserRole(body.role))
+    except NotFoundError:
+        raise ApiProblem(404, f"no user {name!r}") from None
+    except StorageError as error:
+        raise ApiProblem(409, str(error)) from None
+    return user_out(changed)
+
+
+@router.post(
+    "/users/{name}/password",
+    response_model=PasswordReset,
+    responses=problem_responses(404),
+    summary="Reset a user's password to a generated one",
+)
+def reset_password(name: UserName, state: State, _user: AdminUser) -> PasswordReset:
+    """The new password is in this answer only; the user's sessions and tokens end."""
+    password = generated_password()
+    try:
+        with Session(state.engine) as session, session.begin():
+            set_password(session, name, password)
+    except NotFoundError:
+        raise ApiProblem(404, f"no user {name!r}") from None
+    return PasswordReset(name=name, password=password)
+
+
 @router.delete(
     "/users/{name}",
     status_code=204,
     response_class=Response,
     responses=problem_responses(404, 409),
+    summary="Remove a user with their tokens and sessions",
 )
 def remove(name: UserName, state: State, user: AdminUser) -> Response:
     if name == user.name:
@@ -88,12 +222,8 @@ def remove(name: UserName, state: State, user: AdminUser) -> Response:
     status_code=201,
     response_model=TokenOut,
     responses=problem_responses(404),
+    summary="Create an API token for a user",
 )
 def token(name: UserName, state: State, _user: AdminUser) -> TokenOut:
     """A new bearer token for a user, shown once (only its hash is stored)."""
-    try:
-        with Session(state.engine) as session, session.begin():
-            _, raw = create_api_token(session, name, "api")
-    except NotFoundError:
-        raise ApiProblem(404, f"no user {name!r}") from None
-    return TokenOut(token=raw, label="api")
+    return _new_token(state, name, "api")

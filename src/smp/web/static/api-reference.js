@@ -1,0 +1,13 @@
+// Starts Swagger UI on /docs (a file, not inline: the CSP allows scripts from SMP only).
+window.addEventListener("DOMContentLoaded", function () {
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    // No call to the public validator: nothing leaves this server.
+    validatorUrl: null,
+    displayRequestDuration: true,
+    defaultModelsExpandDepth: 1,
+    docExpansion: "list",
+  });
+});
