@@ -1,3 +1,3 @@
 """SMP: a self-hosted SaaS Management Platform. First integration: Twilio SendGrid."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
