@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from smp.cli import views
@@ -31,12 +33,21 @@ def _reading(name: str) -> Iterator[tuple[Session, Integration]]:
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        table.add_row(*(_cell(row[c]) for c in columns))
     return table
+
+
+def _cell(value: Any) -> Text:
+    """Plain text (SendGrid's values are not markup), counts with separators."""
+    if value is None:
+        return Text("")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Text(f"{value:,}")
+    return Text(str(value))
 
 
 def _show(
@@ -63,8 +74,11 @@ def register(app: typer.Typer) -> None:
     @app.command("members")
     def members(
         name: NameArg,
-        status: Annotated[MemberStatus | None, typer.Option()] = None,
-        role: Annotated[Role | None, typer.Option()] = None,
+        status: Annotated[
+            MemberStatus | None,
+            typer.Option(help="Only members in this state (default: not removed)."),
+        ] = None,
+        role: Annotated[Role | None, typer.Option(help="Only this role.")] = None,
         search: Annotated[
             str | None, typer.Option(help="Text in email or name.")
         ] = None,
@@ -83,8 +97,7 @@ def register(app: typer.Typer) -> None:
             table = _table(
                 f"Members of {integration.name}", [_shown(r) for r in rows], columns
             )
-            counts = Counter(r["role"] for r in rows if r["status"] == "active")
-            caption = [", ".join(f"{role}: {n}" for role, n in sorted(counts.items()))]
+            caption = [role_counts(rows)]
             if status in (None, MemberStatus.PENDING):
                 caption.append(invite_counts(rows))
             table.caption = "\n".join([*caption, NO_ACTIVITY])
@@ -108,8 +121,9 @@ def register(app: typer.Typer) -> None:
         """Invoices (needs a Billing Access key)."""
 
         def render(integration: Integration, rows: list[dict[str, Any]]) -> None:
-            columns = ["number", "date", "due_date", "amount", "currency", "status"]
-            console.print(_table(f"Invoices of {integration.name}", rows, columns))
+            columns = ["number", "date", "due_date", "amount", "status"]
+            shown = [{**r, "amount": money(r["amount"], r["currency"])} for r in rows]
+            console.print(_table(f"Invoices of {integration.name}", shown, columns))
 
         _show(name, as_json, views.invoices, render, ("invoices",))
 
@@ -147,12 +161,25 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def role_counts(rows: list[dict[str, Any]]) -> str:
+    """'owner: 1, admin: 4, user: 25': active members, by rank, not by name."""
+    counts = Counter(r["role"] for r in rows if r["status"] == "active")
+    return ", ".join(f"{role}: {counts[role]:,}" for role in Role if counts[role])
+
+
+def money(amount: float | None, currency: str | None) -> str:
+    """'1,234.50 USD': two decimals and the currency, as on an invoice."""
+    if amount is None:
+        return ""
+    return f"{amount:,.2f} {currency or ''}".rstrip()
+
+
 def invite_counts(rows: list[dict[str, Any]]) -> str:
     """'pending invites: 2 (1 more expired)': expired ones are not pending."""
     invites = [r for r in rows if r["status"] == "pending"]
     expired = sum(bool(r["invite_expired"]) for r in invites)
-    more = f" ({expired} more expired, no longer usable)" if expired else ""
-    return f"pending invites: {len(invites) - expired}{more}"
+    more = f" ({expired:,} more expired, no longer usable)" if expired else ""
+    return f"pending invites: {len(invites) - expired:,}{more}"
 
 
 CREDIT_COLUMNS = ["credits used", "credits total"]

@@ -110,7 +110,10 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export(
         name: Annotated[str, typer.Argument(help="Integration name or id.")],
-        format_: Annotated[Format, typer.Option("--format")] = Format.CSV,
+        format_: Annotated[
+            Format,
+            typer.Option("--format", help="csv (one file per table), json or xlsx."),
+        ] = Format.CSV,
         out: Annotated[
             Path, typer.Option("--out", help="Folder to write into.")
         ] = Path("."),

@@ -11,6 +11,7 @@ like a key. Every message here names the option, never what was given in it.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Sequence
@@ -21,6 +22,16 @@ NOT_THE_KEY = "give the name of an environment variable (or a file), not the key
 # whole or cut short, that no integration, label or file would be named like.
 _KEY_LIKE = re.compile(r"SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+# Why a key file cannot be read, in words: not a class name or an errno.
+_PLAIN = {
+    errno.ENOENT: "no such file",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EISDIR: "that is a folder, not a file",
+    errno.ENOTDIR: "a part of the path is not a folder",
+}
 
 
 class KeySourceError(Exception):
@@ -73,8 +84,10 @@ def file_text(path: str | Path, what: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise KeySourceError(f"{what}: cannot read {path}: {reason}") from None
+        reason = _PLAIN.get(error.errno or 0) or (error.strerror or "").lower()
+        raise KeySourceError(
+            f"{what}: cannot read key file {path}: {reason or 'the system refused'}"
+        ) from None
     except UnicodeDecodeError:
         raise KeySourceError(f"{what}: {path} is not UTF-8 text") from None
 

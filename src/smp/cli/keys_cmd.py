@@ -36,4 +36,4 @@ def rotate_master(
         console.print(new_key, highlight=False)
     with user_errors():
         count = rotate_master_key(runtime.engine, new_key=new_key)
-    console.print(f"Re-encrypted {count} stored key(s) under the new master key.")
+    console.print(f"Re-encrypted {count:,} stored key(s) under the new master key.")

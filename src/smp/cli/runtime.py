@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from sqlalchemy import Engine
 
@@ -32,8 +32,28 @@ from smp.storage import (
 from smp.storage.engine import home_exposure
 from smp.sync import KeyRefused, SyncContext
 
-console = Console()
-errors = Console(stderr=True)
+# Wider than any line SMP prints: piped or redirected output is read by
+# scripts and searched with grep, so no value may be cut or wrapped there.
+UNWRAPPED_WIDTH = 10_000
+
+
+class _Console(Console):
+    """Terminal width on a terminal; elsewhere no wrapping and no cut values."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        measured = super().size
+        if self.is_terminal:
+            return measured
+        return ConsoleDimensions(UNWRAPPED_WIDTH, measured.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = _Console()
+errors = _Console(stderr=True)
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
