@@ -18,7 +18,7 @@ from smp.storage.integrations import key_holder
 from smp.sync import Slot
 from smp.sync.context import SyncContext
 from smp.sync.engine import run_sync
-from smp.sync.keys import NewKey, connect
+from smp.sync.key_onboarding import NewKey, connect
 
 BASE_URL = "https://sim.invalid"
 # The world's keys are each of one account: tests vouch for the billing key.

@@ -24,7 +24,7 @@ from smp.storage import list_invoices, list_service_accounts
 from smp.storage.tables import InvoiceRow
 from smp.sync import ProcessWriter, ThreadWriter, run_sync
 from smp.sync.sanity import UnusableAnswer
-from smp.sync.writes import Job, Scope, Written
+from smp.sync.write_jobs import Job, WriteTarget, Written
 
 # The module, not the function `smp.storage.upsert` that shadows it.
 upsert_module = importlib.import_module("smp.storage.upsert")
@@ -90,7 +90,7 @@ async def test_a_text_too_long_for_its_column_fails_only_that_capability(
     )
 
 
-def _insert_unchecked(session: Session, currency: str, scope: Scope) -> Written:
+def _insert_unchecked(session: Session, currency: str, scope: WriteTarget) -> Written:
     """An invoice written past storage's length check, as a new write path might."""
     session.execute(
         insert(InvoiceRow),
@@ -123,7 +123,7 @@ async def test_the_databases_own_refusal_is_bad_data_not_an_outage(
     iid, error = await _resync_with_long_currency(setup, "refused currency")
     assert error == refusal
     # From the writer process, too, it comes back as bad data.
-    scope = Scope(iid, 1, 1, setup.context.now())
+    scope = WriteTarget(iid, 1, 1, setup.context.now())
     job = Job("invoices", _insert_unchecked, LONG_CURRENCY, scope)
     for writer in (ThreadWriter(), ProcessWriter(engine)):
         try:

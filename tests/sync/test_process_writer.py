@@ -23,14 +23,14 @@ from smp.sendgrid import wire
 from smp.simulator import generate_world
 from smp.storage import ConfigError, list_members, make_engine, migrate
 from smp.sync import ProcessWriter, ThreadWriter, writer_for
-from smp.sync import writer as writer_module
+from smp.sync import off_loop_writers as writer_module
 from smp.sync.engine import run_sync
-from smp.sync.keys import connect
+from smp.sync.key_onboarding import connect
+from smp.sync.off_loop_writers import WRITER_ENV, on_thread
 from smp.sync.sanity import UnusableAnswer
-from smp.sync.writer import WRITER_ENV, on_thread
-from smp.sync.writes import (
+from smp.sync.write_jobs import (
     Job,
-    Scope,
+    WriteTarget,
     Written,
     invoices,
     members,
@@ -128,7 +128,7 @@ async def test_a_writer_refuses_a_job_for_another_database(
 ) -> None:
     other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
     try:
-        job = Job("members", _never, [], Scope(1, 1, 1, setup.context.now()))
+        job = Job("members", _never, [], WriteTarget(1, 1, 1, setup.context.now()))
         with pytest.raises(ValueError, match="another database"):
             await setup.context.writer.write(other, job)
     finally:
@@ -212,7 +212,7 @@ async def test_writes_go_to_the_thread_until_the_process_is_ready(
     monkeypatch.setattr(writer_module, "perform", recorded)
     writer = ProcessWriter(sqlite_engine)
     try:
-        scope = Scope(1, 1, 1, dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC))
+        scope = WriteTarget(1, 1, 1, dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC))
         # Spawning takes far longer than this first write.
         early = await writer.write(sqlite_engine, Job("invoices", invoices, [], scope))
         assert early == Written(0)
@@ -233,12 +233,12 @@ async def test_a_refused_or_failed_write_reaches_the_caller_as_its_own_error(
     """Errors come back from the writer process as the classes `Run.step`
     sorts by: an unusable answer, a database error."""
     writer = setup.context.writer
-    scope = Scope(1, 1, 1, setup.context.now())
+    scope = WriteTarget(1, 1, 1, setup.context.now())
     huge = wire.Teammate(username="x" * 5000, email="x@corp.example")
     with pytest.raises(UnusableAnswer, match="username"):
         await writer.write(setup.engine, Job("members", members, [huge], scope))
     # No integration 999: the foreign key refuses the rows.
-    missing = Scope(999, 999, 999, setup.context.now())
+    missing = WriteTarget(999, 999, 999, setup.context.now())
     good = wire.Teammate(username="ana", email="ana@corp.example")
     with pytest.raises(DBAPIError):
         await writer.write(setup.engine, Job("members", members, [good], missing))

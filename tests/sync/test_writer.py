@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from smp.sync.writer import off_loop
+from smp.sync.off_loop_writers import off_loop
 
 
 def test_a_write_runs_off_the_loop_while_the_loop_goes_on() -> None:

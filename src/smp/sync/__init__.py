@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from smp.sync.context import GLOBAL_IN_FLIGHT_ENV, SyncContext, default_limiter
 from smp.sync.engine import COLLECTED, run_sync
+from smp.sync.key_onboarding import NewKey, add_key, check_key, connect
 from smp.sync.key_rules import (
     CLI_HINTS,
     AccountAlreadyConnected,
@@ -17,9 +18,8 @@ from smp.sync.key_rules import (
     KeyRefused,
     Slot,
 )
-from smp.sync.keys import NewKey, add_key, check_key, connect
+from smp.sync.off_loop_writers import ProcessWriter, ThreadWriter, Writer, writer_for
 from smp.sync.report import SyncReport
-from smp.sync.writer import ProcessWriter, ThreadWriter, Writer, writer_for
 
 __all__ = [
     "CLI_HINTS",

@@ -23,7 +23,7 @@ from smp.storage import (
     read_session,
     stored_volume_months_of,
 )
-from smp.sync import fetch, freshness, mapping, writes
+from smp.sync import fetch, freshness, mapping, write_jobs
 
 if TYPE_CHECKING:
     from smp.sync.engine import Run
@@ -42,12 +42,12 @@ async def identity(run: Run) -> None:
                 CapabilityResult(Outcome.OK, 1, service_account_id=sa.id),
             )
             return
-    await run.step("account_identity", fetch.fetch_identity, writes.identity)
+    await run.step("account_identity", fetch.fetch_identity, write_jobs.identity)
 
 
 async def members_then_invites(run: Run) -> None:
-    await run.step("members", fetch.fetch_members, writes.members)
-    await run.step("invites", fetch.fetch_invites, writes.invites)
+    await run.step("members", fetch.fetch_members, write_jobs.members)
+    await run.step("invites", fetch.fetch_invites, write_jobs.invites)
 
 
 async def subusers_and_volume(run: Run) -> None:
@@ -88,7 +88,7 @@ async def subusers_and_volume(run: Run) -> None:
         )
 
     try:
-        await run.step("subusers", get_subusers, writes.subusers)
+        await run.step("subusers", get_subusers, write_jobs.subusers)
     finally:
         if volume is not None:
             await volume
@@ -133,17 +133,17 @@ async def _volume(run: Run, subusers: list[str]) -> fetch.VolumeListing | None:
         # overwrite figures already stored for its last days.
         return await fetch.fetch_volume(client, start, None, subusers)
 
-    return await run.step("usage_volume", get_volume, writes.volume)
+    return await run.step("usage_volume", get_volume, write_jobs.volume)
 
 
 async def account_credits(run: Run) -> None:
-    await run.step("usage_credits", fetch.fetch_credits, writes.account_credits)
+    await run.step("usage_credits", fetch.fetch_credits, write_jobs.account_credits)
 
 
 async def invoices(run: Run) -> None:
     await run.step(
         "invoices",
         fetch.fetch_invoices,
-        writes.invoices,
+        write_jobs.invoices,
         not_provided=fetch.invoices_not_provided,
     )

@@ -23,7 +23,7 @@ from smp.sendgrid import (
 )
 from smp.storage import ConfigError
 from smp.sync.freshness import DEFAULT_REFRESH_AFTER
-from smp.sync.writer import ThreadWriter, Writer
+from smp.sync.off_loop_writers import ThreadWriter, Writer
 
 GLOBAL_IN_FLIGHT_ENV = "SMP_GLOBAL_IN_FLIGHT"
 
@@ -63,7 +63,7 @@ class SyncContext:
     # How long an account identity or a subuser's credits may go unread
     # when nothing says they changed (smp.sync.freshness).
     refresh_after: dt.timedelta = DEFAULT_REFRESH_AFTER
-    # Where writes run (smp.sync.writer); its owner closes it.
+    # Where writes run (smp.sync.off_loop_writers); its owner closes it.
     writer: Writer = field(default_factory=ThreadWriter)
 
     def client(

@@ -55,11 +55,11 @@ from smp.storage import (
     set_service_account_status,
     start_sync_run,
 )
-from smp.sync import chains, sanity, writes
+from smp.sync import chains, sanity, write_jobs
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
+from smp.sync.off_loop_writers import WriterStopped, on_thread
 from smp.sync.report import SyncReport
-from smp.sync.writer import WriterStopped, on_thread
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -247,7 +247,7 @@ class Run:
         self,
         capability: str,
         fetch_with: Callable[[SendGridClient], Awaitable[T]],
-        save: Callable[[Session, T, writes.Scope], writes.Written],
+        save: Callable[[Session, T, write_jobs.WriteTarget], write_jobs.Written],
         *,
         not_provided: Callable[[Exception], bool] | None = None,
     ) -> T | None:
@@ -263,10 +263,10 @@ class Run:
         self.progress(capability, None)
         try:
             data = await fetch_with(self.clients[sa.id])
-            scope = writes.Scope(
+            scope = write_jobs.WriteTarget(
                 self.integration.id, sa.id, self.report.run_id, self.now
             )
-            job = writes.Job(capability, save, data, scope)
+            job = write_jobs.Job(capability, save, data, scope)
             written = await self.context.writer.write(self.engine, job)
         except (SendGridError, sanity.UnusableAnswer) as error:
             if not_provided is not None and not_provided(error):

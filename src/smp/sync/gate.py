@@ -17,7 +17,7 @@ import weakref
 from sqlalchemy import Engine
 
 from smp.storage import integration_lock
-from smp.sync.writer import on_thread
+from smp.sync.off_loop_writers import on_thread
 
 # Syncs per engine (and event loop) at once; leaves room in a pool of 15.
 MAX_CONCURRENT_SYNCS = 8

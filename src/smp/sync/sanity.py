@@ -33,7 +33,7 @@ SIGNED = frozenset({"remain"})
 class UnusableAnswer(Exception):
     """A fetched value SMP cannot store; the message names the field.
 
-    Also raised by the members write (`writes.members`) for a teammates list
+    Also raised by the members write (`write_jobs.members`) for a teammates list
     that cannot be the account's real one (`smp.model.SuspiciousListing`).
     """
 

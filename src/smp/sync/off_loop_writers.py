@@ -10,7 +10,7 @@ time, in the order they were asked for (SQLite has a single writer anyway):
 - `ProcessWriter`: one process of its own, with its own engine on the same
   database. `smp sync --all` uses it for many syncs: the writes then no longer
   compete with the loop for the GIL (ADR 15). Jobs and results are pickled;
-  see `smp.sync.writes`.
+  see `smp.sync.write_jobs`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from smp.storage import ConfigError, make_engine
 from smp.sync.gc_tuning import tune_for_sync
 from smp.sync.sanity import refused_values
-from smp.sync.writes import Job, Written, perform
+from smp.sync.write_jobs import Job, Written, perform
 
 T = TypeVar("T")
 
