@@ -12,6 +12,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
+from smp.api.examples import example
 from smp.model import EventKind, KeyKind, KeyStatus, MemberStatus, Outcome, Role
 from smp.sendgrid.keys import contains_key
 
@@ -104,6 +105,8 @@ class IntegrationUpdate(Strict):
 
 
 class IntegrationOut(BaseModel):
+    model_config = example("IntegrationOut")
+
     id: int
     name: str
     region: str
@@ -127,6 +130,8 @@ class ServiceAccountCreate(Strict):
 
 
 class ServiceAccountOut(BaseModel):
+    model_config = example("ServiceAccountOut")
+
     id: int
     integration_id: int
     label: str
@@ -167,6 +172,8 @@ class IntegrationCreated(BaseModel):
 
 
 class MemberOut(BaseModel):
+    model_config = example("MemberOut")
+
     id: int | None
     email: str | None
     username: str | None
@@ -191,6 +198,8 @@ class MemberOut(BaseModel):
 
 
 class MemberEventOut(BaseModel):
+    model_config = example("MemberEventOut")
+
     id: int | None
     kind: EventKind
     member_key: str | None = Field(description="null only for the `baseline` event")
@@ -211,6 +220,8 @@ class MemberEventOut(BaseModel):
 
 
 class MemberCountsOut(BaseModel):
+    model_config = example("MemberCountsOut")
+
     active: int
     roles: dict[Role, int] = Field(description="Active members per role")
     pending_invites: int = Field(description="Invites that can still be accepted")
@@ -221,6 +232,8 @@ class MemberCountsOut(BaseModel):
 
 
 class SubuserOut(BaseModel):
+    model_config = example("SubuserOut")
+
     username: str
     email: str | None
     disabled: bool
@@ -239,6 +252,8 @@ class SubuserOut(BaseModel):
 
 
 class InvoiceOut(BaseModel):
+    model_config = example("InvoiceOut")
+
     invoice_id: str
     number: str | None
     date: dt.date | None
@@ -253,6 +268,8 @@ class InvoiceOut(BaseModel):
 
 
 class UsageOut(BaseModel):
+    model_config = example("UsageOut")
+
     subuser: str | None
     last_reset: dt.date | None
     next_reset: dt.date | None
@@ -272,6 +289,8 @@ class UsageOut(BaseModel):
 
 
 class MonthlyVolumeOut(BaseModel):
+    model_config = example("MonthlyVolumeOut")
+
     month: dt.date
     subuser: str | None = Field(
         description="null: the parent account's own sends, which SendGrid's "
@@ -282,6 +301,8 @@ class MonthlyVolumeOut(BaseModel):
 
 
 class SyncRunOut(BaseModel):
+    model_config = example("SyncRunOut")
+
     id: int
     integration_id: int
     trigger: str
