@@ -101,7 +101,10 @@ class IntegrationCreate(Strict):
 
 
 class IntegrationUpdate(Strict):
-    sync_interval_s: Interval | None = None
+    name: Name | None = Field(None, description="A new name (unique, without case)")
+    sync_interval_s: Interval | None = Field(
+        None, description="Seconds between syncs; null returns to the default"
+    )
 
 
 class IntegrationOut(BaseModel):
@@ -156,6 +159,9 @@ class KeyCheck(BaseModel):
     missing: dict[str, list[str]]
     fixes: dict[str, str]
     warnings: list[str]
+    write_scopes: list[str] = Field(
+        default_factory=list, description="Scopes that let the key change things"
+    )
 
 
 class CheckedServiceAccount(BaseModel):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from smp.api.problems import ApiProblem
 from smp.api.routes.integrations import create_connected
 from smp.api.routes.service_accounts import add_checked
-from smp.api.schemas import MAX_ID
+from smp.api.schemas import MAX_ID, CheckedServiceAccount
 from smp.model import Integration
 from smp.sendgrid.keys import contains_key
 from smp.storage import (
@@ -25,8 +25,14 @@ from smp.storage import (
     remove_service_account,
     set_sync_interval,
 )
+from smp.storage.integrations import (
+    delete_integration,
+    integration_footprint,
+    rename_integration,
+)
 from smp.sync import Hints, KeyRefused, NewKey, Slot
 from smp.web.deps import PagesDep
+from smp.web.flash import set_flash
 from smp.web.forms import FormText, bounded_int, clean_key, clean_text
 from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
 
@@ -39,6 +45,7 @@ WEB_HINTS = Hints(
     confirm=f"tick “{CONFIRM}”",
 )
 FIELDS = {Slot.ACCESS: "access_token", Slot.BILLING: "billing_token"}
+REGIONS = {"global": "Global (api.sendgrid.com)", "eu": "EU (api.eu.sendgrid.com)"}
 
 
 def find(who: SignedIn, integration_id: int) -> Integration:
@@ -72,7 +79,14 @@ def integrations(request: Request, who: SignedInUser, pages: PagesDep) -> Respon
 def integrate_form(request: Request, who: SignedInUser, pages: PagesDep) -> Response:
     require_admin(who)
     return pages.render(
-        request, "integrate.html", who, name="SendGrid", errors={}, confirmed=False
+        request,
+        "integrate.html",
+        who,
+        name="SendGrid",
+        errors={},
+        confirmed=False,
+        regions=REGIONS,
+        region="global",
     )
 
 
@@ -90,11 +104,15 @@ async def integrate(
     access_token: FormText = "",
     billing_token: FormText = "",
     billing_account_confirmed: FormText = "",
+    region: FormText = "global",
     csrf_token: FormText = "",
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     require_admin(who)
     errors: dict[str, str] = {}
+    if region not in REGIONS:
+        errors["region"] = "Choose the region: Global or EU."
+        region = "global"
     keys: list[NewKey] = []
     for slot, label, raw in (
         (Slot.ACCESS, ACCESS, access_token),
@@ -117,7 +135,7 @@ async def integrate(
             out, checked = await create_connected(
                 who.state,
                 shown_name,
-                "global",
+                region,
                 keys,
                 None,
                 confirmed_by(who, billing_account_confirmed),
@@ -142,14 +160,21 @@ async def integrate(
         name=shown_name or ("" if contains_key(name) else name[:200]),
         errors=errors,
         confirmed=bool(billing_account_confirmed),
+        regions=REGIONS,
+        region=region,
     )
 
 
-@router.get("/integrations/{integration_id}/settings")
-def settings(
-    integration_id: int, request: Request, who: SignedInUser, pages: PagesDep
+def settings_page(
+    request: Request,
+    who: SignedIn,
+    pages: PagesDep,
+    integration: Integration,
+    *,
+    status: int = 200,
+    added: CheckedServiceAccount | None = None,
+    error: str | None = None,
 ) -> Response:
-    integration = find(who, integration_id)
     with read_session(who.state.engine) as session:
         keys = list_service_accounts(session, integration.id, include_removed=True)
         runs = list_sync_runs(session, integration.id, limit=10)
@@ -157,14 +182,22 @@ def settings(
         request,
         "settings.html",
         who,
+        status=status,
         integration=integration,
         keys=keys,
         runs=runs,
         syncing=who.state.syncs.running(integration.id),
         default_interval=who.state.config.default_sync_interval_s,
-        added=None,
-        error=None,
+        added=added,
+        error=error,
     )
+
+
+@router.get("/integrations/{integration_id}/settings")
+def settings(
+    integration_id: int, request: Request, who: SignedInUser, pages: PagesDep
+) -> Response:
+    return settings_page(request, who, pages, find(who, integration_id))
 
 
 @router.post("/integrations/{integration_id}/service-accounts")
@@ -196,28 +229,28 @@ async def add_service_account(
         error = str(problem)
     except ApiProblem as problem:
         error, status = problem.detail, problem.status
-    integration = find(who, integration.id)  # a billing key's confirmation, if any
-    with read_session(who.state.engine) as session:
-        keys = list_service_accounts(session, integration.id, include_removed=True)
-        runs = list_sync_runs(session, integration.id, limit=10)
-    return pages.render(
+    return settings_page(
         request,
-        "settings.html",
         who,
+        pages,
+        find(who, integration.id),  # a billing key's confirmation, if any
         status=201 if added else status,
-        integration=integration,
-        keys=keys,
-        runs=runs,
-        syncing=who.state.syncs.running(integration.id),
-        default_interval=who.state.config.default_sync_interval_s,
         added=added,
         error=error,
     )
 
 
+def settings_url(integration: Integration) -> str:
+    return f"/integrations/{integration.id}/settings"
+
+
 @router.post("/integrations/{integration_id}/service-accounts/{sa_id}/remove")
 def remove_key(
-    integration_id: int, sa_id: int, who: SignedInUser, csrf_token: FormText = ""
+    integration_id: int,
+    sa_id: int,
+    request: Request,
+    who: SignedInUser,
+    csrf_token: FormText = "",
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     require_admin(who)
@@ -226,28 +259,119 @@ def remove_key(
         try:
             if not 1 <= sa_id <= MAX_ID:
                 raise NotFoundError("no such key")
-            if get_service_account(session, sa_id).integration_id != integration.id:
+            key = get_service_account(session, sa_id)
+            if key.integration_id != integration.id:
                 raise NotFoundError("no such key")
         except NotFoundError:
             raise Refused(404, "There is no such service account.") from None
         remove_service_account(session, sa_id)
-    return RedirectResponse(f"/integrations/{integration.id}/settings", status_code=303)
+    return set_flash(
+        RedirectResponse(settings_url(integration), status_code=303),
+        request,
+        who,
+        f"Removed key ‘{key.label}’ ({key.display_key}). "
+        "It no longer syncs; what it collected is kept.",
+    )
+
+
+@router.post("/integrations/{integration_id}/rename")
+def rename(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    name: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    try:
+        with Session(who.state.engine) as session, session.begin():
+            renamed = rename_integration(
+                session, integration.id, clean_text(name, "The new name")
+            )
+    except (ValueError, StorageError) as error:  # DuplicateNameError included
+        return settings_page(
+            request, who, pages, integration, status=422, error=str(error)
+        )
+    return set_flash(
+        RedirectResponse(settings_url(renamed), status_code=303),
+        request,
+        who,
+        f"Renamed ‘{integration.name}’ to ‘{renamed.name}’.",
+    )
+
+
+def _what_goes(who: SignedIn, integration: Integration) -> str:
+    with read_session(who.state.engine) as session:
+        return integration_footprint(session, integration.id).describe()
+
+
+@router.get("/integrations/{integration_id}/delete")
+def delete_form(
+    integration_id: int, request: Request, who: SignedInUser, pages: PagesDep
+) -> Response:
+    require_admin(who)
+    integration = find(who, integration_id)
+    return pages.render(
+        request,
+        "delete_integration.html",
+        who,
+        integration=integration,
+        what=_what_goes(who, integration),
+        syncing=who.state.syncs.running(integration.id),
+    )
+
+
+@router.post("/integrations/{integration_id}/delete")
+def delete(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    if who.state.syncs.running(integration.id):
+        raise Refused(
+            409, "A sync of this integration is running; delete it when it ends."
+        )
+    what = _what_goes(who, integration)
+    with Session(who.state.engine) as session, session.begin():
+        delete_integration(session, integration.id)
+    return set_flash(
+        RedirectResponse("/integrations", status_code=303),
+        request,
+        who,
+        f"Deleted integration ‘{integration.name}’ and its {what}.",
+    )
 
 
 @router.post("/integrations/{integration_id}/sync")
 async def sync_now(
-    integration_id: int, who: SignedInUser, csrf_token: FormText = ""
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    csrf_token: FormText = "",
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     require_admin(who)
     integration = find(who, integration_id)
     who.state.syncs.start(integration.id, "web")
-    return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+    return set_flash(
+        RedirectResponse(f"/integrations/{integration.id}", status_code=303),
+        request,
+        who,
+        f"Sync of ‘{integration.name}’ started.",
+    )
 
 
 @router.post("/integrations/{integration_id}/interval")
 def interval(
     integration_id: int,
+    request: Request,
     who: SignedInUser,
     hours: FormText = "",
     csrf_token: FormText = "",
@@ -258,4 +382,10 @@ def interval(
     seconds = bounded_int(hours, "The interval in hours", 1, 720) * 3600
     with Session(who.state.engine) as session, session.begin():
         set_sync_interval(session, integration.id, seconds)
-    return RedirectResponse(f"/integrations/{integration.id}/settings", status_code=303)
+    every = seconds // 3600
+    return set_flash(
+        RedirectResponse(settings_url(integration), status_code=303),
+        request,
+        who,
+        f"Saved: ‘{integration.name}’ syncs every {every} hour{'s' * (every != 1)}.",
+    )

@@ -28,6 +28,7 @@ from smp.storage import (
     read_session,
     set_sync_interval,
 )
+from smp.storage.integrations import rename_integration
 from smp.sync import KeyRefused, NewKey, Slot, connect
 
 router = APIRouter(tags=["integrations"])
@@ -42,7 +43,11 @@ def _out(state: AppState, session: Session, integration: Integration) -> Integra
     )
 
 
-@router.get("/integrations", response_model=Page[IntegrationOut])
+@router.get(
+    "/integrations",
+    summary="List integrations",
+    response_model=Page[IntegrationOut],
+)
 def list_all(
     state: State, _user: CurrentUser, limit: Limit = 50, offset: Offset = 0
 ) -> Page[IntegrationOut]:
@@ -93,6 +98,7 @@ async def create_connected(
 
 @router.post(
     "/integrations",
+    summary="Connect a SendGrid account (keys checked first)",
     status_code=201,
     response_model=IntegrationCreated,
     responses=problem_responses(403, 409),
@@ -122,6 +128,7 @@ async def create(
 
 @router.get(
     "/integrations/{integration_id}",
+    summary="Read an integration",
     response_model=IntegrationOut,
     responses=problem_responses(404),
 )
@@ -134,8 +141,9 @@ def read(
 
 @router.patch(
     "/integrations/{integration_id}",
+    summary="Rename an integration or change its sync interval",
     response_model=IntegrationOut,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 409),
 )
 def update(
     integration_id: IntegrationPath,
@@ -143,21 +151,38 @@ def update(
     state: State,
     _user: AdminUser,
 ) -> IntegrationOut:
-    """Set the sync interval in seconds; null returns to the server's default."""
+    """Rename (`name`) and/or set the sync interval in seconds (`sync_interval_s`;
+    null returns to the server's default). Fields left out stay as they are.
+    A name another integration has, in any case, is a conflict.
+    """
     with Session(state.engine) as session, session.begin():
-        find_integration(session, integration_id)
-        integration = set_sync_interval(session, integration_id, body.sync_interval_s)
+        integration = find_integration(session, integration_id)
+        try:
+            if body.name is not None:
+                integration = rename_integration(session, integration_id, body.name)
+        except DuplicateNameError as error:
+            raise ApiProblem(409, str(error)) from None
+        except StorageError as error:
+            raise ApiProblem(422, str(error)) from None
+        if "sync_interval_s" in body.model_fields_set:
+            integration = set_sync_interval(
+                session, integration_id, body.sync_interval_s
+            )
         return _out(state, session, integration)
 
 
 @router.delete(
     "/integrations/{integration_id}",
+    summary="Delete an integration, its keys and all its data",
     status_code=204,
     response_class=Response,
     responses=problem_responses(403, 404, 409),
 )
 def delete(integration_id: IntegrationPath, state: State, _user: AdminUser) -> Response:
-    """Delete an integration with everything collected for it."""
+    """Delete an integration with its keys and everything collected for it.
+
+    This cannot be undone. Refused (409) while a sync of it is running.
+    """
     if state.syncs.running(integration_id):
         raise ApiProblem(409, "a sync of this integration is running; try again later")
     with Session(state.engine) as session, session.begin():

@@ -42,6 +42,7 @@ def _find(session: Session, sa_id: int) -> ServiceAccount:
 
 @router.get(
     "/service-accounts",
+    summary="List an integration's keys",
     response_model=Page[ServiceAccountOut],
     responses=problem_responses(404),
 )
@@ -94,6 +95,7 @@ async def add_checked(
 
 @router.post(
     "/service-accounts",
+    summary="Add a key to an integration (checked first)",
     status_code=201,
     response_model=CheckedServiceAccount,
     responses=problem_responses(403, 404, 409),
@@ -119,6 +121,7 @@ async def create(
 
 @router.get(
     "/service-accounts/{service_account_id}",
+    summary="Read a key's status and reach",
     response_model=ServiceAccountOut,
     responses=problem_responses(404),
 )
@@ -131,6 +134,7 @@ def read(
 
 @router.delete(
     "/service-accounts/{service_account_id}",
+    summary="Remove a key (what it collected is kept)",
     status_code=204,
     response_class=Response,
     responses=problem_responses(403, 404),
