@@ -23,7 +23,7 @@ from smp.simulator import KEY_KINDS, SimKey, Simulator, World, generate_world
 # SendGrid never names a key's kind; the doctor infers it. The simulator's
 # kind names map one to one onto the doctor's.
 DOCTOR_KIND = {
-    "full": "full_access",
+    "full": "full",
     "restricted": "restricted",
     "billing": "billing",
     "validation": "email_validation",

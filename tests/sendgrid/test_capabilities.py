@@ -93,7 +93,7 @@ def test_missing_names_the_scope_and_invoices_say_billing_key() -> None:
             KeyKind.EMAIL_VALIDATION,
         ),
         (["teammates.read", "stats.read"], KeyKind.RESTRICTED),
-        (FULL_ACCESS_LIKE, KeyKind.FULL_ACCESS),
+        (FULL_ACCESS_LIKE, KeyKind.FULL),
         (AUTOMATIC, KeyKind.UNKNOWN),
         ([], KeyKind.UNKNOWN),
     ],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from smp.model import ServiceAccount
 from smp.sendgrid.capabilities import CAPABILITIES, missing_scopes
+from smp.vocabulary import Capability
 
 _NEEDS = {c.name: tuple(missing_scopes(c, frozenset())) for c in CAPABILITIES}
 
@@ -23,20 +24,24 @@ class Read:
     """One kind of data: the capability that reads it, the extra scope its key
     needs (if any), and how a sentence names it."""
 
-    capability: str
+    capability: Capability
     extra: str | None
     words: str
 
 
 READS: dict[str, Read] = {
-    "members": Read("members", None, "members"),
-    "invites": Read("invites", None, "pending invites"),
-    "subusers": Read("subusers", None, "subusers"),
-    "subuser_credits": Read("subusers", "subusers.credits.read", "subusers' credits"),
-    "credits": Read("usage_credits", None, "credits"),
-    "volume": Read("usage_volume", None, "e-mail volume"),
-    "subuser_volume": Read("usage_volume", "subusers.stats.read", "subusers' volume"),
-    "invoices": Read("invoices", None, "invoices"),
+    "members": Read(Capability.MEMBERS, None, "members"),
+    "invites": Read(Capability.INVITES, None, "pending invites"),
+    "subusers": Read(Capability.SUBUSERS, None, "subusers"),
+    "subuser_credits": Read(
+        Capability.SUBUSERS, "subusers.credits.read", "subusers' credits"
+    ),
+    "credits": Read(Capability.USAGE_CREDITS, None, "credits"),
+    "volume": Read(Capability.USAGE_VOLUME, None, "e-mail volume"),
+    "subuser_volume": Read(
+        Capability.USAGE_VOLUME, "subusers.stats.read", "subusers' volume"
+    ),
+    "invoices": Read(Capability.INVOICES, None, "invoices"),
 }
 
 
@@ -56,7 +61,7 @@ def _message(
         who = f"Key {chosen.display_key} cannot"
     else:
         who = "No connected key can"
-    if read.capability == "invoices":
+    if read.capability is Capability.INVOICES:
         # Billing scopes cannot share a key with any other scope.
         return f"{who} read invoices: connect a key with Billing Access ({missing[0]})"
     return f"{who} read {read.words}: add {', '.join(missing)}"

@@ -35,7 +35,7 @@ from smp.sync.gc_tuning import tune_for_sync
 EXIT_LOCKED = 3
 # How long a sync waits by default for another sync of the same integration.
 DEFAULT_LOCK_WAIT_S = 600.0
-_ORDER = {name: index for index, name in enumerate(COLLECTED)}
+_ORDER: dict[str, int] = {name: i for i, name in enumerate(COLLECTED)}
 _COLOURS = {
     Outcome.OK: "green",
     Outcome.FAILED: "red",

@@ -1,6 +1,6 @@
 """Pure domain types and rules: no I/O, imports nothing else from smp.
 
-- `enums`: Role, MemberStatus, KeyStatus, KeyKind, Capability, EventKind, Outcome
+- `enums`: Role, MemberStatus, KeyStatus, EventKind, Outcome (KeyKind: smp.vocabulary)
 - `records`: the dataclasses storage accepts and returns
 - `roles`: `role_from_user_type`
 - `members`: member identity and the diff rules that emit `MemberEvent`s
@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 from smp.model.enums import (
-    Capability,
     EventKind,
-    KeyKind,
     KeyStatus,
     MemberStatus,
     Outcome,
@@ -61,11 +59,11 @@ from smp.model.volume import (
     month_start,
     months_to_fetch,
 )
+from smp.vocabulary import KeyKind
 
 __all__ = [
     "DEFAULT_HISTORY_MONTHS",
     "AccountIdentity",
-    "Capability",
     "CapabilityResult",
     "EventKind",
     "Integration",

@@ -23,25 +23,6 @@ class KeyStatus(StrEnum):
     INVALID = "invalid"
 
 
-class KeyKind(StrEnum):
-    FULL = "full"
-    RESTRICTED = "restricted"
-    BILLING = "billing"
-    EMAIL_VALIDATION = "email_validation"
-    UNKNOWN = "unknown"
-
-
-class Capability(StrEnum):
-    MEMBERS = "members"
-    INVITES = "invites"
-    SUBUSERS = "subusers"
-    USAGE_CREDITS = "usage_credits"
-    USAGE_VOLUME = "usage_volume"
-    ACCOUNT_IDENTITY = "account_identity"
-    INVOICES = "invoices"
-    EMAIL_VALIDATION = "email_validation"
-
-
 class EventKind(StrEnum):
     JOINED = "joined"
     LEFT = "left"

@@ -14,12 +14,12 @@ from decimal import Decimal
 
 from smp.model.enums import (
     EventKind,
-    KeyKind,
     KeyStatus,
     MemberStatus,
     Outcome,
     Role,
 )
+from smp.vocabulary import KeyKind
 
 # --- what SendGrid listed, already normalized by the sync engine ----------------
 

@@ -10,8 +10,7 @@ from smp.sendgrid.capabilities import (
     CAPABILITIES,
     CAPABILITY_NAMES,
     MINIMAL_READ_ONLY_SCOPES,
-    Capability,
-    KeyKind,
+    CapabilityRule,
     classify_key,
     permission_scopes,
     read_only_key_request,
@@ -50,6 +49,7 @@ from smp.sendgrid.ratelimit import (
 )
 from smp.sendgrid.regions import BASE_URLS, Region, resolve_base_url
 from smp.sendgrid.transport import ReadOnlyTransport
+from smp.vocabulary import Capability, KeyKind
 
 __all__ = [
     "BASE_URLS",
@@ -62,6 +62,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Capability",
+    "CapabilityRule",
     "Clock",
     "ConcurrencyLimiter",
     "ErrorDetail",

@@ -18,57 +18,60 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
+
+from smp.vocabulary import Capability, KeyKind
 
 
 @dataclass(frozen=True, slots=True)
-class Capability:
-    name: str
+class CapabilityRule:
+    """What a capability needs of a key's scopes, and how to fix a key without it."""
+
+    name: Capability
     # Every group must be satisfied; a group is satisfied by any one of its scopes.
     requires: tuple[tuple[str, ...], ...]
     fix: str
 
 
 BILLING_READ_SCOPE = "billing.read"
-CAPABILITIES: tuple[Capability, ...] = (
-    Capability(
-        "members",
+CAPABILITIES: tuple[CapabilityRule, ...] = (
+    CapabilityRule(
+        Capability.MEMBERS,
         (("teammates.read",),),
         "add teammates.read; the UI cannot pick it alone, so create the key with "
         "POST /v3/api_keys",
     ),
-    Capability(
-        "invites",
+    CapabilityRule(
+        Capability.INVITES,
         (("teammates.read",),),
         "pending invites come with teammates.read (same fix as members)",
     ),
-    Capability(
-        "subusers",
+    CapabilityRule(
+        Capability.SUBUSERS,
         (("subusers.read",),),
         "add subusers.read (Subuser Management: Read Access; Pro plans and up)",
     ),
-    Capability(
-        "usage_credits",
+    CapabilityRule(
+        Capability.USAGE_CREDITS,
         (("user.credits.read",),),
         "add user.credits.read (User Account: Read Access)",
     ),
-    Capability(
-        "usage_volume",
+    CapabilityRule(
+        Capability.USAGE_VOLUME,
         (("stats.read", "stats.global.read"),),
         "add stats.read or stats.global.read (Stats: Read Access)",
     ),
-    Capability(
-        "account_identity",
+    CapabilityRule(
+        Capability.ACCOUNT_IDENTITY,
         (("user.username.read",), ("user.account.read",)),
         "add user.username.read and user.account.read (User Account: Read Access)",
     ),
-    Capability(
-        "invoices",
+    CapabilityRule(
+        Capability.INVOICES,
         ((BILLING_READ_SCOPE,),),
         "invoices need a separate key with Billing Access",
     ),
-    Capability(
-        "email_validation",
+    CapabilityRule(
+        Capability.EMAIL_VALIDATION,
         (("validations.email.read",),),
         "email validation needs a separate Email Validation key (Pro plans and up)",
     ),
@@ -98,14 +101,6 @@ _FULL_ACCESS_MARKERS = frozenset(
 _FULL_ACCESS_MIN_SCOPES = 50
 
 
-class KeyKind(StrEnum):
-    FULL_ACCESS = "full_access"
-    RESTRICTED = "restricted"
-    BILLING = "billing"
-    EMAIL_VALIDATION = "email_validation"
-    UNKNOWN = "unknown"
-
-
 def permission_scopes(scopes: Iterable[str]) -> frozenset[str]:
     """Drop SendGrid's automatic flags (`2fa_required`, `sender_verification_*`).
 
@@ -116,11 +111,11 @@ def permission_scopes(scopes: Iterable[str]) -> frozenset[str]:
     )
 
 
-def has_capability(capability: Capability, scopes: frozenset[str]) -> bool:
+def has_capability(capability: CapabilityRule, scopes: frozenset[str]) -> bool:
     return all(any(s in scopes for s in group) for group in capability.requires)
 
 
-def missing_scopes(capability: Capability, scopes: frozenset[str]) -> list[str]:
+def missing_scopes(capability: CapabilityRule, scopes: frozenset[str]) -> list[str]:
     """The preferred scope of each unsatisfied group."""
     return [group[0] for group in capability.requires if not scopes.intersection(group)]
 
@@ -139,7 +134,7 @@ def classify_key(scopes: frozenset[str]) -> KeyKind:
     if all(s.startswith("validations.email.") for s in scopes):
         return KeyKind.EMAIL_VALIDATION
     if scopes >= _FULL_ACCESS_MARKERS and len(scopes) >= _FULL_ACCESS_MIN_SCOPES:
-        return KeyKind.FULL_ACCESS
+        return KeyKind.FULL
     return KeyKind.RESTRICTED
 
 

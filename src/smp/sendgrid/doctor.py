@@ -12,8 +12,7 @@ from typing import Any
 
 from smp.sendgrid.capabilities import (
     CAPABILITIES,
-    Capability,
-    KeyKind,
+    CapabilityRule,
     classify_key,
     has_capability,
     missing_scopes,
@@ -23,6 +22,7 @@ from smp.sendgrid.capabilities import (
 )
 from smp.sendgrid.client import SendGridClient
 from smp.sendgrid.errors import ApiError, ProtocolError
+from smp.vocabulary import Capability, KeyKind
 
 
 @dataclass(slots=True)
@@ -100,7 +100,7 @@ async def diagnose(client: SendGridClient) -> KeyReport:
     return report
 
 
-def capability(name: str) -> Capability:
+def capability(name: Capability) -> CapabilityRule:
     for candidate in CAPABILITIES:
         if candidate.name == name:
             return candidate

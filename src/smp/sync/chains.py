@@ -24,13 +24,14 @@ from smp.storage import (
     stored_volume_months_of,
 )
 from smp.sync import fetch, freshness, mapping, write_jobs
+from smp.vocabulary import Capability
 
 if TYPE_CHECKING:
     from smp.sync.engine import Run
 
 
 async def identity(run: Run) -> None:
-    sa = run.key_for("account_identity")
+    sa = run.key_for(Capability.ACCOUNT_IDENTITY)
     if sa is not None:
         with read_session(run.engine) as session:
             stored = get_identity(session, run.integration.id)
@@ -38,22 +39,24 @@ async def identity(run: Run) -> None:
             stored, sa.id, run.now, run.context.refresh_after
         ):
             run.record(
-                "account_identity",
+                Capability.ACCOUNT_IDENTITY,
                 CapabilityResult(Outcome.OK, 1, service_account_id=sa.id),
             )
             return
-    await run.step("account_identity", fetch.fetch_identity, write_jobs.identity)
+    await run.step(
+        Capability.ACCOUNT_IDENTITY, fetch.fetch_identity, write_jobs.identity
+    )
 
 
 async def members_then_invites(run: Run) -> None:
-    await run.step("members", fetch.fetch_members, write_jobs.members)
-    await run.step("invites", fetch.fetch_invites, write_jobs.invites)
+    await run.step(Capability.MEMBERS, fetch.fetch_members, write_jobs.members)
+    await run.step(Capability.INVITES, fetch.fetch_invites, write_jobs.invites)
 
 
 async def subusers_and_volume(run: Run) -> None:
     """The listing, then volume, then the credits that may have changed."""
     iid = run.integration.id
-    sa = run.key_for("subusers")
+    sa = run.key_for(Capability.SUBUSERS)
     with_credits = bool(
         sa and "subusers.credits.read" in run.scope_reports[sa.id].scopes
     )
@@ -88,7 +91,7 @@ async def subusers_and_volume(run: Run) -> None:
         )
 
     try:
-        await run.step("subusers", get_subusers, write_jobs.subusers)
+        await run.step(Capability.SUBUSERS, get_subusers, write_jobs.subusers)
     finally:
         if volume is not None:
             await volume
@@ -133,16 +136,18 @@ async def _volume(run: Run, subusers: list[str]) -> fetch.VolumeListing | None:
         # overwrite figures already stored for its last days.
         return await fetch.fetch_volume(client, start, None, subusers)
 
-    return await run.step("usage_volume", get_volume, write_jobs.volume)
+    return await run.step(Capability.USAGE_VOLUME, get_volume, write_jobs.volume)
 
 
 async def account_credits(run: Run) -> None:
-    await run.step("usage_credits", fetch.fetch_credits, write_jobs.account_credits)
+    await run.step(
+        Capability.USAGE_CREDITS, fetch.fetch_credits, write_jobs.account_credits
+    )
 
 
 async def invoices(run: Run) -> None:
     await run.step(
-        "invoices",
+        Capability.INVOICES,
         fetch.fetch_invoices,
         write_jobs.invoices,
         not_provided=fetch.invoices_not_provided,

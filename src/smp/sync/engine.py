@@ -36,6 +36,7 @@ from smp.sendgrid import (
     ApiError,
     ApiKey,
     AuthenticationError,
+    Capability,
     KeyReport,
     RateLimitedError,
     SendGridClient,
@@ -67,13 +68,13 @@ Progress = Callable[[str, Outcome | None], None]
 
 # Capabilities SMP collects, in the order they are reported.
 COLLECTED = (
-    "account_identity",
-    "members",
-    "invites",
-    "subusers",
-    "usage_credits",
-    "usage_volume",
-    "invoices",
+    Capability.ACCOUNT_IDENTITY,
+    Capability.MEMBERS,
+    Capability.INVITES,
+    Capability.SUBUSERS,
+    Capability.USAGE_CREDITS,
+    Capability.USAGE_VOLUME,
+    Capability.INVOICES,
 )
 
 
@@ -369,7 +370,7 @@ class Run:
         self.progress(capability, result.outcome)
 
     def reads_subuser_stats(self) -> bool:
-        sa = self.key_for("usage_volume")
+        sa = self.key_for(Capability.USAGE_VOLUME)
         return bool(sa and "subusers.stats.read" in self.scope_reports[sa.id].scopes)
 
 

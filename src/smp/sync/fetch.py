@@ -32,6 +32,7 @@ from smp.sendgrid.wire import (
     UserUsername,
 )
 from smp.sync import sanity
+from smp.vocabulary import Capability
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ async def fetch_subusers(client: SendGridClient) -> list[Subuser]:
     unique = {subuser.username: subuser async for subuser in client.subusers()}
     subusers = list(unique.values())
     # Names go into URLs next: refuse absurd ones before any request.
-    sanity.check(subusers, "subusers")
+    sanity.check(subusers, Capability.SUBUSERS)
     return subusers
 
 
@@ -98,7 +99,7 @@ async def fetch_subuser_credits(
 
 
 async def fetch_credits(client: SendGridClient) -> UserCredits:
-    return _says_something(await client.user_credits(), "usage_credits")
+    return _says_something(await client.user_credits(), Capability.USAGE_CREDITS)
 
 
 CreditsAnswer = TypeVar("CreditsAnswer", UserCredits, SubuserCredits)

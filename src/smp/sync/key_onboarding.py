@@ -25,7 +25,6 @@ from smp.sendgrid import (
     SendGridError,
     diagnose,
 )
-from smp.sendgrid import KeyKind as SendGridKind
 from smp.storage import (
     SecretBox,
     add_service_account,
@@ -47,14 +46,6 @@ from smp.sync.key_rules import (
     check_slots,
     check_tells_account,
 )
-
-# The client's key kinds are SendGrid words; the domain keeps its own.
-_KINDS = {
-    "full_access": KeyKind.FULL,
-    "restricted": KeyKind.RESTRICTED,
-    "billing": KeyKind.BILLING,
-    "email_validation": KeyKind.EMAIL_VALIDATION,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +145,7 @@ def _store(
 ) -> tuple[Integration, list[ServiceAccount]]:
     account = _account_of(session, integration, checked)
     _check_unused(session, integration, checked)
-    billing = [c for c in checked if c.report.kind is SendGridKind.BILLING]
+    billing = [c for c in checked if c.report.kind is KeyKind.BILLING]
     if billing and billing_confirmed_by is None:
         first = billing[0]
         raise BillingUnconfirmed(
@@ -169,7 +160,7 @@ def _store(
                 session,
                 integration.id,
                 label=item.label,
-                kind=_KINDS.get(report.kind.value, KeyKind.UNKNOWN),
+                kind=report.kind,
                 scopes=report.scopes,
                 capabilities=[n for n, ok in report.capabilities.items() if ok],
                 missing=report.missing,

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from smp.sendgrid import ApiKey, KeyKind, KeyReport
+from smp.sendgrid import ApiKey, Capability, KeyKind, KeyReport
 from smp.sendgrid.doctor import capability
 
 # What the access token must read at least one of.
-ACCOUNT_DATA = ("members", "usage_credits", "usage_volume")
+ACCOUNT_DATA = (Capability.MEMBERS, Capability.USAGE_CREDITS, Capability.USAGE_VOLUME)
 USERNAME_SCOPE = "user.username.read"
 
 
@@ -130,7 +130,7 @@ class CheckedKey:
 
     @property
     def reads_billing(self) -> bool:
-        return self.report.capabilities["invoices"]
+        return self.report.capabilities[Capability.INVOICES]
 
     @property
     def tells_account(self) -> bool:
@@ -156,7 +156,10 @@ def _check_access(item: CheckedKey) -> None:
     if item.report.kind is KeyKind.EMAIL_VALIDATION:
         raise _validation_key(item)
     if not item.reads_account_data:
-        fixes = (capability(name).fix for name in ("members", "usage_credits"))
+        fixes = (
+            capability(name).fix
+            for name in (Capability.MEMBERS, Capability.USAGE_CREDITS)
+        )
         raise KeyRefused(
             f"{item.shown}: the {SLOT_NAMES[Slot.ACCESS]} must read members or "
             f"usage; {'; or '.join(fixes)}",

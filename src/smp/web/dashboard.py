@@ -45,6 +45,7 @@ from smp.storage import (
     list_subusers,
     list_sync_runs,
 )
+from smp.vocabulary import Capability
 
 PAGE_SIZE = 50
 
@@ -87,7 +88,11 @@ class Dashboard:
     @property
     def invoices_unavailable(self) -> bool:
         """The last sync got no invoices from SendGrid, without a fault (ADR 3)."""
-        detail = self.last_run.capabilities.get("invoices") if self.last_run else None
+        detail = (
+            self.last_run.capabilities.get(Capability.INVOICES)
+            if self.last_run
+            else None
+        )
         return detail is not None and detail.get("outcome") == Outcome.UNAVAILABLE
 
     def subuser_credits_ended(self, subuser: Subuser, now: dt.datetime) -> bool:
