@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from smp.model import KeyKind, KeyStatus, Outcome
 from smp.runtime.worker import NEVER_SYNCED, Skipped, WorkerRuntime
 from smp.storage import (
-    NotFoundError,
+    RecordNotFoundError,
     SecretBox,
     add_service_account,
     create_integration,
@@ -106,5 +106,5 @@ def test_a_task_whose_sync_already_happened_does_nothing(
 
 
 def test_an_unknown_integration_is_refused(runtime: WorkerRuntime) -> None:
-    with pytest.raises(NotFoundError):
+    with pytest.raises(RecordNotFoundError):
         runtime.sync(987_654, None, lock_timeout_s=0.0)

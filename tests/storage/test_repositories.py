@@ -28,7 +28,7 @@ from smp.model import (
 )
 from smp.storage import (
     DuplicateNameError,
-    NotFoundError,
+    RecordNotFoundError,
     add_service_account,
     count_members,
     count_members_by_role,
@@ -93,7 +93,7 @@ def test_integration_names_unicode_spaces_and_duplicates(session: Session) -> No
     assert set_sync_interval(session, created.id, 900).sync_interval_s == 900
     delete_integration(session, created.id)
     session.commit()
-    with pytest.raises(NotFoundError):
+    with pytest.raises(RecordNotFoundError):
         get_integration(session, created.id)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from smp.api.problems import ApiProblem
 from smp.api.schemas import MAX_ID, PRINTABLE
 from smp.model import Integration
-from smp.storage import NotFoundError, get_integration
+from smp.storage import RecordNotFoundError, get_integration
 
 MAX_LIMIT = 500
 
@@ -30,5 +30,5 @@ Search = Annotated[
 def find_integration(session: Session, integration_id: int) -> Integration:
     try:
         return get_integration(session, integration_id)
-    except NotFoundError:
+    except RecordNotFoundError:
         raise ApiProblem(404, f"no integration {integration_id}") from None

@@ -22,7 +22,7 @@ from smp.sendgrid import SendGridError
 from smp.storage import (
     ConfigError,
     DuplicateNameError,
-    NotFoundError,
+    RecordNotFoundError,
     SecretBox,
     StorageError,
     database_url,
@@ -81,7 +81,7 @@ def user_errors() -> Iterator[None]:
     """Turn the errors a user can act on into one line and an exit code."""
     try:
         yield
-    except (KeyRefused, DuplicateNameError, NotFoundError, ConfigError) as error:
+    except (KeyRefused, DuplicateNameError, RecordNotFoundError, ConfigError) as error:
         fail(escape(str(error)), EXIT_BAD_INPUT)
     except (StorageError, SendGridError) as error:
         fail(escape(str(error)))

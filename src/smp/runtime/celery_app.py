@@ -37,7 +37,7 @@ from smp.storage import (
     ConfigError,
     LockBusyError,
     MasterKeyError,
-    NotFoundError,
+    RecordNotFoundError,
     StorageError,
 )
 
@@ -134,7 +134,7 @@ def _sync_integration(
         outcome = worker_runtime().sync(
             integration_id, seen_last_sync, lock_timeout_s=0.0
         )
-    except NotFoundError as error:
+    except RecordNotFoundError as error:
         log.error(
             "dropping the sync of integration %s: %s (not retried)",
             integration_id,

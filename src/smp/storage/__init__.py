@@ -32,7 +32,7 @@ from smp.storage.errors import (
     DuplicateNameError,
     LockBusyError,
     MasterKeyError,
-    NotFoundError,
+    RecordNotFoundError,
     StorageError,
 )
 from smp.storage.integrations import (
@@ -93,7 +93,7 @@ __all__ = [
     "LockBusyError",
     "MasterKeyError",
     "MemberPage",
-    "NotFoundError",
+    "RecordNotFoundError",
     "SecretBox",
     "StorageError",
     "add_service_account",

@@ -3,7 +3,7 @@
 StorageError                 database unusable: corrupt, foreign, newer, unreachable
 ├── ConfigError              bad SMP_DATABASE_URL / unwritable SMP_HOME
 ├── DuplicateNameError       an integration name (or key) that already exists
-├── NotFoundError            no such integration / service account / run
+├── RecordNotFoundError      no such integration / service account / run
 ├── LockBusyError            another sync holds the integration's lock
 └── MasterKeyError           master key missing, malformed, or not the one used
 
@@ -25,7 +25,7 @@ class DuplicateNameError(StorageError):
     pass
 
 
-class NotFoundError(StorageError):
+class RecordNotFoundError(StorageError):
     pass
 
 

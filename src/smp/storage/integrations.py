@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement
 
 from smp.model import Integration, KeyKind, KeyStatus, ServiceAccount
-from smp.storage.errors import DuplicateNameError, NotFoundError, StorageError
+from smp.storage.errors import DuplicateNameError, RecordNotFoundError, StorageError
 from smp.storage.tables import (
     IntegrationRow,
     InvoiceRow,
@@ -105,12 +105,12 @@ def _integration_row(session: Session, name_or_id: str | int) -> IntegrationRow:
             select(IntegrationRow).where(IntegrationRow.name_key == cleaned)
         )
     if row is None:
-        raise NotFoundError(f"no integration {name_or_id!r}")
+        raise RecordNotFoundError(f"no integration {name_or_id!r}")
     return row
 
 
 def get_integration(session: Session, name_or_id: str | int) -> Integration:
-    """By id (an int or digits) or by name (case-insensitive); NotFoundError."""
+    """By id (an int or digits) or by name (case-insensitive); RecordNotFoundError."""
     return _integration(_integration_row(session, name_or_id))
 
 
@@ -285,7 +285,7 @@ def key_holder(session: Session, key_id: str) -> Integration | None:
 def _sa_row(session: Session, sa_id: int) -> ServiceAccountRow:
     row = session.get(ServiceAccountRow, sa_id)
     if row is None:
-        raise NotFoundError(f"no service account {sa_id}")
+        raise RecordNotFoundError(f"no service account {sa_id}")
     return row
 
 
@@ -318,12 +318,12 @@ def find_service_account(
     else:
         found = [sa for sa in keys if sa.label.casefold() == wanted.casefold()]
     if len(found) > 1:
-        raise NotFoundError(
+        raise RecordNotFoundError(
             f"{len(found)} keys are labelled {wanted!r}; name one as SG.<key id>"
         )
     if not found:
         shown = ", ".join(f"{sa.label!r} ({sa.display_key})" for sa in keys)
-        raise NotFoundError(
+        raise RecordNotFoundError(
             f"no key {wanted!r} in use in this integration"
             + (f"; its keys: {shown}" if shown else "; it has none")
         )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smp.model import Outcome, SyncRun
-from smp.storage.errors import NotFoundError
+from smp.storage.errors import RecordNotFoundError
 from smp.storage.tables import IntegrationRow, SyncRunRow
 
 
@@ -96,7 +96,7 @@ def finish_sync_run(
     """Close a run. `capabilities` maps a capability to JSON-able details."""
     row = session.get(SyncRunRow, run_id)
     if row is None:
-        raise NotFoundError(f"no sync run {run_id}")
+        raise RecordNotFoundError(f"no sync run {run_id}")
     finished = now or _now()
     row.finished_at = finished
     row.outcome = str(outcome)
@@ -114,7 +114,7 @@ def finish_sync_run(
 def get_sync_run(session: Session, run_id: int) -> SyncRun:
     row = session.get(SyncRunRow, run_id)
     if row is None:
-        raise NotFoundError(f"no sync run {run_id}")
+        raise RecordNotFoundError(f"no sync run {run_id}")
     return _run(row)
 
 

@@ -19,7 +19,7 @@ from functools import cache
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from smp.storage.errors import DuplicateNameError, NotFoundError, StorageError
+from smp.storage.errors import DuplicateNameError, RecordNotFoundError, StorageError
 from smp.storage.passwords import (
     hash_password,
     needs_rehash,
@@ -126,7 +126,7 @@ def create_user(
 def _user_row(session: Session, name: str) -> UserRow:
     row = session.scalar(select(UserRow).where(UserRow.name == name.strip().lower()))
     if row is None:
-        raise NotFoundError(f"no user {name!r}")
+        raise RecordNotFoundError(f"no user {name!r}")
     return row
 
 
@@ -137,7 +137,7 @@ def get_user(session: Session, name: str) -> User:
 def get_user_by_id(session: Session, user_id: int) -> User:
     row = session.get(UserRow, user_id)
     if row is None:
-        raise NotFoundError(f"no user {user_id}")
+        raise RecordNotFoundError(f"no user {user_id}")
     return _user(row)
 
 
@@ -349,7 +349,7 @@ def revoke_api_token(session: Session, name: str, token_id: int) -> None:
         )
     )
     if not getattr(result, "rowcount", 0):
-        raise NotFoundError(f"{name!r} has no token {token_id}")
+        raise RecordNotFoundError(f"{name!r} has no token {token_id}")
 
 
 def revoke_api_tokens(session: Session, name: str) -> int:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from smp.storage import NotFoundError, StorageError, read_session
+from smp.storage import RecordNotFoundError, StorageError, read_session
 from smp.storage.users import (
     create_api_token,
     list_api_tokens,
@@ -92,6 +92,6 @@ def revoke_token(
     try:
         with Session(who.state.engine) as session, session.begin():
             revoke_api_token(session, who.user.name, token_id)
-    except NotFoundError:
+    except RecordNotFoundError:
         raise Refused(404, "You have no such token.") from None
     return RedirectResponse("/account", status_code=303)

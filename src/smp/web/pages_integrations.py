@@ -14,7 +14,7 @@ from smp.model import Integration
 from smp.sendgrid.keys import contains_key
 from smp.storage import (
     DuplicateNameError,
-    NotFoundError,
+    RecordNotFoundError,
     StorageError,
     get_integration,
     get_service_account,
@@ -54,7 +54,7 @@ def find(who: SignedIn, integration_id: int) -> Integration:
     with read_session(who.state.engine) as session:
         try:
             return get_integration(session, integration_id)
-        except NotFoundError:
+        except RecordNotFoundError:
             raise Refused(404, "There is no such integration.") from None
 
 
@@ -258,11 +258,11 @@ def remove_key(
     with Session(who.state.engine) as session, session.begin():
         try:
             if not 1 <= sa_id <= MAX_ID:
-                raise NotFoundError("no such key")
+                raise RecordNotFoundError("no such key")
             key = get_service_account(session, sa_id)
             if key.integration_id != integration.id:
-                raise NotFoundError("no such key")
-        except NotFoundError:
+                raise RecordNotFoundError("no such key")
+        except RecordNotFoundError:
             raise Refused(404, "There is no such service account.") from None
         remove_service_account(session, sa_id)
     return set_flash(

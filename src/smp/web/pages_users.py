@@ -6,7 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from smp.storage import DuplicateNameError, NotFoundError, StorageError, read_session
+from smp.storage import (
+    DuplicateNameError,
+    RecordNotFoundError,
+    StorageError,
+    read_session,
+)
 from smp.storage.users import UserRole, create_user, delete_user, list_users
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, has_control
@@ -73,10 +78,10 @@ def remove_user(
         )
     try:
         if has_control(name):
-            raise NotFoundError("no such user")
+            raise RecordNotFoundError("no such user")
         with Session(who.state.engine) as session, session.begin():
             delete_user(session, name[:64])
-    except NotFoundError:
+    except RecordNotFoundError:
         raise Refused(404, "There is no such user.") from None
     except StorageError as error:
         return _page(request, who, pages, status=409, error=str(error))

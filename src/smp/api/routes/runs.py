@@ -9,7 +9,7 @@ from smp.api.convert import run_out
 from smp.api.params import IdPath, IntegrationParam, Limit, Offset, find_integration
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.schemas import Page, SyncRunOut, SyncStart, SyncStarted
-from smp.storage import NotFoundError, get_sync_run, list_sync_runs, read_session
+from smp.storage import RecordNotFoundError, get_sync_run, list_sync_runs, read_session
 
 router = APIRouter(tags=["syncs"], responses=problem_responses(404))
 
@@ -59,5 +59,5 @@ def run(run_id: IdPath, state: State, _user: CurrentUser) -> SyncRunOut:
     with read_session(state.engine) as session:
         try:
             return run_out(get_sync_run(session, run_id))
-        except NotFoundError:
+        except RecordNotFoundError:
             raise ApiProblem(404, f"no sync run {run_id}") from None

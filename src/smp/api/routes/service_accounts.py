@@ -22,7 +22,7 @@ from smp.api.state import AppState
 from smp.model import ServiceAccount
 from smp.storage import (
     DuplicateNameError,
-    NotFoundError,
+    RecordNotFoundError,
     get_service_account,
     list_service_accounts,
     read_session,
@@ -36,7 +36,7 @@ router = APIRouter(tags=["service accounts"])
 def _find(session: Session, sa_id: int) -> ServiceAccount:
     try:
         return get_service_account(session, sa_id)
-    except NotFoundError:
+    except RecordNotFoundError:
         raise ApiProblem(404, f"no service account {sa_id}") from None
 
 

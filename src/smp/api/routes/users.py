@@ -22,7 +22,12 @@ from smp.api.schemas import (
     UserCreate,
     UserOut,
 )
-from smp.storage import DuplicateNameError, NotFoundError, StorageError, read_session
+from smp.storage import (
+    DuplicateNameError,
+    RecordNotFoundError,
+    StorageError,
+    read_session,
+)
 from smp.storage.users import (
     ApiToken,
     User,
@@ -66,7 +71,7 @@ def _new_token(state: State, name: str, label: str) -> TokenOut:
     try:
         with Session(state.engine) as session, session.begin():
             record, raw = create_api_token(session, name, label)
-    except NotFoundError:
+    except RecordNotFoundError:
         raise ApiProblem(404, f"no user {name!r}") from None
     return TokenOut(token=raw, label=record.label, id=record.id)
 
@@ -122,7 +127,7 @@ def revoke_my_token(
     try:
         with Session(state.engine) as session, session.begin():
             revoke_api_token(session, user.name, token_id)
-    except NotFoundError:
+    except RecordNotFoundError:
         raise ApiProblem(404, f"you have no token {token_id}") from None
     return Response(status_code=204)
 
@@ -173,7 +178,7 @@ def change_role(
     try:
         with Session(state.engine) as session, session.begin():
             changed = set_role(session, name, UserRole(body.role))
-    except NotFoundError:
+    except RecordNotFoundError:
         raise ApiProblem(404, f"no user {name!r}") from None
     except StorageError as error:
         raise ApiProblem(409, str(error)) from None
@@ -192,7 +197,7 @@ def reset_password(name: UserName, state: State, _user: AdminUser) -> PasswordRe
     try:
         with Session(state.engine) as session, session.begin():
             set_password(session, name, password)
-    except NotFoundError:
+    except RecordNotFoundError:
         raise ApiProblem(404, f"no user {name!r}") from None
     return PasswordReset(name=name, password=password)
 
@@ -210,7 +215,7 @@ def remove(name: UserName, state: State, user: AdminUser) -> Response:
     try:
         with Session(state.engine) as session, session.begin():
             delete_user(session, name)
-    except NotFoundError:
+    except RecordNotFoundError:
         raise ApiProblem(404, f"no user {name!r}") from None
     except StorageError as error:
         raise ApiProblem(409, str(error)) from None
