@@ -1,4 +1,4 @@
-"""Users page: admins add and remove SMP users; everyone else is refused."""
+"""Users page: admins add, remove and change SMP users; everyone else is refused."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from smp.storage import (
     StorageError,
     read_session,
 )
-from smp.storage.users import UserRole, create_user, delete_user, list_users
+from smp.storage.users import (
+    UserRole,
+    create_user,
+    delete_user,
+    generated_password,
+    list_users,
+    set_password,
+    set_role,
+)
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, has_control
 from smp.web.session import Refused, SignedInUser, check_csrf, require_admin
@@ -26,11 +34,12 @@ def _page(
     pages: PagesDep,
     status: int = 200,
     error: str | None = None,
+    **shown: object,
 ) -> Response:
     with read_session(who.state.engine) as session:
         users = list_users(session)
     return pages.render(
-        request, "users.html", who, status=status, users=users, error=error
+        request, "users.html", who, status=status, users=users, error=error, **shown
     )
 
 
@@ -86,3 +95,54 @@ def remove_user(
     except StorageError as error:
         return _page(request, who, pages, status=409, error=str(error))
     return RedirectResponse("/users", status_code=303)
+
+
+def _known_name(name: str) -> str:
+    if has_control(name):
+        raise Refused(404, "There is no such user.")
+    return name[:64]
+
+
+@router.post("/users/{name}/role")
+def change_role(
+    name: str,
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    role: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    if role not in ("admin", "viewer"):
+        raise Refused(422, "A role is admin or viewer.")
+    try:
+        with Session(who.state.engine) as session, session.begin():
+            set_role(session, _known_name(name), UserRole(role))
+    except RecordNotFoundError:
+        raise Refused(404, "There is no such user.") from None
+    except StorageError as error:
+        return _page(request, who, pages, status=409, error=f"{error}.")
+    if name == who.user.name and role != "admin":
+        return RedirectResponse("/integrations", status_code=303)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{name}/password")
+def reset_password(
+    name: str,
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    csrf_token: FormText = "",
+) -> Response:
+    """Answers with the page itself: the generated password is in this answer only."""
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    password = generated_password()
+    try:
+        with Session(who.state.engine) as session, session.begin():
+            set_password(session, _known_name(name), password)
+    except RecordNotFoundError:
+        raise Refused(404, "There is no such user.") from None
+    return _page(request, who, pages, reset_name=name, reset_password=password)
