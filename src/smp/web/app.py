@@ -25,6 +25,7 @@ from smp.web import (
     pages_dashboard,
     pages_docs,
     pages_integrations,
+    pages_settings,
     pages_users,
 )
 from smp.web.headers import SecurityHeaders
@@ -98,6 +99,7 @@ def create_app(
     for module in (
         pages_auth,
         pages_integrations,
+        pages_settings,
         pages_dashboard,
         pages_users,
         pages_account,

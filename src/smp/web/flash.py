@@ -11,7 +11,7 @@ import hashlib
 import hmac
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from smp.web.session import SignedIn, secure_cookies
 
@@ -55,3 +55,10 @@ def take_flash(request: Request, who: SignedIn | None) -> str | None:
     if not hmac.compare_digest(signature, _signature(who.csrf, raw)):
         return None
     return message
+
+
+def redirect_saying(
+    url: str, request: Request, who: SignedIn, message: str
+) -> Response:
+    """See-other to `url`, whose page then says `message` (post/redirect/get)."""
+    return set_flash(RedirectResponse(url, status_code=303), request, who, message)

@@ -1,0 +1,260 @@
+"""An integration's Service settings: keys, sync, schedule, rename and delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from smp.api.problems import ApiProblem
+from smp.api.routes.service_accounts import add_checked
+from smp.api.schemas import MAX_ID, CheckedServiceAccount
+from smp.model import Integration
+from smp.storage import (
+    RecordNotFoundError,
+    StorageError,
+    get_service_account,
+    list_service_accounts,
+    list_sync_runs,
+    read_session,
+    remove_service_account,
+    set_sync_interval,
+)
+from smp.storage.integrations import (
+    delete_integration,
+    integration_footprint,
+    rename_integration,
+)
+from smp.web.deps import PagesDep
+from smp.web.flash import redirect_saying
+from smp.web.forms import FormText, bounded_int, clean_key, clean_text
+from smp.web.pages_integrations import WEB_HINTS, confirmed_by, find
+from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
+
+router = APIRouter(include_in_schema=False)
+
+
+def settings_page(
+    request: Request,
+    who: SignedIn,
+    pages: PagesDep,
+    integration: Integration,
+    *,
+    status: int = 200,
+    added: CheckedServiceAccount | None = None,
+    error: str | None = None,
+) -> Response:
+    with read_session(who.state.engine) as session:
+        keys = list_service_accounts(session, integration.id, include_removed=True)
+        runs = list_sync_runs(session, integration.id, limit=10)
+    return pages.render(
+        request,
+        "settings.html",
+        who,
+        status=status,
+        integration=integration,
+        keys=keys,
+        runs=runs,
+        syncing=who.state.syncs.running(integration.id),
+        default_interval=who.state.config.default_sync_interval_s,
+        added=added,
+        error=error,
+    )
+
+
+@router.get("/integrations/{integration_id}/settings")
+def settings(
+    integration_id: int, request: Request, who: SignedInUser, pages: PagesDep
+) -> Response:
+    return settings_page(request, who, pages, find(who, integration_id))
+
+
+@router.post("/integrations/{integration_id}/service-accounts")
+async def add_service_account(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    label: FormText = "",
+    key: FormText = "",
+    billing_account_confirmed: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    added = error = None
+    status = 422
+    try:
+        added = await add_checked(
+            who.state,
+            integration.id,
+            clean_text(label, "Label", max_length=100),
+            clean_key(key, "API key", required=True),
+            billing_confirmed_by=confirmed_by(who, billing_account_confirmed),
+            hints=WEB_HINTS,
+        )
+    except ValueError as problem:
+        error = str(problem)
+    except ApiProblem as problem:
+        error, status = problem.detail, problem.status
+    return settings_page(
+        request,
+        who,
+        pages,
+        find(who, integration.id),  # a billing key's confirmation, if any
+        status=201 if added else status,
+        added=added,
+        error=error,
+    )
+
+
+def settings_url(integration: Integration) -> str:
+    return f"/integrations/{integration.id}/settings"
+
+
+@router.post("/integrations/{integration_id}/service-accounts/{sa_id}/remove")
+def remove_key(
+    integration_id: int,
+    sa_id: int,
+    request: Request,
+    who: SignedInUser,
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    with Session(who.state.engine) as session, session.begin():
+        try:
+            if not 1 <= sa_id <= MAX_ID:
+                raise RecordNotFoundError("no such key")
+            key = get_service_account(session, sa_id)
+            if key.integration_id != integration.id:
+                raise RecordNotFoundError("no such key")
+        except RecordNotFoundError:
+            raise Refused(404, "There is no such service account.") from None
+        remove_service_account(session, sa_id)
+    return redirect_saying(
+        settings_url(integration),
+        request,
+        who,
+        f"Removed key ‘{key.label}’ ({key.display_key}). "
+        "It no longer syncs; what it collected is kept.",
+    )
+
+
+@router.post("/integrations/{integration_id}/rename")
+def rename(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    pages: PagesDep,
+    name: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    try:
+        with Session(who.state.engine) as session, session.begin():
+            renamed = rename_integration(
+                session, integration.id, clean_text(name, "The new name")
+            )
+    except (ValueError, StorageError) as error:  # DuplicateNameError included
+        return settings_page(
+            request, who, pages, integration, status=422, error=str(error)
+        )
+    return redirect_saying(
+        settings_url(renamed),
+        request,
+        who,
+        f"Renamed ‘{integration.name}’ to ‘{renamed.name}’.",
+    )
+
+
+def _what_goes(who: SignedIn, integration: Integration) -> str:
+    with read_session(who.state.engine) as session:
+        return integration_footprint(session, integration.id).describe()
+
+
+@router.get("/integrations/{integration_id}/delete")
+def delete_form(
+    integration_id: int, request: Request, who: SignedInUser, pages: PagesDep
+) -> Response:
+    require_admin(who)
+    integration = find(who, integration_id)
+    return pages.render(
+        request,
+        "delete_integration.html",
+        who,
+        integration=integration,
+        what=_what_goes(who, integration),
+        syncing=who.state.syncs.running(integration.id),
+    )
+
+
+@router.post("/integrations/{integration_id}/delete")
+def delete(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    if who.state.syncs.running(integration.id):
+        raise Refused(
+            409, "A sync of this integration is running; delete it when it ends."
+        )
+    what = _what_goes(who, integration)
+    with Session(who.state.engine) as session, session.begin():
+        delete_integration(session, integration.id)
+    return redirect_saying(
+        "/integrations",
+        request,
+        who,
+        f"Deleted integration ‘{integration.name}’ and its {what}.",
+    )
+
+
+@router.post("/integrations/{integration_id}/sync")
+async def sync_now(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    who.state.syncs.start(integration.id, "web")
+    return redirect_saying(
+        f"/integrations/{integration.id}",
+        request,
+        who,
+        f"Sync of ‘{integration.name}’ started.",
+    )
+
+
+@router.post("/integrations/{integration_id}/interval")
+def interval(
+    integration_id: int,
+    request: Request,
+    who: SignedInUser,
+    hours: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    integration = find(who, integration_id)
+    seconds = bounded_int(hours, "The interval in hours", 1, 720) * 3600
+    with Session(who.state.engine) as session, session.begin():
+        set_sync_interval(session, integration.id, seconds)
+    every = seconds // 3600
+    return redirect_saying(
+        settings_url(integration),
+        request,
+        who,
+        f"Saved: ‘{integration.name}’ syncs every {every} hour{'s' * (every != 1)}.",
+    )
