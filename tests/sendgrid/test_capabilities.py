@@ -24,6 +24,7 @@ from smp.sendgrid import (
     report_from_scopes,
 )
 from smp.sendgrid import __all__ as public_names
+from smp.sendgrid.capabilities import applicable, kind_purpose, read_only_key_advice
 
 AUTOMATIC = [
     "2fa_required",
@@ -72,7 +73,19 @@ def test_capabilities_follow_the_scopes(scopes: list[str], expected: set[str]) -
     report = report_from_scopes(KEY_ID, scopes)
     assert set(report.capabilities) == set(CAPABILITY_NAMES)
     assert {n for n, ok in report.capabilities.items() if ok} == expected
-    assert set(report.missing) == set(CAPABILITY_NAMES) - expected
+    assert set(report.missing) == set(applicable(report.kind)) - expected
+
+
+def test_a_billing_key_is_advised_only_what_a_billing_key_can_hold() -> None:
+    # SendGrid keeps billing scopes apart (fact sheet §2): never "add teammates.read".
+    report = report_from_scopes(KEY_ID, ["billing.read"])
+    assert report.kind is KeyKind.BILLING
+    assert report.missing == {}
+    assert report.fixes() == {}
+    assert "invoices" in (kind_purpose(report.kind) or "")
+    restricted = report_from_scopes(KEY_ID, ["teammates.read"])
+    assert set(restricted.missing) == set(CAPABILITY_NAMES) - {"members", "invites"}
+    assert kind_purpose(restricted.kind) is None
 
 
 def test_missing_names_the_scope_and_invoices_say_billing_key() -> None:
@@ -106,7 +119,7 @@ def test_automatic_flags_are_not_permissions() -> None:
     assert permission_scopes([*AUTOMATIC, "stats.read"]) == {"stats.read"}
 
 
-def test_write_scopes_warn_with_the_read_only_key_body() -> None:
+def test_write_scopes_warn_in_one_sentence_with_a_count() -> None:
     report = report_from_scopes(KEY_ID, FULL_ACCESS_LIKE)
     assert "mail.send" in report.write_scopes
     assert all(
@@ -115,22 +128,31 @@ def test_write_scopes_warn_with_the_read_only_key_body() -> None:
     )
     assert len(report.write_scopes) == 15 * 3 + 1
     (warning,) = report.warnings
-    body = json.loads(warning.split("POST /v3/api_keys ", 1)[1])
+    assert warning.startswith("This key can change 46 things in SendGrid")
+    assert warning.count(". ") == 0
+    assert "{" not in warning
+    advice = read_only_key_advice(report.kind)
+    body = json.loads(advice.split("POST /v3/api_keys ", 1)[1])
     assert body == read_only_key_request()
     assert all(s.endswith(".read") for s in body["scopes"])
-    assert "teammates-only" in warning
+    assert "teammates-only" in advice
+
+
+def test_one_write_scope_is_one_thing() -> None:
+    (warning,) = report_from_scopes(KEY_ID, ["teammates.create"]).warnings
+    assert "change 1 thing in" in warning
 
 
 def test_a_billing_key_is_told_to_become_a_billing_read_only_key() -> None:
     # Billing scopes cannot share a key, so the general read-only body is wrong here.
-    scopes = ["billing.read", "billing.update", "billing.delete"]
-    (warning,) = report_from_scopes(KEY_ID, scopes).warnings
-    body = json.loads(warning.split("POST /v3/api_keys ", 1)[1])
+    report = report_from_scopes(KEY_ID, ["billing.read", "billing.update"])
+    advice = read_only_key_advice(report.kind)
+    body = json.loads(advice.split("POST /v3/api_keys ", 1)[1])
     suggested = report_from_scopes(KEY_ID, body["scopes"])
     assert suggested.kind is KeyKind.BILLING
     assert suggested.write_scopes == []
     assert [c for c, ok in suggested.capabilities.items() if ok] == ["invoices"]
-    assert "teammates-only" not in warning
+    assert "teammates-only" not in advice
 
 
 def test_the_minimal_key_grants_every_main_capability_and_writes_nothing() -> None:

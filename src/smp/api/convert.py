@@ -104,6 +104,7 @@ def key_check(report: KeyReport) -> KeyCheck:
         missing={k: list(v) for k, v in report.missing.items()},
         fixes=report.fixes(),
         warnings=list(report.warnings),
+        write_scopes=list(report.write_scopes),
     )
 
 

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from smp.cli.key_source import KeySourceError, raw_key
+from smp.model.labels import capability_label, key_kind_label
 from smp.sendgrid import (
     ApiKey,
     AuthenticationError,
@@ -33,6 +34,7 @@ from smp.sendgrid import (
     SendGridError,
     diagnose,
 )
+from smp.sendgrid.capabilities import kind_purpose, read_only_key_advice
 
 EXIT_OK = 0
 EXIT_UNREACHABLE = 1
@@ -101,25 +103,33 @@ def _failure_report(failure: _Failure) -> KeyReport:
 
 def render_report(report: KeyReport, console: Console) -> None:
     key = f"SG.{report.key_id}…" if report.key_id else "(unreadable key)"
-    title = f"{key}  kind: {report.kind.value}  account: {report.account or '?'}"
+    kind = key_kind_label(report.kind)
+    title = f"{key}  kind: {kind}  account: {report.account or '?'}"
     if report.key_name:
         title += f"  name: {report.key_name}"
     table = Table(title=title, title_justify="left")
-    table.add_column("capability")
-    table.add_column("available")
-    table.add_column("missing scope")
-    table.add_column("fix")
+    table.add_column("Data")
+    table.add_column("Can read")
+    table.add_column("Missing scope")
+    table.add_column("Fix")
     fixes = report.fixes()
     for name, available in report.capabilities.items():
+        # A single-purpose key (billing) is not told to add what it cannot hold.
+        if not available and name not in report.missing:
+            continue
         table.add_row(
-            name,
+            capability_label(name),
             "[green]yes[/]" if available else "[red]no[/]",
             ", ".join(report.missing.get(name, [])),
             fixes.get(name, ""),
         )
     console.print(table)
+    if purpose := kind_purpose(report.kind):
+        console.print(purpose, soft_wrap=True)
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+        console.print(f"[yellow]Warning:[/] {warning}", soft_wrap=True)
+    if report.write_scopes:
+        console.print(read_only_key_advice(report.kind), soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -151,20 +151,53 @@ def read_only_key_request(
     return {"name": name, "scopes": list(MINIMAL_READ_ONLY_SCOPES)}
 
 
-def over_privilege_warning(
-    writes: list[str], kind: KeyKind = KeyKind.RESTRICTED
-) -> str:
-    body = json.dumps(read_only_key_request(kind=kind), separators=(",", ":"))
-    shown = ", ".join(writes[:5]) + (
-        f" and {len(writes) - 5} more" if len(writes) > 5 else ""
+def applicable(kind: KeyKind) -> frozenset[str]:
+    """The capabilities a key of this kind could ever have.
+
+    SendGrid keeps billing and e-mail validation scopes on keys of their own
+    that can hold nothing else, so advising such a key to add, say,
+    `teammates.read` would send the user after something SendGrid refuses.
+    """
+    return _ONLY.get(kind, frozenset(CAPABILITY_NAMES))
+
+
+_ONLY = {
+    KeyKind.BILLING: frozenset({Capability.INVOICES}),
+    KeyKind.EMAIL_VALIDATION: frozenset({Capability.EMAIL_VALIDATION}),
+}
+_PURPOSE = {
+    KeyKind.BILLING: (
+        "A billing key is for invoices and billing: SendGrid does not let it hold "
+        "any other permission, so members, credits and volume come from the "
+        "access token."
+    ),
+    KeyKind.EMAIL_VALIDATION: (
+        "An e-mail validation key is for e-mail validation only: SendGrid does "
+        "not let it hold any other permission."
+    ),
+}
+
+
+def kind_purpose(kind: str) -> str | None:
+    """What a key of a single-purpose kind is for, or None for other kinds."""
+    return _PURPOSE.get(KeyKind(kind)) if kind in set(KeyKind) else None
+
+
+def over_privilege_warning(writes: list[str]) -> str:
+    """One sentence with a count; `read_only_key_advice` says what to make instead."""
+    things = "1 thing" if len(writes) == 1 else f"{len(writes)} things"
+    return (
+        f"This key can change {things} in SendGrid, but SMP only reads: "
+        "replace it with a read-only key."
     )
+
+
+def read_only_key_advice(kind: KeyKind) -> str:
+    """How to create the read-only key that should replace an over-privileged one."""
+    body = json.dumps(read_only_key_request(kind=kind), separators=(",", ":"))
     why = (
         ""
         if kind is KeyKind.BILLING
         else " (SendGrid's UI cannot make a teammates-only key)"
     )
-    return (
-        f"this key can change the account ({len(writes)} write scopes: {shown}); "
-        f"SMP only reads. Create a read-only key instead{why}: "
-        f"POST /v3/api_keys {body}"
-    )
+    return f"Create it with the API{why}: POST /v3/api_keys {body}"

@@ -13,6 +13,7 @@ from typing import Any
 from smp.sendgrid.capabilities import (
     CAPABILITIES,
     CapabilityRule,
+    applicable,
     classify_key,
     has_capability,
     missing_scopes,
@@ -66,14 +67,15 @@ def report_from_scopes(key_id: str, scopes: list[str]) -> KeyReport:
     granted = permission_scopes(scopes)
     report = KeyReport(valid=True, key_id=key_id, scopes=sorted(set(scopes)))
     report.kind = classify_key(granted)
+    possible = applicable(report.kind)
     for capability in CAPABILITIES:
         available = has_capability(capability, granted)
         report.capabilities[capability.name] = available
-        if not available:
+        if not available and capability.name in possible:
             report.missing[capability.name] = missing_scopes(capability, granted)
     report.write_scopes = write_scopes(granted)
     if report.write_scopes:
-        report.warnings.append(over_privilege_warning(report.write_scopes, report.kind))
+        report.warnings.append(over_privilege_warning(report.write_scopes))
     if report.kind is KeyKind.UNKNOWN:
         report.warnings.append("the key has no permission scopes at all")
     return report

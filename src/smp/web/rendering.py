@@ -13,6 +13,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
+from smp.model.labels import capability_label, key_kind_label, plural
+from smp.sendgrid.capabilities import kind_purpose
+from smp.sendgrid.capabilities import read_only_key_advice as _advice
+from smp.vocabulary import KeyKind
 from smp.web.session import SignedIn
 
 
@@ -57,6 +61,20 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
+def read_only_key_advice(kind: str) -> str:
+    """The read-only key to create instead, for a kind given as text."""
+    return _advice(KeyKind(kind) if kind in set(KeyKind) else KeyKind.RESTRICTED)
+
+
+def _sentence(value: object) -> str:
+    """A message as a sentence: capital first letter, closing full stop."""
+    text = str(value).strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "…")) else f"{text}."
+
+
 def make_templates() -> Jinja2Templates:
     env = Environment(
         loader=PackageLoader("smp.web", "templates"),
@@ -64,7 +82,19 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(day=_day, number=_number, money=_money, percent=_percent)
+    env.filters.update(
+        day=_day,
+        number=_number,
+        money=_money,
+        percent=_percent,
+        sentence=_sentence,
+        kind_label=key_kind_label,
+        capability_label=capability_label,
+        plural=plural,
+    )
+    env.globals.update(
+        kind_purpose=kind_purpose, read_only_key_advice=read_only_key_advice
+    )
     return Jinja2Templates(env=env)
 
 
