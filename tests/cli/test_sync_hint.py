@@ -2,59 +2,50 @@
 
 from __future__ import annotations
 
-import socket
-
-import pytest
-
 from smp.cli.sync_cmd import unreachable_hint
 from smp.model import CapabilityResult, Outcome
-from smp.sendgrid import ApiKey, RetryPolicy, SendGridClient, SendGridError
 from smp.sync import SyncReport
 
-KEY = "SG." + "k" * 22 + "." + "s" * 43
+LOOPBACK = "http://127.0.0.1:9"
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _real_connection_error(base_url: str) -> str:
-    """The text the client gives when nothing listens, not a copy of it."""
-    client = SendGridClient(
-        ApiKey.parse(KEY), base_url=base_url, policy=RetryPolicy(max_attempts=1)
-    )
-    async with client:
-        with pytest.raises(SendGridError) as raised:
-            await client.user_credits()
-    return str(raised.value)
-
-
-def _report(*errors: str | None) -> SyncReport:
-    report = SyncReport(integration="demo", run_id=1)
-    report.capabilities["account_identity"] = CapabilityResult(Outcome.OK, 1)
-    for index, error in enumerate(errors):
-        outcome = Outcome.OK if error is None else Outcome.FAILED
-        report.capabilities[f"c{index}"] = CapabilityResult(outcome, error=error)
+def _report(unanswered: int, other: int = 0, *, ok: int = 1) -> SyncReport:
+    """`unanswered` capabilities got no answer, `other` failed another way."""
+    report = SyncReport(integration="demo", run_id=1, base_url=LOOPBACK)
+    for index in range(ok):
+        report.capabilities[f"ok{index}"] = CapabilityResult(Outcome.OK, 1)
+    for index in range(unanswered):
+        name = f"gone{index}"
+        report.capabilities[name] = CapabilityResult(Outcome.FAILED, error="x")
+        report.unreachable[name] = "cannot connect to 127.0.0.1: connection refused"
+    for index in range(other):
+        report.capabilities[f"bad{index}"] = CapabilityResult(
+            Outcome.FAILED, error="GET /v3/x: HTTP 503"
+        )
     return report
 
 
-@pytest.mark.loopback
-async def test_a_stopped_loopback_simulator_gets_a_next_step() -> None:
-    base_url = f"http://127.0.0.1:{_closed_port()}"
-    refused = await _real_connection_error(base_url)
-    hint = unreachable_hint(base_url, _report(refused, refused))
+def test_a_stopped_loopback_simulator_gets_a_next_step() -> None:
+    hint = unreachable_hint(LOOPBACK, _report(2))
     assert hint is not None
-    assert base_url in hint
+    assert LOOPBACK in hint
     assert "smp demo" in hint
 
 
-async def test_no_hint_for_real_hosts_other_errors_or_success() -> None:
-    base_url = f"http://127.0.0.1:{_closed_port()}"
-    refused = await _real_connection_error(base_url)
-    assert unreachable_hint("https://api.sendgrid.com", _report(refused)) is None
-    assert unreachable_hint(None, _report(refused)) is None
+def test_no_hint_for_real_hosts_other_errors_or_success() -> None:
+    assert unreachable_hint("https://api.sendgrid.com", _report(2)) is None
+    assert unreachable_hint(None, _report(2)) is None
     # One capability failed for another reason: the URL does answer.
-    assert unreachable_hint(base_url, _report(refused, "GET /v3/x: 503")) is None
-    assert unreachable_hint(base_url, _report(None, None)) is None
+    assert unreachable_hint(LOOPBACK, _report(1, 1)) is None
+    assert unreachable_hint(LOOPBACK, _report(0)) is None
+
+
+def test_one_message_names_the_host_and_counts_what_was_not_read() -> None:
+    report = _report(6)
+    message = report.unreachable_message
+    assert message is not None
+    assert "127.0.0.1:9" in message
+    assert "6 of 7" in message
+    assert report.errors == [message]
+    assert _report(1, 1).unreachable_message is None
+    assert len(_report(1, 1).errors) == 2

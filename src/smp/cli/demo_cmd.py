@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import Counter
 from typing import Annotated
 
 import typer
@@ -18,10 +17,10 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from smp.cli import views
-from smp.cli.data_cmd import invite_counts, render_usage
+from smp.cli.data_cmd import invite_counts, money, render_usage, role_counts
 from smp.cli.loopback import serve_simulator
 from smp.cli.runtime import console, open_runtime, user_errors
-from smp.cli.sync_cmd import summary_table, sync_many
+from smp.cli.sync_cmd import print_report, sync_many
 from smp.model import Outcome
 from smp.simulator import Simulator, World, generate_world
 from smp.storage import delete_integration, get_integration, list_integrations
@@ -54,10 +53,8 @@ def _summary(session: Session, integration_id: int) -> None:
     members = views.members(session, integration_id)
     active = [m for m in members if m["status"] == "active"]
     pending = [m for m in members if m["status"] == "pending"]
-    roles = Counter(m["role"] for m in active)
     console.print(
-        f"[bold]Members[/]: {len(active)} active "
-        f"({', '.join(f'{n} {r}' for r, n in sorted(roles.items()))}), "
+        f"[bold]Members[/]: {len(active):,} active ({role_counts(members)}), "
         f"{invite_counts(members)}"
     )
     invites = Table(title="Pending invites", title_justify="left")
@@ -74,11 +71,10 @@ def _summary(session: Session, integration_id: int) -> None:
     for column in ("number", "date", "amount", "status"):
         bills.add_column(column)
     for invoice in views.invoices(session, integration_id)[:5]:
-        amount = f"{invoice['amount']:,.2f} {invoice['currency'] or ''}"
         bills.add_row(
             invoice["number"] or invoice["id"],
             invoice["date"],
-            amount,
+            money(invoice["amount"], invoice["currency"]),
             invoice["status"],
         )
     console.print(bills)
@@ -127,7 +123,7 @@ def register(app: typer.Typer) -> None:
                     sync_many(runtime, [integration.id], [DEMO], show=True)
                 )
         assert not isinstance(report, str)  # a fresh integration cannot be locked
-        console.print(summary_table(report))
+        print_report(report)
         with Session(runtime.engine) as session:
             _summary(session, integration.id)
         console.print(

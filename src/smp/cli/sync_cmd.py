@@ -10,11 +10,15 @@ scheduler) thus run one after another instead of failing.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -54,7 +58,9 @@ async def sync_many(
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        # The count is of kinds of data (members, invoices, …), said as such:
+        # a bare "7/7" beside "subusers" read as seven subusers.
+        TextColumn("{task.completed}/{task.total} kinds of data"),
         TextColumn("{task.fields[last]}"),
         console=console,
         disable=not show,
@@ -62,7 +68,7 @@ async def sync_many(
     ) as bars:
 
         async def one(iid: int, name: str) -> SyncReport | str:
-            task = bars.add_task(name, total=len(COLLECTED), last="")
+            task = bars.add_task(escape(name), total=len(COLLECTED), last="")
 
             def progress(capability: str, outcome: Outcome | None) -> None:
                 if outcome is None:
@@ -76,6 +82,8 @@ async def sync_many(
                     runtime.engine, runtime.box, iid, runtime.context, progress=progress
                 )
             except LockBusyError as error:
+                # Nothing was read: no bar stuck at 0/7, the reason is printed.
+                bars.remove_task(task)
                 return f"{name}: {error}"
 
         return await asyncio.gather(
@@ -88,11 +96,10 @@ def unreachable_hint(base_url: str | None, report: SyncReport) -> str | None:
 
     `smp demo` stores its simulator's address, and that simulator stops with it.
     """
-    failed = [r for r in report.capabilities.values() if r.outcome is Outcome.FAILED]
     host = urlsplit(base_url or "").hostname
-    if not failed or host not in {"127.0.0.1", "localhost", "::1"}:
+    if report.unreachable_message is None:
         return None
-    if not all("connection failed" in (r.error or "") for r in failed):
+    if host not in {"127.0.0.1", "localhost", "::1"}:
         return None
     return (
         f"{report.integration} reads from {base_url}, and nothing answers there: "
@@ -114,15 +121,41 @@ def summary_table(report: SyncReport) -> Table:
         table.add_row(
             name,
             f"[{colour}]{result.outcome.value}[/]",
-            str(result.count),
+            f"{result.count:,}",
             result.error or "",
         )
     table.caption = (
-        f"{report.requests} requests, {report.retries} retries, "
-        f"{report.rate_limit_waits} rate-limit waits, "
-        f"{report.events} member events"
+        f"{report.requests:,} requests, {report.retries:,} retries, "
+        f"{report.rate_limit_waits:,} rate-limit waits, "
+        f"{report.events:,} member events"
     )
     return table
+
+
+@contextmanager
+def _quiet_engine() -> Iterator[None]:
+    """Only the engine's errors on stderr while the command runs."""
+    logger = logging.getLogger("smp.sync")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def print_report(report: SyncReport) -> None:
+    """The run's table, or one line when SendGrid did not answer at all: then
+    every kind of data failed alike, and a table would repeat it per row."""
+    message = report.unreachable_message
+    if message is None:
+        console.print(summary_table(report))
+        return
+    console.print(
+        f"[bold]{escape(report.integration)}[/] (sync run {report.run_id}): "
+        f"[red]failed[/]: {escape(message)}",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -134,7 +167,10 @@ def register(app: typer.Typer) -> None:
         all_: Annotated[
             bool, typer.Option("--all", help="Sync every integration.")
         ] = False,
-        as_json: Annotated[bool, typer.Option("--json")] = False,
+        as_json: Annotated[
+            bool,
+            typer.Option("--json", help="Print the runs as JSON, without progress."),
+        ] = False,
         wait: Annotated[
             float,
             typer.Option(
@@ -144,8 +180,10 @@ def register(app: typer.Typer) -> None:
         ] = DEFAULT_LOCK_WAIT_S,
     ) -> None:
         """Read members, usage and invoices from SendGrid into SMP."""
-        if (name is None) == (not all_):
-            fail("give an integration name, or --all", EXIT_BAD_INPUT)
+        if name is not None and all_:
+            fail("give an integration name or --all, not both", EXIT_BAD_INPUT)
+        if name is None and not all_:
+            fail("give an integration name or --all", EXIT_BAD_INPUT)
         runtime = open_runtime()
         runtime.context.lock_timeout_s = wait
         with user_errors(), Session(runtime.engine) as session:
@@ -155,7 +193,10 @@ def register(app: typer.Typer) -> None:
                 else [get_integration(session, name or "")]
             )
         tune_for_sync()
-        with user_errors():  # e.g. a master key that cannot decrypt the keys
+        # user_errors: e.g. a master key that cannot decrypt the keys. The
+        # report printed below holds every failure; the engine's log lines
+        # would repeat them on stderr.
+        with _quiet_engine(), user_errors():
             runtime.context.writer = writer_for(runtime.engine, len(found))
             try:
                 results = asyncio.run(
@@ -175,7 +216,7 @@ def register(app: typer.Typer) -> None:
         else:
             urls = {i.name: i.base_url for i in found}
             for report in reports:
-                console.print(summary_table(report))
+                print_report(report)
                 hint = unreachable_hint(urls.get(report.integration), report)
                 if hint:
                     console.print(f"[yellow]hint:[/] {hint}")

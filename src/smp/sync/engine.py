@@ -135,9 +135,14 @@ class Run:
             )
             for sa in accounts
         }
+        self.report.base_url = next(
+            (c.base_url for c in self.clients.values()), integration.base_url
+        )
         self.scope_reports: dict[int, KeyReport] = {}
         # service account id -> why its scopes could not be read at all
         self.scope_failures: dict[int, str] = {}
+        # service account id -> why its scopes check got no answer
+        self.scope_unanswered: dict[int, str] = {}
 
     # --- phases -----------------------------------------------------------------
 
@@ -158,6 +163,7 @@ class Run:
                 raise result
 
     def finish(self) -> None:
+        self._one_unreachable_problem()
         for client in self.clients.values():
             counters = client.counters
             self.report.requests += counters.requests
@@ -178,6 +184,16 @@ class Run:
                 now=self.context.now(),
             )
 
+    def _one_unreachable_problem(self) -> None:
+        """SendGrid did not answer at all: one warning and one problem per key,
+        instead of one per key and request."""
+        message = self.report.unreachable_message
+        if message is None:
+            return
+        log.warning("%s: %s", self.integration.name, message)
+        for sa_id in self.report.key_problems:
+            self.report.key_problems[sa_id] = message
+
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()))
 
@@ -195,10 +211,15 @@ class Run:
             # the key: carry on with the scopes it had at its last check.
             if isinstance(error, ApiError | TransportError):
                 self.report.key_problems[sa.id] = f"scopes check failed: {error}"
+            if isinstance(error, TransportError):
+                self.scope_unanswered[sa.id] = _reason(error)
             if not sa.scopes:
                 self.scope_failures[sa.id] = str(error)
                 return
-            log.warning(
+            # No answer at all is warned about once, when the run ends.
+            unanswered = isinstance(error, TransportError)
+            log.log(
+                logging.INFO if unanswered else logging.WARNING,
                 "scopes check of %s failed (%s); using its stored scopes",
                 sa.display_key,
                 error,
@@ -219,6 +240,8 @@ class Run:
         for sa in self.accounts:
             reason = self.scope_failures.get(sa.id)
             if reason is not None and capability in sa.capabilities:
+                if sa.id in self.scope_unanswered:
+                    self.report.unreachable[capability] = self.scope_unanswered[sa.id]
                 return CapabilityResult(
                     Outcome.FAILED,
                     error=f"key {sa.display_key} failed its scopes check: {reason}",
@@ -326,8 +349,13 @@ class Run:
         error: SendGridError | sanity.UnusableAnswer,
     ) -> None:
         message = str(error)
-        # Client errors name the endpoint and at most the redacted key.
-        log.warning(
+        unanswered = isinstance(error, TransportError)
+        if isinstance(error, TransportError):
+            self.report.unreachable[capability] = _reason(error)
+        # Client errors name the endpoint and at most the redacted key. No
+        # answer at all is warned about once, when the run ends.
+        log.log(
+            logging.INFO if unanswered else logging.WARNING,
             "%s: %s failed, its stored data is kept: %s",
             self.integration.name,
             capability,
@@ -376,6 +404,11 @@ class Run:
 
 def _no_progress(capability: str, outcome: Outcome | None) -> None:
     """Progress is optional; the CLI draws bars, others pass nothing."""
+
+
+def _reason(error: TransportError) -> str:
+    """Why no answer came, without the endpoint: the same for every request."""
+    return str(error).removeprefix(f"GET {error.endpoint}: ")
 
 
 def _no_key() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from smp.model import CapabilityResult, Outcome
 
@@ -25,6 +26,10 @@ class SyncReport:
     transient: set[str] = field(default_factory=set)
     # A write failed because of the database (a subset of `transient`).
     database_failed: bool = False
+    # Capability -> why no HTTP answer came (the reason, without the endpoint).
+    unreachable: dict[str, str] = field(default_factory=dict)
+    # Where the integration's requests went, to name the host that did not answer.
+    base_url: str | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -38,7 +43,34 @@ class SyncReport:
         return Outcome.OK
 
     @property
+    def unreachable_message(self) -> str | None:
+        """One line for a run whose every failure was SendGrid not answering.
+
+        Each key and request fails alike then; one line per request says
+        nothing more and buries the host that did not answer.
+        """
+        failed = [
+            name
+            for name, result in self.capabilities.items()
+            if result.outcome is Outcome.FAILED
+        ]
+        if not failed or any(name not in self.unreachable for name in failed):
+            return None
+        reasons = sorted({self.unreachable[name] for name in failed})
+        url = urlsplit(self.base_url or "")
+        named = all(url.netloc in r for r in reasons)
+        where = "" if named or not url.netloc else f" at {url.netloc}"
+        return (
+            f"SendGrid{where} did not answer ({'; '.join(reasons)}): "
+            f"{len(failed)} of {len(self.capabilities)} kinds of data not read, "
+            "their stored data is kept"
+        )
+
+    @property
     def errors(self) -> list[str]:
+        message = self.unreachable_message
+        if message is not None:
+            return [message]
         return [
             f"{name}: {result.error}"
             for name, result in self.capabilities.items()
@@ -60,6 +92,7 @@ class SyncReport:
                 for name, result in self.capabilities.items()
             },
             "key_problems": {str(k): v for k, v in self.key_problems.items()},
+            "unreachable": self.unreachable_message,
             "events": self.events,
             "requests": self.requests,
             "retries": self.retries,
