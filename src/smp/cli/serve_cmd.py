@@ -72,7 +72,9 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+        port: Annotated[
+            int, typer.Option(min=1, max=65535, help="Port to listen on.")
+        ] = 8000,
         sync_every: Annotated[
             float, typer.Option(help="Default hours between syncs.", min=0.1)
         ] = DEFAULT_SYNC_INTERVAL_S / HOURS,

@@ -37,9 +37,15 @@ def _password() -> tuple[str, bool]:
     return generated_password(), True
 
 
+UserName = Annotated[str, typer.Argument(help="The user's login name.")]
+TokenId = Annotated[
+    int, typer.Argument(help="The token's id (see `smp users tokens`).")
+]
+
+
 @users_app.command("add")
 def add(
-    name: str,
+    name: UserName,
     role: Annotated[UserRole, typer.Option(help="admin or viewer")] = UserRole.VIEWER,
 ) -> None:
     """Add a user; the password is $SMP_NEW_PASSWORD or generated."""
@@ -65,7 +71,7 @@ def list_all() -> None:
 
 
 @users_app.command("remove")
-def remove(name: str) -> None:
+def remove(name: UserName) -> None:
     """Remove a user with their tokens and sessions (never the last admin)."""
     runtime = open_runtime()
     with user_errors(), Session(runtime.engine) as session, session.begin():
@@ -74,7 +80,7 @@ def remove(name: str) -> None:
 
 
 @users_app.command("password")
-def password(name: str) -> None:
+def password(name: UserName) -> None:
     """Set a new password ($SMP_NEW_PASSWORD or generated); ends sessions and tokens."""
     runtime = open_runtime()
     new, generated = _password()
@@ -90,7 +96,7 @@ def password(name: str) -> None:
 
 @users_app.command("token")
 def token(
-    name: str,
+    name: UserName,
     label: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
 ) -> None:
     """Create an API bearer token for a user; printed once, stored hashed."""
@@ -102,7 +108,7 @@ def token(
 
 @users_app.command("role")
 def role(
-    name: str,
+    name: UserName,
     new_role: Annotated[UserRole, typer.Argument(metavar="ROLE", help="admin/viewer")],
 ) -> None:
     """Change a user's role (the last admin stays an admin)."""
@@ -113,7 +119,7 @@ def role(
 
 
 @users_app.command("tokens")
-def tokens(name: str) -> None:
+def tokens(name: UserName) -> None:
     """List a user's API tokens (ids and labels; the tokens themselves are not kept)."""
     runtime = open_runtime()
     with user_errors(), Session(runtime.engine) as session:
@@ -126,7 +132,7 @@ def tokens(name: str) -> None:
 
 
 @users_app.command("revoke")
-def revoke(name: str, token_id: int) -> None:
+def revoke(name: UserName, token_id: TokenId) -> None:
     """Revoke one of a user's API tokens by its id (see `smp users tokens`)."""
     runtime = open_runtime()
     with user_errors(), Session(runtime.engine) as session, session.begin():
