@@ -6,11 +6,11 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from smp.api.routes.exports import Dataset, ExportFormat, download, rows
 from smp.model import MemberStatus, Role
-from smp.storage import read_session
+from smp.storage import list_service_accounts, list_sync_runs, read_session
 from smp.storage.member_queries import SORTS
 from smp.web.dashboard import MemberQuery, gather
 from smp.web.deps import PagesDep
@@ -66,6 +66,30 @@ def dashboard(
         now=who.state.context.now(),
         # No "<" at all: the JSON sits in a <script> element, where "</" would end it.
         charts_json=json.dumps(board.charts).replace("<", "\\u003c"),
+    )
+
+
+@router.get("/integrations/{integration_id}/sync-status")
+def sync_status(
+    integration_id: int, who: SignedInUser, pages: PagesDep
+) -> JSONResponse:
+    """The dashboard's sync line, polled while a sync runs (static/sync_status.js)."""
+    integration = find(who, integration_id)
+    running = who.state.syncs.running(integration.id)
+    with read_session(who.state.engine) as session:
+        runs = list_sync_runs(session, integration.id, limit=1)
+        said = [k.last_error for k in list_service_accounts(session, integration.id)]
+    run = runs[0] if runs else None
+    html = pages.templates.env.get_template("_sync_status.html").render(
+        user=who.user, syncing=running, run=run, said=said, just_finished=not running
+    )
+    return JSONResponse(
+        {
+            "running": running,
+            "outcome": run.outcome.value if run and run.outcome else None,
+            "html": html,
+        },
+        headers={"Cache-Control": "no-store"},
     )
 
 
