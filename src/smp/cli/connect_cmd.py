@@ -157,8 +157,13 @@ def connect_sendgrid(
 def add(
     integration: Annotated[str, typer.Argument(help="Integration name or id.")],
     label: Annotated[str, typer.Option(help="What this key is for.")] = "key",
-    key_env: Annotated[str | None, typer.Option()] = None,
-    key_file: Annotated[str | None, typer.Option()] = None,
+    key_env: Annotated[
+        str | None,
+        typer.Option(help="Name of the environment variable holding the key."),
+    ] = None,
+    key_file: Annotated[
+        str | None, typer.Option(help="File holding the key (instead of --key-env).")
+    ] = None,
     confirm_billing_account: ConfirmFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -186,7 +191,9 @@ def add(
 @service_accounts_app.command("list")
 def list_(
     integration: Annotated[str, typer.Argument(help="Integration name or id.")],
-    include_removed: Annotated[bool, typer.Option("--all")] = False,
+    include_removed: Annotated[
+        bool, typer.Option("--all", help="Also list keys that were removed.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Keys with their status, capabilities and what they lack."""
