@@ -124,7 +124,7 @@ def test_unreachable_exits_1(router: Router, monkeypatch: pytest.MonkeyPatch) ->
     assert code == 1
     data = json.loads(output)
     assert data["valid"] is None
-    assert "connection failed" in data["warnings"][0]
+    assert data["warnings"][0] == "cannot connect to api.sendgrid.com"
 
 
 def test_wrong_answer_exits_1(router: Router) -> None:

@@ -260,9 +260,15 @@ async def test_connection_errors_and_timeouts_are_retried_then_reported() -> Non
     def refused(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    async with make_client(Router({"/v3/scopes": refused}), policy=policy) as client:
-        with pytest.raises(TransportError, match=r"connection failed \(ConnectError\)"):
+    refusals = Router({"/v3/scopes": refused})
+    patient = RetryPolicy(max_attempts=6, rng=lambda: 0.0)
+    async with make_client(refusals, policy=patient) as client:
+        with pytest.raises(
+            TransportError, match=r"^cannot connect to api\.sendgrid\.com$"
+        ):
             await client.scopes()
+    # A refusal gets one more try, not the budget a timeout or a 5xx gets.
+    assert len(refusals.requests) == patient.connect_attempts == 2
 
 
 async def test_per_key_concurrency_is_capped() -> None:

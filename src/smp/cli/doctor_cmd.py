@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from smp.cli.endpoint_options import BaseUrlOption, RegionOption
 from smp.cli.key_source import KeySourceError, raw_key
 from smp.model.labels import capability_label, key_kind_label
 from smp.sendgrid import (
@@ -142,21 +143,13 @@ def register(app: typer.Typer) -> None:
         key_file: Annotated[
             Path | None, typer.Option(help="File holding the key (first line).")
         ] = None,
-        base_url: Annotated[
-            str | None, typer.Option(help="Another API URL, e.g. the simulator.")
-        ] = None,
-        region: Annotated[
-            str, typer.Option(help="SendGrid region: global or eu.")
-        ] = "global",
+        base_url: BaseUrlOption = None,
+        region: RegionOption = "global",
         as_json: Annotated[
             bool, typer.Option("--json", help="Print one JSON object.")
         ] = False,
     ) -> None:
         """Check a SendGrid key: its kind, and what SMP can read with it."""
-        if region not in ("global", "eu"):
-            raise typer.BadParameter(
-                "region must be global or eu", param_hint="--region"
-            )
         console = Console(soft_wrap=False)
         try:
             report = _run(key_env, key_file, region, base_url)

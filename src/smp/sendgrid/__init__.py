@@ -22,6 +22,7 @@ from smp.sendgrid.errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
+    ConnectionFailed,
     ErrorDetail,
     MalformedKeyError,
     MissingScopeError,
@@ -47,7 +48,13 @@ from smp.sendgrid.ratelimit import (
     RetryPolicy,
     SystemClock,
 )
-from smp.sendgrid.regions import BASE_URLS, Region, resolve_base_url
+from smp.sendgrid.regions import (
+    BASE_URLS,
+    Region,
+    check_base_url,
+    check_region,
+    resolve_base_url,
+)
 from smp.sendgrid.transport import ReadOnlyTransport
 from smp.vocabulary import Capability, KeyKind
 
@@ -65,6 +72,7 @@ __all__ = [
     "CapabilityRule",
     "Clock",
     "ConcurrencyLimiter",
+    "ConnectionFailed",
     "ErrorDetail",
     "KeyKind",
     "KeyReport",
@@ -89,6 +97,8 @@ __all__ = [
     "SystemClock",
     "TransportError",
     "UnexpectedShape",
+    "check_base_url",
+    "check_region",
     "classify_key",
     "diagnose",
     "permission_scopes",

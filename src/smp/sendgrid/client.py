@@ -63,7 +63,7 @@ class SendGridClient:
         self._core = HttpCore(
             key,
             self.base_url,
-            transport or default_transport(),
+            transport or default_transport(self.base_url),
             clock=clock or SystemClock(),
             policy=policy or RetryPolicy(),
             limiter=limiter or ConcurrencyLimiter(),

@@ -3,7 +3,9 @@
     SendGridError
     ├── MalformedKeyError     key fails the format check; nothing was sent
     ├── ReadOnlyViolation     a method other than GET was attempted; nothing was sent
-    ├── TransportError        connection failed (after retries)
+    ├── TransportError        no HTTP answer (after retries)
+    │   ├── ConnectionFailed  no connection to the host or its proxy, or an
+    │   │                     untrusted certificate; named in plain words
     │   └── RequestTimeout    timed out (after retries)
     ├── ProtocolError         SendGrid (or a proxy) answered in a way we cannot use:
     │   │                     non-JSON/HTML body, empty body, unexpected shape
@@ -58,6 +60,15 @@ class TransportError(SendGridError):
     def __init__(self, endpoint: str, reason: str) -> None:
         super().__init__(f"GET {endpoint}: {reason}")
         self.endpoint = endpoint
+
+
+class ConnectionFailed(TransportError):
+    """No connection: the message is the reason alone, as it names the host."""
+
+    def __init__(self, endpoint: str, reason: str) -> None:
+        super().__init__(endpoint, reason)
+        self.args = (reason,)
+        self.reason = reason
 
 
 class RequestTimeout(TransportError):

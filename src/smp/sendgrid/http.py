@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import httpx
 
 from smp.sendgrid.errors import (
+    ConnectionFailed,
     ProtocolError,
     RateLimitedError,
     RedirectRefused,
@@ -21,6 +22,7 @@ from smp.sendgrid.errors import (
     error_for_status,
 )
 from smp.sendgrid.keys import ApiKey
+from smp.sendgrid.network import ConnectFailure, LastingFailure
 from smp.sendgrid.ratelimit import (
     Clock,
     ConcurrencyLimiter,
@@ -93,9 +95,10 @@ class HttpCore:
         self.counters = RequestCounters()
         self.pacer = Pacer(clock)
         # Requests go straight to the transport: httpx's client layer (cookies,
-        # auth flows, redirects, hooks) is work SMP never needs (ADR 14).
+        # auth flows, redirects, hooks) is work SMP never needs (ADR 18).
         self.transport = ReadOnlyTransport(transport)
         self._base = base_url.rstrip("/")
+        self._host = httpx.URL(self._base).netloc.decode("ascii") or self._base
         self._headers = {
             "Authorization": f"Bearer {key.secret()}",
             "Accept": "application/json",
@@ -213,8 +216,26 @@ class HttpCore:
                 raise ProtocolError(
                     path, f"the request cannot be sent: {why}"
                 ) from None
-            except httpx.TransportError as exc:
-                reason = f"connection failed ({type(exc).__name__})"
+            except LastingFailure as exc:
+                raise ConnectionFailed(path, str(exc)) from None  # retrying won't help
+            except httpx.ConnectError as exc:
+                # Nothing listens, or no such host: worth one more try, not the
+                # whole budget a timeout or a 5xx gets (reported within seconds).
+                reason = (
+                    str(exc)
+                    if isinstance(exc, ConnectFailure)
+                    else f"cannot connect to {self._host}"
+                )
+                if attempt >= self.policy.connect_attempts:
+                    raise ConnectionFailed(path, reason) from None
+                failed = ConnectionFailed(path, reason)
+                return failed, self.policy.backoff(attempt), False
+            except httpx.UnsupportedProtocol:
+                raise ProtocolError(
+                    path, f"{self._base} is not an http:// or https:// URL"
+                ) from None
+            except httpx.TransportError:
+                reason = f"connection to {self._host} lost before an answer"
                 return TransportError(path, reason), self.policy.backoff(attempt), False
             except httpx.DecodingError:
                 # e.g. "Content-Encoding: gzip" over bytes that are not gzip

@@ -83,6 +83,7 @@ class RetryPolicy:
     """How long and how often one call may keep trying."""
 
     max_attempts: int = 6
+    connect_attempts: int = 2  # a refused connection is reported in seconds
     base_backoff_s: float = 0.5
     max_backoff_s: float = 20.0
     max_rate_limit_wait_s: float = 90.0

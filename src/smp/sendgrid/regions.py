@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import httpx
+
 Region = Literal["global", "eu"]
 
 BASE_URLS: dict[str, str] = {
@@ -15,11 +17,30 @@ BASE_URLS: dict[str, str] = {
 def resolve_base_url(region: str = "global", base_url: str | None = None) -> str:
     """An explicit `base_url` wins (simulator, proxies); otherwise the region's URL."""
     if base_url:
-        return base_url.rstrip("/")
+        return check_base_url(base_url)
+    return BASE_URLS[check_region(region)]
+
+
+def check_region(region: str) -> str:
+    """`region` if SendGrid has it; a plain-words ValueError otherwise."""
+    if region not in BASE_URLS:
+        known = " or ".join(BASE_URLS)
+        raise ValueError(f"unknown region {region!r}; expected {known}")
+    return region
+
+
+def check_base_url(base_url: str) -> str:
+    """`base_url` without its trailing slash if it is an http(s) URL with a host."""
+    problem = f"{base_url!r} is not an http:// or https:// URL with a host"
     try:
-        return BASE_URLS[region]
-    except KeyError:
-        known = ", ".join(sorted(BASE_URLS))
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        raise ValueError(problem) from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(problem)
+    if url.query or url.fragment or url.userinfo:
+        # Credentials in the URL would be stored and shown with it.
         raise ValueError(
-            f"unknown region {region!r}; expected one of {known}"
-        ) from None
+            f"{base_url!r}: give the URL without ?query, #fragment or user:password@"
+        )
+    return base_url.rstrip("/")

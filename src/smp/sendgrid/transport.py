@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import ssl
-
-import certifi
 import httpx
 
 from smp.sendgrid.errors import ReadOnlyViolation
-from smp.sendgrid.http11 import Http11Transport
+from smp.sendgrid.network import NetworkTransport
 
 ALLOWED_METHODS = frozenset({"GET"})
 
@@ -35,13 +31,6 @@ class ReadOnlyTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~15 ms of CPU; one client per key per sync
-    # run would pay it every time, so the process shares one context.
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def default_transport() -> httpx.AsyncBaseTransport:
-    """The network transport; retries are HttpCore's, so it makes none of its own."""
-    return Http11Transport(_tls_context())
+def default_transport(base_url: str) -> httpx.AsyncBaseTransport:
+    """The network transport for `base_url`; retries are HttpCore's, not its own."""
+    return NetworkTransport(base_url)
