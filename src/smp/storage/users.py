@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -81,14 +82,27 @@ def _user(row: UserRow) -> User:
     )
 
 
+# Beyond letters, marks and digits of any script: what names of people hold.
+_NAME_PUNCTUATION = frozenset(" .'_-")
+
+
+def name_key(name: str) -> str:
+    """How a user name is stored and looked up: runs of spaces made one, lower case."""
+    return " ".join(name.split()).lower()
+
+
 def clean_user_name(name: str) -> str:
-    """Lower-case letters, digits, `.`, `_`, `-`; 1 to 64 characters."""
-    cleaned = name.strip().lower()
-    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
-    if not cleaned or len(cleaned) > MAX_USER_NAME or set(cleaned) - allowed:
+    """1 to 64 letters or digits of any script, spaces, `.`, `'`, `_` or `-`."""
+    cleaned = name_key(name)
+    odd = [
+        c
+        for c in cleaned
+        if c not in _NAME_PUNCTUATION and unicodedata.category(c)[0] not in "LMN"
+    ]
+    if not cleaned or len(cleaned) > MAX_USER_NAME or odd:
         raise StorageError(
-            f"a user name has 1 to {MAX_USER_NAME} characters among a-z, 0-9, '.', "
-            "'_' and '-'"
+            f"a user name has 1 to {MAX_USER_NAME} letters, digits, spaces, "
+            "dots, apostrophes, underscores or hyphens"
         )
     return cleaned
 
@@ -124,7 +138,7 @@ def create_user(
 
 
 def _user_row(session: Session, name: str) -> UserRow:
-    row = session.scalar(select(UserRow).where(UserRow.name == name.strip().lower()))
+    row = session.scalar(select(UserRow).where(UserRow.name == name_key(name)))
     if row is None:
         raise RecordNotFoundError(f"no user {name!r}")
     return row
@@ -224,7 +238,7 @@ class Login:
 def find_login(session: Session, name: str) -> Login | None:
     if len(name) > MAX_USER_NAME:
         return None
-    row = session.scalar(select(UserRow).where(UserRow.name == name.strip().lower()))
+    row = session.scalar(select(UserRow).where(UserRow.name == name_key(name)))
     return None if row is None else Login(_user(row), row.password_hash)
 
 

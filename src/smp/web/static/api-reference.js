@@ -3,7 +3,8 @@ window.addEventListener("DOMContentLoaded", function () {
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    // Deep links would put a link inside each operation's toggle button (nested controls).
+    deepLinking: false,
     // No call to the public validator: nothing leaves this server.
     validatorUrl: null,
     displayRequestDuration: true,

@@ -1,0 +1,108 @@
+"""Every page the accessibility / HTML / phone sweep visits (test_browser_sweep.py).
+
+Add a new page here and the sweep parses it strictly, runs axe-core over it at
+1400×900 and 390×844, checks that it does not scroll sideways on a phone, and
+saves both screenshots to test-artifacts/sweep/. `{id}` is the integration the
+sweep connected and synced.
+
+A `Flow` is a page reached by filling in a form: its `run` leaves the browser
+on the result and returns that result's raw HTML (the served text, not the DOM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from playwright.sync_api import Page
+
+ADMIN, VIEWER, ANONYMOUS = "admin", "viewer", "anonymous"
+BOTH = (ADMIN, VIEWER)
+
+
+@dataclass(frozen=True)
+class Swept:
+    name: str
+    path: str
+    roles: tuple[str, ...] = BOTH
+    status: int = 200
+    # A selector to wait for: what scripts draw after the load event.
+    ready: str | None = None
+
+
+PAGES: tuple[Swept, ...] = (
+    Swept("login", "/login", (ANONYMOUS,)),
+    Swept("integrations", "/integrations"),
+    Swept("integrate", "/integrations/sendgrid/new", (ADMIN,)),
+    Swept("dashboard", "/integrations/{id}", ready="#usage-chart .main-svg"),
+    Swept("dashboard-filtered", "/integrations/{id}?role=admin&q=a&sort=-email"),
+    Swept("settings", "/integrations/{id}/settings"),
+    Swept("delete-integration", "/integrations/{id}/delete", (ADMIN,)),
+    Swept("users", "/users", (ADMIN,)),
+    Swept("account", "/account"),
+    Swept("docs", "/docs", ready="#swagger-ui .opblock"),
+    Swept("not-found", "/integrations/987654", status=404),
+    Swept("forbidden", "/users", (VIEWER,), status=403),
+    Swept("integrate-forbidden", "/integrations/sendgrid/new", (VIEWER,), 403),
+)
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    role: str
+    # (page, base URL, integration id, the world's keys by kind) -> raw HTML
+    run: Callable[[Page, str, int, dict[str, str]], str]
+
+
+def submit(page: Page, button: str) -> str:
+    """Click a submit button and return the raw HTML the browser lands on."""
+    with page.expect_navigation() as landed:
+        page.get_by_role("button", name=button, exact=True).click()
+    response = landed.value
+    assert response is not None
+    return response.text()
+
+
+def integrate_refused(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/integrations/sendgrid/new")
+    page.get_by_label("Access token", exact=True).fill("SG.not-a-key.at-all")
+    return submit(page, "Check keys and connect")
+
+
+def add_billing_key(page: Page, base: str, id_: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/integrations/{id_}/settings")
+    page.get_by_label("Label").fill("Billing")
+    page.get_by_label("API key").fill(keys["billing"])
+    page.get_by_label("The billing key belongs to this SendGrid account").check()
+    return submit(page, "Add service account")
+
+
+def add_key_refused(page: Page, base: str, id_: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/integrations/{id_}/settings")
+    page.get_by_label("Label").fill("Broken")
+    page.get_by_label("API key").fill("SG.not-a-key.at-all")
+    return submit(page, "Add service account")
+
+
+def add_user_refused(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/users")
+    page.locator("#new-name").fill("<b>bold</b>")
+    page.locator("#new-password").fill("long enough password")
+    return submit(page, "Add user")
+
+
+def sign_in_refused(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/login")
+    page.get_by_label("User name").fill("nobody")
+    page.get_by_label("Password").fill("wrong password")
+    return submit(page, "Sign in")
+
+
+FLOWS: tuple[Flow, ...] = (
+    Flow("integrate-refused", ADMIN, integrate_refused),
+    Flow("settings-key-added", ADMIN, add_billing_key),
+    Flow("settings-key-refused", ADMIN, add_key_refused),
+    Flow("users-refused", ADMIN, add_user_refused),
+    Flow("login-refused", ANONYMOUS, sign_in_refused),
+)
