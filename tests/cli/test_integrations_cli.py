@@ -23,6 +23,7 @@ from tests.sync.simworld import forget_world, key_of
 from typer.testing import CliRunner, Result
 
 from smp import storage
+from smp.cli import confirm
 from smp.cli import runtime as cli_runtime
 from smp.cli.main import app
 from smp.storage.search import FTS_TABLE
@@ -159,3 +160,61 @@ def test_remove_yes_leaves_nothing_of_the_integration(
     assert leftovers(engine, owned, [name, *key_ids]) == []
     listed = json.loads(smp("integrations", "list", "--json").output)
     assert [i["name"] for i in listed if i["name"] in (name, bystander)] == [bystander]
+
+
+@pytest.mark.loopback
+def test_list_rename_and_remove_a_key_by_label_or_key_id(
+    server: Server, engine: Engine, cli_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = connected(server)
+    account = server.world.accounts[0]
+    full, billing = (key_of(server.world, kind) for kind in ("full", "billing"))
+    listed = json.loads(smp("integrations", "list", "--json").output)
+    (mine,) = [i for i in listed if i["name"] == name]
+    assert set(mine) == {
+        "name", "region", "account", "keys", "last_sync", "last_outcome"
+    }  # fmt: skip
+    assert (mine["region"], mine["account"]) == ("global", account.username)
+    assert [(k["label"], k["key_id"], k["kind"]) for k in mine["keys"]] == [
+        ("full", full.key_id, "full"),
+        ("billing", billing.key_id, "billing"),
+    ]
+    assert mine["last_sync"] is not None
+    assert mine["last_outcome"] is not None
+    table = smp("integrations", "list").output
+    assert f"SG.{full.key_id}…" in table
+    assert account.username in table
+    for key in (full, billing):
+        assert key.key.split(".")[2] not in table + json.dumps(listed)
+
+    new = f"Renamed {uuid.uuid4().hex[:8]}"
+    assert smp("integrations", "rename", name.upper(), new).exit_code == 0
+    taken = smp("integrations", "rename", new, new.lower())  # itself: allowed
+    assert taken.exit_code == 0, taken.output
+    clash = smp("integrations", "rename", new.lower(), make_bystander(server))
+    assert clash.exit_code == 2
+    assert "already exists" in clash.output
+    name = new.lower()
+
+    refused = smp("service-account", "remove", name, "full")
+    assert refused.exit_code == 2
+    assert "--yes" in refused.output
+    monkeypatch.setattr(confirm, "stdin_is_terminal", lambda: True)
+    kept = smp("service-account", "remove", name, "FULL", stdin="n\n")
+    assert kept.exit_code == 1
+    assert "Remove key 'full'" in kept.output
+    gone = smp("service-account", "remove", name, "full", stdin="y\n")
+    assert gone.exit_code == 0, gone.output
+    unknown = smp("service-account", "remove", name, "full", "--yes")
+    assert unknown.exit_code == 2
+    assert f"SG.{billing.key_id}…" in unknown.output
+    by_id = smp("service-account", "remove", name, f"SG.{billing.key_id}…", "--yes")
+    assert by_id.exit_code == 0, by_id.output
+    listed = json.loads(smp("integrations", "list", "--json").output)
+    assert [i["keys"] for i in listed if i["name"] == name] == [[]]
+
+    kept = smp("integrations", "remove", name, stdin="n\n")
+    assert kept.exit_code == 1
+    assert "This cannot be undone" in kept.output
+    assert smp("integrations", "remove", name, stdin="y\n").exit_code == 0
+    assert name not in smp("integrations", "list").output

@@ -10,14 +10,19 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from smp.cli.confirm import YesFlag, confirm_or_stop
 from smp.cli.doctor_cmd import render_report
+from smp.cli.endpoint_options import BaseUrlOption, RegionOption
 from smp.cli.runtime import console, open_runtime, print_json, read_key, user_errors
 from smp.model import Integration, ServiceAccount
+from smp.model.labels import capability_label, key_kind_label
 from smp.sendgrid import KeyReport
 from smp.storage import get_integration, list_service_accounts, remove_service_account
+from smp.storage.integrations import find_service_account
 from smp.sync import BillingUnconfirmed, NewKey, Slot, add_key, connect
 
 connect_app = typer.Typer(help="Connect a SaaS account to SMP.", no_args_is_help=True)
@@ -109,10 +114,8 @@ def connect_sendgrid(
         str | None, typer.Option(help="File holding the billing key.")
     ] = None,
     confirm_billing_account: ConfirmFlag = False,
-    base_url: Annotated[
-        str | None, typer.Option(help="Another API address, e.g. the simulator.")
-    ] = None,
-    region: Annotated[str, typer.Option(help="global or eu")] = "global",
+    base_url: BaseUrlOption = None,
+    region: RegionOption = "global",
     as_json: JsonFlag = False,
 ) -> None:
     """Check the keys, then store them (encrypted) as one integration."""
@@ -216,9 +219,9 @@ def list_(
             str(sa.id),
             sa.label,
             sa.display_key,
-            sa.kind.value,
+            key_kind_label(sa.kind),
             f"[{colour}]{status}[/]",
-            ", ".join(sa.capabilities),
+            ", ".join(map(capability_label, sa.capabilities)),
             sa.last_error or "",
         )
     console.print(table)
@@ -228,10 +231,28 @@ def list_(
 
 @service_accounts_app.command("remove")
 def remove(
-    service_account_id: Annotated[int, typer.Argument(help="The id from `list`.")],
+    integration: Annotated[str, typer.Argument(help="Integration name or id.")],
+    key: Annotated[
+        str, typer.Argument(help="The key's label, or SG.<key id> as `list` shows.")
+    ],
+    yes: YesFlag = False,
 ) -> None:
     """Remove a key. The data it collected is kept and marked as from a removed key."""
     runtime = open_runtime()
+    with user_errors(), Session(runtime.engine) as session:
+        found = get_integration(session, integration)
+        sa = find_service_account(session, found.id, key)
+    confirm_or_stop(
+        f"Remove key {sa.label!r} ({sa.display_key}) from {found.name!r}? "
+        "It stops syncing; what it collected is kept.",
+        yes,
+    )
     with user_errors(), Session(runtime.engine) as session, session.begin():
-        remove_service_account(session, service_account_id, dt.datetime.now(dt.UTC))
-    console.print(f"Removed service account {service_account_id}; its data is kept.")
+        remove_service_account(session, sa.id, dt.datetime.now(dt.UTC))
+    console.print(
+        escape(
+            f"Removed key {sa.label!r} ({sa.display_key}) from {found.name!r}; "
+            "the data it collected is kept."
+        ),
+        highlight=False,
+    )
