@@ -9,11 +9,14 @@ is saved as a screenshot under test-artifacts/screenshots/.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.orm import Session
 from tests.api.appkit import (
     PASSWORD,
     Server,
@@ -22,12 +25,14 @@ from tests.api.appkit import (
     roles_in_world,
     utilization,
 )
+from tests.sync.simworld import key_of
 
 from smp.cli.loopback import serve_app
-from smp.storage import make_engine, migrate
+from smp.storage import integration_lock, list_integrations, make_engine, migrate
 
 CHROMIUM = Path("/usr/bin/chromium")
 CONFIRM = "The billing key belongs to this SendGrid account"
+BILLING_LABEL = "Access token with billing permissions"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 ARGS = [
     "--no-sandbox",
@@ -156,3 +161,121 @@ def test_viewer_has_no_write_controls_and_gets_403(
     )
     assert answer.status == 403
     context.close()
+
+
+def test_a_running_sync_is_polled_and_the_page_reloads_once_at_its_end(
+    live: tuple[Server, str], browser: Browser
+) -> None:
+    """Not a reload every 2 seconds: the status line is asked for, then one reload."""
+    srv, base = live
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    sign_in(page, base, srv.admin)
+    page.get_by_role("link", name="Dashboard").first.click()
+    integration_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    with ExitStack() as held:
+        # Holding the integration's lock keeps the sync waiting: running, for sure.
+        held.enter_context(integration_lock(srv.setup.engine, integration_id))
+        page.get_by_test_id("sync-now").click()
+        page.get_by_test_id("sync-progress").wait_for()
+        page.evaluate("window.stillTheSamePage = true")
+        with page.expect_response(lambda r: "/sync-status" in r.url) as polled:
+            pass
+        assert polled.value.json()["running"] is True
+        assert page.evaluate("window.stillTheSamePage") is True
+        with page.expect_event("load", timeout=20_000):
+            held.close()  # the sync runs and ends; the page reloads once
+    assert page.evaluate("window.stillTheSamePage") is None
+    assert page.get_by_test_id("last-sync-outcome").inner_text() == "ok"
+    assert page.get_by_test_id("sync-now").is_enabled()
+    context.close()
+
+
+# Runs last in this module: it renames, empties and deletes what the first test
+# connected, then connects the account again in the EU region.
+def test_rename_remove_delete_and_region_ask_first_and_say_what_they_did(
+    live: tuple[Server, str], browser: Browser
+) -> None:
+    srv, base = live
+    account = srv.world.accounts[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    sign_in(page, base, srv.admin)
+    page.get_by_role("link", name="Service settings").first.click()
+    page.get_by_label("Name", exact=True).fill("Acme mail")
+    page.get_by_role("button", name="Rename").click()
+    flash = page.locator("#flash")
+    assert flash.inner_text() == "Renamed ‘SendGrid’ to ‘Acme mail’."
+    shot(page, "31-renamed")
+
+    billing = BILLING_LABEL
+    page.locator("summary", has_text=f"key {billing}").click()
+    confirm = page.get_by_role("button", name=f"Remove key ‘{billing}’")
+    confirm.wait_for()
+    shot(page, "32-remove-key-asks")
+    assert page.locator("tr.removed").count() == 0  # asking removed nothing
+    confirm.click()
+    billing_id = key_of(srv.world, "billing").key_id
+    assert flash.inner_text() == (
+        f"Removed key ‘{billing}’ (SG.{billing_id}…). "
+        "It no longer syncs; what it collected is kept."
+    )
+    assert page.locator("tr.removed").count() == 1
+    shot(page, "33-key-removed")
+
+    page.get_by_role("link", name="Delete integration…").click()
+    members = len(account.teammates) + len(account.pending)
+    what = page.locator("#delete-what").inner_text()
+    assert re.fullmatch(
+        f"Delete integration ‘Acme mail’ and its 2 keys, {members} members and "
+        f"invites, {len(account.subusers)} subusers, {len(account.invoices)} "
+        r"invoices and \d+ sync runs?\? This cannot be undone\.",
+        what,
+    ), what
+    shot(page, "34-delete-asks")
+    page.get_by_role("button", name="Delete ‘Acme mail’").click()
+    page.wait_for_url(f"{base}/integrations")
+    assert flash.inner_text().startswith("Deleted integration ‘Acme mail’ and its 2 ")
+    assert page.get_by_role("heading", name="Acme mail").count() == 0
+    shot(page, "35-deleted")
+
+    page.get_by_role("link", name="Integrate").click()
+    page.get_by_label("Name").fill("Acme EU")
+    page.get_by_label("Region").select_option("eu")
+    page.get_by_label("Access token", exact=True).fill(srv.key("full"))
+    # What the button shows while the form submits, kept across the navigation.
+    page.evaluate(
+        """() => { const form = document.querySelector('form[data-busy]');
+        form.addEventListener('submit', () => { const b = form.querySelector('button');
+          sessionStorage.setItem('busy', JSON.stringify(
+            [b.disabled, b.textContent, form.getAttribute('aria-busy')])); }); }"""
+    )
+    shot(page, "36-integrate-eu")
+    page.get_by_role("button", name="Check keys and connect").click()
+    page.get_by_text("The keys were checked and stored").wait_for()
+    busy = page.evaluate("() => JSON.parse(sessionStorage.getItem('busy'))")
+    assert busy == [True, "Checking keys…", "true"]
+    with Session(srv.setup.engine) as session:
+        regions = {i.name: i.region for i in list_integrations(session)}
+    assert regions == {"Acme EU": "eu"}
+    page.goto(f"{base}/integrations")
+    assert "SendGrid EU" in page.locator("section", has_text="Acme EU").inner_text()
+    shot(page, "37-integrated-eu")
+
+    page.goto(f"{base}/users")
+    page.get_by_label("Name", exact=True).fill("temp-user")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Add user").click()
+    assert flash.inner_text() == "Added viewer ‘temp-user’."
+    page.locator("summary", has_text="user temp-user").click()
+    confirm = page.get_by_role("button", name="Remove user ‘temp-user’")
+    confirm.wait_for()
+    shot(page, "38-remove-user-asks")
+    confirm.click()
+    assert flash.inner_text().startswith("Removed user ‘temp-user’")
+    assert page.get_by_role("cell", name="temp-user", exact=True).count() == 0
+    shot(page, "39-user-removed")
+    context.close()
+    assert problems == []

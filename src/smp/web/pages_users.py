@@ -22,6 +22,7 @@ from smp.storage.users import (
     set_role,
 )
 from smp.web.deps import PagesDep
+from smp.web.flash import redirect_saying
 from smp.web.forms import FormText, has_control
 from smp.web.session import Refused, SignedInUser, check_csrf, require_admin
 
@@ -65,10 +66,15 @@ def add_user(
         raise Refused(422, "A role is admin or viewer.")
     try:
         with Session(who.state.engine) as session, session.begin():
-            create_user(session, name, password, UserRole(role))
+            added = create_user(session, name, password, UserRole(role))
     except (DuplicateNameError, StorageError) as error:
         return _page(request, who, pages, status=422, error=str(error))
-    return RedirectResponse("/users", status_code=303)
+    return redirect_saying(
+        "/users",
+        request,
+        who,
+        f"Added {added.role.value} ‘{added.name}’.",
+    )
 
 
 @router.post("/users/{name}/remove")
@@ -94,7 +100,12 @@ def remove_user(
         raise Refused(404, "There is no such user.") from None
     except StorageError as error:
         return _page(request, who, pages, status=409, error=str(error))
-    return RedirectResponse("/users", status_code=303)
+    return redirect_saying(
+        "/users",
+        request,
+        who,
+        f"Removed user ‘{name}’; their sessions and API tokens have ended.",
+    )
 
 
 def _known_name(name: str) -> str:

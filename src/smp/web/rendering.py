@@ -17,6 +17,7 @@ from smp.model.labels import capability_label, key_kind_label, plural
 from smp.sendgrid.capabilities import kind_purpose
 from smp.sendgrid.capabilities import read_only_key_advice as _advice
 from smp.vocabulary import KeyKind
+from smp.web.flash import FLASH_COOKIE, take_flash
 from smp.web.session import SignedIn
 
 
@@ -114,7 +115,11 @@ class Pages:
             user=who.user if who else None,
             csrf=who.csrf if who else "",
             path=request.url.path,
+            flash=take_flash(request, who),
         )
-        return self.templates.TemplateResponse(
+        response = self.templates.TemplateResponse(
             request, template, context, status_code=status
         )
+        if FLASH_COOKIE in request.cookies:  # shown once
+            response.delete_cookie(FLASH_COOKIE, path="/")
+        return response
