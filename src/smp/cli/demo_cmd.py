@@ -22,6 +22,7 @@ from smp.cli.loopback import serve_simulator
 from smp.cli.runtime import console, open_runtime, user_errors
 from smp.cli.sync_cmd import print_report, sync_many
 from smp.model import Outcome
+from smp.model.labels import capability_label, key_kind_label
 from smp.simulator import Simulator, World, generate_world
 from smp.storage import delete_integration, get_integration, list_integrations
 from smp.storage import list_service_accounts as stored_keys
@@ -83,7 +84,10 @@ def _summary(session: Session, integration_id: int) -> None:
         health.add_column(column)
     for sa in stored_keys(session, integration_id):
         health.add_row(
-            sa.display_key, sa.kind.value, sa.status.value, ", ".join(sa.capabilities)
+            sa.display_key,
+            key_kind_label(sa.kind),
+            sa.status.value,
+            ", ".join(map(capability_label, sa.capabilities)),
         )
     console.print(health)
 

@@ -102,6 +102,10 @@ def _failure_report(failure: _Failure) -> KeyReport:
     return KeyReport(valid=valid, key_id=failure.key_id, warnings=[str(failure)])
 
 
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def render_report(report: KeyReport, console: Console) -> None:
     key = f"SG.{report.key_id}…" if report.key_id else "(unreadable key)"
     kind = key_kind_label(report.kind)
@@ -122,7 +126,7 @@ def render_report(report: KeyReport, console: Console) -> None:
             capability_label(name),
             "[green]yes[/]" if available else "[red]no[/]",
             ", ".join(report.missing.get(name, [])),
-            fixes.get(name, ""),
+            _sentence_case(fixes.get(name, "")),
         )
     console.print(table)
     if purpose := kind_purpose(report.kind):

@@ -73,7 +73,7 @@ CAPABILITIES: tuple[CapabilityRule, ...] = (
     CapabilityRule(
         Capability.EMAIL_VALIDATION,
         (("validations.email.read",),),
-        "email validation needs a separate Email Validation key (Pro plans and up)",
+        "e-mail validation needs a separate Email Validation key (Pro plans and up)",
     ),
 )
 CAPABILITY_NAMES = tuple(c.name for c in CAPABILITIES)
