@@ -39,8 +39,7 @@ def check_base_url(base_url: str) -> str:
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(problem)
     if url.query or url.fragment or url.userinfo:
-        # Credentials in the URL would be stored and shown with it.
-        raise ValueError(
-            f"{base_url!r}: give the URL without ?query, #fragment or user:password@"
-        )
+        # Credentials in the URL would be stored and shown with it, so the
+        # message does not repeat the value.
+        raise ValueError("give the URL without user:password@, ?query or #fragment")
     return base_url.rstrip("/")
