@@ -169,6 +169,8 @@ def test_a_running_sync_is_polled_and_the_page_reloads_once_at_its_end(
     """Not a reload every 2 seconds: the status line is asked for, then one reload."""
     srv, base = live
     context = browser.new_context(viewport={"width": 1280, "height": 720})
+    # No charts here: loading Plotly's 3 MB twice would be most of this test's time.
+    context.route("**/vendor/plotly.min.js", lambda route: route.abort())
     page = context.new_page()
     sign_in(page, base, srv.admin)
     page.get_by_role("link", name="Dashboard").first.click()

@@ -1,8 +1,7 @@
-"""A sync's state on the web: a small poll while it runs, its outcome after.
+"""A sync's outcome on the web: on the card, the dashboard and /sync-status.
 
-The dashboard no longer reloads itself while a sync runs: it has a progress
-element and asks /integrations/ID/sync-status (static/sync_status.js). A sync
-SendGrid did not answer at all is one message on the card and the dashboard.
+A sync SendGrid did not answer at all is one message naming the host. (The
+poll while a sync runs is tested in Chromium, in test_browser.py.)
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from tests.api.conftest import asgi_client
 from tests.web.webkit import sign_in, web_client
 
 from smp.simulator import FaultRule
-from smp.storage import integration_lock
 
 CARD = re.compile(
     r'<section class="card" aria-labelledby="int-(\d+)">(.*?)</section>', re.S
@@ -38,29 +36,6 @@ async def _status(web: httpx.AsyncClient, integration_id: int) -> dict[str, obje
     assert answer.headers["content-type"] == "application/json"
     found: dict[str, object] = answer.json()
     return found
-
-
-async def test_a_running_sync_is_polled_not_reloaded(
-    server: Server, synced: int
-) -> None:
-    async with web_client(server) as web:
-        await sign_in(web, server.viewer)
-        # Holding the integration's lock keeps the sync waiting: running, for sure.
-        with integration_lock(server.setup.engine, synced):
-            await _start_sync(server, synced)
-            page = (await web.get(f"/integrations/{synced}")).text
-            running = await _status(web, synced)
-        await server.app.state.smp.syncs.wait(synced)
-        ended = await _status(web, synced)
-    assert 'http-equiv="refresh"' not in page
-    assert "data-running" in page
-    assert 'data-testid="sync-progress"' in page
-    assert '<script src="/static/sync_status.js"></script>' in page
-    assert running["running"] is True
-    assert "sync-progress" in str(running["html"])
-    assert ended["running"] is False
-    assert ended["outcome"] == "ok"
-    assert 'data-testid="show-new-data"' in str(ended["html"])
 
 
 async def test_sendgrid_not_answering_is_one_message_with_the_host(

@@ -1,5 +1,6 @@
-// While a sync runs, asks for the dashboard's sync line every 2 seconds and
-// shows it, instead of reloading the whole page; stops when the sync ends.
+// While a sync runs, asks for the dashboard's sync line every second and
+// shows it, instead of reloading the whole page each time; when the sync has
+// ended, reloads once to show what it read.
 "use strict";
 (function () {
   var line = document.getElementById("sync-status");
@@ -13,12 +14,14 @@
       })
       .then(function (status) {
         line.innerHTML = status.html;  // rendered and escaped by the server
-        if (status.running) { setTimeout(poll, 2000); return; }
+        if (status.running) { setTimeout(poll, 1000); return; }
         line.removeAttribute("data-running");
         var button = document.querySelector("[data-testid=sync-now]");
         if (button) button.disabled = false;
+        // Once, now that it has ended: the members, usage and charts it read.
+        window.location.reload();
       })
       .catch(function () { setTimeout(poll, 5000); });
   }
-  setTimeout(poll, 2000);
+  setTimeout(poll, 1000);
 })();
