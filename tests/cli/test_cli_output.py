@@ -5,6 +5,7 @@ CliRunner's output is not a terminal, like `smp members NAME | cat`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -72,6 +73,20 @@ def test_piped_members_show_every_email_whole_on_one_line(world: World) -> None:
     for email in emails:
         assert sum(email in line for line in lines) == 1, email
     assert not any("…" in line for line in lines)
+
+
+@pytest.mark.loopback
+def test_expired_invites_are_flagged(world: World) -> None:
+    lines = _invoke("members", NAME).splitlines()
+    now = time.time()
+    pending = world.accounts[0].pending
+    expired = {p["email"] for p in pending if p["expiration_date"] < now}
+    # The world has both kinds, or the test could not fail either way.
+    assert expired
+    assert expired != {p["email"] for p in pending}
+    for invite in pending:
+        row = next(line for line in lines if invite["email"] in line)
+        assert ("expired" in row) == (invite["email"] in expired), row
 
 
 @pytest.mark.loopback
