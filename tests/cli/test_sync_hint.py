@@ -1,8 +1,11 @@
-"""`smp sync` explains a dead loopback URL (a stopped demo simulator)."""
+"""`smp sync` output: one line when SendGrid did not answer, a next step for a dead
+loopback URL (a stopped demo simulator), names and errors as written."""
 
 from __future__ import annotations
 
-from smp.cli.sync_cmd import unreachable_hint
+from rich.console import Console
+
+from smp.cli.sync_cmd import summary_table, unreachable_hint
 from smp.model import CapabilityResult, Outcome
 from smp.sync import SyncReport
 
@@ -49,3 +52,15 @@ def test_one_message_names_the_host_and_counts_what_was_not_read() -> None:
     assert report.errors == [message]
     assert _report(1, 1).unreachable_message is None
     assert len(_report(1, 1).errors) == 2
+
+
+def test_names_and_errors_print_as_written_not_as_markup() -> None:
+    report = SyncReport(integration="acme [red]eu[/]", run_id=7)
+    report.capabilities["members"] = CapabilityResult(
+        Outcome.FAILED, error="GET /v3/teammates: HTTP 400: bad [field]"
+    )
+    console = Console(record=True, width=200)
+    console.print(summary_table(report))
+    text = console.export_text()
+    assert "acme [red]eu[/]: sync run 7" in text
+    assert "bad [field]" in text

@@ -111,7 +111,8 @@ def unreachable_hint(base_url: str | None, report: SyncReport) -> str | None:
 
 def summary_table(report: SyncReport) -> Table:
     table = Table(
-        title=f"{report.integration}: sync run {report.run_id}", title_justify="left"
+        title=f"{escape(report.integration)}: sync run {report.run_id}",
+        title_justify="left",
     )
     for column in ("capability", "outcome", "records", "detail"):
         table.add_column(column)
@@ -122,7 +123,7 @@ def summary_table(report: SyncReport) -> Table:
             name,
             f"[{colour}]{result.outcome.value}[/]",
             f"{result.count:,}",
-            result.error or "",
+            escape(result.error or ""),  # SendGrid's words, not markup
         )
     table.caption = (
         f"{report.requests:,} requests, {report.retries:,} retries, "
