@@ -25,6 +25,7 @@ PUBLIC = {
     ("POST", "/login"),  # guarded by its double-submit CSRF cookie instead
     ("GET", "/"),  # only redirects to /integrations
     ("GET", "/vendor/plotly.min.js"),  # the charts' library, no data
+    ("GET", "/vendor/swagger-ui/{name}"),  # the API reference's library, no data
 }
 # Routes only admins may read.
 ADMIN_READS = {
@@ -32,8 +33,17 @@ ADMIN_READS = {
     ("GET", "/users"),
     ("GET", "/integrations/sendgrid/new"),
 }
-# Any signed-in user may end their own session.
-ANYONE_WRITES = {("POST", "/logout")}
+# Any signed-in user may end their own session, set their own time zone and
+# make or revoke their own API tokens.
+ANYONE_WRITES = {
+    ("POST", "/logout"),
+    ("POST", "/account/time-zone"),
+    ("POST", "/account/tokens"),
+    ("POST", "/account/tokens/{token_id}/revoke"),
+    ("PATCH", "/api/v1/users/me"),
+    ("POST", "/api/v1/users/me/tokens"),
+    ("DELETE", "/api/v1/users/me/tokens/{token_id}"),
+}
 
 
 @dataclass(frozen=True)

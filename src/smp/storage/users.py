@@ -199,7 +199,7 @@ def time_zones() -> frozenset[str]:
 def check_time_zone(name: str) -> str:
     cleaned = name.strip()
     if cleaned not in time_zones():
-        raise StorageError(f"{cleaned[:64]!r} is not an IANA time zone name")
+        raise StorageError("that is not an IANA time zone name, such as Europe/Paris")
     return cleaned
 
 
