@@ -25,6 +25,8 @@ LONG_EMAIL = (
 )
 RANKS = ("owner", "admin", "user")
 ROLE = {"owner": "owner", "admin": "admin", "teammate": "user"}
+# What the fixture's commands printed, for the tests to read.
+PRINTED: dict[str, str] = {}
 
 
 def _invoke(*args: str, code: int = 0) -> str:
@@ -58,7 +60,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         mp.delenv("SMP_SECRET_KEY", raising=False)
         with serve_simulator(Simulator(made)) as base_url:
             _connect(made, base_url, mp)
-            _invoke("sync", NAME)
+            PRINTED["sync"] = _invoke("sync", NAME)
             yield made
 
 
@@ -73,6 +75,18 @@ def test_piped_members_show_every_email_whole_on_one_line(world: World) -> None:
     for email in emails:
         assert sum(email in line for line in lines) == 1, email
     assert not any("…" in line for line in lines)
+
+
+@pytest.mark.loopback
+def test_the_progress_bar_counts_the_kinds_of_data_it_reports(world: World) -> None:
+    """Not "7/7" beside "subusers" for 3 subusers: the count says what it counts."""
+    printed = PRINTED["sync"]
+    table = printed[printed.index("capability") :].split("requests,")[0]
+    kinds = sum(
+        line.count("│ ok ") + line.count("│ failed ") for line in table.splitlines()
+    )
+    assert f"{kinds}/{kinds} kinds of data" in printed
+    assert len(world.accounts[0].subusers) != kinds  # the old reading is told apart
 
 
 @pytest.mark.loopback

@@ -68,7 +68,8 @@ async def sync_many(
     ) as bars:
 
         async def one(iid: int, name: str) -> SyncReport | str:
-            task = bars.add_task(escape(name), total=len(COLLECTED), last="")
+            # Until the first kind of data: the lock may be held by another sync.
+            task = bars.add_task(escape(name), total=len(COLLECTED), last="starting…")
 
             def progress(capability: str, outcome: Outcome | None) -> None:
                 if outcome is None:
