@@ -17,6 +17,7 @@ import ipaddress
 import os
 import socket
 import ssl
+import sys
 from collections.abc import Mapping
 
 import httpx
@@ -132,13 +133,28 @@ def ca_bundle(environ: Mapping[str, str]) -> str | None:
 @functools.cache
 def tls_context(extra_ca: str | None) -> ssl.SSLContext:
     """The OS trust store plus `extra_ca`; one per process (loading costs CPU)."""
-    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = _os_trust()
     if extra_ca:
         try:
             context.load_verify_locations(cafile=extra_ca)
         except ssl.SSLError:
             raise BadNetworkSetting(f"{extra_ca} holds no PEM certificate") from None
     return context
+
+
+def _os_trust() -> ssl.SSLContext:
+    if sys.platform.startswith("linux") and _openssl_store_found():
+        # On Linux the OS store is OpenSSL's default one. truststore would load
+        # it again for every connection (about 16 ms of CPU each, and more on
+        # OpenSSL < 3.4: truststore issue #212); this loads it once.
+        return ssl.create_default_context()
+    # macOS and Windows verify through the system's own API.
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _openssl_store_found() -> bool:
+    paths = ssl.get_default_verify_paths()
+    return bool(paths.cafile) or bool(paths.capath and os.listdir(paths.capath))
 
 
 class NetworkTransport(httpx.AsyncHTTPTransport):
