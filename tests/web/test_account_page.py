@@ -1,4 +1,6 @@
-"""Pages show times in the signed-in user's zone, with its abbreviation.
+"""The account page: own API tokens shown once, and times in the user's own zone.
+
+Pages show times in the signed-in user's zone, with its abbreviation.
 
 The times are data (tokens created at chosen moments), never today's date:
 a winter and a summer moment either side of New York's DST, and the last
@@ -8,6 +10,7 @@ half hour of a year, which is already the next year in Tokyo.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy.orm import Session
@@ -82,3 +85,40 @@ async def test_an_unknown_zone_is_one_line_and_changes_nothing(server: Server) -
     assert refused.status_code == 422
     assert "that is not an IANA time zone name, such as Europe/Paris." in refused.text
     assert 'data-testid="time-zone">UTC<' in refused.text
+
+
+async def test_a_token_is_shown_once_and_only_its_owner_revokes_it(
+    server: Server,
+) -> None:
+    async with web_client(server) as viewer, web_client(server) as admin:
+        await sign_in(viewer, server.viewer)
+        await sign_in(admin, server.admin)
+        page = await viewer.get("/account")
+        made = await viewer.post(
+            "/account/tokens",
+            data={"label": "spreadsheet", "csrf_token": csrf_of(page.text)},
+        )
+        assert made.status_code == 201
+        found = re.search(r'data-testid="new-token">(smp_[^<]+)<', made.text)
+        assert found
+        raw = found.group(1)
+        token_id = re.search(r"New token (\d+):", made.text)
+        assert token_id
+        later = await viewer.get("/account")
+        assert raw not in later.text
+        assert "spreadsheet" in later.text
+        me = await viewer.get("/api/v1/users/me", headers=server.auth(raw))
+        assert me.json()["name"] == server.viewer
+        admin_page = await admin.get("/account")
+        theirs = await admin.post(
+            f"/account/tokens/{token_id.group(1)}/revoke",
+            data={"csrf_token": csrf_of(admin_page.text)},
+        )
+        assert theirs.status_code == 404
+        revoked = await viewer.post(
+            f"/account/tokens/{token_id.group(1)}/revoke",
+            data={"csrf_token": csrf_of(later.text)},
+        )
+        assert revoked.status_code == 303
+        gone = await viewer.get("/api/v1/users/me", headers=server.auth(raw))
+    assert gone.status_code == 401

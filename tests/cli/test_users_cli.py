@@ -1,0 +1,48 @@
+"""`smp users role|tokens|revoke`: the API's user operations from the CLI."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from tests.cli.test_integrations_cli import cli_env, smp
+
+from smp.storage.users import (
+    UserRole,
+    create_api_token,
+    create_user,
+    get_user,
+    list_api_tokens,
+)
+
+__all__ = ["cli_env"]
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_roles_tokens_and_revoking_from_the_cli(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        create_user(session, "cli-only-admin", "long enough", UserRole.ADMIN)
+        create_user(session, "cli-viewer", "long enough", UserRole.VIEWER)
+        record, raw = create_api_token(session, "cli-viewer", "nightly report")
+    promoted = smp("users", "role", "cli-viewer", "admin")
+    assert promoted.exit_code == 0, promoted.output
+    assert "cli-viewer is now admin" in promoted.output
+    smp("users", "role", "cli-viewer", "viewer")
+    listed = smp("users", "tokens", "cli-viewer")
+    assert str(record.id) in listed.output
+    assert "nightly report" in listed.output
+    assert raw not in listed.output
+    revoked = smp("users", "revoke", "cli-viewer", str(record.id))
+    assert revoked.exit_code == 0, revoked.output
+    again = smp("users", "revoke", "cli-viewer", str(record.id))
+    assert again.exit_code != 0
+    assert len(again.output.strip().splitlines()) == 1
+    with Session(engine) as session:
+        assert get_user(session, "cli-viewer").role is UserRole.VIEWER
+        assert list_api_tokens(session, "cli-viewer") == []
+    bad = smp("users", "role", "cli-viewer", "owner")
+    assert bad.exit_code != 0
+    # The module's database has this one admin.
+    last = smp("users", "role", "cli-only-admin", "viewer")
+    assert last.exit_code != 0
+    assert "the last admin cannot stop being an admin" in last.output
