@@ -55,8 +55,8 @@ def test_the_form_says_at_each_field_what_is_wrong(
     submit(page)
     error = page.locator("#access-error")
     assert error.inner_text() == (
-        f"account {site.username(0)} is already connected as integration "
-        "'Acme mail'; add keys to it in its Service settings"
+        f"Account {site.username(0)} is already connected as integration "
+        "'Acme mail'; add keys to it in its Service settings."
     )
     access = page.get_by_label("Access token", exact=True)
     assert access.get_attribute("aria-invalid") == "true"
@@ -70,7 +70,7 @@ def test_the_form_says_at_each_field_what_is_wrong(
         page.locator("#billing-error")
         .inner_text()
         .endswith(
-            f"if it belongs to SendGrid account {site.username(1)}, tick “{CONFIRM}”"
+            f"if it belongs to SendGrid account {site.username(1)}, tick “{CONFIRM}”."
         )
     )
     assert page.locator("#access-error").count() == 0

@@ -37,6 +37,11 @@ def messages(page: str) -> dict[str, str]:
     return found
 
 
+def as_sentence(message: str) -> str:
+    """The page shows each message as a sentence: a capital first, a full stop last."""
+    return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
 async def integrate(
     client: httpx.AsyncClient,
     name: str,
@@ -117,7 +122,7 @@ async def test_the_form_refuses_each_wrong_connection_at_its_field(site: Site) -
             other = site.key(second, account).key if second else ""
             page = await integrate(client, "Refused", raw, other)
             assert page.status_code == 422, (kind, second)
-            assert messages(page.text) == {field: message}, (kind, second)
+            assert messages(page.text) == {field: as_sentence(message)}, (kind, second)
             assert raw not in page.text
             assert stored(site.engine) == before, (kind, second)
 
