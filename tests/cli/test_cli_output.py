@@ -5,6 +5,7 @@ CliRunner's output is not a terminal, like `smp members NAME | cat`.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from smp.cli.data_cmd import NO_ACTIVITY
 from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
 from smp.simulator import Simulator, World, generate_world
@@ -75,6 +77,10 @@ def test_piped_members_show_every_email_whole_on_one_line(world: World) -> None:
     for email in emails:
         assert sum(email in line for line in lines) == 1, email
     assert not any("…" in line for line in lines)
+    # Lines under and over a table are not wrapped at the table's width either.
+    removed = _invoke("members", NAME, "--status", "removed").splitlines()
+    assert f"Members of {NAME}" in removed[0]
+    assert any(line.startswith(NO_ACTIVITY) for line in removed)
 
 
 @pytest.mark.loopback
@@ -86,6 +92,7 @@ def test_the_progress_bar_counts_the_kinds_of_data_it_reports(world: World) -> N
         line.count("│ ok ") + line.count("│ failed ") for line in table.splitlines()
     )
     assert f"{kinds}/{kinds} kinds of data" in printed
+    assert re.search(r"^[\d,]+ requests, .* member events$", printed, re.M)
     assert len(world.accounts[0].subusers) != kinds  # the old reading is told apart
 
 

@@ -8,13 +8,19 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
 from smp.cli import views
-from smp.cli.runtime import console, errors, open_runtime, print_json, user_errors
+from smp.cli.runtime import (
+    console,
+    errors,
+    open_runtime,
+    print_json,
+    user_errors,
+    whole_line,
+)
 from smp.model import Integration, MemberStatus, Role
 from smp.storage import get_integration
 
@@ -33,7 +39,7 @@ def _reading(name: str) -> Iterator[tuple[Session, Integration]]:
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
-    table = Table(title=escape(title), title_justify="left")
+    table = Table(title=whole_line(title), title_justify="left")
     for column in columns:
         table.add_column(column)
     for row in rows:
@@ -100,8 +106,12 @@ def register(app: typer.Typer) -> None:
             caption = [role_counts(rows)]
             if status in (None, MemberStatus.PENDING):
                 caption.append(invite_counts(rows))
-            table.caption = "\n".join([*caption, NO_ACTIVITY])
             console.print(table)
+            # Lines of their own, not a caption: a caption wraps at the
+            # table's width, and these are wider than a narrow table.
+            for line in [*caption, NO_ACTIVITY]:
+                if line:  # no active member: no role counts
+                    console.print(line, highlight=False)
 
         _show(name, as_json, read, render, ("members",))
 
@@ -246,7 +256,9 @@ def _render_volume(trend: dict[str, Any], notes: dict[str, str]) -> None:
     series = {name: values[first:] for name, values in columns.items()}
     bars = list(series.values())[-1]  # the whole account's, or else the parent's
     peak = max(bars) or 1
-    table = Table(title="Monthly sent volume (requests)", title_justify="left")
+    table = Table(
+        title=whole_line("Monthly sent volume (requests)"), title_justify="left"
+    )
     table.add_column("month")
     for column in series:
         table.add_column(column, justify="right")

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.text import Text
 from sqlalchemy import Engine
 
 from smp.cli.key_source import KeySourceError, env_value, raw_key
@@ -50,6 +51,12 @@ class _Console(Console):
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
         Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+def whole_line(text: str) -> Text:
+    """A table's title, as written (no markup) and never wrapped at the
+    table's width, which may be narrower than the title."""
+    return Text(text, no_wrap=True, overflow="ignore")
 
 
 console = _Console()

@@ -30,6 +30,7 @@ from smp.cli.runtime import (
     open_runtime,
     print_json,
     user_errors,
+    whole_line,
 )
 from smp.model import Outcome
 from smp.storage import LockBusyError, get_integration, list_integrations
@@ -112,7 +113,7 @@ def unreachable_hint(base_url: str | None, report: SyncReport) -> str | None:
 
 def summary_table(report: SyncReport) -> Table:
     table = Table(
-        title=f"{escape(report.integration)}: sync run {report.run_id}",
+        title=whole_line(f"{report.integration}: sync run {report.run_id}"),
         title_justify="left",
     )
     for column in ("capability", "outcome", "records", "detail"):
@@ -126,12 +127,16 @@ def summary_table(report: SyncReport) -> Table:
             f"{result.count:,}",
             escape(result.error or ""),  # SendGrid's words, not markup
         )
-    table.caption = (
+    return table
+
+
+def traffic(report: SyncReport) -> str:
+    """A line under the table, not its caption: a caption wraps at its width."""
+    return (
         f"{report.requests:,} requests, {report.retries:,} retries, "
         f"{report.rate_limit_waits:,} rate-limit waits, "
         f"{report.events:,} member events"
     )
-    return table
 
 
 @contextmanager
@@ -152,6 +157,7 @@ def print_report(report: SyncReport) -> None:
     message = report.unreachable_message
     if message is None:
         console.print(summary_table(report))
+        console.print(traffic(report), highlight=False)
         return
     console.print(
         f"[bold]{escape(report.integration)}[/] (sync run {report.run_id}): "
