@@ -38,6 +38,10 @@ async def test_admin_changes_roles_but_never_leaves_no_admin(
         "/api/v1/users/nobody-here", headers=admin, json={"role": "admin"}
     )
     assert missing.status_code == 404
+    body = {"name": "me", "password": PASSWORD, "role": "viewer"}
+    reserved = await client.post("/api/v1/users", headers=admin, json=body)
+    assert reserved.status_code == 422
+    assert "/users/me" in reserved.json()["detail"]
     odd = await client.patch(
         f"/api/v1/users/{server.viewer}", headers=admin, json={"role": "owner"}
     )

@@ -33,6 +33,8 @@ MAX_USER_NAME = 64
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 TOKEN_PREFIX = "smp_"
+# The API's /users/me is the caller's own account, so no user may be called that.
+RESERVED_NAME = "me"
 # A token's last use is written at most this often, not on every request.
 TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -123,6 +125,8 @@ def create_user(
     now: dt.datetime | None = None,
 ) -> User:
     cleaned = clean_user_name(name)
+    if cleaned == RESERVED_NAME:
+        raise StorageError("'me' is not a user name: /users/me is each user's own")
     check_password_rules(password)
     if session.scalar(select(UserRow.id).where(UserRow.name == cleaned)) is not None:
         raise DuplicateNameError(f"a user named {cleaned!r} already exists")
