@@ -32,6 +32,7 @@ ADMIN_READS = {
     ("GET", "/api/v1/users"),
     ("GET", "/users"),
     ("GET", "/integrations/sendgrid/new"),
+    ("GET", "/integrations/{integration_id}/delete"),
 }
 # Any signed-in user may end their own session, set their own time zone and
 # make or revoke their own API tokens.

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from markupsafe import escape
 from tests.reliability.figures import record
-from tests.security.conftest import Site, log_in, sign_in
+from tests.security.conftest import INTEGRATION_NAME, Site, log_in, sign_in
 from tests.security.routes import PUBLIC, Route, app_routes
 from tests.web.webkit import csrf_of
 
@@ -167,7 +167,7 @@ def test_every_form_field_takes_injection_strings_as_data(site: Site) -> None:
         csrf = csrf_of(admin.get("/integrations").text)
         for route in forms:
             # These act on valid ids: only ever post them with an injected id.
-            acts = route.path.endswith(("/remove", "/sync"))
+            acts = route.path.endswith(("/remove", "/sync", "/delete"))
             targets = [f"path:{p}" for p in route.path_fields]
             if not acts:
                 targets += [f for f in route.form_fields if f != "csrf_token"]
@@ -195,6 +195,8 @@ def test_every_form_field_takes_injection_strings_as_data(site: Site) -> None:
                         secret=field in SECRET_FIELDS,
                     )
                     sent += 1
+                    if route.path.endswith("/rename") and answer.status_code == 303:
+                        _undo_rename(admin, route, site, csrf)
                     if route.path == "/users" and answer.status_code == 303:
                         created[field] += 1
                         _check_user_round_trip(site, data["name"], data["password"])
@@ -221,6 +223,13 @@ def test_every_form_field_takes_injection_strings_as_data(site: Site) -> None:
             "posts": sent,
         },
     )
+
+
+def _undo_rename(admin: httpx.Client, route: Route, site: Site, csrf: str) -> None:
+    """Give the integration its name again: later tests look for it on pages."""
+    url = route.url(site.path_values(site.viewer))
+    undo = admin.post(url, data={"name": INTEGRATION_NAME, "csrf_token": csrf})
+    assert undo.status_code == 303
 
 
 def _check_user_round_trip(site: Site, name: str, password: str) -> None:
@@ -333,7 +342,8 @@ def _body(
             "keys",
             "billing_account_confirmed",
         },
-        "/api/v1/integrations/{integration_id}": {"sync_interval_s"},
+        # Only the field under test: a default would change the integration.
+        "/api/v1/integrations/{integration_id}": {field[0]},
         "/api/v1/service-accounts": {
             "integration_id",
             "label",
@@ -353,6 +363,13 @@ def _round_trip(
     api: httpx.Client, path: str, field: tuple[str, ...], payload: str, answer: Any
 ) -> int:
     """Stored payloads come back as the same text; then they are removed."""
+    if path == "/api/v1/integrations/{integration_id}" and answer.status_code == 200:
+        # A rename reads back as given (spaces folded); then it is undone.
+        assert field == ("name",)
+        assert answer.json()["name"] == " ".join(payload.split())
+        undo = api.patch(str(answer.request.url), json={"name": INTEGRATION_NAME})
+        assert undo.status_code == 200
+        return 0
     if answer.status_code != 201:
         return 0
     if path == "/api/v1/integrations":

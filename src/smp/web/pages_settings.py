@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -32,6 +35,25 @@ from smp.web.pages_integrations import WEB_HINTS, confirmed_by, find
 from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
 
 router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An admin's form post about one integration, its CSRF token checked."""
+
+    who: SignedIn
+    integration: Integration
+
+
+def _change(
+    integration_id: int, who: SignedInUser, csrf_token: FormText = ""
+) -> Change:
+    check_csrf(who.csrf, csrf_token)
+    require_admin(who)
+    return Change(who, find(who, integration_id))
+
+
+AdminChange = Annotated[Change, Depends(_change)]
 
 
 def settings_page(
@@ -71,18 +93,14 @@ def settings(
 
 @router.post("/integrations/{integration_id}/service-accounts")
 async def add_service_account(
-    integration_id: int,
     request: Request,
-    who: SignedInUser,
+    change: AdminChange,
     pages: PagesDep,
     label: FormText = "",
     key: FormText = "",
     billing_account_confirmed: FormText = "",
-    csrf_token: FormText = "",
 ) -> Response:
-    check_csrf(who.csrf, csrf_token)
-    require_admin(who)
-    integration = find(who, integration_id)
+    who, integration = change.who, change.integration
     added = error = None
     status = 422
     try:
@@ -115,15 +133,11 @@ def settings_url(integration: Integration) -> str:
 
 @router.post("/integrations/{integration_id}/service-accounts/{sa_id}/remove")
 def remove_key(
-    integration_id: int,
     sa_id: int,
     request: Request,
-    who: SignedInUser,
-    csrf_token: FormText = "",
+    change: AdminChange,
 ) -> Response:
-    check_csrf(who.csrf, csrf_token)
-    require_admin(who)
-    integration = find(who, integration_id)
+    who, integration = change.who, change.integration
     with Session(who.state.engine) as session, session.begin():
         try:
             if not 1 <= sa_id <= MAX_ID:
@@ -145,16 +159,12 @@ def remove_key(
 
 @router.post("/integrations/{integration_id}/rename")
 def rename(
-    integration_id: int,
     request: Request,
-    who: SignedInUser,
+    change: AdminChange,
     pages: PagesDep,
     name: FormText = "",
-    csrf_token: FormText = "",
 ) -> Response:
-    check_csrf(who.csrf, csrf_token)
-    require_admin(who)
-    integration = find(who, integration_id)
+    who, integration = change.who, change.integration
     try:
         with Session(who.state.engine) as session, session.begin():
             renamed = rename_integration(
@@ -195,14 +205,10 @@ def delete_form(
 
 @router.post("/integrations/{integration_id}/delete")
 def delete(
-    integration_id: int,
     request: Request,
-    who: SignedInUser,
-    csrf_token: FormText = "",
+    change: AdminChange,
 ) -> Response:
-    check_csrf(who.csrf, csrf_token)
-    require_admin(who)
-    integration = find(who, integration_id)
+    who, integration = change.who, change.integration
     if who.state.syncs.running(integration.id):
         raise Refused(
             409, "A sync of this integration is running; delete it when it ends."
@@ -220,14 +226,10 @@ def delete(
 
 @router.post("/integrations/{integration_id}/sync")
 async def sync_now(
-    integration_id: int,
     request: Request,
-    who: SignedInUser,
-    csrf_token: FormText = "",
+    change: AdminChange,
 ) -> Response:
-    check_csrf(who.csrf, csrf_token)
-    require_admin(who)
-    integration = find(who, integration_id)
+    who, integration = change.who, change.integration
     who.state.syncs.start(integration.id, "web")
     return redirect_saying(
         f"/integrations/{integration.id}",
@@ -239,15 +241,11 @@ async def sync_now(
 
 @router.post("/integrations/{integration_id}/interval")
 def interval(
-    integration_id: int,
     request: Request,
-    who: SignedInUser,
+    change: AdminChange,
     hours: FormText = "",
-    csrf_token: FormText = "",
 ) -> Response:
-    check_csrf(who.csrf, csrf_token)
-    require_admin(who)
-    integration = find(who, integration_id)
+    who, integration = change.who, change.integration
     seconds = bounded_int(hours, "The interval in hours", 1, 720) * 3600
     with Session(who.state.engine) as session, session.begin():
         set_sync_interval(session, integration.id, seconds)
