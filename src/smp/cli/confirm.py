@@ -1,4 +1,4 @@
-"""Asking before a change that cannot be undone: `--yes`, or a terminal's "y"."""
+"""Asking before a removal: `--yes`, or a "y" typed on a terminal."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def confirm_or_stop(question: str, yes: bool) -> None:
         return
     if not stdin_is_terminal():
         fail(
-            "this cannot be undone, and there is no terminal to ask on; "
-            "add --yes to confirm",
+            "nothing was removed: there is no terminal to confirm on; "
+            "add --yes to remove without asking",
             EXIT_BAD_INPUT,
         )
     if not typer.confirm(question, default=False, err=True):
