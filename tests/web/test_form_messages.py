@@ -1,0 +1,76 @@
+"""Refusals as sentences beside their field, and the key fields said to be emptied."""
+
+from __future__ import annotations
+
+import re
+
+from tests.api.appkit import Server
+from tests.api.conftest import connect_and_sync
+from tests.web.webkit import csrf_of, sign_in, web_client
+
+NOT_A_KEY = "SG.not-a-key.at-all"
+
+
+def _attributes(html: str, element_id: str) -> str:
+    found = re.search(rf'<input id="{element_id}"[^>]*>', html)
+    assert found, f"no input #{element_id}"
+    return found.group(0)
+
+
+async def test_a_refused_integrate_form_says_why_at_the_field_and_empties_keys(
+    server: Server,
+) -> None:
+    async with web_client(server) as client:
+        await sign_in(client, server.admin)
+        form = await client.get("/integrations/sendgrid/new")
+        page = await client.post(
+            "/integrations/sendgrid",
+            data={
+                "name": "Refused",
+                "access_token": NOT_A_KEY,
+                "csrf_token": csrf_of(form.text),
+            },
+        )
+    assert page.status_code == 422
+    access = _attributes(page.text, "access_token")
+    assert 'aria-invalid="true"' in access
+    assert "keys-cleared" in access
+    assert "access-error" in access
+    assert "keys-cleared" in _attributes(page.text, "billing_token")
+    assert 'id="keys-cleared"' in page.text
+    assert NOT_A_KEY not in page.text
+    error = re.search(r'id="access-error"[^>]*>([^<]+)<', page.text)
+    assert error
+    assert error.group(1)[0].isupper()
+    assert error.group(1).endswith(".")
+
+
+async def test_a_refused_key_in_service_settings_is_told_beside_the_key_field(
+    server: Server,
+) -> None:
+    integration = await connect_and_sync(server, "Messages", ("full",))
+    async with web_client(server) as client:
+        await sign_in(client, server.admin)
+        form = await client.get(f"/integrations/{integration}/settings")
+        page = await client.post(
+            f"/integrations/{integration}/service-accounts",
+            data={
+                "label": "Broken",
+                "key": NOT_A_KEY,
+                "csrf_token": csrf_of(form.text),
+            },
+        )
+        no_label = await client.post(
+            f"/integrations/{integration}/service-accounts",
+            data={"label": " ", "key": NOT_A_KEY, "csrf_token": csrf_of(form.text)},
+        )
+    assert page.status_code >= 400
+    key = _attributes(page.text, "key")
+    assert 'aria-invalid="true"' in key
+    assert 'aria-describedby="key-error key-cleared"' in key
+    assert 'id="key-cleared"' in page.text
+    assert NOT_A_KEY not in page.text
+    label = _attributes(no_label.text, "label")
+    assert 'aria-invalid="true"' in label
+    assert 'aria-describedby="label-error"' in label
+    assert "Label is required." in no_label.text
