@@ -29,7 +29,9 @@ def test_names_of_people_are_accepted(typed: str, stored: str) -> None:
     assert clean_user_name(typed) == stored
 
 
-@pytest.mark.parametrize("typed", ["", "   ", "a/b", "<b>x</b>", "nul\x00char", "x" * 65])
+@pytest.mark.parametrize(
+    "typed", ["", "   ", "a/b", "<b>x</b>", "nul\x00char", "x" * 65]
+)
 def test_markup_paths_control_characters_and_long_names_are_refused(
     typed: str,
 ) -> None:
