@@ -42,10 +42,9 @@ UNTRUSTED = "certificate of {} not trusted; set SMP_CA_BUNDLE to your CA file"
 pytestmark = pytest.mark.loopback
 
 
-def _free_port(host: str = "127.0.0.1") -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as probe:
-        probe.bind((host, 0))
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
@@ -79,6 +78,23 @@ class Recording:
         await self.inner(scope, receive, send)
 
 
+def _two_families() -> tuple[int, list[socket.socket]]:
+    """One port bound on SIM_HOST and on [::1]: a free one on both."""
+    for _ in range(20):
+        ipv4 = socket.socket(socket.AF_INET)
+        ipv4.bind((SIM_HOST, 0))
+        port = int(ipv4.getsockname()[1])
+        ipv6 = socket.socket(socket.AF_INET6)
+        try:
+            ipv6.bind(("::1", port))
+        except OSError:  # taken on [::1]: another port
+            ipv4.close()
+            ipv6.close()
+            continue
+        return port, [ipv4, ipv6]
+    raise RuntimeError("no port free on both 127.0.0.2 and [::1]")
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("tls")
@@ -88,14 +104,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     leaf = ca.issue_cert(SIM_HOST, "::1")
     leaf.private_key_and_cert_chain_pem.write_to_path(str(folder / "server.pem"))
     world = generate_world(seed=5, accounts=1, teammates=4, pending=1, subusers=1)
-    port = _free_port(SIM_HOST)
+    port, sockets = _two_families()
     result = Served(world, port, folder / "ca.pem", folder / "other-ca.pem")
-    sockets = []
-    for family, host in ((socket.AF_INET, SIM_HOST), (socket.AF_INET6, "::1")):
-        sock = socket.socket(family)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sockets.append(sock)
     config = uvicorn.Config(
         Recording(Simulator(world).app, result.clients),
         ssl_certfile=str(folder / "server.pem"),
