@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from tests.api.appkit import Server
 from tests.api.conftest import connect_and_sync
@@ -74,3 +75,38 @@ async def test_a_refused_key_in_service_settings_is_told_beside_the_key_field(
     assert 'aria-invalid="true"' in label
     assert 'aria-describedby="label-error"' in label
     assert "Label is required." in no_label.text
+
+
+async def test_add_user_takes_a_spaced_name_and_tells_each_refusal_at_its_field(
+    server: Server,
+) -> None:
+    async with web_client(server) as client:
+        await sign_in(client, server.admin)
+        form = await client.get("/users")
+        assert "pattern=" not in _attributes(form.text, "new-name")
+        token = csrf_of(form.text)
+
+        async def add(name: str, password: str) -> str:
+            answer = await client.post(
+                "/users",
+                data={
+                    "name": name,
+                    "password": password,
+                    "role": "viewer",
+                    "csrf_token": token,
+                },
+            )
+            return answer.text if answer.status_code == 422 else str(answer.status_code)
+
+        spaced = f"Zoë Ångström {uuid.uuid4().hex[:6]}"
+        assert await add(spaced, "long enough password") == "303"
+        bad_name = await add("<b>x</b>", "long enough password")
+        short = await add("Ada Lovelace", "short")
+    name = _attributes(bad_name, "new-name")
+    assert 'aria-invalid="true"' in name
+    assert "new-name-error" in name
+    assert 'id="new-name-error"' in bad_name
+    password = _attributes(short, "new-password")
+    assert 'aria-invalid="true"' in password
+    assert 'aria-describedby="new-password-error"' in password
+    assert 'aria-invalid="true"' not in _attributes(short, "new-name")
