@@ -9,7 +9,6 @@ world that contain the string (none), and what is stored round-trips as data.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -212,7 +211,8 @@ def test_every_form_field_takes_injection_strings_as_data(site: Site) -> None:
     # Users were created only from payloads that are a valid name or password.
     assert created == {
         "password": sum(len(p) >= MIN_PASSWORD for p in PAYLOADS),
-        "name": sum(bool(re.fullmatch(r"[a-z0-9._-]+", p)) for p in PAYLOADS),
+        # A name is letters or digits of any script, spaces and . ' _ -
+        "name": sum(all(c.isalnum() or c in " .'_-" for c in p) for p in PAYLOADS),
     }
     record(
         "security_forms",

@@ -410,7 +410,8 @@ class TokenInfo(BaseModel):
 
 
 class UserCreate(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9._-]+$")]
+    # Letters of any script, spaces and more: the storage rules decide (422).
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
     password: Annotated[SecretStr, Field(min_length=8, max_length=1024)]
     role: Literal["admin", "viewer"] = "viewer"
 

@@ -11,6 +11,7 @@ from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.params import Limit, Offset
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.schemas import (
+    PRINTABLE,
     Id,
     Page,
     PasswordReset,
@@ -46,7 +47,8 @@ from smp.storage.users import (
 
 router = APIRouter(tags=["users"], responses=problem_responses(403))
 
-UserName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9._-]+$")]
+# Names hold spaces and any script ("Zoë Ångström"); an unknown one is a 404.
+UserName = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 
 
 def user_out(user: User) -> UserOut:
