@@ -137,7 +137,7 @@ class Site:
         html = submit(page, "Check keys and connect")
         self.done_problems = check_page(page, html, "admin-integrate-done")
         page.get_by_role("link", name="Open dashboard").click()
-        page.get_by_text("Last sync:").wait_for(timeout=30_000)
+        page.get_by_text("Last sync:").wait_for(timeout=60_000)
         self.integration_id = int(page.url.rstrip("/").split("/")[-1])
 
     def sweep(self, role: str) -> list[str]:
