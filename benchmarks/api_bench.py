@@ -145,10 +145,10 @@ def fill(url: str, members: int) -> tuple[int, str]:
 
 SERVE = """
 import sys, uvicorn
-from smp.api import ServerConfig
+from smp.runtime.server_config import ServerConfig
 from smp.storage import SecretBox, make_engine
 from smp.sync import SyncContext
-from smp.web import create_app
+from smp.server import create_app
 url, key, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 app = create_app(make_engine(url), SecretBox.from_key(key), SyncContext(),
                  scheduler=False, config=ServerConfig())

@@ -16,10 +16,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tests.sync.simworld import Setup, key_of, wire_up
 
-from smp.api import ServerConfig
+from smp.runtime.server_config import ServerConfig
+from smp.server import create_app
 from smp.simulator import World, generate_world
 from smp.storage.users import UserRole, create_api_token, create_user
-from smp.web import create_app
 
 PASSWORD = "correct horse battery staple"
 

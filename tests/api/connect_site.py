@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from tests.api.appkit import make_users
 from tests.sync.simworld import forget_world, key_of
 
-from smp.api import ServerConfig
 from smp.cli.loopback import serve_simulator
+from smp.runtime.server_config import ServerConfig
+from smp.server import create_app
 from smp.simulator import SimKey, Simulator, World, generate_world
 from smp.storage import SecretBox, generate_key
 from smp.storage.tables import AccountIdentityRow, IntegrationRow, ServiceAccountRow
 from smp.sync import SyncContext
-from smp.web import create_app
 
 
 def two_accounts() -> World:

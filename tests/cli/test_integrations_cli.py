@@ -23,8 +23,7 @@ from tests.sync.simworld import forget_world, key_of
 from typer.testing import CliRunner, Result
 
 from smp import storage
-from smp.cli import confirm
-from smp.cli import runtime as cli_runtime
+from smp.cli import confirm, opening
 from smp.cli.main import app
 from smp.storage.search import FTS_TABLE
 from smp.storage.tables import Base, IntegrationRow
@@ -49,7 +48,7 @@ def cli_env(
         return opened[-1]
 
     # A command's process would end here; in the test its pool is closed instead.
-    monkeypatch.setattr(cli_runtime, "make_engine", make_engine)
+    monkeypatch.setattr(opening, "make_engine", make_engine)
     yield
     for made in opened:
         made.dispose()

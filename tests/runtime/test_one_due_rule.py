@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tests.runtime.test_worker_dispatch import _integration
 
-from smp.api.config import ServerConfig
 from smp.cli.main import app as cli
 from smp.runtime.in_process import start_due
+from smp.runtime.server_config import ServerConfig
 from smp.runtime.worker import WorkerRuntime
 from smp.storage import SecretBox, generate_key, list_integrations
 

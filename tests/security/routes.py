@@ -1,6 +1,6 @@
 """Every route of the app, read from the app itself so the list cannot go stale.
 
-The routes of an app built by `smp.web.create_app` are walked (FastAPI's
+The routes of an app built by `smp.server.create_app` are walked (FastAPI's
 included routers too) and cross-checked against `/openapi.json`, so a walk
 that misses routes fails instead of checking fewer of them.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
+from smp.server import create_app
 from smp.storage import SecretBox, generate_key, make_engine
 from smp.sync import SyncContext
-from smp.web import create_app
 
 # Reachable without signing in, each for a reason.
 PUBLIC = {

@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 from tests.api.appkit import PASSWORD, make_users
 from tests.web.webkit import sign_in
 
-from smp.api import ServerConfig
+from smp.runtime.server_config import ServerConfig
+from smp.server import create_app
 from smp.storage import SecretBox, generate_key
 from smp.storage.logins import LoginThrottle
 from smp.storage.passwords import OWASP_SCRYPT, ScryptCost, hash_password
 from smp.storage.tables import ApiTokenRow, UserRow, WebSessionRow
 from smp.storage.users import UserRole, create_user
 from smp.sync import SyncContext
-from smp.web import create_app
 
 THROTTLE = LoginThrottle()
 

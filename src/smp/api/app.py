@@ -1,7 +1,7 @@
 """The API application factory: no module-level app, no work at import.
 
 `build_app` makes a FastAPI app with `/healthz`, `/openapi.json` and `/api/v1`.
-The web UI (`smp.web.create_app`) builds on it; the scheduler runs in the
+`smp.server.create_app` adds the web UI to it; the scheduler runs in the
 lifespan, so it starts and stops with the server.
 """
 
@@ -17,7 +17,6 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Engine
 
 from smp.api.auth import UNAUTHENTICATED, bearer, token_user
-from smp.api.config import ServerConfig
 from smp.api.limits import RequestLimits
 from smp.api.problems import (
     ApiProblem,
@@ -26,8 +25,9 @@ from smp.api.problems import (
     problem_responses,
 )
 from smp.api.routes import data, exports, integrations, runs, service_accounts, users
-from smp.api.state import AppState, app_state
 from smp.runtime.in_process import SyncRunner, schedule_forever
+from smp.runtime.server_config import ServerConfig
+from smp.runtime.server_state import AppState, app_state
 from smp.storage import SecretBox
 from smp.storage.users import User
 from smp.sync import SyncContext

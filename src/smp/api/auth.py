@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from smp.api.problems import ApiProblem
-from smp.api.state import AppState, app_state
+from smp.runtime.server_state import AppState, app_state
 from smp.storage import read_session
 from smp.storage.users import (
     User,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from smp.cli.runtime import EXIT_BAD_INPUT, fail
+from smp.cli.opening import EXIT_BAD_INPUT, fail
 
 YesFlag = Annotated[
     bool, typer.Option("--yes", "-y", help="Do it without asking for confirmation.")

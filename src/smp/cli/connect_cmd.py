@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from smp.cli.confirm import YesFlag, confirm_or_stop
 from smp.cli.doctor_cmd import render_report
 from smp.cli.endpoint_options import BaseUrlOption, RegionOption
-from smp.cli.runtime import console, open_runtime, print_json, read_key, user_errors
+from smp.cli.opening import console, open_runtime, print_json, read_key, user_errors
 from smp.model import Integration, ServiceAccount
 from smp.model.labels import capability_label, key_kind_label
 from smp.sendgrid import KeyReport

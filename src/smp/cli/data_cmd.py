@@ -13,7 +13,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from smp.cli import views
-from smp.cli.runtime import (
+from smp.cli.opening import (
     console,
     errors,
     open_runtime,

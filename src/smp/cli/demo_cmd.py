@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from smp.cli import views
 from smp.cli.data_cmd import invite_counts, money, render_usage, role_counts
 from smp.cli.loopback import serve_simulator
-from smp.cli.runtime import console, open_runtime, user_errors
+from smp.cli.opening import console, open_runtime, user_errors
 from smp.cli.sync_cmd import print_report, sync_many
 from smp.model import Outcome
 from smp.model.labels import capability_label, key_kind_label

@@ -21,7 +21,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from smp.cli import views
-from smp.cli.runtime import EXIT_BAD_INPUT, console, fail, open_runtime, user_errors
+from smp.cli.opening import EXIT_BAD_INPUT, console, fail, open_runtime, user_errors
 from smp.model import MemberStatus
 from smp.spreadsheets import csv_text, xlsx_bytes
 from smp.storage import get_integration

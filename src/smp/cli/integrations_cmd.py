@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from smp.cli.confirm import YesFlag, confirm_or_stop
-from smp.cli.runtime import console, fail, open_runtime, print_json, user_errors
+from smp.cli.opening import console, fail, open_runtime, print_json, user_errors
 from smp.model import Integration
 from smp.storage import (
     LockBusyError,

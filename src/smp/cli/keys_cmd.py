@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from smp.cli.runtime import console, open_runtime, read_env, user_errors
+from smp.cli.opening import console, open_runtime, read_env, user_errors
 from smp.storage import generate_key, rotate_master_key
 
 keys_app = typer.Typer(

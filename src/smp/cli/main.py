@@ -22,7 +22,7 @@ from smp.cli import (
     worker_cmd,
 )
 from smp.cli.key_source import key_in_arguments
-from smp.cli.runtime import EXIT_BAD_INPUT, errors
+from smp.cli.opening import EXIT_BAD_INPUT, errors
 
 app = typer.Typer(
     name="smp",

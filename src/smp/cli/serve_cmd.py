@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from smp.cli.runtime import (
+from smp.cli.opening import (
     EXIT_BAD_INPUT,
     console,
     fail,
@@ -111,9 +111,9 @@ def register(app: typer.Typer) -> None:
         # Here, not at the top: every other command starts without FastAPI.
         import uvicorn
 
-        from smp.api.bootstrap import FIRST_ADMIN, ensure_first_admin
-        from smp.api.config import ServerConfig
-        from smp.web import create_app
+        from smp.runtime.server_config import ServerConfig
+        from smp.server import create_app
+        from smp.services.users import FIRST_ADMIN, ensure_first_admin
 
         if log_level not in LOG_LEVELS:
             fail(f"--log-level is one of {', '.join(LOG_LEVELS)}", EXIT_BAD_INPUT)

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from smp.cli.runtime import (
+from smp.cli.opening import (
     EXIT_BAD_INPUT,
     Runtime,
     console,

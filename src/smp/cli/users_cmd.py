@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from smp.cli.runtime import console, open_runtime, user_errors
+from smp.cli.opening import console, open_runtime, user_errors
 from smp.storage.users import (
     UserRole,
     create_api_token,

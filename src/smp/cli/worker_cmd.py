@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from smp.cli.runtime import EXIT_BAD_INPUT, fail, user_errors
+from smp.cli.opening import EXIT_BAD_INPUT, fail, user_errors
 from smp.storage import ensure_home
 from smp.sync import default_limiter
 from smp.sync.gc_tuning import tune_for_sync

@@ -1,4 +1,4 @@
-"""`create_app`: the API app plus the server-rendered UI, its static files and charts.
+"""`install_web`: the server-rendered UI, its static files and charts, on a given app.
 
 Plotly's JavaScript is served from the installed `plotly` package, so the UI
 works offline and nothing is loaded from a CDN.
@@ -13,12 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 
-from smp.api.app import build_app
-from smp.api.config import ServerConfig
-from smp.storage import SecretBox
-from smp.sync import SyncContext
 from smp.web import (
     pages_account,
     pages_auth,
@@ -34,7 +29,6 @@ from smp.web.session import (
     LoginRequired,
     Refused,
     SignedIn,
-    cookie_user,
     session_user,
 )
 
@@ -70,17 +64,12 @@ def _install_page_errors(app: FastAPI, pages: Pages) -> None:
     app.add_exception_handler(Refused, on_refused)
 
 
-def create_app(
-    engine: Engine,
-    box: SecretBox,
-    context: SyncContext,
-    *,
-    scheduler: bool = True,
-    config: ServerConfig | None = None,
-) -> FastAPI:
-    """The whole server: `/api/v1`, `/openapi.json`, `/docs`, `/healthz` and the UI."""
-    app = build_app(engine, box, context, scheduler=scheduler, config=config)
-    app.state.smp.cookie_auth = cookie_user
+def install_web(app: FastAPI) -> None:
+    """Add the pages, static files, page errors and security headers to `app`.
+
+    `app.state.smp` must already hold the server state (`smp.api.app.build_app`
+    puts it there); `smp.server.create_app` does both.
+    """
     pages = Pages()
     app.state.pages = pages
     _install_page_errors(app, pages)
@@ -107,4 +96,3 @@ def create_app(
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
-    return app

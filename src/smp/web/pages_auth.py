@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from smp.api.state import app_state
+from smp.runtime.server_state import app_state
 from smp.storage.logins import login_succeeded, start_login_attempt
 from smp.storage.users import (
     check_login,

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from smp.api.state import AppState, app_state
+from smp.runtime.server_state import AppState, app_state
 from smp.storage import read_session
 from smp.storage.users import User, web_session_user
 

@@ -35,9 +35,9 @@ from smp.api.schemas import (
     UnreadableOut,
     UsageOut,
 )
-from smp.api.state import AppState
 from smp.api.unreadable import unreadable
 from smp.model import EventKind, Member, MemberStatus, Role, ServiceAccount
+from smp.runtime.server_state import AppState
 from smp.storage import (
     current_usage,
     list_invoices,

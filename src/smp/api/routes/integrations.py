@@ -18,8 +18,8 @@ from smp.api.schemas import (
     IntegrationUpdate,
     Page,
 )
-from smp.api.state import AppState
 from smp.model import Integration
+from smp.runtime.server_state import AppState
 from smp.storage import (
     DuplicateNameError,
     StorageError,

@@ -18,8 +18,8 @@ from smp.api.schemas import (
     ServiceAccountCreate,
     ServiceAccountOut,
 )
-from smp.api.state import AppState
 from smp.model import ServiceAccount
+from smp.runtime.server_state import AppState
 from smp.storage import (
     DuplicateNameError,
     RecordNotFoundError,

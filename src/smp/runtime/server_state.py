@@ -1,4 +1,4 @@
-"""What every request handler needs, stored on `app.state.smp` by the app factory."""
+"""The running server's state: what API and web handlers need, on `app.state.smp`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy import Engine
 
-from smp.api.config import ServerConfig
 from smp.runtime.in_process import SyncRunner
+from smp.runtime.server_config import ServerConfig
 from smp.storage import SecretBox
 from smp.storage.users import User
 from smp.sync import SyncContext

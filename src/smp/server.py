@@ -1,0 +1,33 @@
+"""The composition root: one ASGI app holding the REST API and the web UI.
+
+The API (`smp.api`) and the web (`smp.web`) never import each other; this
+module puts them in one app and wires the web's cookie sign-in into the API's
+`/openapi.json`, through the server state both read.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from smp.api.app import build_app
+from smp.runtime.server_config import ServerConfig
+from smp.storage import SecretBox
+from smp.sync import SyncContext
+from smp.web.app import install_web
+from smp.web.session import cookie_user
+
+
+def create_app(
+    engine: Engine,
+    box: SecretBox,
+    context: SyncContext,
+    *,
+    scheduler: bool = True,
+    config: ServerConfig | None = None,
+) -> FastAPI:
+    """The whole server: `/api/v1`, `/openapi.json`, `/docs`, `/healthz` and the UI."""
+    app = build_app(engine, box, context, scheduler=scheduler, config=config)
+    app.state.smp.cookie_auth = cookie_user
+    install_web(app)
+    return app
