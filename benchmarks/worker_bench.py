@@ -41,7 +41,7 @@ from smp.storage import generate_key
 
 # The throwaway database and redis-server of the worker tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.worker.outage import RedisServer, scratch_database
+from tests.support.outage import RedisServer, scratch_database
 
 SMP = str(Path(sys.executable).with_name("smp"))
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

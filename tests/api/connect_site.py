@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from tests.api.appkit import make_users
-from tests.sync.simworld import forget_world, key_of
+from tests.support.simulator import forget_world, key_of
 
 from smp.cli.loopback import serve_simulator
 from smp.runtime.server_config import ServerConfig

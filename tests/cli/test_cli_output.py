@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
+from tests.support.simulator import serve_simulator
 from typer.testing import CliRunner
 
 from smp.cli.data_cmd import NO_ACTIVITY
-from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
 from smp.simulator import Simulator, World, generate_world
 from smp.storage import database_url, get_integration, list_sync_runs, make_engine

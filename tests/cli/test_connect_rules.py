@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from tests.api.connect_site import stored, two_accounts
+from tests.support.simulator import serve_simulator
 from typer.testing import CliRunner
 
-from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
 from smp.simulator import Simulator, World
 from smp.storage import make_engine

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from tests.support.simulator import serve_simulator
 from typer.testing import CliRunner
 
 from smp.cli.demo_cmd import demo_world
-from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
 from smp.simulator import Simulator, World, generate_world
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.sendgrid.fakes import (
+from tests.support.fakes import (
     KEY_ID,
     RAW_KEY,
     SECRET,

@@ -13,7 +13,7 @@ import json
 
 import httpx
 import pytest
-from tests.sendgrid_sim.simkit import key_of, serve_in_thread
+from tests.support.simulator import key_of, serve_simulator
 from typer.testing import CliRunner
 
 from smp.cli import doctor_cmd
@@ -120,7 +120,7 @@ def test_doctor_over_loopback_with_base_url(
     sim = Simulator(world)
     expected = {kind: _served(sim, key_of(world, kind)) for kind in KEY_KINDS}
     sim.requests.clear()
-    with serve_in_thread(sim) as base_url:
+    with serve_simulator(sim) as base_url:
         for kind in KEY_KINDS:
             key = key_of(world, kind)
             code, report = _doctor(key, monkeypatch, "--json", "--base-url", base_url)

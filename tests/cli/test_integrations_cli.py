@@ -19,7 +19,7 @@ from sqlalchemy import Engine, String, func, select, text
 from sqlalchemy.orm import Session
 from tests.api.appkit import Server
 from tests.api.conftest import asgi_client, connect_and_sync, server
-from tests.sync.simworld import forget_world, key_of
+from tests.support.simulator import forget_world, key_of
 from typer.testing import CliRunner, Result
 
 from smp import storage

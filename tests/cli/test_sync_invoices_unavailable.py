@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from tests.cli.test_core_cli import as_tuples, expected_members, home, run
+from tests.support.simulator import serve_simulator
 
-from smp.cli.loopback import serve_simulator
 from smp.simulator import FaultRule, Simulator, generate_world
 
 __all__ = ["home"]

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from tests.cli.test_core_cli import home, run
+from tests.support.simulator import serve_simulator
 from tests.web.test_usage_sections import monthly_requests
 from typer.testing import CliRunner
 
-from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
 from smp.simulator import Simulator, World, generate_world
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tests.sendgrid.fakes import FakeClock
+from tests.support.fakes import FakeClock
 
 from smp.sendgrid import RetryPolicy
 from smp.simulator import FaultRule, Simulator, World, generate_world

@@ -20,7 +20,7 @@ from tests.reliability.corpus import CASES, RTL, Spoiler
 from tests.reliability.figures import record
 from tests.reliability.soak import BASE_URL, wire
 from tests.reliability.truth import expected, integrity_problems, stored
-from tests.sync.simworld import CONFIRMED_BY, forget_world, new_key
+from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
 
 from smp.model import Outcome
 from smp.simulator import generate_world

@@ -26,9 +26,8 @@ from tests.reliability.soak import base_world
 from tests.reliability.test_crash_safety import SMP, database, migrated
 from tests.reliability.truth import expected, integrity_problems, row_counts, stored
 from tests.security.serving import SmpHome, stop
-from tests.sync.simworld import CONFIRMED_BY, new_key
+from tests.support.simulator import CONFIRMED_BY, new_key, serve_simulator
 
-from smp.cli.loopback import serve_simulator
 from smp.model import SyncRun
 from smp.simulator import FaultRule, Simulator
 from smp.storage import (

@@ -25,9 +25,8 @@ from tests.db_fixtures import postgres_schema
 from tests.reliability.figures import record
 from tests.reliability.soak import base_world, changed_world
 from tests.reliability.truth import Snapshot, expected, integrity_problems, stored
-from tests.sync.simworld import CONFIRMED_BY, new_key
+from tests.support.simulator import CONFIRMED_BY, new_key, serve_simulator
 
-from smp.cli.loopback import serve_simulator
 from smp.model import Outcome
 from smp.simulator import FaultRule, Simulator
 from smp.storage import (

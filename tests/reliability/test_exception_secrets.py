@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from pydantic import SecretStr
 from tests.reliability.figures import record
-from tests.sendgrid.fakes import FakeClock
-from tests.sendgrid_sim.simkit import SIM_EPOCH, client_for, key_of, make_sim
+from tests.support.fakes import FakeClock
+from tests.support.simulator import SIM_EPOCH, client_for, key_of, make_sim
 
 from smp.api.schemas import IntegrationCreate, KeyIn, ServiceAccountCreate, TokenOut
 from smp.cli.key_source import KeySourceError, raw_key

@@ -31,7 +31,7 @@ from tests.reliability.truth import (
     records_in,
     stored,
 )
-from tests.sync.simworld import CONFIRMED_BY, forget_world, new_key
+from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
 
 from smp.model import Outcome
 from smp.simulator import FaultRule, World, generate_world

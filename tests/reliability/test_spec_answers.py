@@ -37,7 +37,7 @@ from tests.reliability.figures import record
 from tests.reliability.soak import BASE_URL, Wired, wire
 from tests.reliability.spec_answers import ENDPOINTS, answers
 from tests.reliability.truth import Snapshot, expected, integrity_problems, stored
-from tests.sync.simworld import CONFIRMED_BY, forget_world, new_key
+from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
 
 from smp.model import Outcome, Role, VolumeMetrics, month_start
 from smp.simulator import World, generate_world

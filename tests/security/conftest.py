@@ -17,9 +17,8 @@ import pytest
 from tests.api.appkit import PASSWORD, make_users
 from tests.db_fixtures import postgres_schema
 from tests.security.serving import Served, SmpHome, html_world, self_signed
-from tests.sync.simworld import key_of
+from tests.support.simulator import key_of, serve_simulator
 
-from smp.cli.loopback import serve_simulator
 from smp.simulator import Simulator, World
 from smp.storage import make_engine, migrate
 

@@ -26,9 +26,8 @@ from openpyxl import load_workbook
 from tests.api.appkit import make_users
 from tests.security.conftest import sign_in
 from tests.security.serving import Served, SmpHome
-from tests.sync.simworld import key_of
+from tests.support.simulator import key_of, serve_simulator
 
-from smp.cli.loopback import serve_simulator
 from smp.simulator import Simulator, World, generate_world
 from smp.simulator.world import parse_world
 from smp.storage import make_engine, migrate

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.sendgrid.fakes import RAW_KEY, Router, json_response, make_client, teammate
+from tests.support.fakes import RAW_KEY, Router, json_response, make_client, teammate
 
 from smp.sendgrid import ApiKey, ProtocolError, SendGridClient
 

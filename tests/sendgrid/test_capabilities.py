@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.sendgrid.fakes import (
+from tests.support.fakes import (
     KEY_ID,
     Router,
     errors_response,

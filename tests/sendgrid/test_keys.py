@@ -3,7 +3,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from tests.sendgrid.fakes import KEY_ID, RAW_KEY, SECRET
+from tests.support.fakes import KEY_ID, RAW_KEY, SECRET
 
 from smp.sendgrid import ApiKey, MalformedKeyError
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.sendgrid.fakes import (
+from tests.support.fakes import (
     Router,
     json_response,
     make_client,

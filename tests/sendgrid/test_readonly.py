@@ -6,7 +6,7 @@ import inspect
 
 import httpx
 import pytest
-from tests.sendgrid.fakes import SECRET, Router, json_response, make_client
+from tests.support.fakes import SECRET, Router, json_response, make_client
 
 from smp.sendgrid import ReadOnlyViolation, RedirectRefused, SendGridClient
 

@@ -7,7 +7,7 @@ from email.utils import formatdate
 
 import httpx
 import pytest
-from tests.sendgrid.fakes import (
+from tests.support.fakes import (
     PROXY_502_HTML,
     UNAUTHORIZED_REVOKED,
     FakeClock,

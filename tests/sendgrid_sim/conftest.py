@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.sendgrid.fakes import FakeClock
-from tests.sendgrid_sim.simkit import SIM_EPOCH, make_sim
+from tests.support.fakes import FakeClock
+from tests.support.simulator import SIM_EPOCH, make_sim
 
 from smp.simulator import Simulator, World, generate_world
 

@@ -11,8 +11,8 @@ import dataclasses
 import time
 
 import pytest
-from tests.sendgrid.fakes import FakeClock
-from tests.sendgrid_sim.simkit import client_for, key_of, make_sim
+from tests.support.fakes import FakeClock
+from tests.support.simulator import client_for, key_of, make_sim
 
 from smp.sendgrid import (
     AuthenticationError,

@@ -11,8 +11,8 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from tests.sendgrid.fakes import FakeClock
-from tests.sendgrid_sim.simkit import client_for, key_of
+from tests.support.fakes import FakeClock
+from tests.support.simulator import client_for, key_of
 
 from smp.sendgrid import SendGridClient
 from smp.simulator import Account, Simulator, World

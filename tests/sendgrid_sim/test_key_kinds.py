@@ -11,8 +11,9 @@ import contextlib
 import datetime as dt
 
 import pytest
-from tests.sendgrid.fakes import FakeClock
-from tests.sendgrid_sim.simkit import client_for, every_call, key_of
+from tests.sendgrid_sim.calls import every_call
+from tests.support.fakes import FakeClock
+from tests.support.simulator import client_for, key_of
 
 from smp.sendgrid import AuthenticationError, MissingScopeError
 from smp.simulator import KEY_KINDS, Simulator, World

@@ -7,7 +7,7 @@ survives real HTTP (httpx's own transport, real resets, a proxy's HTML 502).
 from __future__ import annotations
 
 import pytest
-from tests.sendgrid_sim.simkit import key_of, serve_in_thread
+from tests.support.simulator import key_of, serve_simulator
 
 from smp.sendgrid import (
     ApiKey,
@@ -31,7 +31,7 @@ async def test_client_over_loopback(world: World) -> None:
         FaultRule(kind="status", status=502, html=True, count=1, path="/v3/teammates")
     )
     sim.add_fault(FaultRule(kind="reset", count=1, path="/v3/user/credits"))
-    with serve_in_thread(sim) as base_url:
+    with serve_simulator(sim) as base_url:
         full = ApiKey.parse(key_of(world, "full", account).key)
         async with SendGridClient(full, base_url=base_url, policy=FAST) as client:
             mates = [t async for t in client.teammates(page_size=10)]

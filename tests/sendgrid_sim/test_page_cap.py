@@ -7,8 +7,8 @@ honouring `offset`. Expected values come from the World, not from the client.
 from __future__ import annotations
 
 import pytest
-from tests.sendgrid.fakes import FakeClock
-from tests.sendgrid_sim.simkit import client_for, key_of, make_sim
+from tests.support.fakes import FakeClock
+from tests.support.simulator import client_for, key_of, make_sim
 
 from smp.simulator import (
     FaultRule,

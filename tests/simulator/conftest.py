@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from smp.simulator import SimKey, Simulator, World, generate_world
+from smp.simulator import Simulator, World, generate_world
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +26,3 @@ async def client(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
         transport=sim.transport(), base_url="https://api.sendgrid.com"
     ) as c:
         yield c
-
-
-def key_of(world: World, kind: str, account: int = 0) -> SimKey:
-    username = world.accounts[account].username
-    return next(k for k in world.keys if k.account == username and k.kind == kind)
-
-
-def auth(key: SimKey) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key.key}"}

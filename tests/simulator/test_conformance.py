@@ -22,8 +22,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from tests.simulator.conftest import auth, key_of
 from tests.spec.reality import impossible, real_validator, spec
+from tests.support.keys import auth, key_of
 
 from smp.simulator import Simulator, World
 from smp.simulator.routes import ROUTES, match

@@ -7,7 +7,7 @@ import datetime as dt
 import httpx
 import pytest
 from tests.dates.months import month_start
-from tests.simulator.conftest import auth, key_of
+from tests.support.keys import auth, key_of
 
 from smp.simulator import Simulator, World, generate_world
 from smp.simulator.world import METRIC_NAMES

@@ -6,7 +6,7 @@ import time
 
 import httpx
 import pytest
-from tests.simulator.conftest import auth, key_of
+from tests.support.keys import auth, key_of
 
 from smp.simulator import FaultRule, FaultSpecError, Simulator, World, parse_fault_spec
 
@@ -72,7 +72,7 @@ async def test_truncated_and_invalid_json(world: World, sim, client) -> None:
         with pytest.raises(ValueError):
             reply.json()
     other_key = await client.get(
-        "/v3/user/email", headers=auth(key_of(world, "full", 1))
+        "/v3/user/email", headers=auth(key_of(world, "full", world.accounts[1]))
     )
     assert other_key.json() == {"email": world.accounts[1].email}
 

@@ -7,7 +7,7 @@ import json
 
 import httpx
 import pytest
-from tests.simulator.conftest import auth, key_of
+from tests.support.keys import auth, key_of
 
 from smp.simulator import Simulator, World
 from smp.simulator.routes import ROUTES

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 from tests.reliability.truth import expected, stored
-from tests.sync.simworld import Setup, synced, wire_up
+from tests.support.simulator import Setup, synced, wire_up
 
 from smp.model import KeyStatus, Outcome
 from smp.simulator import generate_world

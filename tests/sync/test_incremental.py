@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import ROLE, Setup, key_of, wire_up
-from tests.sync.simworld import synced as _synced
+from tests.support.simulator import ROLE, Setup, key_of, wire_up
+from tests.support.simulator import synced as _synced
 
 from smp.model import KeyStatus, MemberStatus, Outcome, month_start
 from smp.simulator import FaultRule, World, generate_world, load_world

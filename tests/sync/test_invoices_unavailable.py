@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tests.reliability.corpus import Spoiler
 from tests.reliability.truth import expected, stored
-from tests.sync.simworld import Setup, synced, wire_up
+from tests.support.simulator import Setup, synced, wire_up
 
 from smp.model import KeyStatus, Outcome
 from smp.simulator import FaultRule, generate_world

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import Setup, connect_world, wire_up
+from tests.support.simulator import Setup, connect_world, wire_up
 
 from smp.model import EventKind, MemberEvent, MemberStatus, Outcome
 from smp.simulator import FaultRule, World, generate_world, load_world

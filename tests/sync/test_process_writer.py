@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from tests.sync.simworld import Setup, new_key, wire_up
+from tests.support.simulator import Setup, new_key, wire_up
 
 from smp.model import MemberStatus, Outcome
 from smp.sendgrid import wire

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import BASE_URL, Setup, new_key, wire_up
+from tests.support.simulator import BASE_URL, Setup, new_key, wire_up
 
 from smp.model import Outcome
 from smp.simulator import World, generate_world, load_world

@@ -7,7 +7,7 @@ import copy
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import (
+from tests.support.simulator import (
     BASE_URL,
     CONFIRMED_BY,
     Setup,

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import ROLE, Setup, connect_world, wire_up
+from tests.support.simulator import ROLE, Setup, connect_world, wire_up
 
 from smp.model import KeyStatus, MemberStatus, Outcome
 from smp.simulator import generate_world

@@ -25,7 +25,7 @@ from tests.api.appkit import (
     roles_in_world,
     utilization,
 )
-from tests.sync.simworld import key_of
+from tests.support.simulator import key_of
 
 from smp.cli.loopback import serve_app
 from smp.storage import integration_lock, list_integrations, make_engine, migrate

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from playwright.sync_api import Browser, Page
 from tests.api.appkit import Server
 from tests.api.test_usage_readability import midnight
-from tests.sync.simworld import forget_world
+from tests.support.simulator import forget_world
 from tests.web.test_browser import CONFIRM, browser, live, shot, sign_in
 from tests.web.test_usage_sections import monthly_requests
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from celery import Celery
 from sqlalchemy import Engine
-from tests.sync.simworld import CONFIRMED_BY, new_key
+from tests.support.simulator import CONFIRMED_BY, new_key
 
 from smp.simulator import World
 from smp.storage import SecretBox

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from tests.db_fixtures import postgres_schema
 from tests.reliability.truth import expected, integrity_problems, row_counts, stored
+from tests.support.simulator import serve_simulator
 from tests.worker.cluster import Cluster, connect_accounts, wait_for
 
-from smp.cli.loopback import serve_simulator
 from smp.runtime.worker import NEVER_SYNCED
 from smp.simulator import FaultRule, Simulator, World, generate_world
 from smp.storage import (

@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from tests.reliability.truth import expected, integrity_problems, stored
-from tests.worker.cluster import Cluster, Worker, connect_accounts, wait_for
-from tests.worker.outage import (
+from tests.support.outage import (
     RedisServer,
     cut_database,
     restore_database,
     scratch_database,
 )
+from tests.support.simulator import serve_simulator
+from tests.worker.cluster import Cluster, Worker, connect_accounts, wait_for
 
-from smp.cli.loopback import serve_simulator
 from smp.runtime.worker import NEVER_SYNCED
 from smp.simulator import FaultRule, Simulator, World, generate_world
 from smp.storage import generate_key, make_engine, migrate

@@ -1,4 +1,4 @@
-"""Helpers to drive the real client against the simulator.
+"""Every read call of the real client, with the scope SendGrid wants for it.
 
 The expected scope of each client call comes from the fact sheet
 (/work/shared/docs/sendgrid-api.md §3–§10), not from the client, so a client
@@ -7,51 +7,13 @@ that asked the wrong endpoint or mapped the wrong scope would show up here.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
-import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
-from tests.sendgrid.fakes import FakeClock
-
-from smp.sendgrid import ApiKey, RetryPolicy, SendGridClient
-from smp.simulator import Account, SimKey, Simulator, World
-
-# A fixed point for the simulated wall clock: whole seconds, so `Reset` headers
-# (rounded up to a second by SendGrid and the simulator) are exact.
-SIM_EPOCH = 1_800_000_000.0
-
-
-def key_of(world: World, kind: str, account: Account | None = None) -> SimKey:
-    username = (account or world.accounts[0]).username
-    return next(k for k in world.keys if k.account == username and k.kind == kind)
-
-
-def make_sim(world: World, clock: FakeClock, **options: Any) -> Simulator:
-    """A simulator that shares the test's fake wall clock (for its windows)."""
-    return Simulator(world, clock=clock.wall, fault_seed=3, **options)
-
-
-def client_for(
-    sim: Simulator,
-    key: SimKey,
-    clock: FakeClock,
-    *,
-    policy: RetryPolicy | None = None,
-) -> SendGridClient:
-    return SendGridClient(
-        ApiKey.parse(key.key),
-        base_url="https://api.sendgrid.com",
-        transport=sim.transport(),
-        clock=clock,
-        policy=policy or RetryPolicy(rng=lambda: 0.0),
-    )
+from smp.sendgrid import SendGridClient
+from smp.simulator import Account
 
 
 @dataclass(frozen=True)
@@ -107,32 +69,3 @@ def every_call(account: Account, today: dt.date) -> list[Call]:
             "validation_jobs", "validations.email.read", lambda c: c.validation_jobs()
         ),
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve_in_thread(sim: Simulator) -> Iterator[str]:
-    """Serve `sim` with uvicorn on a free loopback port; yield the base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        sim.app, host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    # uvicorn installs signal handlers only in the main thread; none here.
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the simulator did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -1,41 +1,59 @@
-"""A simulator world, an SMP database and a context wired to each other in process."""
+"""The one way the tests wire the simulator to SMP.
+
+`wire_up` connects SMP to the simulator in process (httpx's ASGI transport):
+fast, and the world's clock is the test's. `serve_simulator` puts the same simulator on
+real loopback HTTP, for the tests of what crosses the network (the CLI, the
+server processes). `client_for` is the SendGrid client alone on the in-process
+transport, for the tests of the client and the simulator.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from smp.sync.key_onboarding import connect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sendgrid.fakes import FakeClock
+from tests.support.fakes import FakeClock
+from tests.support.keys import CONFIRMED_BY, key_of, new_key
 
+from smp.cli import loopback
 from smp.model import Outcome, Role
-from smp.sendgrid import RetryPolicy
-from smp.simulator import Account, SimKey, Simulator, World
+from smp.sendgrid import ApiKey, RetryPolicy, SendGridClient
+from smp.simulator import SimKey, Simulator, World
 from smp.storage import SecretBox, delete_integration, generate_key
 from smp.storage.accounts import account_holder
 from smp.storage.integrations import key_holder
-from smp.sync import Slot
 from smp.sync.context import SyncContext
 from smp.sync.engine import run_sync
-from smp.sync.key_onboarding import NewKey, connect
+
+__all__ = [
+    "BASE_URL",
+    "CONFIRMED_BY",
+    "ROLE",
+    "SIM_EPOCH",
+    "Setup",
+    "client_for",
+    "connect_world",
+    "forget_world",
+    "key_of",
+    "make_sim",
+    "new_key",
+    "serve_simulator",
+    "synced",
+    "wire_up",
+]
 
 BASE_URL = "https://sim.invalid"
-# The world's keys are each of one account: tests vouch for the billing key.
-CONFIRMED_BY = "the test (its world's keys)"
 # The simulator's user_type -> the role SMP must store (the ground truth).
 ROLE = {"owner": Role.OWNER, "admin": Role.ADMIN, "teammate": Role.USER}
-
-
-def key_of(world: World, kind: str, account: Account | None = None) -> SimKey:
-    username = (account or world.accounts[0]).username
-    return next(k for k in world.keys if k.account == username and k.kind == kind)
-
-
-def new_key(world: World, kind: str, account: Account | None = None) -> NewKey:
-    """The world's key of `kind`, in the slot it belongs in."""
-    slot = Slot.BILLING if kind == "billing" else Slot.ACCESS
-    return NewKey(label=kind, raw=key_of(world, kind, account).key, slot=slot)
+# A fixed point for the simulated wall clock: whole seconds, so `Reset` headers
+# (rounded up to a second by SendGrid and the simulator) are exact.
+SIM_EPOCH = 1_800_000_000.0
 
 
 @dataclass
@@ -48,6 +66,7 @@ class Setup:
 
 
 def wire_up(world: World, engine: Engine, **sim_options: object) -> Setup:
+    """SMP's sync context on the simulator of `world`, in process."""
     clock = FakeClock()
     today = world.today_date()
     # SMP's "now" is the world's today at noon and the simulator's date is
@@ -62,6 +81,35 @@ def wire_up(world: World, engine: Engine, **sim_options: object) -> Setup:
         now=lambda: now,
     )
     return Setup(world, sim, engine, SecretBox.from_key(generate_key()), context)
+
+
+@contextmanager
+def serve_simulator(sim: Simulator) -> Iterator[str]:
+    """Serve `sim` over real HTTP on a free loopback port; yield its base URL."""
+    with loopback.serve_simulator(sim) as base_url:
+        yield base_url
+
+
+def make_sim(world: World, clock: FakeClock, **options: Any) -> Simulator:
+    """A simulator that shares the test's fake wall clock (for its windows)."""
+    return Simulator(world, clock=clock.wall, fault_seed=3, **options)
+
+
+def client_for(
+    sim: Simulator,
+    key: SimKey,
+    clock: FakeClock,
+    *,
+    policy: RetryPolicy | None = None,
+) -> SendGridClient:
+    """SMP's SendGrid client with `key`, on `sim` in process."""
+    return SendGridClient(
+        ApiKey.parse(key.key),
+        base_url="https://api.sendgrid.com",
+        transport=sim.transport(),
+        clock=clock,
+        policy=policy or RetryPolicy(rng=lambda: 0.0),
+    )
 
 
 def forget_world(engine: Engine, world: World) -> None:

@@ -1,0 +1,1 @@
+"""Helpers the test folders share: ports, keys, servers and the simulator's wiring."""
