@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,10 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.sendgrid.fakes import SECRET, make_client
+from tests.support.fakes import SECRET, make_client
+from tests.support.ports import free_port
+from tests.support.simulator import serve_simulator
 from typer.testing import CliRunner
 
-from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
 from smp.sendgrid import (
     ApiKey,
@@ -61,12 +61,6 @@ async def listening() -> AsyncIterator[Listener]:
         await asyncio.wait_for(asyncio.gather(*listener.handlers), 5)
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("method", ["POST", "DELETE", "PATCH"])
 async def test_the_network_transport_itself_sends_only_get(method: str) -> None:
     async with listening() as server:
@@ -93,7 +87,7 @@ async def test_a_header_with_a_line_break_is_refused_at_once() -> None:
 
 
 async def test_a_refused_connection_is_reported_in_plain_words_within_seconds() -> None:
-    port = _closed_port()
+    port = free_port()
     client = SendGridClient(
         ApiKey.parse("SG." + "k" * 22 + "." + "s" * 43),
         base_url=f"http://127.0.0.1:{port}",

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import trustme
 import uvicorn
+from tests.support.ports import free_port
 from typer.testing import CliRunner
 
 from smp.cli.main import app
@@ -40,12 +41,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 UNTRUSTED = "certificate of {} not trusted; set SMP_CA_BUNDLE to your CA file"
 
 pytestmark = pytest.mark.loopback
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -149,7 +144,7 @@ class Proxy:
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     folder = tmp_path_factory.mktemp("proxy")
-    port = _free_port()
+    port = free_port()
     # Its own configuration on a free port, in the foreground: never the
     # system service the Debian package sets up on 8888.
     (folder / "tinyproxy.conf").write_text(
@@ -251,7 +246,7 @@ def test_a_certificate_from_another_ca_gets_one_clear_line(
 def test_a_proxy_that_is_down_is_named_without_its_password(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dead = _free_port()
+    dead = free_port()
     env = _env(
         served,
         HTTPS_PROXY=f"http://{USER}:{PASSWORD}@127.0.0.1:{dead}",
@@ -270,7 +265,7 @@ def test_a_proxy_that_is_down_is_named_without_its_password(
 def test_no_proxy_bypasses_it_and_smp_proxy_overrides_it(
     served: Served, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     before = len(served.clients)
     env = _env(served, HTTPS_PROXY=dead, NO_PROXY=f"example.org,{SIM_HOST}")
     env["SMP_CA_BUNDLE"] = str(served.ca)

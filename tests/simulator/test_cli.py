@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 import pytest
+from tests.support.ports import free_port
 from typer.testing import CliRunner
 
 from smp.cli.main import app
@@ -35,15 +35,9 @@ def test_keys_with_a_broken_world_file_names_the_field(tmp_path) -> None:
     assert "accounts.0.user_id" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.loopback
 def test_serve_over_loopback() -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "smp", "simulator", "serve", "--seed", "1",
          "--port", str(port), "--teammates", "12",
