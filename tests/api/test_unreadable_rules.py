@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from smp.api.unreadable import READS, unreadable
 from smp.model import KeyKind, KeyStatus, ServiceAccount
 from smp.sendgrid import report_from_scopes
+from smp.services.unreadable import READS, unreadable
 from smp.simulator.scopes import scopes_for_kind
 
 

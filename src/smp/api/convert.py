@@ -1,10 +1,9 @@
-"""Domain records -> API response models (sources shown as `SG.<key id>…`)."""
+"""Domain records -> API response models (their fields: `smp.services.read_shapes`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,6 @@ from smp.api.schemas import (
     UnreadableOut,
     UsageOut,
 )
-from smp.api.unreadable import Unreadable
 from smp.model import (
     Integration,
     Invoice,
@@ -33,26 +31,18 @@ from smp.model import (
     Subuser,
     SyncRun,
     UsageView,
-    subuser_credits_ended,
 )
 from smp.sendgrid import KeyReport
+from smp.services.read_shapes import (
+    Sources,
+    event_item,
+    invoice_item,
+    member_item,
+    subuser_item,
+    volume_item,
+)
+from smp.services.unreadable import Unreadable
 from smp.storage import list_service_accounts
-
-
-class Sources:
-    """Service account id -> how a record's source is shown."""
-
-    def __init__(self, session: Session, integration_id: int) -> None:
-        # Every key ever added, removed ones too: a page also asks of them
-        # which data no key reads (`smp.api.unreadable` skips the removed).
-        self.keys = list_service_accounts(session, integration_id, include_removed=True)
-        self._names = {
-            sa.id: sa.display_key + (" (removed)" if sa.is_removed else "")
-            for sa in self.keys
-        }
-
-    def __call__(self, sa_id: int | None) -> str | None:
-        return self._names.get(sa_id) if sa_id is not None else None
 
 
 def integration_out(
@@ -110,72 +100,19 @@ def key_check(report: KeyReport) -> KeyCheck:
 
 def member_out(member: Member, source: Sources, now: dt.datetime) -> MemberOut:
     """`now` decides whether a pending invite has expired."""
-    return MemberOut(
-        id=member.id,
-        email=member.email,
-        username=member.username,
-        first_name=member.first_name,
-        last_name=member.last_name,
-        role=member.role,
-        status=member.status,
-        is_sso=member.is_sso,
-        invite_expires_at=member.invite_expires_at,
-        invite_expired=member.invite_expired(now),
-        first_seen=member.first_seen,
-        removed_at=member.removed_at,
-        source=source(member.source_service_account_id),
-    )
+    return MemberOut(**member_item(member, source, now))
 
 
 def event_out(event: MemberEvent, source: Sources) -> MemberEventOut:
-    return MemberEventOut(
-        id=event.id,
-        kind=event.kind,
-        member_key=event.member_key,
-        email=event.email,
-        username=event.username,
-        old_role=event.old_role,
-        new_role=event.new_role,
-        occurred_at=event.occurred_at,
-        members_found=event.members_found,
-        invites_found=event.invites_found,
-        source=source(event.source_service_account_id),
-    )
+    return MemberEventOut(**event_item(event, source))
 
 
 def subuser_out(sub: Subuser, source: Sources, now: dt.datetime) -> SubuserOut:
-    return SubuserOut(
-        username=sub.username,
-        email=sub.email,
-        disabled=sub.disabled,
-        region=sub.region,
-        credit_type=sub.credit_type,
-        credits_total=sub.credits_total,
-        credits_used=sub.credits_used,
-        credits_remain=sub.credits_remain,
-        reset_frequency=sub.reset_frequency,
-        credits_read_at=sub.credits_read_at,
-        credits_period_ended=subuser_credits_ended(
-            sub.reset_frequency, sub.credits_read_at, now
-        ),
-        source=source(sub.source_service_account_id),
-    )
+    return SubuserOut(**subuser_item(sub, source, now))
 
 
 def invoice_out(invoice: Invoice, source: Sources) -> InvoiceOut:
-    return InvoiceOut(
-        invoice_id=invoice.invoice_id,
-        number=invoice.number,
-        date=invoice.date,
-        due_date=invoice.due_date,
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-        amount=None if invoice.amount is None else str(invoice.amount),
-        currency=invoice.currency,
-        status=invoice.status,
-        balance=None if invoice.balance is None else str(invoice.balance),
-        source=source(invoice.source_service_account_id),
-    )
+    return InvoiceOut(**invoice_item(invoice, source))
 
 
 def unreadable_out(found: Iterable[Unreadable]) -> list[UnreadableOut]:
@@ -205,12 +142,7 @@ def usage_out(view: UsageView, unreadable: Iterable[UnreadableOut] = ()) -> Usag
 
 
 def volume_out(volume: MonthlyVolume) -> MonthlyVolumeOut:
-    return MonthlyVolumeOut(
-        month=volume.month,
-        subuser=volume.subuser,
-        closed=volume.closed,
-        metrics=asdict(volume.metrics),
-    )
+    return MonthlyVolumeOut(**volume_item(volume))
 
 
 def run_out(run: SyncRun) -> SyncRunOut:

@@ -12,7 +12,6 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from smp.cli import views
 from smp.cli.opening import (
     console,
     errors,
@@ -22,6 +21,7 @@ from smp.cli.opening import (
     whole_line,
 )
 from smp.model import Integration, MemberStatus, Role
+from smp.services import read_shapes
 from smp.storage import get_integration
 
 NameArg = Annotated[str, typer.Argument(help="Integration name or id.")]
@@ -67,7 +67,9 @@ def _show(
     instead of an empty table (on stderr with --json: stdout stays data)."""
     with _reading(name) as (session, integration):
         data = read(session, integration.id)
-        missing = views.unreadable(session, integration.id, reads) if reads else []
+        missing = (
+            read_shapes.unreadable(session, integration.id, reads) if reads else []
+        )
     if as_json:
         print_json(data)
     for problem in missing:
@@ -93,7 +95,9 @@ def register(app: typer.Typer) -> None:
         """Members and pending invites (removed ones with --status removed)."""
 
         def read(session: Session, iid: int) -> list[dict[str, Any]]:
-            return views.members(session, iid, status=status, role=role, search=search)
+            return read_shapes.members(
+                session, iid, status=status, role=role, search=search
+            )
 
         def render(integration: Integration, rows: list[dict[str, Any]]) -> None:
             columns = ["email", "first_name", "last_name", "role", "status", "is_sso"]
@@ -124,7 +128,8 @@ def register(app: typer.Typer) -> None:
             columns = ["username", "email", "disabled", "region", *CREDIT_COLUMNS]
             console.print(_table(f"Subusers of {integration.name}", flat, columns))
 
-        _show(name, as_json, views.subusers, render, ("subusers", "subuser_credits"))
+        reads = ("subusers", "subuser_credits")
+        _show(name, as_json, read_shapes.subusers, render, reads)
 
     @app.command("invoices")
     def invoices(name: NameArg, as_json: JsonFlag = False) -> None:
@@ -135,12 +140,12 @@ def register(app: typer.Typer) -> None:
             shown = [{**r, "amount": money(r["amount"], r["currency"])} for r in rows]
             console.print(_table(f"Invoices of {integration.name}", shown, columns))
 
-        _show(name, as_json, views.invoices, render, ("invoices",))
+        _show(name, as_json, read_shapes.invoices, render, ("invoices",))
 
     @app.command("usage")
     def usage(name: NameArg, as_json: JsonFlag = False) -> None:
         """Plan utilization with its forecast, and monthly sent volume."""
-        _show(name, as_json, views.usage, render_usage)
+        _show(name, as_json, read_shapes.usage, render_usage)
 
     @app.command("history")
     def history(name: NameArg, as_json: JsonFlag = False) -> None:
@@ -157,7 +162,7 @@ def register(app: typer.Typer) -> None:
                 _table(f"Member history of {integration.name}", shown, columns)
             )
 
-        _show(name, as_json, views.history, render, ("members",))
+        _show(name, as_json, read_shapes.history, render, ("members",))
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,17 +16,18 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from smp.cli import views
 from smp.cli.data_cmd import invite_counts, money, render_usage, role_counts
 from smp.cli.loopback import serve_simulator
 from smp.cli.opening import console, open_runtime, user_errors
 from smp.cli.sync_cmd import print_report, sync_many
 from smp.model import Outcome
 from smp.model.labels import capability_label, key_kind_label
+from smp.services import read_shapes
+from smp.services.key_rules import Slot
+from smp.services.onboarding import NewKey, connect
 from smp.simulator import Simulator, World, generate_world
 from smp.storage import delete_integration, get_integration, list_integrations
 from smp.storage import list_service_accounts as stored_keys
-from smp.sync import NewKey, Slot, connect
 
 DEMO = "demo"
 
@@ -51,7 +52,7 @@ def _key(world: World, kind: str) -> str:
 
 
 def _summary(session: Session, integration_id: int) -> None:
-    members = views.members(session, integration_id)
+    members = read_shapes.members(session, integration_id)
     active = [m for m in members if m["status"] == "active"]
     pending = [m for m in members if m["status"] == "pending"]
     console.print(
@@ -67,11 +68,11 @@ def _summary(session: Session, integration_id: int) -> None:
         invites.add_row(invite["email"], expires + flag)
     console.print(invites)
     integration = get_integration(session, integration_id)
-    render_usage(integration, views.usage(session, integration_id))
+    render_usage(integration, read_shapes.usage(session, integration_id))
     bills = Table(title="Latest invoices", title_justify="left")
     for column in ("number", "date", "amount", "status"):
         bills.add_column(column)
-    for invoice in views.invoices(session, integration_id)[:5]:
+    for invoice in read_shapes.invoices(session, integration_id)[:5]:
         bills.add_row(
             invoice["number"] or invoice["id"],
             invoice["date"],

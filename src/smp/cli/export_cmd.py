@@ -1,86 +1,25 @@
 """`smp export NAME --format csv|json|xlsx --out DIR`.
 
 File names come from a slug of the integration's name, never the raw name, so
-a name like `../../etc` cannot write outside DIR. Exports hold no secrets:
-sources are shown as `SG.<key id>…`. CSV and XLSX come from `smp.spreadsheets`,
-like the API's and the web's exports, so no SendGrid-supplied text becomes a
-formula. Files are 0600: they hold member data.
+a name like `../../etc` cannot write outside DIR. The content is
+`smp.services.exports`, shared with the API and the web (no secrets, no text
+that becomes a formula); this command writes it, 0600: it holds member data.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import unicodedata
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from sqlalchemy.orm import Session
 
-from smp.cli import views
 from smp.cli.opening import EXIT_BAD_INPUT, console, fail, open_runtime, user_errors
-from smp.model import MemberStatus
-from smp.spreadsheets import csv_text, xlsx_bytes
+from smp.services import exports
+from smp.services.exports import Format
 from smp.storage import get_integration
 from smp.storage.engine import PRIVATE_FILE_MODE
-
-
-class Format(StrEnum):
-    CSV = "csv"
-    JSON = "json"
-    XLSX = "xlsx"
-
-
-def slug(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-").lower()
-    return cleaned or "integration"
-
-
-def _flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}_"))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def collect(session: Session, integration_id: int) -> dict[str, list[dict[str, Any]]]:
-    usage = views.usage(session, integration_id)
-    monthly = [{"subuser": None, **m} for m in usage["monthly"]] + [
-        {"subuser": s["username"], **m} for s in usage["subusers"] for m in s["monthly"]
-    ]
-    return {
-        "members": views.members(session, integration_id),
-        "removed_members": views.members(
-            session, integration_id, status=MemberStatus.REMOVED
-        ),
-        "subusers": [_flat(s) for s in views.subusers(session, integration_id)],
-        "invoices": views.invoices(session, integration_id),
-        "usage": [
-            _flat(
-                {
-                    "credits": usage["credits"] or {},
-                    **{
-                        k: usage[k]
-                        for k in (
-                            "utilization",
-                            "forecast_used_at_reset",
-                            "overage_risk",
-                            "period_ended",
-                        )
-                    },
-                }
-            )
-        ],
-        "monthly_volume": monthly,
-        "history": views.history(session, integration_id),
-    }
 
 
 def _save(path: Path, data: bytes) -> None:
@@ -90,20 +29,6 @@ def _save(path: Path, data: bytes) -> None:
     with os.fdopen(descriptor, "wb") as handle:
         os.fchmod(descriptor, PRIVATE_FILE_MODE)
         handle.write(data)
-
-
-def _files(
-    format_: Format, base: str, tables: dict[str, list[dict[str, Any]]]
-) -> dict[str, bytes]:
-    """File name -> content. CSV and XLSX text never becomes a formula."""
-    if format_ is Format.JSON:
-        text = json.dumps(tables, ensure_ascii=False, indent=2, default=str)
-        return {f"{base}.json": text.encode()}
-    if format_ is Format.XLSX:
-        return {f"{base}.xlsx": xlsx_bytes(tables)}
-    return {
-        f"{base}-{name}.csv": csv_text(rows).encode() for name, rows in tables.items()
-    }
 
 
 def register(app: typer.Typer) -> None:
@@ -122,12 +47,13 @@ def register(app: typer.Typer) -> None:
         runtime = open_runtime()
         with user_errors(), Session(runtime.engine) as session:
             integration = get_integration(session, name)
-            tables = collect(session, integration.id)
+            found = exports.tables(session, integration.id)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             fail(f"cannot create {out}: {error.strerror}", EXIT_BAD_INPUT)
-        for filename, data in _files(format_, slug(integration.name), tables).items():
+        base = exports.slug(integration.name)
+        for filename, data in exports.files(format_, base, found).items():
             path = out / filename
             try:
                 _save(path, data)

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from smp.api.unreadable import Unreadable, unreadable
 from smp.model import (
     Integration,
     Invoice,
@@ -31,6 +30,8 @@ from smp.model import (
     subuser_credits_ended,
 )
 from smp.model.volume_trend import VolumeTrend, volume_trend
+from smp.services.queries import invites_by_expiry, whole_account_known
+from smp.services.unreadable import Unreadable, unreadable
 from smp.storage import (
     InviteCounts,
     count_invites,
@@ -75,11 +76,17 @@ class Dashboard:
     subusers: list[Subuser]
     subuser_requests: dict[str, int]
     volume: VolumeTrend
-    # Data no connected key can read (keys of smp.api.unreadable.READS).
+    # Data no connected key can read (keys of smp.services.unreadable.READS).
     unreadable: dict[str, Unreadable]
     events: list[MemberEvent]
     last_run: SyncRun | None
     charts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def whole_account(self) -> bool:
+        """Show the subusers' sends and the whole account beside the parent's:
+        known, and telling more than the parent's own sends (there are subusers)."""
+        return whole_account_known(self.unreadable) and bool(self.volume.subusers)
 
     @property
     def attention(self) -> list[ServiceAccount]:
@@ -129,14 +136,14 @@ def _volume_trend(
     return volume_trend(volumes), dict(totals)
 
 
-def _volume_chart(trend: VolumeTrend, with_subusers: bool) -> dict[str, Any]:
+def _volume_chart(trend: VolumeTrend, whole_account: bool) -> dict[str, Any]:
     """The parent's own sends and each subuser's, stacked; their sum is the
-    whole account, drawn only when the subusers' volume could be read."""
+    whole account (`Dashboard.whole_account` says when it is drawn)."""
     return {
         "months": [m.isoformat()[:7] for m in trend.months],
         "parent": trend.parent,
         "subusers": trend.subusers,
-        "total": trend.totals if with_subusers and trend.subusers else None,
+        "total": trend.totals if whole_account else None,
     }
 
 
@@ -157,9 +164,7 @@ def gather(
         limit=PAGE_SIZE,
         offset=(query.page - 1) * PAGE_SIZE,
     )
-    # sort="status" walks the (status, role) index; invites are re-ordered below.
-    invites = list_members(session, iid, status=MemberStatus.PENDING, sort="status")
-    invites.sort(key=lambda m: (m.invite_expires_at is None, m.invite_expires_at))
+    invites = invites_by_expiry(session, iid)
     invoices = list_invoices(session, iid)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for invoice in invoices:
@@ -188,10 +193,9 @@ def gather(
         events=list_member_events(session, iid, limit=25),
         last_run=runs[0] if runs else None,
     )
-    with_subusers = "subuser_volume" not in missing
     board.charts = {
         "spend": _spend_chart(invoices),
-        "volume": _volume_chart(trend, with_subusers),
+        "volume": _volume_chart(trend, board.whole_account),
     }
     if usage is not None:
         board.charts["usage"] = {

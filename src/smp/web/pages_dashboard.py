@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from smp.api.routes.exports import Dataset, ExportFormat, download, rows
 from smp.model import MemberStatus, Role
+from smp.services.exports import Dataset, ExportFormat, download, rows
 from smp.storage import list_service_accounts, list_sync_runs, read_session
 from smp.storage.member_queries import SORTS
 from smp.web.dashboard import MemberQuery, gather
@@ -104,7 +104,8 @@ def _export(
         raise Refused(404, "There is no such export.") from None
     with read_session(who.state.engine) as session:
         data = rows(session, integration.id, chosen, who.state.context.now())
-    return download(data, integration.id, chosen, format)
+    file = download(data, integration.id, chosen, format)
+    return Response(file.content, media_type=file.media_type, headers=file.headers)
 
 
 @router.get("/integrations/{integration_id}/export/{dataset}.csv")

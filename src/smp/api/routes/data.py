@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from smp.api.auth import CurrentUser, State
 from smp.api.convert import (
-    Sources,
     event_out,
     invoice_out,
     member_out,
@@ -35,14 +34,15 @@ from smp.api.schemas import (
     UnreadableOut,
     UsageOut,
 )
-from smp.api.unreadable import unreadable
-from smp.model import EventKind, Member, MemberStatus, Role, ServiceAccount
+from smp.model import EventKind, MemberStatus, Role, ServiceAccount
 from smp.runtime.server_state import AppState
+from smp.services.queries import invites_by_expiry
+from smp.services.read_shapes import Sources
+from smp.services.unreadable import among
 from smp.storage import (
     current_usage,
     list_invoices,
     list_member_events,
-    list_members,
     list_monthly_volumes,
     list_service_accounts,
     list_subusers,
@@ -83,9 +83,8 @@ def _reading(state: AppState, integration: int) -> Iterator[Session]:
 
 
 def _unreadable(keys: Sequence[ServiceAccount], *data: str) -> list[UnreadableOut]:
-    """Which of `data` (keys of `smp.api.unreadable.READS`) no key can read."""
-    found = unreadable(keys)
-    return unreadable_out(found[name] for name in data if name in found)
+    """Which of `data` (keys of `smp.services.unreadable.READS`) no key can read."""
+    return unreadable_out(among(keys, data))
 
 
 def _listed(
@@ -161,15 +160,6 @@ def members(
     )
 
 
-def _by_expiry(session: Session, integration: int) -> list[Member]:
-    # sort="status" walks the (status, role) index; then soonest expiry first.
-    found = list_members(
-        session, integration, status=MemberStatus.PENDING, sort="status"
-    )
-    found.sort(key=lambda m: (m.invite_expires_at is None, m.invite_expires_at))
-    return found
-
-
 @router.get(
     "/invites",
     summary="List pending invites, soonest expiry first",
@@ -191,7 +181,7 @@ def invites(
     return _listed(
         state,
         integration,
-        lambda session: _by_expiry(session, integration),
+        lambda session: invites_by_expiry(session, integration),
         lambda member, source: member_out(member, source, now),
         limit,
         offset,

@@ -9,7 +9,7 @@ volume need one more scope on that same key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from smp.model import ServiceAccount
@@ -82,3 +82,9 @@ def unreadable(keys: Sequence[ServiceAccount]) -> dict[str, Unreadable]:
         message = _message(read, missing, len(active), chosen)
         found[data] = Unreadable(data, missing, message)
     return found
+
+
+def among(keys: Sequence[ServiceAccount], data: Iterable[str]) -> list[Unreadable]:
+    """Which of `data` (keys of READS, in that order) none of `keys` reads."""
+    found = unreadable(keys)
+    return [found[name] for name in data if name in found]
