@@ -52,9 +52,11 @@ from _world import (
     wait_and_measure,
 )
 
+from smp.services.key_rules import Slot
+from smp.services.onboarding import NewKey, connect
 from smp.simulator import World
 from smp.storage import SecretBox, generate_key, make_engine, migrate
-from smp.sync import NewKey, Slot, SyncContext, connect
+from smp.sync import SyncContext
 
 SLOTS = {"full": Slot.ACCESS, "billing": Slot.BILLING}
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from smp.sync.key_onboarding import NewKey
-
+from smp.services.key_rules import Slot
+from smp.services.onboarding import NewKey
 from smp.simulator import Account, SimKey, World
-from smp.sync import Slot
 
 # The world's keys are each of one account: tests vouch for the billing key.
 CONFIRMED_BY = "the test (its world's keys)"

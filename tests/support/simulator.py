@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from smp.sync.key_onboarding import connect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tests.support.fakes import FakeClock
@@ -24,6 +23,7 @@ from tests.support.keys import CONFIRMED_BY, key_of, new_key
 from smp.cli import loopback
 from smp.model import Outcome, Role
 from smp.sendgrid import ApiKey, RetryPolicy, SendGridClient
+from smp.services.onboarding import connect
 from smp.simulator import SimKey, Simulator, World
 from smp.storage import SecretBox, delete_integration, generate_key
 from smp.storage.accounts import account_holder

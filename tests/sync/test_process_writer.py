@@ -20,12 +20,12 @@ from tests.support.simulator import Setup, new_key, wire_up
 
 from smp.model import MemberStatus, Outcome
 from smp.sendgrid import wire
+from smp.services.onboarding import connect
 from smp.simulator import generate_world
 from smp.storage import ConfigError, list_members, make_engine, migrate
 from smp.sync import ProcessWriter, ThreadWriter, writer_for
 from smp.sync import off_loop_writers as writer_module
 from smp.sync.engine import run_sync
-from smp.sync.key_onboarding import connect
 from smp.sync.off_loop_writers import WRITER_ENV, on_thread
 from smp.sync.sanity import UnusableAnswer
 from smp.sync.write_jobs import (

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from tests.support.simulator import BASE_URL, Setup, new_key, wire_up
 
 from smp.model import Outcome
+from smp.services.onboarding import connect
 from smp.simulator import World, generate_world, load_world
 from smp.storage import current_usage, list_subusers
-from smp.sync import connect, run_sync
+from smp.sync import run_sync
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from tests.support.simulator import (
 )
 
 from smp.model import EventKind, KeyStatus, MemberStatus, Outcome, Role
+from smp.services.key_rules import KeyRefused
+from smp.services.onboarding import NewKey, add_key, connect
 from smp.simulator import FaultRule, World, generate_world, load_world
 from smp.storage import (
     LockBusyError,
@@ -28,7 +30,7 @@ from smp.storage import (
     list_service_accounts,
     remove_service_account,
 )
-from smp.sync import KeyRefused, NewKey, add_key, connect, run_sync
+from smp.sync import run_sync
 
 _connected = connect_world
 

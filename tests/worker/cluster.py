@@ -23,9 +23,10 @@ from celery import Celery
 from sqlalchemy import Engine
 from tests.support.simulator import CONFIRMED_BY, new_key
 
+from smp.services.onboarding import connect
 from smp.simulator import World
 from smp.storage import SecretBox
-from smp.sync import SyncContext, connect
+from smp.sync import SyncContext
 
 SMP = str(Path(sys.executable).with_name("smp"))
 

@@ -8,8 +8,8 @@ from fastapi import Path, Query
 from sqlalchemy.orm import Session
 
 from smp.api.problems import ApiProblem
-from smp.api.schemas import MAX_ID, PRINTABLE
 from smp.model import Integration
+from smp.services.input_rules import MAX_ID, PRINTABLE
 from smp.storage import RecordNotFoundError, get_integration
 
 MAX_LIMIT = 500

@@ -1,9 +1,9 @@
-"""A refused key as problem details: a conflict when it or its account is taken."""
+"""A service's refusal as problem details: its kind gives the status code."""
 
 from __future__ import annotations
 
 from smp.api.problems import ApiProblem
-from smp.sync import AccountAlreadyConnected, Hints, KeyAlreadyConnected, KeyRefused
+from smp.services.refusals import Hints, Refused
 
 API_HINTS = Hints(
     add_keys="add keys to it with POST /api/v1/service-accounts",
@@ -11,6 +11,6 @@ API_HINTS = Hints(
 )
 
 
-def key_problem(error: KeyRefused, hints: Hints = API_HINTS) -> ApiProblem:
-    taken = isinstance(error, KeyAlreadyConnected | AccountAlreadyConnected)
-    return ApiProblem(409 if taken else 422, error.told(hints))
+def problem(error: Refused, hints: Hints = API_HINTS) -> ApiProblem:
+    """409 when a key, account or name is taken, 422 when refused, 404 when absent."""
+    return ApiProblem(error.http_status, error.told(hints))

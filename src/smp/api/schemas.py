@@ -14,19 +14,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from smp.api.examples import example
 from smp.model import EventKind, KeyKind, KeyStatus, MemberStatus, Outcome, Role
-from smp.sendgrid.keys import contains_key
-
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-MAX_ID = 2**31 - 1
-
-KEY_IN_TEXT = "this is a SendGrid API key; it belongs in a key field"
-
-
-def not_a_key(value: str) -> str:
-    if contains_key(value):
-        raise ValueError(KEY_IN_TEXT)
-    return value
-
+from smp.services.input_rules import MAX_ID, not_a_key
+from smp.services.input_rules import PRINTABLE as PRINTABLE  # for the routes' params
 
 NotAKey = AfterValidator(not_a_key)
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE), NotAKey]

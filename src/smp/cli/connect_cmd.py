@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import getpass
 import sys
 from collections.abc import Callable, Coroutine
@@ -21,9 +20,9 @@ from smp.cli.opening import console, open_runtime, print_json, read_key, user_er
 from smp.model import Integration, ServiceAccount
 from smp.model.labels import capability_label, key_kind_label
 from smp.sendgrid import KeyReport
-from smp.storage import get_integration, list_service_accounts, remove_service_account
-from smp.storage.integrations import find_service_account
-from smp.sync import BillingUnconfirmed, NewKey, Slot, add_key, connect
+from smp.services.key_rules import BillingUnconfirmed, Slot
+from smp.services.onboarding import NewKey, add_key, connect, find_key, remove_key
+from smp.storage import get_integration, list_service_accounts
 
 connect_app = typer.Typer(help="Connect a SaaS account to SMP.", no_args_is_help=True)
 service_accounts_app = typer.Typer(
@@ -239,16 +238,15 @@ def remove(
 ) -> None:
     """Remove a key. The data it collected is kept and marked as from a removed key."""
     runtime = open_runtime()
-    with user_errors(), Session(runtime.engine) as session:
-        found = get_integration(session, integration)
-        sa = find_service_account(session, found.id, key)
+    with user_errors():
+        found, sa = find_key(runtime.engine, integration, key)
     confirm_or_stop(
         f"Remove key {sa.label!r} ({sa.display_key}) from {found.name!r}? "
         "It stops syncing; what it collected is kept.",
         yes,
     )
-    with user_errors(), Session(runtime.engine) as session, session.begin():
-        remove_service_account(session, sa.id, dt.datetime.now(dt.UTC))
+    with user_errors():
+        remove_key(runtime.engine, sa.id)
     console.print(
         escape(
             f"Removed key {sa.label!r} ({sa.display_key}) from {found.name!r}; "

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from smp.cli.key_source import KeySourceError, env_value, raw_key
 from smp.sendgrid import SendGridError
+from smp.services.refusals import Refused
 from smp.storage import (
     ConfigError,
     DuplicateNameError,
@@ -31,7 +32,7 @@ from smp.storage import (
     migrate,
 )
 from smp.storage.engine import home_exposure
-from smp.sync import KeyRefused, SyncContext
+from smp.sync import SyncContext
 
 # Wider than any line SMP prints: piped or redirected output is read by
 # scripts and searched with grep, so no value may be cut or wrapped there.
@@ -88,7 +89,7 @@ def user_errors() -> Iterator[None]:
     """Turn the errors a user can act on into one line and an exit code."""
     try:
         yield
-    except (KeyRefused, DuplicateNameError, RecordNotFoundError, ConfigError) as error:
+    except (Refused, DuplicateNameError, RecordNotFoundError, ConfigError) as error:
         fail(escape(str(error)), EXIT_BAD_INPUT)
     except (StorageError, SendGridError) as error:
         fail(escape(str(error)))

@@ -11,8 +11,8 @@ from typing import Annotated
 
 from fastapi import Form
 
-from smp.api.schemas import KEY_IN_TEXT
 from smp.sendgrid.keys import contains_key
+from smp.services.input_rules import KEY_IN_TEXT
 from smp.web.session import Refused
 
 MAX_KEY = 200

@@ -5,21 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from smp.api.routes.integrations import create_connected
-from smp.api.schemas import MAX_ID
 from smp.model import Integration
 from smp.sendgrid.keys import contains_key
+from smp.services import integrations as integration_cases
+from smp.services import refusals
+from smp.services.key_rules import Slot
+from smp.services.onboarding import NewKey, connect
+from smp.services.refusals import Hints
 from smp.storage import (
-    DuplicateNameError,
-    RecordNotFoundError,
-    StorageError,
-    get_integration,
     list_integrations,
     list_service_accounts,
     list_sync_runs,
     read_session,
 )
-from smp.sync import Hints, KeyRefused, NewKey, Slot
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, clean_key, clean_text
 from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
@@ -32,18 +30,16 @@ WEB_HINTS = Hints(
     add_keys="add keys to it in its Service settings",
     confirm=f"tick “{CONFIRM}”",
 )
-FIELDS = {Slot.ACCESS: "access_token", Slot.BILLING: "billing_token"}
+# The form field beside which a refusal about a slot or the name is told.
+FIELDS = {Slot.ACCESS: "access_token", Slot.BILLING: "billing_token", "name": "name"}
 REGIONS = {"global": "Global (api.sendgrid.com)", "eu": "EU (api.eu.sendgrid.com)"}
 
 
 def find(who: SignedIn, integration_id: int) -> Integration:
-    if not 1 <= integration_id <= MAX_ID:
-        raise Refused(404, "There is no such integration.")
-    with read_session(who.state.engine) as session:
-        try:
-            return get_integration(session, integration_id)
-        except RecordNotFoundError:
-            raise Refused(404, "There is no such integration.") from None
+    try:
+        return integration_cases.find(who.state.engine, integration_id)
+    except refusals.Refused:
+        raise Refused(404, "There is no such integration.") from None
 
 
 @router.get("/")
@@ -129,25 +125,29 @@ async def integrate(
         errors["name"] = str(error)
         shown_name = ""
     if not errors:
+        state = who.state
         try:
-            out, checked = await create_connected(
-                who.state,
+            integration, stored = await connect(
+                state.engine,
+                state.box,
                 shown_name,
-                region,
                 keys,
-                None,
-                confirmed_by(who, billing_account_confirmed),
+                state.context,
+                region=region,
+                base_url=state.config.sendgrid_base_url,
+                billing_confirmed_by=confirmed_by(who, billing_account_confirmed),
             )
-        except KeyRefused as error:
-            field = FIELDS[error.slot] if error.slot else "form"
-            errors[field] = error.told(WEB_HINTS)
-        except DuplicateNameError as error:
-            errors["name"] = str(error)
-        except StorageError as error:
-            errors["form"] = str(error)
+        except refusals.Refused as error:
+            errors[FIELDS.get(error.field or "", "form")] = error.told(WEB_HINTS)
         else:
+            if stored:
+                state.syncs.start(integration.id, "connect")
             return pages.render(
-                request, "integrate_done.html", who, integration=out, checked=checked
+                request,
+                "integrate_done.html",
+                who,
+                integration=integration,
+                checked=stored,
             )
     return pages.render(
         request,

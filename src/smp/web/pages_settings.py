@@ -9,24 +9,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from smp.api.problems import ApiProblem
-from smp.api.routes.service_accounts import add_checked
-from smp.api.schemas import MAX_ID, CheckedServiceAccount
 from smp.model import Integration
+from smp.services import integrations as integration_cases
+from smp.services import onboarding, refusals
+from smp.services.onboarding import NewKey, StoredKey, add_key
 from smp.storage import (
-    RecordNotFoundError,
-    StorageError,
-    get_service_account,
     list_service_accounts,
     list_sync_runs,
     read_session,
-    remove_service_account,
     set_sync_interval,
-)
-from smp.storage.integrations import (
-    delete_integration,
-    integration_footprint,
-    rename_integration,
 )
 from smp.web.deps import PagesDep
 from smp.web.flash import redirect_saying
@@ -63,7 +54,7 @@ def settings_page(
     integration: Integration,
     *,
     status: int = 200,
-    added: CheckedServiceAccount | None = None,
+    added: StoredKey | None = None,
     error: str | None = None,
 ) -> Response:
     with read_session(who.state.engine) as session:
@@ -104,18 +95,21 @@ async def add_service_account(
     added = error = None
     status = 422
     try:
-        added = await add_checked(
-            who.state,
+        added = await add_key(
+            who.state.engine,
+            who.state.box,
             integration.id,
-            clean_text(label, "Label", max_length=100),
-            clean_key(key, "API key", required=True),
+            NewKey(
+                clean_text(label, "Label", max_length=100),
+                clean_key(key, "API key", required=True),
+            ),
+            who.state.context,
             billing_confirmed_by=confirmed_by(who, billing_account_confirmed),
-            hints=WEB_HINTS,
         )
     except ValueError as problem:
         error = str(problem)
-    except ApiProblem as problem:
-        error, status = problem.detail, problem.status
+    except refusals.Refused as problem:
+        error, status = problem.told(WEB_HINTS), problem.http_status
     return settings_page(
         request,
         who,
@@ -138,16 +132,12 @@ def remove_key(
     change: AdminChange,
 ) -> Response:
     who, integration = change.who, change.integration
-    with Session(who.state.engine) as session, session.begin():
-        try:
-            if not 1 <= sa_id <= MAX_ID:
-                raise RecordNotFoundError("no such key")
-            key = get_service_account(session, sa_id)
-            if key.integration_id != integration.id:
-                raise RecordNotFoundError("no such key")
-        except RecordNotFoundError:
-            raise Refused(404, "There is no such service account.") from None
-        remove_service_account(session, sa_id)
+    try:
+        key = onboarding.remove_key(
+            who.state.engine, sa_id, integration_id=integration.id
+        )
+    except refusals.Refused:
+        raise Refused(404, "There is no such service account.") from None
     return redirect_saying(
         settings_url(integration),
         request,
@@ -166,11 +156,10 @@ def rename(
 ) -> Response:
     who, integration = change.who, change.integration
     try:
-        with Session(who.state.engine) as session, session.begin():
-            renamed = rename_integration(
-                session, integration.id, clean_text(name, "The new name")
-            )
-    except (ValueError, StorageError) as error:  # DuplicateNameError included
+        renamed = integration_cases.rename(
+            who.state.engine, integration.id, clean_text(name, "The new name")
+        )
+    except (ValueError, refusals.Refused) as error:  # a taken name included
         return settings_page(
             request, who, pages, integration, status=422, error=str(error)
         )
@@ -183,8 +172,7 @@ def rename(
 
 
 def _what_goes(who: SignedIn, integration: Integration) -> str:
-    with read_session(who.state.engine) as session:
-        return integration_footprint(session, integration.id).describe()
+    return integration_cases.footprint(who.state.engine, integration.id)
 
 
 @router.get("/integrations/{integration_id}/delete")
@@ -214,8 +202,7 @@ def delete(
             409, "A sync of this integration is running; delete it when it ends."
         )
     what = _what_goes(who, integration)
-    with Session(who.state.engine) as session, session.begin():
-        delete_integration(session, integration.id)
+    integration_cases.delete(who.state.engine, integration.id)
     return redirect_saying(
         "/integrations",
         request,

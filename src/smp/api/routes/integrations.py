@@ -9,7 +9,7 @@ from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.convert import integration_out, key_check, service_account_out
 from smp.api.params import IntegrationPath, Limit, Offset, find_integration
 from smp.api.problems import ApiProblem, problem_responses
-from smp.api.refusals import key_problem
+from smp.api.refusals import problem
 from smp.api.schemas import (
     CheckedServiceAccount,
     IntegrationCreate,
@@ -20,16 +20,11 @@ from smp.api.schemas import (
 )
 from smp.model import Integration
 from smp.runtime.server_state import AppState
-from smp.storage import (
-    DuplicateNameError,
-    StorageError,
-    delete_integration,
-    list_integrations,
-    read_session,
-    set_sync_interval,
-)
-from smp.storage.integrations import rename_integration
-from smp.sync import KeyRefused, NewKey, Slot, connect
+from smp.services import integrations
+from smp.services.key_rules import Slot
+from smp.services.onboarding import NewKey, connect
+from smp.services.refusals import Refused
+from smp.storage import list_integrations, read_session, set_sync_interval
 
 router = APIRouter(tags=["integrations"])
 
@@ -57,45 +52,6 @@ def list_all(
     return Page(items=items, total=len(found), limit=limit, offset=offset)
 
 
-async def create_connected(
-    state: AppState,
-    name: str,
-    region: str,
-    keys: list[NewKey],
-    interval: int | None,
-    billing_confirmed_by: str | None,
-) -> tuple[IntegrationOut, list[CheckedServiceAccount]]:
-    """Check every key, then store the integration and keys (all or nothing).
-
-    Refusals are raised as they are (KeyRefused, DuplicateNameError,
-    StorageError), for the API and the form to word them.
-    """
-    integration, stored = await connect(
-        state.engine,
-        state.box,
-        name,
-        keys,
-        state.context,
-        region=region,
-        base_url=state.config.sendgrid_base_url,
-        billing_confirmed_by=billing_confirmed_by,
-    )
-    with Session(state.engine) as session, session.begin():
-        if interval is not None:
-            integration = set_sync_interval(session, integration.id, interval)
-    if stored:
-        state.syncs.start(integration.id, "connect")
-    with read_session(state.engine) as session:
-        out = _out(state, session, integration)
-    checked = [
-        CheckedServiceAccount(
-            service_account=service_account_out(sa), check=key_check(r)
-        )
-        for sa, r in stored
-    ]
-    return out, checked
-
-
 @router.post(
     "/integrations",
     summary="Connect a SendGrid account (keys checked first)",
@@ -112,17 +68,32 @@ async def create(
     a conflict. A billing key needs `billing_account_confirmed`.
     """
     keys = [NewKey(k.label, k.key.get_secret_value(), Slot(k.slot)) for k in body.keys]
-    confirmed_by = f"{user.name} (API)" if body.billing_account_confirmed else None
     try:
-        out, checked = await create_connected(
-            state, body.name, body.region, keys, body.sync_interval_s, confirmed_by
+        integration, stored = await connect(
+            state.engine,
+            state.box,
+            body.name,
+            keys,
+            state.context,
+            region=body.region,
+            base_url=state.config.sendgrid_base_url,
+            billing_confirmed_by=(
+                f"{user.name} (API)" if body.billing_account_confirmed else None
+            ),
+            sync_interval_s=body.sync_interval_s,
         )
-    except KeyRefused as error:
-        raise key_problem(error) from None
-    except DuplicateNameError as error:
-        raise ApiProblem(409, str(error)) from None
-    except StorageError as error:
-        raise ApiProblem(422, str(error)) from None
+    except Refused as error:
+        raise problem(error) from None
+    if stored:
+        state.syncs.start(integration.id, "connect")
+    with read_session(state.engine) as session:
+        out = _out(state, session, integration)
+    checked = [
+        CheckedServiceAccount(
+            service_account=service_account_out(sa), check=key_check(report)
+        )
+        for sa, report in stored
+    ]
     return IntegrationCreated(integration=out, service_accounts=checked)
 
 
@@ -155,15 +126,15 @@ def update(
     null returns to the server's default). Fields left out stay as they are.
     A name another integration has, in any case, is a conflict.
     """
+    with read_session(state.engine) as session:
+        find_integration(session, integration_id)
+    if body.name is not None:
+        try:
+            integrations.rename(state.engine, integration_id, body.name)
+        except Refused as error:
+            raise problem(error) from None
     with Session(state.engine) as session, session.begin():
         integration = find_integration(session, integration_id)
-        try:
-            if body.name is not None:
-                integration = rename_integration(session, integration_id, body.name)
-        except DuplicateNameError as error:
-            raise ApiProblem(409, str(error)) from None
-        except StorageError as error:
-            raise ApiProblem(422, str(error)) from None
         if "sync_interval_s" in body.model_fields_set:
             integration = set_sync_interval(
                 session, integration_id, body.sync_interval_s
@@ -185,7 +156,10 @@ def delete(integration_id: IntegrationPath, state: State, _user: AdminUser) -> R
     """
     if state.syncs.running(integration_id):
         raise ApiProblem(409, "a sync of this integration is running; try again later")
-    with Session(state.engine) as session, session.begin():
+    with read_session(state.engine) as session:
         find_integration(session, integration_id)
-        delete_integration(session, integration_id)
+    try:
+        integrations.delete(state.engine, integration_id)
+    except Refused as error:
+        raise problem(error) from None
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.convert import key_check, service_account_out
 from smp.api.params import IdPath, IntegrationParam, Limit, Offset, find_integration
 from smp.api.problems import ApiProblem, problem_responses
-from smp.api.refusals import API_HINTS, key_problem
+from smp.api.refusals import problem
 from smp.api.schemas import (
     CheckedServiceAccount,
     Page,
@@ -19,16 +19,14 @@ from smp.api.schemas import (
     ServiceAccountOut,
 )
 from smp.model import ServiceAccount
-from smp.runtime.server_state import AppState
+from smp.services.onboarding import NewKey, add_key, remove_key
+from smp.services.refusals import Refused
 from smp.storage import (
-    DuplicateNameError,
     RecordNotFoundError,
     get_service_account,
     list_service_accounts,
     read_session,
-    remove_service_account,
 )
-from smp.sync import Hints, KeyRefused, NewKey, add_key
 
 router = APIRouter(tags=["service accounts"])
 
@@ -63,36 +61,6 @@ def list_all(
     return Page(items=items, total=len(found), limit=limit, offset=offset)
 
 
-async def add_checked(
-    state: AppState,
-    integration_id: int,
-    label: str,
-    raw: str,
-    *,
-    billing_confirmed_by: str | None,
-    hints: Hints = API_HINTS,
-) -> CheckedServiceAccount:
-    """Check and store a key; refusals are problems worded with `hints`."""
-    with read_session(state.engine) as session:
-        find_integration(session, integration_id)
-    try:
-        stored, report = await add_key(
-            state.engine,
-            state.box,
-            str(integration_id),
-            NewKey(label, raw),
-            state.context,
-            billing_confirmed_by=billing_confirmed_by,
-        )
-    except DuplicateNameError as error:
-        raise ApiProblem(409, str(error)) from None
-    except KeyRefused as error:
-        raise key_problem(error, hints) from None
-    return CheckedServiceAccount(
-        service_account=service_account_out(stored), check=key_check(report)
-    )
-
-
 @router.post(
     "/service-accounts",
     summary="Add a key to an integration (checked first)",
@@ -108,14 +76,23 @@ async def create(
     A billing key needs `billing_account_confirmed`; a key, or a SendGrid
     account, already connected elsewhere is a conflict.
     """
-    return await add_checked(
-        state,
-        body.integration_id,
-        body.label,
-        body.key.get_secret_value(),
-        billing_confirmed_by=(
-            f"{user.name} (API)" if body.billing_account_confirmed else None
-        ),
+    with read_session(state.engine) as session:
+        find_integration(session, body.integration_id)
+    try:
+        stored, report = await add_key(
+            state.engine,
+            state.box,
+            body.integration_id,
+            NewKey(body.label, body.key.get_secret_value()),
+            state.context,
+            billing_confirmed_by=(
+                f"{user.name} (API)" if body.billing_account_confirmed else None
+            ),
+        )
+    except Refused as error:
+        raise problem(error) from None
+    return CheckedServiceAccount(
+        service_account=service_account_out(stored), check=key_check(report)
     )
 
 
@@ -141,7 +118,8 @@ def read(
 )
 def remove(service_account_id: IdPath, state: State, _user: AdminUser) -> Response:
     """Stop using a key; what it collected is kept, shown as from a removed key."""
-    with Session(state.engine) as session, session.begin():
-        _find(session, service_account_id)
-        remove_service_account(session, service_account_id)
+    try:
+        remove_key(state.engine, service_account_id)
+    except Refused as error:
+        raise problem(error) from None
     return Response(status_code=204)

@@ -1,10 +1,13 @@
-"""Adding SendGrid keys ("service accounts"): every key is checked before it is stored.
+"""Connecting SendGrid accounts and adding or removing their keys ("service accounts").
+
+Every key is checked before it is stored.
 
 A key is refused, and nothing is stored, when it is malformed, when SendGrid
 rejects it, when it is in the wrong slot (`key_rules`), when it or its
 SendGrid account is already connected, or when it belongs to another account
 than the integration's. A billing key cannot name its account, so it is
-stored only once someone has confirmed whose it is.
+stored only once someone has confirmed whose it is. Refusals are `Refused`
+(`KeyRefused` for a key), for each entry point to word.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -25,18 +29,8 @@ from smp.sendgrid import (
     SendGridError,
     diagnose,
 )
-from smp.storage import (
-    SecretBox,
-    add_service_account,
-    create_integration,
-    get_identity,
-    get_integration,
-    save_identity,
-)
-from smp.storage.accounts import account_holder
-from smp.storage.integrations import confirm_billing_account, key_holder
-from smp.sync.context import SyncContext
-from smp.sync.key_rules import (
+from smp.services.input_rules import MAX_ID
+from smp.services.key_rules import (
     AccountAlreadyConnected,
     BillingUnconfirmed,
     CheckedKey,
@@ -46,6 +40,25 @@ from smp.sync.key_rules import (
     check_slots,
     check_tells_account,
 )
+from smp.services.refusals import Refused, refusing
+from smp.storage import (
+    SecretBox,
+    add_service_account,
+    create_integration,
+    get_identity,
+    get_integration,
+    get_service_account,
+    remove_service_account,
+    save_identity,
+    set_sync_interval,
+)
+from smp.storage.accounts import account_holder
+from smp.storage.integrations import (
+    confirm_billing_account,
+    find_service_account,
+    key_holder,
+)
+from smp.sync.context import SyncContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,13 @@ class NewKey:
     label: str
     raw: str = field(repr=False)
     slot: Slot = Slot.ACCESS
+
+
+class StoredKey(NamedTuple):
+    """A stored key and what checking it found."""
+
+    service_account: ServiceAccount
+    report: KeyReport
 
 
 async def check_key(
@@ -190,42 +210,75 @@ async def connect(
     region: str = "global",
     base_url: str | None = None,
     billing_confirmed_by: str | None = None,
-) -> tuple[Integration, list[tuple[ServiceAccount, KeyReport]]]:
+    sync_interval_s: int | None = None,
+) -> tuple[Integration, list[StoredKey]]:
     """Create an integration with its first keys; all or nothing.
 
     `billing_confirmed_by` names who vouched that the billing key, if any, is
     the access token's account's; without it a billing key is refused.
+    `sync_interval_s` None keeps the server's default. A taken name is
+    refused about the field `name`.
     """
     checked = [
         await check_key(key, context, region=region, base_url=base_url) for key in keys
     ]
     check_slots(checked)
-    with Session(engine) as session, session.begin():
+    with refusing(name_field="name"), Session(engine) as session, session.begin():
         integration = create_integration(session, name, region, base_url=base_url)
         integration, stored = _store(
             session, box, integration, checked, billing_confirmed_by
         )
-    return integration, [(sa, c.report) for sa, c in zip(stored, checked, strict=True)]
+        if sync_interval_s is not None:
+            integration = set_sync_interval(session, integration.id, sync_interval_s)
+    return integration, [
+        StoredKey(sa, c.report) for sa, c in zip(stored, checked, strict=True)
+    ]
 
 
 async def add_key(
     engine: Engine,
     box: SecretBox,
-    integration_name: str,
+    integration_name: str | int,
     key: NewKey,
     context: SyncContext,
     *,
     billing_confirmed_by: str | None = None,
-) -> tuple[ServiceAccount, KeyReport]:
-    """Add one more key, of any kind, to an existing integration."""
-    with Session(engine) as session:
+) -> StoredKey:
+    """Add one more key, of any kind, to an existing integration (by name or id)."""
+    with refusing(), Session(engine) as session:
         integration = get_integration(session, integration_name)
     checked = await check_key(
         key, context, region=integration.region, base_url=integration.base_url
     )
     check_tells_account(checked)
-    with Session(engine) as session, session.begin():
+    with refusing(), Session(engine) as session, session.begin():
         _, (stored,) = _store(
             session, box, integration, [checked], billing_confirmed_by
         )
-    return stored, checked.report
+    return StoredKey(stored, checked.report)
+
+
+def find_key(
+    engine: Engine, integration_name: str | int, label_or_key: str
+) -> tuple[Integration, ServiceAccount]:
+    """A key in use (by label or `SG.<key id>`) and its integration (by name or id)."""
+    with refusing(), Session(engine) as session:
+        integration = get_integration(session, integration_name)
+        return integration, find_service_account(session, integration.id, label_or_key)
+
+
+def remove_key(
+    engine: Engine, sa_id: int, *, integration_id: int | None = None
+) -> ServiceAccount:
+    """Stop using a key; what it collected is kept, shown as from a removed key.
+
+    With `integration_id`, a key of another integration is not found either.
+    """
+    absent = Refused(f"no service account {sa_id}", kind="not_found")
+    if not 1 <= sa_id <= MAX_ID:  # beyond PostgreSQL's integer: not even asked
+        raise absent
+    with refusing(), Session(engine) as session, session.begin():
+        found = get_service_account(session, sa_id)
+        if integration_id is not None and found.integration_id != integration_id:
+            raise absent
+        return remove_service_account(session, sa_id, dt.datetime.now(dt.UTC))

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from smp.sendgrid import ApiKey, Capability, KeyKind, KeyReport
 from smp.sendgrid.doctor import capability
+from smp.services.refusals import Hints, Refused
 
 # What the access token must read at least one of.
 ACCOUNT_DATA = (Capability.MEMBERS, Capability.USAGE_CREDITS, Capability.USAGE_VOLUME)
@@ -36,38 +37,35 @@ SLOT_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Hints:
-    """How an entry point tells the user to add keys and to vouch for a billing key."""
-
-    add_keys: str
-    confirm: str
-
-
 CLI_HINTS = Hints(
     add_keys="add keys to it with `smp service-account add`",
     confirm="confirm it with --confirm-billing-account",
 )
 
 
-class KeyRefused(Exception):
+class KeyRefused(Refused):
     """The key was not stored; the message says why (never the key itself).
 
-    `slot` is the slot the refusal is about, None when about no single one.
+    `slot` is the slot the refusal is about (its name is the `field`), None
+    when about no single one.
     """
 
-    def __init__(self, message: str, slot: Slot | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, slot: Slot | None = None, *, taken: bool = False
+    ) -> None:
+        super().__init__(
+            message,
+            kind="conflict" if taken else "invalid",
+            field=slot.value if slot else None,
+        )
         self.slot = slot
-
-    def told(self, hints: Hints) -> str:
-        """The message, with the next step worded for one entry point."""
-        del hints  # most refusals need no entry-point wording
-        return str(self)
 
 
 class KeyAlreadyConnected(KeyRefused):
     """The key (by key id) is already in use, here or in another integration."""
+
+    def __init__(self, message: str, slot: Slot | None = None) -> None:
+        super().__init__(message, slot, taken=True)
 
 
 class AccountAlreadyConnected(KeyRefused):
@@ -75,7 +73,7 @@ class AccountAlreadyConnected(KeyRefused):
 
     def __init__(self, account: str, holder: str, slot: Slot | None) -> None:
         self.account, self.holder = account, holder
-        super().__init__(self.told(CLI_HINTS), slot)
+        super().__init__(self.told(CLI_HINTS), slot, taken=True)
 
     def told(self, hints: Hints) -> str:
         return (
