@@ -38,10 +38,12 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from smp.model.users import UserRole
+from smp.services.users import create_user
 from smp.storage import create_integration, generate_key, make_engine, migrate
 from smp.storage.search import index_new_members, search_text
 from smp.storage.tables import MemberRow
-from smp.storage.users import UserRole, create_api_token, create_user
+from smp.storage.users import create_api_token
 
 PASSWORD = "benchmark password"
 FIRST = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.api.appkit import PASSWORD, Server
+from tests.support.app import PASSWORD, Server
 
+from smp.services.users import authenticate
 from smp.storage.tables import ApiTokenRow
-from smp.storage.users import authenticate
 
 
 async def test_admin_changes_roles_but_never_leaves_no_admin(

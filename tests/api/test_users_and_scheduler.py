@@ -9,24 +9,18 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from tests.api.appkit import Server
-from tests.api.conftest import connect_and_sync
-from tests.dates.months import edge_days
+from tests.support.app import Server, connect_and_sync
+from tests.support.months import edge_days
 
 from smp.model import Integration
+from smp.model.users import UserRole, UserRuleError
 from smp.runtime.in_process import schedule_forever
 from smp.runtime.schedule import is_due
+from smp.services.passwords import verify_password
+from smp.services.users import authenticate, create_user
 from smp.storage import StorageError, list_sync_runs
 from smp.storage.tables import ApiTokenRow, UserRow
-from smp.storage.users import (
-    UserRole,
-    authenticate,
-    create_api_token,
-    create_user,
-    delete_user,
-    user_for_token,
-    verify_password,
-)
+from smp.storage.users import create_api_token, delete_user, user_for_token
 
 
 def test_passwords_and_tokens_are_stored_hashed(engine: Engine) -> None:
@@ -59,7 +53,7 @@ def test_user_rules(engine: Engine) -> None:
             ("x" * 65, "long enough"),
             ("<zoë>", "long enough"),
         ):
-            with pytest.raises(StorageError):
+            with pytest.raises(UserRuleError):
                 create_user(session, name, password, UserRole.VIEWER)
         only = create_user(session, "only-admin-check", "long enough", UserRole.ADMIN)
         admins = session.scalars(select(UserRow).where(UserRow.role == "admin")).all()

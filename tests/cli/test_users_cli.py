@@ -5,17 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.cli.test_integrations_cli import cli_env, smp
+from tests.cli.clikit import smp
 
-from smp.storage.users import (
-    UserRole,
-    create_api_token,
-    create_user,
-    get_user,
-    list_api_tokens,
-)
-
-__all__ = ["cli_env"]
+from smp.model.users import UserRole
+from smp.services.users import create_user
+from smp.storage.users import create_api_token, get_user, list_api_tokens
 
 
 @pytest.mark.usefixtures("cli_env")

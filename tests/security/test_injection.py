@@ -17,12 +17,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 from markupsafe import escape
-from tests.reliability.figures import record
-from tests.security.conftest import INTEGRATION_NAME, Site, log_in, sign_in
-from tests.security.routes import PUBLIC, Route, app_routes
-from tests.web.webkit import csrf_of
+from tests.security.site import INTEGRATION_NAME, Site, log_in, sign_in
+from tests.support.figures import record
+from tests.support.routes import PUBLIC, Route, app_routes
+from tests.support.web import csrf_of
 
-from smp.storage.users import MIN_PASSWORD
+from smp.model.users import MIN_PASSWORD
 
 pytestmark = pytest.mark.loopback
 
@@ -397,8 +397,8 @@ def _round_trip(
 
 
 def test_stored_html_is_escaped_on_every_page(site: Site) -> None:
-    from tests.security.conftest import INTEGRATION_NAME, KEY_LABEL
-    from tests.security.serving import HTML_NAMES
+    from tests.security.site import INTEGRATION_NAME, KEY_LABEL
+    from tests.support.serving import HTML_NAMES
 
     stored = [*HTML_NAMES, *(n[::-1] for n in HTML_NAMES), INTEGRATION_NAME, KEY_LABEL]
     raw = [s for s in stored if "<" in s]

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from smp.storage.passwords import (
+from smp.model.users import UserRole
+from smp.services.passwords import (
     OWASP_SCRYPT,
     TEST_ONLY_SCRYPT,
     ScryptCost,
@@ -21,17 +22,14 @@ from smp.storage.passwords import (
     needs_rehash,
     verify_password,
 )
+from smp.services.users import authenticate, create_user, set_password
 from smp.storage.tables import ApiTokenRow, UserRow, WebSessionRow
 from smp.storage.users import (
-    UserRole,
-    authenticate,
     create_api_token,
-    create_user,
     create_web_session,
     find_api_token,
     mark_token_used,
     purge_expired_sessions,
-    set_password,
     token_use_is_due,
     user_for_token,
     web_session_user,

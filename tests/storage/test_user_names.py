@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from smp.storage import StorageError
-from smp.storage.users import UserRole, clean_user_name, create_user, find_login
+from smp.model.users import UserRole, UserRuleError, clean_user_name
+from smp.services.users import create_user
+from smp.storage.users import find_login
 
 PASSWORD = "long enough password"
 
@@ -35,7 +36,7 @@ def test_names_of_people_are_accepted(typed: str, stored: str) -> None:
 def test_markup_paths_control_characters_and_long_names_are_refused(
     typed: str,
 ) -> None:
-    with pytest.raises(StorageError, match="letters, digits, spaces"):
+    with pytest.raises(UserRuleError, match="letters, digits, spaces"):
         clean_user_name(typed)
 
 

@@ -14,10 +14,12 @@ import re
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.api.appkit import PASSWORD, Server
-from tests.web.webkit import csrf_of, sign_in, web_client
+from tests.support.app import PASSWORD, Server
+from tests.support.web import csrf_of, sign_in, web_client
 
-from smp.storage.users import UserRole, create_api_token, create_user
+from smp.model.users import UserRole
+from smp.services.users import create_user
+from smp.storage.users import create_api_token
 
 UTC = dt.UTC
 MOMENTS = (

@@ -9,12 +9,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy.orm import Session
-from tests.api.appkit import Server
-from tests.web.test_browser import browser, live, shot, sign_in
+from tests.support.app import Server
+from tests.web.browserkit import shot, sign_in
 
-from smp.storage.users import authenticate, get_user
-
-__all__ = ["browser", "live"]
+from smp.services.users import authenticate
+from smp.storage.users import get_user
 
 # Swagger UI's element id of an operation: its tag and FastAPI's operationId.
 LIST_INTEGRATIONS = "list_all_api_v1_integrations_get"

@@ -18,16 +18,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.api.appkit import PASSWORD, make_users
-from tests.web.webkit import sign_in
+from tests.support.app import PASSWORD, make_users
+from tests.support.web import sign_in
 
+from smp.model.users import UserRole
 from smp.runtime.server_config import ServerConfig
 from smp.server import create_app
+from smp.services.passwords import OWASP_SCRYPT, ScryptCost, hash_password
+from smp.services.users import create_user
 from smp.storage import SecretBox, generate_key
 from smp.storage.logins import LoginThrottle
-from smp.storage.passwords import OWASP_SCRYPT, ScryptCost, hash_password
 from smp.storage.tables import ApiTokenRow, UserRow, WebSessionRow
-from smp.storage.users import UserRole, create_user
 from smp.sync import SyncContext
 
 THROTTLE = LoginThrottle()

@@ -25,11 +25,11 @@ from smp.api.problems import (
     problem_responses,
 )
 from smp.api.routes import data, exports, integrations, runs, service_accounts, users
+from smp.model.users import User
 from smp.runtime.in_process import SyncRunner, schedule_forever
 from smp.runtime.server_config import ServerConfig
 from smp.runtime.server_state import AppState, app_state
 from smp.storage import SecretBox
-from smp.storage.users import User
 from smp.sync import SyncContext
 
 API_PREFIX = "/api/v1"

@@ -14,10 +14,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from smp.api.problems import ApiProblem
+from smp.model.users import User
 from smp.runtime.server_state import AppState, app_state
 from smp.storage import read_session
 from smp.storage.users import (
-    User,
     find_api_token,
     mark_token_used,
     token_use_is_due,

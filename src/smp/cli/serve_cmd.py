@@ -26,6 +26,7 @@ from smp.cli.opening import (
     user_errors,
     warn,
 )
+from smp.model.users import UserRuleError
 from smp.runtime.schedule import DEFAULT_SYNC_INTERVAL_S
 from smp.settings import test_only_fast_password_hash
 from smp.storage import StorageError
@@ -128,7 +129,7 @@ def register(app: typer.Typer) -> None:
                 generated = ensure_first_admin(
                     runtime.engine, os.environ.get("SMP_ADMIN_PASSWORD") or None
                 )
-            except StorageError as error:
+            except (StorageError, UserRuleError) as error:
                 fail(f"SMP_ADMIN_PASSWORD: {error}", EXIT_BAD_INPUT)
         if generated:
             console.print(

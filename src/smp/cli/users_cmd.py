@@ -14,16 +14,14 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from smp.cli.opening import console, open_runtime, user_errors
+from smp.model.users import UserRole
+from smp.services.users import create_user, generated_password, set_password
 from smp.storage.users import (
-    UserRole,
     create_api_token,
-    create_user,
     delete_user,
-    generated_password,
     list_api_tokens,
     list_users,
     revoke_api_token,
-    set_password,
     set_role,
 )
 

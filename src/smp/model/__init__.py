@@ -6,6 +6,7 @@
 - `members`: member identity and the diff rules that emit `MemberEvent`s
 - `usage`: utilization, linear forecast to the next reset, overage risk
 - `volume`: which months of volume statistics still need fetching
+- `users`: SMP's own users: roles, records, the name and password rules
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy import Engine
 
+from smp.model.users import User
 from smp.runtime.in_process import SyncRunner
 from smp.runtime.server_config import ServerConfig
 from smp.storage import SecretBox
-from smp.storage.users import User
 from smp.sync import SyncContext
 
 

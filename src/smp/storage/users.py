@@ -1,9 +1,10 @@
-"""Users of SMP itself: passwords, API tokens and browser sessions.
+"""Users of SMP itself: the repository of users, API tokens and browser sessions.
 
-Secrets are never stored as given: passwords as scrypt hashes (`passwords`),
-API tokens and session ids as SHA-256 digests (they are long random strings,
-so a fast hash is enough). A new password ends the user's sessions and API
-tokens. Like every repository here, nothing commits: the caller does.
+Secrets are never stored as given: passwords arrive already hashed (the
+hashing and the rules are `smp.services.users`' job), API tokens and session
+ids are kept as SHA-256 digests (they are long random strings, so a fast hash
+is enough). A new password ends the user's sessions and API tokens. Like every
+repository here, nothing commits: the caller does.
 """
 
 from __future__ import annotations
@@ -11,59 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import unicodedata
-import zoneinfo
 from dataclasses import dataclass, field
-from enum import StrEnum
-from functools import cache
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from smp.model.users import MAX_USER_NAME, ApiToken, User, UserRole, name_key
 from smp.storage.errors import DuplicateNameError, RecordNotFoundError, StorageError
-from smp.storage.passwords import (
-    hash_password,
-    needs_rehash,
-    spend_a_check,
-    verify_password,
-)
 from smp.storage.tables import ApiTokenRow, UserRow, WebSessionRow
 
-MAX_USER_NAME = 64
-MIN_PASSWORD = 8
-MAX_PASSWORD = 1024
 TOKEN_PREFIX = "smp_"
-# The API's /users/me is the caller's own account, so no user may be called that.
-RESERVED_NAME = "me"
 # A token's last use is written at most this often, not on every request.
 TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
-
-
-class UserRole(StrEnum):
-    ADMIN = "admin"
-    VIEWER = "viewer"
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str
-    role: UserRole
-    created_at: dt.datetime
-    time_zone: str = "UTC"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is UserRole.ADMIN
-
-
-@dataclass(frozen=True, slots=True)
-class ApiToken:
-    id: int
-    user_id: int
-    label: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None = None
 
 
 def _now() -> dt.datetime:
@@ -84,56 +44,21 @@ def _user(row: UserRow) -> User:
     )
 
 
-# Beyond letters, marks and digits of any script: what names of people hold.
-_NAME_PUNCTUATION = frozenset(" .'_-")
-
-
-def name_key(name: str) -> str:
-    """How a user name is stored and looked up: runs of spaces made one, lower case."""
-    return " ".join(name.split()).lower()
-
-
-def clean_user_name(name: str) -> str:
-    """1 to 64 letters or digits of any script, spaces, `.`, `'`, `_` or `-`."""
-    cleaned = name_key(name)
-    odd = [
-        c
-        for c in cleaned
-        if c not in _NAME_PUNCTUATION and unicodedata.category(c)[0] not in "LMN"
-    ]
-    if not cleaned or len(cleaned) > MAX_USER_NAME or odd:
-        raise StorageError(
-            f"a user name has 1 to {MAX_USER_NAME} letters, digits, spaces, "
-            "dots, apostrophes, underscores or hyphens"
-        )
-    return cleaned
-
-
-def check_password_rules(password: str) -> None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise StorageError(
-            f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"
-        )
-
-
-def create_user(
+def insert_user(
     session: Session,
     name: str,
-    password: str,
     role: UserRole,
+    password_hash: str,
     *,
     now: dt.datetime | None = None,
 ) -> User:
-    cleaned = clean_user_name(name)
-    if cleaned == RESERVED_NAME:
-        raise StorageError("'me' is not a user name: /users/me is each user's own")
-    check_password_rules(password)
-    if session.scalar(select(UserRow.id).where(UserRow.name == cleaned)) is not None:
-        raise DuplicateNameError(f"a user named {cleaned!r} already exists")
+    """Add a user whose name is already clean (`smp.model.users.clean_user_name`)."""
+    if session.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
+        raise DuplicateNameError(f"a user named {name!r} already exists")
     row = UserRow(
-        name=cleaned,
+        name=name,
         role=str(role),
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         created_at=now or _now(),
     )
     session.add(row)
@@ -194,39 +119,21 @@ def set_role(session: Session, name: str, role: UserRole) -> User:
     return _user(row)
 
 
-@cache
-def time_zones() -> frozenset[str]:
-    """The IANA time zone names this machine knows."""
-    return frozenset(zoneinfo.available_timezones())
-
-
-def check_time_zone(name: str) -> str:
-    cleaned = name.strip()
-    if cleaned not in time_zones():
-        raise StorageError("that is not an IANA time zone name, such as Europe/Paris")
-    return cleaned
-
-
-def set_time_zone(session: Session, name: str, time_zone: str) -> User:
+def store_time_zone(session: Session, name: str, time_zone: str) -> User:
+    """Store a time zone the caller has checked (`smp.services.users`)."""
     row = _user_row(session, name)
-    row.time_zone = check_time_zone(time_zone)
+    row.time_zone = time_zone
     session.flush()
     return _user(row)
 
 
-def generated_password() -> str:
-    """A random password for a reset: 120 bits, shown once to whoever reset it."""
-    return secrets.token_urlsafe(15)
-
-
-def set_password(session: Session, name: str, password: str) -> None:
-    """Change a password; end that user's browser sessions and revoke their tokens.
+def store_password_hash(session: Session, name: str, password_hash: str) -> None:
+    """Store a new password's hash; end the user's browser sessions and tokens.
 
     Whoever knew the old password may have signed in or made a token with it.
     """
-    check_password_rules(password)
     row = _user_row(session, name)
-    row.password_hash = hash_password(password)
+    row.password_hash = password_hash
     session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == row.id))
     session.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == row.id))
 
@@ -246,22 +153,6 @@ def find_login(session: Session, name: str) -> Login | None:
     return None if row is None else Login(_user(row), row.password_hash)
 
 
-def check_login(found: Login | None, password: str) -> bool:
-    """True when `password` is the found user's (same cost when none was found).
-
-    Runs outside any transaction: a check holds the CPU for most of a second.
-    """
-    if found is None or len(password) > MAX_PASSWORD:
-        spend_a_check(password[:MAX_PASSWORD])
-        return False
-    return verify_password(password, found.password_hash)
-
-
-def upgraded_hash(found: Login, password: str) -> str | None:
-    """A new hash of the right `password` when the stored one is below today's cost."""
-    return hash_password(password) if needs_rehash(found.password_hash) else None
-
-
 def replace_password_hash(session: Session, found: Login, new_hash: str) -> None:
     """Store a rehash, unless the password changed since `found` was read."""
     unchanged = UserRow.password_hash == found.password_hash
@@ -270,17 +161,6 @@ def replace_password_hash(session: Session, found: Login, new_hash: str) -> None
         .where(UserRow.id == found.user.id, unchanged)
         .values(password_hash=new_hash)
     )
-
-
-def authenticate(session: Session, name: str, password: str) -> User | None:
-    """The user when the password matches, else None; upgrades an old hash."""
-    found = find_login(session, name)
-    if not check_login(found, password) or found is None:
-        return None
-    new_hash = upgraded_hash(found, password)
-    if new_hash:
-        replace_password_hash(session, found, new_hash)
-    return found.user
 
 
 # --- API tokens -------------------------------------------------------------------

@@ -6,14 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from smp.model.users import UserRuleError
+from smp.services.users import set_time_zone, time_zones
 from smp.storage import RecordNotFoundError, StorageError, read_session
-from smp.storage.users import (
-    create_api_token,
-    list_api_tokens,
-    revoke_api_token,
-    set_time_zone,
-    time_zones,
-)
+from smp.storage.users import create_api_token, list_api_tokens, revoke_api_token
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, clean_text
 from smp.web.session import Refused, SignedInUser, check_csrf
@@ -58,7 +54,7 @@ def change_time_zone(
     try:
         with Session(who.state.engine) as session, session.begin():
             set_time_zone(session, who.user.name, time_zone[:64])
-    except StorageError as error:
+    except (StorageError, UserRuleError) as error:
         return _page(request, who, pages, status=422, error=f"{error}.")
     return RedirectResponse("/account", status_code=303)
 

@@ -14,15 +14,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from smp.runtime.server_state import app_state
+from smp.services.users import check_login, upgraded_hash
 from smp.storage.logins import login_succeeded, start_login_attempt
 from smp.storage.users import (
-    check_login,
     create_web_session,
     end_web_session,
     find_login,
     purge_expired_sessions,
     replace_password_hash,
-    upgraded_hash,
 )
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, has_control

@@ -6,21 +6,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from smp.model.users import UserRole, UserRuleError
+from smp.services.users import create_user, generated_password, set_password
 from smp.storage import (
     DuplicateNameError,
     RecordNotFoundError,
     StorageError,
     read_session,
 )
-from smp.storage.users import (
-    UserRole,
-    create_user,
-    delete_user,
-    generated_password,
-    list_users,
-    set_password,
-    set_role,
-)
+from smp.storage.users import delete_user, list_users, set_role
 from smp.web.deps import PagesDep
 from smp.web.flash import redirect_saying
 from smp.web.forms import FormText, has_control
@@ -67,7 +61,7 @@ def add_user(
     try:
         with Session(who.state.engine) as session, session.begin():
             added = create_user(session, name, password, UserRole(role))
-    except (DuplicateNameError, StorageError) as error:
+    except (DuplicateNameError, StorageError, UserRuleError) as error:
         return _page(request, who, pages, status=422, error=str(error))
     return redirect_saying(
         "/users",

@@ -15,9 +15,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from smp.model.users import User
 from smp.runtime.server_state import AppState, app_state
 from smp.storage import read_session
-from smp.storage.users import User, web_session_user
+from smp.storage.users import web_session_user
 
 SESSION_COOKIE = "smp_session"
 LOGIN_CSRF_COOKIE = "smp_login_csrf"

@@ -23,6 +23,13 @@ from smp.api.schemas import (
     UserCreate,
     UserOut,
 )
+from smp.model.users import ApiToken, User, UserRole, UserRuleError
+from smp.services.users import (
+    create_user,
+    generated_password,
+    set_password,
+    set_time_zone,
+)
 from smp.storage import (
     DuplicateNameError,
     RecordNotFoundError,
@@ -30,19 +37,12 @@ from smp.storage import (
     read_session,
 )
 from smp.storage.users import (
-    ApiToken,
-    User,
-    UserRole,
     create_api_token,
-    create_user,
     delete_user,
-    generated_password,
     list_api_tokens,
     list_users,
     revoke_api_token,
-    set_password,
     set_role,
-    set_time_zone,
 )
 
 router = APIRouter(tags=["users"], responses=problem_responses(403))
@@ -91,7 +91,7 @@ def change_settings(body: SettingsChange, state: State, user: CurrentUser) -> Us
     try:
         with Session(state.engine) as session, session.begin():
             changed = set_time_zone(session, user.name, body.time_zone)
-    except StorageError as error:
+    except (StorageError, UserRuleError) as error:
         raise ApiProblem(422, str(error)) from None
     return user_out(changed)
 
@@ -162,7 +162,7 @@ def add(body: UserCreate, state: State, _user: AdminUser) -> UserOut:
             )
     except DuplicateNameError as error:
         raise ApiProblem(409, str(error)) from None
-    except StorageError as error:
+    except (StorageError, UserRuleError) as error:
         raise ApiProblem(422, str(error)) from None
     return user_out(created)
 
