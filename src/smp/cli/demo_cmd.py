@@ -16,10 +16,10 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from smp.cli.data_cmd import invite_counts, money, render_usage, role_counts
 from smp.cli.loopback import serve_simulator
 from smp.cli.opening import console, open_runtime, user_errors
 from smp.cli.sync_cmd import print_report, sync_many
+from smp.cli.views import invite_counts, money, render_usage, role_counts
 from smp.model import Outcome
 from smp.model.labels import capability_label, key_kind_label
 from smp.services import read_shapes
