@@ -67,8 +67,8 @@ def _install_page_errors(app: FastAPI, pages: Pages) -> None:
 def install_web(app: FastAPI) -> None:
     """Add the pages, static files, page errors and security headers to `app`.
 
-    `app.state.smp` must already hold the server state (`smp.api.app.build_app`
-    puts it there); `smp.server.create_app` does both.
+    `app.state.smp` must already hold the server state (`smp.runtime.server_state`);
+    `smp.server.create_app` builds the app with it and then calls this.
     """
     pages = Pages()
     app.state.pages = pages
