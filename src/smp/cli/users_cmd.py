@@ -15,15 +15,9 @@ from sqlalchemy.orm import Session
 
 from smp.cli.opening import console, open_runtime, user_errors
 from smp.model.users import UserRole
-from smp.services.users import create_user, generated_password, set_password
-from smp.storage.users import (
-    create_api_token,
-    delete_user,
-    list_api_tokens,
-    list_users,
-    revoke_api_token,
-    set_role,
-)
+from smp.services import user_admin
+from smp.services.users import generated_password
+from smp.storage.users import list_api_tokens, list_users
 
 users_app = typer.Typer(help="SMP users and API tokens.", no_args_is_help=True)
 
@@ -49,8 +43,8 @@ def add(
     """Add a user; the password is $SMP_NEW_PASSWORD or generated."""
     runtime = open_runtime()
     password, generated = _password()
-    with user_errors(), Session(runtime.engine) as session, session.begin():
-        user = create_user(session, name, password, role)
+    with user_errors():
+        user = user_admin.add_user(runtime.engine, name, password, role)
     console.print(f"Added {user.name} ({user.role.value})", highlight=False)
     if generated:
         console.print(f"Password (shown once): [bold]{password}[/]", highlight=False)
@@ -72,8 +66,8 @@ def list_all() -> None:
 def remove(name: UserName) -> None:
     """Remove a user with their tokens and sessions (never the last admin)."""
     runtime = open_runtime()
-    with user_errors(), Session(runtime.engine) as session, session.begin():
-        delete_user(session, name)
+    with user_errors():
+        user_admin.remove_user(runtime.engine, name)
     console.print(f"Removed {name}", highlight=False)
 
 
@@ -82,8 +76,8 @@ def password(name: UserName) -> None:
     """Set a new password ($SMP_NEW_PASSWORD or generated); ends sessions and tokens."""
     runtime = open_runtime()
     new, generated = _password()
-    with user_errors(), Session(runtime.engine) as session, session.begin():
-        set_password(session, name, new)
+    with user_errors():
+        user_admin.change_password(runtime.engine, name, new)
     console.print(
         f"Password of {name} changed; their sessions and API tokens are revoked",
         highlight=False,
@@ -99,8 +93,8 @@ def token(
 ) -> None:
     """Create an API bearer token for a user; printed once, stored hashed."""
     runtime = open_runtime()
-    with user_errors(), Session(runtime.engine) as session, session.begin():
-        _, raw = create_api_token(session, name, label)
+    with user_errors():
+        _, raw = user_admin.new_token(runtime.engine, name, label)
     typer.echo(raw)
 
 
@@ -111,8 +105,8 @@ def role(
 ) -> None:
     """Change a user's role (the last admin stays an admin)."""
     runtime = open_runtime()
-    with user_errors(), Session(runtime.engine) as session, session.begin():
-        user = set_role(session, name, new_role)
+    with user_errors():
+        user = user_admin.change_role(runtime.engine, name, new_role)
     console.print(f"{user.name} is now {user.role.value}", highlight=False)
 
 
@@ -133,8 +127,8 @@ def tokens(name: UserName) -> None:
 def revoke(name: UserName, token_id: TokenId) -> None:
     """Revoke one of a user's API tokens by its id (see `smp users tokens`)."""
     runtime = open_runtime()
-    with user_errors(), Session(runtime.engine) as session, session.begin():
-        revoke_api_token(session, name, token_id)
+    with user_errors():
+        user_admin.revoke_token(runtime.engine, name, token_id)
     console.print(f"Revoked token {token_id} of {name}", highlight=False)
 
 

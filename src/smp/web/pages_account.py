@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from smp.model.users import UserRuleError
-from smp.services.users import set_time_zone, time_zones
-from smp.storage import RecordNotFoundError, StorageError, read_session
-from smp.storage.users import create_api_token, list_api_tokens, revoke_api_token
+from smp.services import refusals, user_admin
+from smp.services.users import time_zones
+from smp.storage import read_session
+from smp.storage.users import list_api_tokens
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, clean_text
 from smp.web.session import Refused, SignedInUser, check_csrf
@@ -52,9 +51,8 @@ def change_time_zone(
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     try:
-        with Session(who.state.engine) as session, session.begin():
-            set_time_zone(session, who.user.name, time_zone[:64])
-    except (StorageError, UserRuleError) as error:
+        user_admin.change_time_zone(who.state.engine, who.user.name, time_zone[:64])
+    except refusals.Refused as error:
         return _page(request, who, pages, status=422, error=f"{error}.")
     return RedirectResponse("/account", status_code=303)
 
@@ -73,8 +71,7 @@ def add_token(
         cleaned = clean_text(label, "A label", max_length=100)
     except ValueError as error:
         return _page(request, who, pages, status=422, error=str(error))
-    with Session(who.state.engine) as session, session.begin():
-        record, raw = create_api_token(session, who.user.name, cleaned)
+    record, raw = user_admin.new_token(who.state.engine, who.user.name, cleaned)
     return _page(request, who, pages, status=201, new_token=raw, new_id=record.id)
 
 
@@ -86,8 +83,7 @@ def revoke_token(
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     try:
-        with Session(who.state.engine) as session, session.begin():
-            revoke_api_token(session, who.user.name, token_id)
-    except RecordNotFoundError:
+        user_admin.revoke_token(who.state.engine, who.user.name, token_id)
+    except refusals.Refused:
         raise Refused(404, "You have no such token.") from None
     return RedirectResponse("/account", status_code=303)

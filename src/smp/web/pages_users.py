@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from smp.model.users import UserRole, UserRuleError
-from smp.services.users import create_user, generated_password, set_password
-from smp.storage import (
-    DuplicateNameError,
-    RecordNotFoundError,
-    StorageError,
-    read_session,
-)
-from smp.storage.users import delete_user, list_users, set_role
+from smp.model.users import UserRole
+from smp.services import refusals, user_admin
+from smp.storage import read_session
+from smp.storage.users import list_users
 from smp.web.deps import PagesDep
 from smp.web.flash import redirect_saying
 from smp.web.forms import FormText, has_control
@@ -59,9 +53,8 @@ def add_user(
     if role not in ("admin", "viewer"):
         raise Refused(422, "A role is admin or viewer.")
     try:
-        with Session(who.state.engine) as session, session.begin():
-            added = create_user(session, name, password, UserRole(role))
-    except (DuplicateNameError, StorageError, UserRuleError) as error:
+        added = user_admin.add_user(who.state.engine, name, password, UserRole(role))
+    except refusals.Refused as error:
         return _page(request, who, pages, status=422, error=str(error))
     return redirect_saying(
         "/users",
@@ -81,19 +74,10 @@ def remove_user(
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     require_admin(who)
-    if name == who.user.name:
-        return _page(
-            request, who, pages, status=409, error="You cannot remove yourself."
-        )
     try:
-        if has_control(name):
-            raise RecordNotFoundError("no such user")
-        with Session(who.state.engine) as session, session.begin():
-            delete_user(session, name[:64])
-    except RecordNotFoundError:
-        raise Refused(404, "There is no such user.") from None
-    except StorageError as error:
-        return _page(request, who, pages, status=409, error=str(error))
+        user_admin.remove_user(who.state.engine, _known_name(name), by=who.user.name)
+    except refusals.Refused as error:
+        return _refused(request, who, pages, error)
     return redirect_saying(
         "/users",
         request,
@@ -106,6 +90,15 @@ def _known_name(name: str) -> str:
     if has_control(name):
         raise Refused(404, "There is no such user.")
     return name[:64]
+
+
+def _refused(
+    request: Request, who: SignedInUser, pages: PagesDep, error: refusals.Refused
+) -> Response:
+    """An unknown user is an error page; the last admin is told on the page."""
+    if error.kind == "not_found":
+        raise Refused(404, "There is no such user.") from None
+    return _page(request, who, pages, status=error.http_status, error=str(error))
 
 
 @router.post("/users/{name}/role")
@@ -122,12 +115,9 @@ def change_role(
     if role not in ("admin", "viewer"):
         raise Refused(422, "A role is admin or viewer.")
     try:
-        with Session(who.state.engine) as session, session.begin():
-            set_role(session, _known_name(name), UserRole(role))
-    except RecordNotFoundError:
-        raise Refused(404, "There is no such user.") from None
-    except StorageError as error:
-        return _page(request, who, pages, status=409, error=f"{error}.")
+        user_admin.change_role(who.state.engine, _known_name(name), UserRole(role))
+    except refusals.Refused as error:
+        return _refused(request, who, pages, error)
     if name == who.user.name and role != "admin":
         return RedirectResponse("/integrations", status_code=303)
     return RedirectResponse("/users", status_code=303)
@@ -144,10 +134,8 @@ def reset_password(
     """Answers with the page itself: the generated password is in this answer only."""
     check_csrf(who.csrf, csrf_token)
     require_admin(who)
-    password = generated_password()
     try:
-        with Session(who.state.engine) as session, session.begin():
-            set_password(session, _known_name(name), password)
-    except RecordNotFoundError:
-        raise Refused(404, "There is no such user.") from None
+        password = user_admin.reset_password(who.state.engine, _known_name(name))
+    except refusals.Refused as error:
+        return _refused(request, who, pages, error)
     return _page(request, who, pages, reset_name=name, reset_password=password)

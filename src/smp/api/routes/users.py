@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from sqlalchemy.orm import Session
 
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.params import Limit, Offset
 from smp.api.problems import ApiProblem, problem_responses
+from smp.api.refusals import problem
 from smp.api.schemas import (
     PRINTABLE,
     Id,
@@ -23,27 +23,11 @@ from smp.api.schemas import (
     UserCreate,
     UserOut,
 )
-from smp.model.users import ApiToken, User, UserRole, UserRuleError
-from smp.services.users import (
-    create_user,
-    generated_password,
-    set_password,
-    set_time_zone,
-)
-from smp.storage import (
-    DuplicateNameError,
-    RecordNotFoundError,
-    StorageError,
-    read_session,
-)
-from smp.storage.users import (
-    create_api_token,
-    delete_user,
-    list_api_tokens,
-    list_users,
-    revoke_api_token,
-    set_role,
-)
+from smp.model.users import ApiToken, User, UserRole
+from smp.services import user_admin
+from smp.services.refusals import Refused
+from smp.storage import read_session
+from smp.storage.users import list_api_tokens, list_users
 
 router = APIRouter(tags=["users"], responses=problem_responses(403))
 
@@ -71,10 +55,9 @@ def token_info(token: ApiToken) -> TokenInfo:
 
 def _new_token(state: State, name: str, label: str) -> TokenOut:
     try:
-        with Session(state.engine) as session, session.begin():
-            record, raw = create_api_token(session, name, label)
-    except RecordNotFoundError:
-        raise ApiProblem(404, f"no user {name!r}") from None
+        record, raw = user_admin.new_token(state.engine, name, label)
+    except Refused as error:
+        raise problem(error) from None
     return TokenOut(token=raw, label=record.label, id=record.id)
 
 
@@ -89,10 +72,9 @@ def me(user: CurrentUser) -> UserOut:
 def change_settings(body: SettingsChange, state: State, user: CurrentUser) -> UserOut:
     """Times in the web UI are shown in this zone; the API always answers in UTC."""
     try:
-        with Session(state.engine) as session, session.begin():
-            changed = set_time_zone(session, user.name, body.time_zone)
-    except (StorageError, UserRuleError) as error:
-        raise ApiProblem(422, str(error)) from None
+        changed = user_admin.change_time_zone(state.engine, user.name, body.time_zone)
+    except Refused as error:
+        raise problem(error) from None
     return user_out(changed)
 
 
@@ -127,9 +109,8 @@ def revoke_my_token(
     token_id: Annotated[Id, Path()], state: State, user: CurrentUser
 ) -> Response:
     try:
-        with Session(state.engine) as session, session.begin():
-            revoke_api_token(session, user.name, token_id)
-    except RecordNotFoundError:
+        user_admin.revoke_token(state.engine, user.name, token_id)
+    except Refused:
         raise ApiProblem(404, f"you have no token {token_id}") from None
     return Response(status_code=204)
 
@@ -152,18 +133,13 @@ def users(
     summary="Add an SMP user",
 )
 def add(body: UserCreate, state: State, _user: AdminUser) -> UserOut:
+    password = body.password.get_secret_value()
     try:
-        with Session(state.engine) as session, session.begin():
-            created = create_user(
-                session,
-                body.name,
-                body.password.get_secret_value(),
-                UserRole(body.role),
-            )
-    except DuplicateNameError as error:
-        raise ApiProblem(409, str(error)) from None
-    except (StorageError, UserRuleError) as error:
-        raise ApiProblem(422, str(error)) from None
+        created = user_admin.add_user(
+            state.engine, body.name, password, UserRole(body.role)
+        )
+    except Refused as error:
+        raise problem(error) from None
     return user_out(created)
 
 
@@ -178,12 +154,9 @@ def change_role(
 ) -> UserOut:
     """The last admin cannot be made a viewer."""
     try:
-        with Session(state.engine) as session, session.begin():
-            changed = set_role(session, name, UserRole(body.role))
-    except RecordNotFoundError:
-        raise ApiProblem(404, f"no user {name!r}") from None
-    except StorageError as error:
-        raise ApiProblem(409, str(error)) from None
+        changed = user_admin.change_role(state.engine, name, UserRole(body.role))
+    except Refused as error:
+        raise problem(error) from None
     return user_out(changed)
 
 
@@ -195,12 +168,10 @@ def change_role(
 )
 def reset_password(name: UserName, state: State, _user: AdminUser) -> PasswordReset:
     """The new password is in this answer only; the user's sessions and tokens end."""
-    password = generated_password()
     try:
-        with Session(state.engine) as session, session.begin():
-            set_password(session, name, password)
-    except RecordNotFoundError:
-        raise ApiProblem(404, f"no user {name!r}") from None
+        password = user_admin.reset_password(state.engine, name)
+    except Refused as error:
+        raise problem(error) from None
     return PasswordReset(name=name, password=password)
 
 
@@ -212,15 +183,10 @@ def reset_password(name: UserName, state: State, _user: AdminUser) -> PasswordRe
     summary="Remove a user with their tokens and sessions",
 )
 def remove(name: UserName, state: State, user: AdminUser) -> Response:
-    if name == user.name:
-        raise ApiProblem(409, "you cannot remove yourself")
     try:
-        with Session(state.engine) as session, session.begin():
-            delete_user(session, name)
-    except RecordNotFoundError:
-        raise ApiProblem(404, f"no user {name!r}") from None
-    except StorageError as error:
-        raise ApiProblem(409, str(error)) from None
+        user_admin.remove_user(state.engine, name, by=user.name)
+    except Refused as error:
+        raise problem(error) from None
     return Response(status_code=204)
 
 
