@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import Engine
 
-pytest_plugins = ["tests.db_fixtures"]
+if TYPE_CHECKING:
+    from tests.support.app import Server
+
+pytest_plugins = ["tests.support.databases"]
 
 # OWASP's scrypt cost takes about a second per hash here, and the suites create
 # and sign in hundreds of users; `smp` processes the tests start inherit this.
@@ -66,3 +72,30 @@ def redis_url() -> str:
     parsed = urlsplit(REDIS_URL)
     _need("Redis", parsed.hostname or "127.0.0.1", parsed.port or 6379)
     return REDIS_URL
+
+
+@pytest.fixture(scope="module")
+def server(engine: Engine) -> Server:
+    """The module's SMP app on the simulator in process (tests/support/app.py)."""
+    # Imported here: the environment above is set before SMP is imported.
+    from tests.support.app import make_server
+
+    return make_server(engine)
+
+
+@pytest.fixture(scope="module")
+def synced(server: Server) -> int:
+    """The id of an integration connected with the world's full and billing keys."""
+    from tests.support.app import connect_and_sync
+
+    return asyncio.run(connect_and_sync(server, "Synced"))
+
+
+@pytest.fixture
+def db(fresh_engine: Engine) -> Engine:
+    """A database of its own: a SendGrid account is connected once per database,
+    and every world here holds the same account."""
+    from smp.storage import migrate
+
+    migrate(fresh_engine)
+    return fresh_engine

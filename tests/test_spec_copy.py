@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.spec import SPEC_DIR
+from tests.support.spec import SPEC_DIR
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/sendgrid-oai/twilio-sendgrid-oai"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from tests.api.appkit import Server
+from tests.support.app import Server
 
 PROBLEM = "application/problem+json"
 

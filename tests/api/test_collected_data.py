@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from sqlalchemy import text
-from tests.api.appkit import Server, invoice_total, roles_in_world, utilization
+from tests.support.app import Server, invoice_total, roles_in_world, utilization
 
 
 async def _get(client: httpx.AsyncClient, srv: Server, path: str) -> dict:  # type: ignore[type-arg]

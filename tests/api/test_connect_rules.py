@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine
-from tests.api.connect_site import Site, open_site, stored
+from tests.support.connect_site import Site, open_site, stored
 
 
 @pytest.fixture(scope="module")

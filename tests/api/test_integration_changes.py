@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from tests.api.appkit import Server
-from tests.web.webkit import csrf_of, sign_in, web_client
+from tests.support.app import Server
+from tests.support.web import csrf_of, sign_in, web_client
 
 from smp.web.flash import FLASH_COOKIE
 

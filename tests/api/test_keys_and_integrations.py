@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy.orm import Session
-from tests.api.appkit import Server
+from tests.support.app import Server
 from tests.support.simulator import forget_world
-from tests.web.webkit import csrf_of, sign_in, web_client
+from tests.support.web import csrf_of, sign_in, web_client
 
 from smp.storage import list_integrations, list_service_accounts
 

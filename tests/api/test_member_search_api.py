@@ -8,7 +8,7 @@ import uuid
 import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.api.appkit import Server
+from tests.support.app import Server
 
 from smp.model import ListedTeammate
 from smp.storage import COUNT_LIMIT, create_integration, save_members

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 from fastapi.routing import APIRoute
-from tests.api.appkit import Server
-from tests.web.webkit import sign_in, web_client
+from tests.support.app import Server
+from tests.support.web import sign_in, web_client
 
 from smp.api import schemas
 from smp.api.examples import EXAMPLES

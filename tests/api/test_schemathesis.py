@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.api.appkit import Server, make_server
-from tests.api.conftest import connect_and_sync
+from tests.support.app import Server, connect_and_sync, make_server
 
 from smp.storage.users import create_api_token
 

@@ -9,28 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from tests.api.appkit import Server, make_server, small_world
-from tests.api.conftest import asgi_client, connect_and_sync
-from tests.dates.months import month_end, real_today
+from tests.support.app import (
+    Server,
+    asgi_client,
+    connect_and_sync,
+    make_server,
+    small_world,
+)
+from tests.support.months import month_end, real_today
+from tests.support.usage import clock_at, midnight, without_scope
 
-from smp.simulator import World, generate_world
-from smp.storage import migrate
+from smp.simulator import generate_world
 
 SECOND = dt.timedelta(seconds=1)
-
-
-@pytest.fixture
-def db(fresh_engine: Engine) -> Engine:
-    """A database of its own: a SendGrid account is connected once per database,
-    and every world here holds the same account."""
-    migrate(fresh_engine)
-    return fresh_engine
 
 
 async def get(srv: Server, path: str, status: int = 200) -> Any:
@@ -38,21 +33,6 @@ async def get(srv: Server, path: str, status: int = 200) -> Any:
         answer = await client.get(path, headers=srv.auth(srv.viewer_token))
     assert answer.status_code == status, answer.text
     return answer.json()
-
-
-@contextmanager
-def clock_at(srv: Server, moment: dt.datetime) -> Iterator[None]:
-    """SMP's `now` at `moment` (the sync ran at the world's today, noon)."""
-    before = srv.setup.context.now
-    srv.setup.context.now = lambda: moment
-    try:
-        yield
-    finally:
-        srv.setup.context.now = before
-
-
-def midnight(text: str) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
 
 
 # A month's last day, a year's, February's in a leap year, and this month's:
@@ -97,12 +77,6 @@ async def test_a_period_that_has_reset_is_ended_without_forecast(
         )
         assert [s["credits_period_ended"] for s in subusers["items"]] == [True] * 3
         assert (its["used"], its["period_ended"]) == (sub.credits["used"], True)
-
-
-def without_scope(world: World, kind: str, scope: str) -> World:
-    key = next(k for k in world.keys if k.kind == kind)
-    key.scopes.remove(scope)
-    return world
 
 
 @pytest.fixture(scope="module")

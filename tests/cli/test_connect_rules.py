@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from tests.api.connect_site import stored, two_accounts
+from tests.support.connect_site import stored, two_accounts
 from tests.support.simulator import serve_simulator
 from typer.testing import CliRunner
 

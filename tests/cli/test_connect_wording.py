@@ -6,11 +6,10 @@ Write scopes are counted from the simulator's own key, not from SMP's report.
 from __future__ import annotations
 
 import pytest
-from tests.cli.test_core_cli import home, run, served
+from tests.cli.clikit import run
 
 from smp.simulator import World
 
-__all__ = ["home", "served"]
 WRITES = (".create", ".update", ".delete")
 
 

@@ -5,75 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from tests.support.simulator import serve_simulator
+from tests.cli.clikit import as_tuples, expected_members, run
 from typer.testing import CliRunner
 
 from smp.cli.demo_cmd import demo_world
 from smp.cli.main import app
-from smp.simulator import Simulator, World, generate_world
-
-ROLE = {"owner": "owner", "admin": "admin", "teammate": "user"}
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SMP_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SMP_DATABASE_URL", raising=False)
-    monkeypatch.delenv("SMP_SECRET_KEY", raising=False)
-    return tmp_path / "home"
-
-
-def run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def expected_members(world: World) -> list[tuple[object, ...]]:
-    account = world.accounts[0]
-    active = [
-        (
-            t["username"],
-            t["email"],
-            t["first_name"],
-            t["last_name"],
-            ROLE[t["user_type"]],
-            "active",
-            t["is_sso"],
-        )
-        for t in account.teammates
-    ]
-    pending = [
-        (
-            None,
-            p["email"],
-            None,
-            None,
-            "admin" if p["is_admin"] else "user",
-            "pending",
-            None,
-        )
-        for p in account.pending
-    ]
-    return sorted(active + pending, key=repr)
-
-
-def as_tuples(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
-    fields = (
-        "username",
-        "email",
-        "first_name",
-        "last_name",
-        "role",
-        "status",
-        "is_sso",
-    )
-    return sorted((tuple(r[f] for f in fields) for r in rows), key=repr)
+from smp.simulator import World
 
 
 @pytest.mark.loopback
@@ -83,17 +24,6 @@ def test_demo_then_members_json_equals_the_world(home: Path) -> None:
     members = json.loads(run("members", "demo", "--json"))
     assert as_tuples(members) == expected_members(demo_world(1))
     assert all(m["source"].startswith("SG.") for m in members)
-
-
-@pytest.fixture
-def served(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, str]]:
-    world = generate_world(seed=3, accounts=1, teammates=30, pending=3, subusers=3)
-    account = world.accounts[0].username
-    for key in world.keys:
-        if key.account == account:
-            monkeypatch.setenv(f"SG_{key.kind.upper()}", key.key)
-    with serve_simulator(Simulator(world)) as base_url:
-        yield world, base_url
 
 
 @pytest.mark.loopback

@@ -11,51 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, String, func, select, text
 from sqlalchemy.orm import Session
-from tests.api.appkit import Server
-from tests.api.conftest import asgi_client, connect_and_sync, server
+from tests.cli.clikit import smp
+from tests.support.app import Server, asgi_client, connect_and_sync
 from tests.support.simulator import forget_world, key_of
-from typer.testing import CliRunner, Result
 
-from smp import storage
-from smp.cli import confirm, opening
-from smp.cli.main import app
+from smp.cli import confirm
 from smp.storage.search import FTS_TABLE
 from smp.storage.tables import Base, IntegrationRow
-
-__all__ = ["server"]
-
-
-@pytest.fixture
-def cli_env(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    """The CLI on the test database (a master key of its own: nothing is decrypted)."""
-    monkeypatch.setenv("SMP_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv(
-        "SMP_DATABASE_URL", engine.url.render_as_string(hide_password=False)
-    )
-    monkeypatch.delenv("SMP_SECRET_KEY", raising=False)
-    opened: list[Engine] = []
-
-    def make_engine(url: object) -> Engine:
-        opened.append(storage.make_engine(url))  # type: ignore[arg-type]
-        return opened[-1]
-
-    # A command's process would end here; in the test its pool is closed instead.
-    monkeypatch.setattr(opening, "make_engine", make_engine)
-    yield
-    for made in opened:
-        made.dispose()
-
-
-def smp(*args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(app, list(args), input=stdin, catch_exceptions=False)
 
 
 def connected(srv: Server) -> str:

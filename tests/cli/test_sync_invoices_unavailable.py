@@ -15,12 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.cli.test_core_cli import as_tuples, expected_members, home, run
+from tests.cli.clikit import as_tuples, expected_members, run
 from tests.support.simulator import serve_simulator
 
 from smp.simulator import FaultRule, Simulator, generate_world
-
-__all__ = ["home"]
 
 
 def _smp(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,15 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.cli.test_core_cli import home, run
+from tests.cli.clikit import run
 from tests.support.simulator import serve_simulator
-from tests.web.test_usage_sections import monthly_requests
+from tests.support.usage import monthly_requests
 from typer.testing import CliRunner
 
 from smp.cli.main import app
 from smp.simulator import Simulator, World, generate_world
-
-__all__ = ["home"]
 
 pytestmark = pytest.mark.loopback
 

@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from tests.dates.clocks import Step, scenarios
-from tests.reliability import truth
+from tests.support import truth
 
 from smp.cli.demo_cmd import demo_world
 from smp.cli.loopback import free_port

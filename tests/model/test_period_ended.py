@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.dates.months import month_end, month_start, real_today
+from tests.support.months import month_end, month_start, real_today
 
 from smp.model import (
     UsagePeriod,

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.dates.months import edge_days, month_end, month_start
+from tests.support.months import edge_days, month_end, month_start
 
 from smp.model import (
     Role,

@@ -1,7 +1,7 @@
 """Which volume months the engine still has to fetch.
 
 Each rule runs on the days where calendars break and on the real date; the
-expected months come from `tests.dates.months`, not from SMP's arithmetic.
+expected months come from `tests.support.months`, not from SMP's arithmetic.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.dates.months import edge_days, month_end, month_start
+from tests.support.months import edge_days, month_end, month_start
 
 from smp.model import add_months, is_month_closed, months_to_fetch
 

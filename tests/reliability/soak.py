@@ -8,17 +8,31 @@ members, invites, credits, new invoices, this month's traffic.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
 from tests.support.fakes import FakeClock
+from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
 
 from smp.sendgrid import RetryPolicy
+from smp.services.onboarding import connect
 from smp.simulator import FaultRule, Simulator, World, generate_world
 from smp.simulator.world import parse_world
+from smp.storage import SecretBox
 from smp.sync.context import SyncContext
 
 BASE_URL = "https://sim.invalid"
+# Which part of a snapshot each capability writes.
+WRITES = {
+    "members": "members",
+    "invites": "invites",
+    "subusers": "subusers",
+    "usage_credits": "credits",
+    "usage_volume": "volume",
+    "invoices": "invoices",
+}
 SIZES = {"teammates": 12, "pending": 3, "subusers": 2, "months": 4, "invoices": 4}
 
 # (kind, share of all requests, options). Rules are tried in order and the
@@ -108,3 +122,26 @@ def wire(world: World, *, max_attempts: int = 14) -> Wired:
         now=lambda: now,
     )
     return Wired(sim, clock, context)
+
+
+async def connect_all(
+    engine: Engine, box: SecretBox, world: World, context: SyncContext
+) -> dict[str, int]:
+    """Connect every account of `world` afresh: username -> integration id."""
+    # One account, one integration: this module's tests share the database.
+    forget_world(engine, world)
+    ids = {}
+    for account in world.accounts:
+        keys = [new_key(world, kind, account) for kind in ("full", "billing")]
+        name = f"soak {account.username} {os.urandom(3).hex()}"
+        integration, _ = await connect(
+            engine,
+            box,
+            name,
+            keys,
+            context,
+            base_url=BASE_URL,
+            billing_confirmed_by=CONFIRMED_BY,
+        )
+        ids[account.username] = integration.id
+    return ids

@@ -2,7 +2,7 @@
 
 `answers(endpoint)` is a Hypothesis strategy of 200 bodies for one endpoint:
 the spec's own response schema (tests/spec/sendgrid-oai) with the facts that
-reality adds (tests/spec/reality.py, which the simulator's conformance test
+reality adds (tests/support/spec.py, which the simulator's conformance test
 applies too), turned into a strategy by `from_schema` below
 (hypothesis-jsonschema 0.23 is on PyPI but breaks with this Hypothesis: it
 uses Hypothesis internals that have changed). Each body is checked against
@@ -21,7 +21,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-from tests.spec.reality import Schema, impossible, real_schema, spec_schema
+from tests.support.spec import Schema, impossible, real_schema, spec_schema
 
 # endpoint -> (spec file, path in the spec)
 ENDPOINTS = {

@@ -16,16 +16,17 @@ import uuid
 
 import pytest
 from sqlalchemy import Engine
-from tests.reliability.corpus import CASES, RTL, Spoiler
-from tests.reliability.figures import record
 from tests.reliability.soak import BASE_URL, wire
-from tests.reliability.truth import expected, integrity_problems, stored
+from tests.support.corpus import CASES, RTL, Spoiler
+from tests.support.figures import record
 from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
+from tests.support.truth import expected, integrity_problems, stored
 
 from smp.model import Outcome
+from smp.services.onboarding import connect
 from smp.simulator import generate_world
 from smp.storage import SecretBox, generate_key
-from smp.sync import SyncContext, connect, run_sync
+from smp.sync import SyncContext, run_sync
 
 # endpoint pattern -> (capability that reads it, the snapshot part it writes)
 ENDPOINTS: dict[str, tuple[str | None, str | None]] = {

@@ -11,9 +11,8 @@ import dataclasses
 from collections.abc import Callable
 
 from sqlalchemy import Engine
-from tests.reliability.soak import base_world, wire
-from tests.reliability.test_fault_soak import _connect_all
-from tests.reliability.truth import expected, integrity_problems, row_counts, stored
+from tests.reliability.soak import base_world, connect_all, wire
+from tests.support.truth import expected, integrity_problems, row_counts, stored
 
 from smp.model import Outcome
 from smp.storage import SecretBox, generate_key
@@ -27,7 +26,7 @@ async def test_simultaneous_syncs_of_one_integration_take_turns(
     wired = wire(world)
     context = dataclasses.replace(wired.context, lock_timeout_s=30.0)
     box = SecretBox.from_key(generate_key())
-    (iid,) = (await _connect_all(engine, box, world, context)).values()
+    (iid,) = (await connect_all(engine, box, world, context)).values()
     steps: list[str] = []
 
     def progress_of(trigger: str) -> Callable[[str, Outcome | None], None]:

@@ -20,25 +20,22 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.api.appkit import make_users
-from tests.reliability.figures import record
 from tests.reliability.soak import base_world
-from tests.reliability.test_crash_safety import SMP, database, migrated
-from tests.reliability.truth import expected, integrity_problems, row_counts, stored
-from tests.security.serving import SmpHome, stop
+from tests.support.app import make_users
+from tests.support.figures import record
+from tests.support.serving import SMP, SmpHome, stop
 from tests.support.simulator import CONFIRMED_BY, new_key, serve_simulator
+from tests.support.truth import expected, integrity_problems, row_counts, stored
 
 from smp.model import SyncRun
+from smp.services.onboarding import connect
 from smp.simulator import FaultRule, Simulator
 from smp.storage import (
     SecretBox,
     integration_lock,
     list_sync_runs,
 )
-from smp.sync import SyncContext, connect
-
-# The fixtures: `database` is parametrized over SQLite and PostgreSQL.
-__all__ = ["database", "migrated"]
+from smp.sync import SyncContext
 
 NAME = "Entry points"
 HOLD_S = 2.5  # long enough for every contender to be waiting on the lock

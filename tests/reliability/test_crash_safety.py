@@ -13,58 +13,30 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.db_fixtures import postgres_schema
-from tests.reliability.figures import record
 from tests.reliability.soak import base_world, changed_world
-from tests.reliability.truth import Snapshot, expected, integrity_problems, stored
+from tests.support.figures import record
+from tests.support.serving import SMP
 from tests.support.simulator import CONFIRMED_BY, new_key, serve_simulator
+from tests.support.truth import Snapshot, expected, integrity_problems, stored
 
 from smp.model import Outcome
+from smp.services.onboarding import connect
 from smp.simulator import FaultRule, Simulator
 from smp.storage import (
     SecretBox,
     generate_key,
     list_sync_runs,
-    make_engine,
-    migrate,
 )
-from smp.sync import SyncContext, connect, run_sync
+from smp.sync import SyncContext, run_sync
 
 RUNS = 20
 LATENCY_MS = 25.0
 NAME = "Crash Tëst 東京 mail"
-SMP = str(Path(sys.executable).with_name("smp"))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'smp.db'}"
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    with postgres_schema(base, "smp_crash") as url:
-        yield url
-
-
-@pytest.fixture
-def migrated(database: str) -> Iterator[Engine]:
-    """An engine on `database`, migrated, and disposed however the test ends:
-    a failed test's pooled PostgreSQL connections would otherwise be closed
-    by the garbage collector, a ResourceWarning in whatever test runs then."""
-    engine = make_engine(database)
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _acceptable(before: Snapshot, truth: Snapshot, now: Snapshot) -> list[str]:

@@ -15,16 +15,16 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from pydantic import SecretStr
-from tests.reliability.figures import record
 from tests.support.fakes import FakeClock
+from tests.support.figures import record
 from tests.support.simulator import SIM_EPOCH, client_for, key_of, make_sim
 
 from smp.api.schemas import IntegrationCreate, KeyIn, ServiceAccountCreate, TokenOut
 from smp.cli.key_source import KeySourceError, raw_key
 from smp.sendgrid import ApiKey, RetryPolicy, SendGridClient, SendGridError
+from smp.services.onboarding import NewKey
 from smp.simulator import FaultRule, SimKey, Simulator, generate_world
 from smp.storage import SecretBox, generate_key
-from smp.sync import NewKey
 
 WORLD = generate_world(seed=41, accounts=1, teammates=12, subusers=2, months=2)
 CREDITS = "/v3/user/credits"

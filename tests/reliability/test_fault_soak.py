@@ -10,66 +10,34 @@ exactly its old data.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.reliability.figures import record
 from tests.reliability.soak import (
-    BASE_URL,
     TRUNCATING_MIX,
+    WRITES,
     base_world,
     changed_world,
+    connect_all,
     soak_rules,
     wire,
 )
-from tests.reliability.truth import (
+from tests.support.figures import record
+from tests.support.truth import (
     Snapshot,
     expected,
     integrity_problems,
     records_in,
     stored,
 )
-from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
 
 from smp.model import Outcome
-from smp.simulator import FaultRule, World, generate_world
+from smp.simulator import FaultRule, generate_world
 from smp.storage import SecretBox, generate_key, list_sync_runs
-from smp.sync import SyncContext, connect, run_sync
+from smp.sync import run_sync
 
-# Which part of a snapshot each capability writes.
-WRITES = {
-    "members": "members",
-    "invites": "invites",
-    "subusers": "subusers",
-    "usage_credits": "credits",
-    "usage_volume": "volume",
-    "invoices": "invoices",
-}
 MAX_ROUNDS = 8
-
-
-async def _connect_all(
-    engine: Engine, box: SecretBox, world: World, context: SyncContext
-) -> dict[str, int]:
-    # One account, one integration: this module's tests share the database.
-    forget_world(engine, world)
-    ids = {}
-    for account in world.accounts:
-        keys = [new_key(world, kind, account) for kind in ("full", "billing")]
-        name = f"soak {account.username} {os.urandom(3).hex()}"
-        integration, _ = await connect(
-            engine,
-            box,
-            name,
-            keys,
-            context,
-            base_url=BASE_URL,
-            billing_confirmed_by=CONFIRMED_BY,
-        )
-        ids[account.username] = integration.id
-    return ids
 
 
 async def test_fault_soak_ends_equal_to_the_world(engine: Engine) -> None:
@@ -79,7 +47,7 @@ async def test_fault_soak_ends_equal_to_the_world(engine: Engine) -> None:
     # retried too: how a failure keeps the old data is what this test is for.
     wired = wire(old_world, max_attempts=3)
     box = SecretBox.from_key(generate_key())
-    ids = await _connect_all(engine, box, old_world, wired.context)
+    ids = await connect_all(engine, box, old_world, wired.context)
 
     first = await asyncio.gather(
         *(run_sync(engine, box, i, wired.context) for i in ids.values())
@@ -151,7 +119,7 @@ async def test_one_sync_under_faults_ends_equal_to_the_world(engine: Engine) -> 
     world = base_world()
     wired = wire(world)
     box = SecretBox.from_key(generate_key())
-    ids = await _connect_all(engine, box, world, wired.context)
+    ids = await connect_all(engine, box, world, wired.context)
     # A fixed seed, so a failure can be replayed; seeds 1-8 pass as well.
     rules = [wired.sim.add_fault(r) for r in soak_rules(seed=7, mix=TRUNCATING_MIX)]
     before = len(wired.sim.requests)
@@ -195,7 +163,7 @@ async def test_a_server_capping_pages_at_100_loses_nothing(engine: Engine) -> No
     )
     wired = wire(world)
     box = SecretBox.from_key(generate_key())
-    (iid,) = (await _connect_all(engine, box, world, wired.context)).values()
+    (iid,) = (await connect_all(engine, box, world, wired.context)).values()
     wired.sim.add_fault(FaultRule(kind="page_cap", max_page=100))
     report = await run_sync(engine, box, iid, wired.context)
     assert report.outcome is Outcome.OK

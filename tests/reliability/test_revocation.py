@@ -11,9 +11,14 @@ import asyncio
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.reliability.soak import base_world, changed_world, wire
-from tests.reliability.test_fault_soak import WRITES, _connect_all
-from tests.reliability.truth import expected, integrity_problems, stored
+from tests.reliability.soak import (
+    WRITES,
+    base_world,
+    changed_world,
+    connect_all,
+    wire,
+)
+from tests.support.truth import expected, integrity_problems, stored
 
 from smp.model import KeyStatus, Outcome
 from smp.simulator import FaultRule
@@ -32,7 +37,7 @@ async def test_revoked_key_needs_attention_and_the_rest_completes(
     new_world = changed_world(old_world)
     wired = wire(old_world)
     box = SecretBox.from_key(generate_key())
-    ids = await _connect_all(engine, box, old_world, wired.context)
+    ids = await connect_all(engine, box, old_world, wired.context)
     for iid in ids.values():
         assert (await run_sync(engine, box, iid, wired.context)).outcome is Outcome.OK
     victim, other = list(ids)

@@ -32,16 +32,16 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.api.appkit import PASSWORD, make_users
-from tests.reliability.figures import record
-from tests.security.routes import app_routes
-from tests.security.serving import Served, SmpHome
-from tests.web.webkit import csrf_of
+from tests.support.app import PASSWORD, make_users
+from tests.support.figures import record
+from tests.support.routes import app_routes
+from tests.support.serving import Served, SmpHome
+from tests.support.simulator import serve_simulator
+from tests.support.web import csrf_of
 from typer.testing import CliRunner
 
-from smp.api.routes.exports import Dataset
-from smp.cli.loopback import serve_simulator
 from smp.cli.main import app
+from smp.services.exports import Dataset
 from smp.simulator import FaultRule, Simulator, World, generate_world
 from smp.storage import generate_key, make_engine, migrate
 

@@ -33,16 +33,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.reliability.figures import record
 from tests.reliability.soak import BASE_URL, Wired, wire
 from tests.reliability.spec_answers import ENDPOINTS, answers
-from tests.reliability.truth import Snapshot, expected, integrity_problems, stored
+from tests.support.figures import record
 from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
+from tests.support.truth import Snapshot, expected, integrity_problems, stored
 
 from smp.model import Outcome, Role, VolumeMetrics, month_start
+from smp.services.onboarding import connect
 from smp.simulator import World, generate_world
 from smp.storage import SecretBox, generate_key, get_identity, list_service_accounts
-from smp.sync import SyncReport, connect, run_sync
+from smp.sync import SyncReport, run_sync
 
 EXAMPLES = 20
 METRICS = tuple(f.name for f in dataclasses.fields(VolumeMetrics))

@@ -9,7 +9,7 @@ import pytest
 import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.runtime.test_worker_dispatch import _integration
+from tests.runtime.integrations import integration
 
 from smp.cli.main import app as cli
 from smp.runtime.in_process import start_due
@@ -56,8 +56,8 @@ def test_serve_and_worker_agree_on_what_is_due(
     engine: Engine, worker: WorkerRuntime
 ) -> None:
     assert ServerConfig().default_sync_interval_s == _serve_default_s()
-    iid = _integration(engine, "agree", None, 0)
-    keyless = _integration(engine, "agree keyless", None, 0, keyed=False)
+    iid = integration(engine, "agree", None, 0)
+    keyless = integration(engine, "agree keyless", None, 0, keyed=False)
     with Session(engine) as session:
         (found,) = [i for i in list_integrations(session) if i.id == iid]
     assert found.last_sync_at is not None

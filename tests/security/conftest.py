@@ -6,89 +6,17 @@ named with HTML is connected through the API and synced before the tests.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
 
-import httpx
 import pytest
-from tests.api.appkit import PASSWORD, make_users
-from tests.db_fixtures import postgres_schema
-from tests.security.serving import Served, SmpHome, html_world, self_signed
+from tests.security.site import INTEGRATION_NAME, KEY_LABEL, Site, wait_for_run
+from tests.support.app import make_users
+from tests.support.databases import postgres_schema
+from tests.support.serving import SmpHome, html_world, self_signed
 from tests.support.simulator import key_of, serve_simulator
 
-from smp.simulator import Simulator, World
+from smp.simulator import Simulator
 from smp.storage import make_engine, migrate
-
-INTEGRATION_NAME = "<img src=x onerror=alert('integration')>"
-KEY_LABEL = "<b>full key</b>"
-
-
-@dataclass
-class Site:
-    world: World
-    home: SmpHome
-    http: Served
-    https: Served
-    admin: str
-    viewer: str
-    admin_token: str
-    viewer_token: str
-    integration_id: int
-    service_account_id: int
-    run_id: int
-
-    @property
-    def database(self) -> str:
-        return "postgresql" if self.home.database_url else "sqlite"
-
-    def bearer(self, token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-    def api(self, token: str) -> httpx.Client:
-        return self.http.client(headers=self.bearer(token))
-
-    def path_values(self, name: str) -> dict[str, str]:
-        return {
-            "integration_id": str(self.integration_id),
-            "service_account_id": str(self.service_account_id),
-            "sa_id": str(self.service_account_id),
-            "run_id": str(self.run_id),
-            "dataset": "members",
-            "name": name,
-            # Nobody's token: revoking it is refused, and no test loses its own.
-            "token_id": str(2**31 - 1),
-        }
-
-
-def log_in(client: httpx.Client, name: str, password: str = PASSWORD) -> httpx.Response:
-    client.get("/login")
-    token = client.cookies.get("smp_login_csrf", path="/login")
-    return client.post(
-        "/login", data={"username": name, "password": password, "csrf_token": token}
-    )
-
-
-@contextmanager
-def sign_in(served: Served, name: str) -> Iterator[httpx.Client]:
-    """A client holding a fresh session of `name`."""
-    with served.client() as client:
-        answer = log_in(client, name)
-        assert answer.status_code == 303, answer.text
-        yield client
-
-
-def wait_for_run(client: httpx.Client, integration_id: int) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        runs = client.get("/api/v1/sync-runs", params={"integration": integration_id})
-        items = runs.json()["items"]
-        if items and items[0]["finished_at"]:
-            return dict(items[0])
-        time.sleep(0.1)
-    raise AssertionError("the first sync did not finish")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

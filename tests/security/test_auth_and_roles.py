@@ -1,6 +1,6 @@
 """Every route against a real `smp serve`: 401 without auth, 403 for a viewer's writes.
 
-The routes come from the app itself (tests/security/routes.py). API routes
+The routes come from the app itself (tests/support/routes.py). API routes
 answer 401 problem details; pages redirect to the login page instead. Admins
 get 200 from every read, so the refusals are not a broken route in disguise,
 and nothing a refused request tried has changed.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.reliability.figures import record
-from tests.security.conftest import Site, sign_in
-from tests.security.routes import ADMIN_READS, ANYONE_WRITES, PUBLIC, Route, app_routes
-from tests.web.webkit import csrf_of
+from tests.security.site import Site, sign_in
+from tests.support.figures import record
+from tests.support.routes import ADMIN_READS, ANYONE_WRITES, PUBLIC, Route, app_routes
+from tests.support.web import csrf_of
 
 pytestmark = pytest.mark.loopback
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.security.conftest import log_in
-from tests.security.serving import ADMIN_PASSWORD, Served, SmpHome
+from tests.security.site import log_in
+from tests.support.serving import ADMIN_PASSWORD, Served, SmpHome
 
 from smp.storage.logins import LoginThrottle
 

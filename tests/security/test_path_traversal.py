@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.reliability.figures import record
-from tests.security.conftest import Site, sign_in
-from tests.security.serving import SmpHome
+from tests.security.site import Site, sign_in
+from tests.support.figures import record
+from tests.support.serving import SmpHome
 from typer.testing import CliRunner
 
 from smp.cli.main import app

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.security.conftest import log_in
-from tests.security.serving import ADMIN_PASSWORD, Served, SmpHome, self_signed
+from tests.security.site import log_in
+from tests.support.serving import ADMIN_PASSWORD, Served, SmpHome, self_signed
 
 from smp.storage import create_integration, make_engine
 

@@ -13,10 +13,10 @@ from http.cookies import SimpleCookie
 
 import httpx
 import pytest
-from tests.reliability.figures import record
-from tests.security.conftest import Site, log_in, sign_in
-from tests.security.routes import PUBLIC, app_routes
-from tests.web.webkit import csrf_of
+from tests.security.site import Site, log_in, sign_in
+from tests.support.figures import record
+from tests.support.routes import PUBLIC, app_routes
+from tests.support.web import csrf_of
 
 from smp.web.session import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 

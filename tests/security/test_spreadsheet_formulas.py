@@ -23,9 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 from openpyxl import load_workbook
-from tests.api.appkit import make_users
-from tests.security.conftest import sign_in
-from tests.security.serving import Served, SmpHome
+from tests.security.site import sign_in
+from tests.support.app import make_users
+from tests.support.serving import Served, SmpHome
 from tests.support.simulator import key_of, serve_simulator
 
 from smp.simulator import Simulator, World, generate_world

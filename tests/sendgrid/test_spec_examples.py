@@ -10,8 +10,8 @@ import json
 from functools import cache
 from typing import Any
 
-from tests.spec import SPEC_DIR
 from tests.support.fakes import Router, json_response, make_client
+from tests.support.spec import SPEC_DIR
 
 
 @cache

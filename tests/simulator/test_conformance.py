@@ -4,7 +4,7 @@ Every endpoint the simulator serves (billing excepted: it has no spec, ADR 0003)
 is called with every key kind whose scopes allow it, and each body is validated
 with jsonschema (Draft 2020-12) against the spec's schema for that path and
 status, `#/components/...` refs resolved within the spec file. A 200 body must
-also meet what SendGrid guarantees beyond the schemas (tests/spec/reality.py:
+also meet what SendGrid guarantees beyond the schemas (tests/support/spec.py:
 the `result` envelope, required usernames, real dates, no repeats), since the
 schemas alone accept, say, a teammates list with no `result` at all; the
 mutation tests below prove the check catches such answers.
@@ -22,8 +22,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from tests.spec.reality import impossible, real_validator, spec
 from tests.support.keys import auth, key_of
+from tests.support.spec import impossible, real_validator, spec
 
 from smp.simulator import Simulator, World
 from smp.simulator.routes import ROUTES, match

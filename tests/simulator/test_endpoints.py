@@ -6,8 +6,8 @@ import datetime as dt
 
 import httpx
 import pytest
-from tests.dates.months import month_start
 from tests.support.keys import auth, key_of
+from tests.support.months import month_start
 
 from smp.simulator import Simulator, World, generate_world
 from smp.simulator.world import METRIC_NAMES

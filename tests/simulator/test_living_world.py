@@ -6,7 +6,7 @@ import datetime as dt
 
 import httpx
 import pytest
-from tests.dates.months import month_end, real_today
+from tests.support.months import month_end, real_today
 from typer.testing import CliRunner
 
 from smp.cli.main import app

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from tests.db_fixtures import postgres_schema
+from tests.support.databases import postgres_schema
 
 from smp.model import Integration
 from smp.storage import (

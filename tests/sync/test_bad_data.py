@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
-from tests.reliability.truth import expected, stored
 from tests.support.simulator import Setup, synced, wire_up
+from tests.support.truth import expected, stored
 
 from smp.model import KeyStatus, Outcome
 from smp.simulator import generate_world

@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.reliability.corpus import Spoiler
-from tests.reliability.truth import expected, stored
+from tests.support.corpus import Spoiler
 from tests.support.simulator import Setup, synced, wire_up
+from tests.support.truth import expected, stored
 
 from smp.model import KeyStatus, Outcome
 from smp.simulator import FaultRule, generate_world

@@ -8,78 +8,27 @@ is saved as a screenshot under test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 from sqlalchemy.orm import Session
-from tests.api.appkit import (
+from tests.support.app import (
     PASSWORD,
     Server,
     invoice_total,
-    make_server,
     roles_in_world,
     utilization,
 )
 from tests.support.simulator import key_of
+from tests.web.browserkit import CONFIRM, shot, sign_in
 
-from smp.cli.loopback import serve_app
-from smp.storage import integration_lock, list_integrations, make_engine, migrate
+from smp.storage import integration_lock, list_integrations
 
-CHROMIUM = Path("/usr/bin/chromium")
-CONFIRM = "The billing key belongs to this SendGrid account"
 BILLING_LABEL = "Access token with billing permissions"
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
-    if not CHROMIUM.exists():
-        if os.environ.get("SMP_REQUIRE_SERVICES"):
-            pytest.fail(f"{CHROMIUM} is missing, and CI requires the browser tests")
-        pytest.skip(f"{CHROMIUM} is missing")
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'smp.db'}")
-    migrate(engine)
-    srv = make_server(engine)
-    with serve_app(srv.app, name="SMP") as base:
-        yield srv, base
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        opened = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield opened
-        opened.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, base: str, name: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/integrations")
 
 
 def test_integrate_and_dashboard_show_the_world(

@@ -8,13 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page
-from tests.api.connect_site import Site, open_site, stored
-from tests.web.test_browser import CONFIRM, browser, shot, sign_in
+from tests.support.connect_site import Site, open_site, stored
+from tests.web.browserkit import CONFIRM, shot, sign_in
 
 from smp.cli.loopback import serve_app
 from smp.storage import make_engine, migrate
 
-__all__ = ["browser"]
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
 
 

@@ -20,7 +20,8 @@ import html5lib
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from tests.api.appkit import Server, make_server
+from tests.support.app import Server, make_server
+from tests.web.browserkit import ARGS, CHROMIUM, sign_in
 from tests.web.pages_to_sweep import (
     ADMIN,
     ANONYMOUS,
@@ -30,7 +31,6 @@ from tests.web.pages_to_sweep import (
     Flow,
     submit,
 )
-from tests.web.test_browser import ARGS, CHROMIUM, sign_in
 
 from smp.cli.loopback import serve_app
 from smp.storage import make_engine, migrate

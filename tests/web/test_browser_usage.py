@@ -14,13 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from playwright.sync_api import Browser, Page
-from tests.api.appkit import Server
-from tests.api.test_usage_readability import midnight
+from tests.support.app import Server
 from tests.support.simulator import forget_world
-from tests.web.test_browser import CONFIRM, browser, live, shot, sign_in
-from tests.web.test_usage_sections import monthly_requests
-
-__all__ = ["browser", "live"]
+from tests.support.usage import midnight, monthly_requests
+from tests.web.browserkit import CONFIRM, shot, sign_in
 
 
 @contextmanager

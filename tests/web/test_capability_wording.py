@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 
-from tests.api.appkit import Server
-from tests.api.conftest import connect_and_sync
-from tests.web.webkit import csrf_of, sign_in, web_client
+from tests.support.app import Server, connect_and_sync
+from tests.support.web import csrf_of, sign_in, web_client
 
 WRITES = (".create", ".update", ".delete")
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.api.appkit import Server
-from tests.api.conftest import connect_and_sync
-from tests.web.webkit import csrf_of, sign_in, web_client
+from tests.support.app import Server, connect_and_sync
+from tests.support.web import csrf_of, sign_in, web_client
 
 NOT_A_KEY = "SG.not-a-key.at-all"
 

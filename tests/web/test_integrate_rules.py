@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from sqlalchemy import Engine
-from tests.api.connect_site import Site, open_site, stored
-from tests.web.webkit import csrf_of, sign_in
+from tests.support.connect_site import Site, open_site, stored
+from tests.support.web import csrf_of, sign_in
 
 CONFIRM = "The billing key belongs to this SendGrid account"
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.api.appkit import (
+from tests.support.app import (
     Server,
     invoice_total,
     make_server,
@@ -15,7 +15,7 @@ from tests.api.appkit import (
     small_world,
     utilization,
 )
-from tests.web.webkit import csrf_of, sign_in, web_client
+from tests.support.web import csrf_of, sign_in, web_client
 
 from smp.storage import list_integrations
 

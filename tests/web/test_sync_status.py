@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 
 import httpx
-from tests.api.appkit import Server
-from tests.api.conftest import asgi_client
-from tests.web.webkit import sign_in, web_client
+from tests.support.app import Server, asgi_client
+from tests.support.web import sign_in, web_client
 
 from smp.simulator import FaultRule
 

@@ -17,14 +17,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from tests.api.appkit import Server, make_server, small_world
-from tests.api.conftest import connect_and_sync
-from tests.api.test_usage_readability import clock_at, db, midnight, without_scope
-from tests.web.webkit import sign_in, web_client
+from tests.support.app import Server, connect_and_sync, make_server, small_world
+from tests.support.usage import clock_at, midnight, monthly_requests, without_scope
+from tests.support.web import sign_in, web_client
 
 from smp.simulator import World
-
-__all__ = ["db"]
 
 CHART_DATA = re.compile(
     r'<script type="application/json" id="chart-data">(.*?)</script>'
@@ -43,14 +40,6 @@ def charts(page: str) -> dict[str, Any]:
     found = CHART_DATA.search(page)
     assert found is not None
     return json.loads(found.group(1))  # type: ignore[no-any-return]
-
-
-def monthly_requests(days: list[Any]) -> dict[str, int]:
-    months: dict[str, int] = {}
-    for day in days:
-        month = day["date"][:7]
-        months[month] = months.get(month, 0) + day["metrics"]["requests"]
-    return months
 
 
 def with_unlimited_subuser(world: World) -> World:

@@ -1,6 +1,6 @@
 """Celery workers against the real Redis and PostgreSQL, syncing from the simulator.
 
-Ground truth is the simulator's world (tests/reliability/truth.py); the sync
+Ground truth is the simulator's world (tests/support/truth.py); the sync
 runs table says how often each integration was synced.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
-from tests.db_fixtures import postgres_schema
-from tests.reliability.truth import expected, integrity_problems, row_counts, stored
+from tests.support.databases import postgres_schema
 from tests.support.simulator import serve_simulator
+from tests.support.truth import expected, integrity_problems, row_counts, stored
 from tests.worker.cluster import Cluster, connect_accounts, wait_for
 
 from smp.runtime.worker import NEVER_SYNCED

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from tests.reliability.truth import expected, integrity_problems, stored
 from tests.support.outage import (
     RedisServer,
     cut_database,
@@ -25,6 +24,7 @@ from tests.support.outage import (
     scratch_database,
 )
 from tests.support.simulator import serve_simulator
+from tests.support.truth import expected, integrity_problems, stored
 from tests.worker.cluster import Cluster, Worker, connect_accounts, wait_for
 
 from smp.runtime.worker import NEVER_SYNCED

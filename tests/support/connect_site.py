@@ -15,7 +15,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.api.appkit import make_users
+from tests.support.app import make_users
 from tests.support.simulator import forget_world, key_of
 
 from smp.cli.loopback import serve_simulator

@@ -1,6 +1,6 @@
 """An SMP server app wired to an in-process simulator, with an admin and a viewer.
 
-Shared by the API, web and browser tests. Ground truth comes from the
+Shared by the API, web, CLI and browser tests. Ground truth comes from the
 simulator's world, never from SMP's own output.
 """
 
@@ -11,15 +11,18 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.sync.simworld import Setup, key_of, wire_up
+from tests.support.simulator import Setup, key_of, wire_up
 
+from smp.model.users import UserRole
 from smp.runtime.server_config import ServerConfig
 from smp.server import create_app
+from smp.services.users import create_user
 from smp.simulator import World, generate_world
-from smp.storage.users import UserRole, create_api_token, create_user
+from smp.storage.users import create_api_token
 
 PASSWORD = "correct horse battery staple"
 
@@ -73,6 +76,40 @@ def make_server(
         config=config or ServerConfig(),
     )
     return Server(setup, app, *make_users(engine))
+
+
+def asgi_client(srv: Server) -> httpx.AsyncClient:
+    """A client of the app in process."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=srv.app), base_url="http://testserver"
+    )
+
+
+def slot_of(kind: str) -> str:
+    return "billing" if kind == "billing" else "access"
+
+
+async def connect_and_sync(
+    srv: Server, name: str, kinds: tuple[str, ...] = ("full", "billing")
+) -> int:
+    """Connect the world's keys of `kinds` through the API; wait for the first sync."""
+    async with asgi_client(srv) as client:
+        answer = await client.post(
+            "/api/v1/integrations",
+            headers=srv.auth(srv.admin_token),
+            json={
+                "name": name,
+                "keys": [
+                    {"label": kind, "key": srv.key(kind), "slot": slot_of(kind)}
+                    for kind in kinds
+                ],
+                "billing_account_confirmed": "billing" in kinds,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        integration_id = int(answer.json()["integration"]["id"])
+        await srv.app.state.smp.syncs.wait(integration_id)
+    return integration_id
 
 
 # --- ground truth from the world -----------------------------------------------------

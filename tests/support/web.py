@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from tests.api.appkit import PASSWORD, Server
+from tests.support.app import PASSWORD, Server
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
