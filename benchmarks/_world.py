@@ -18,7 +18,6 @@ import argparse
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,13 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smp.simulator import FaultRule, Simulator, World, generate_world
-from smp.simulator.world import Account, SimKey
+from smp.simulator.world import Account, KeyKind, SimKey
+
+# tests/support's free_port: the one copy the tests and benchmarks share.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.ports import free_port
 
 SEED = 2026
 TEAMMATES, PENDING, SUBUSERS, MONTHS, INVOICES = 1000, 20, 10, 24, 24
 LATENCY_MS, JITTER_MS = 50.0, 10.0  # mean and ± spread
 RATE_LIMIT, RATE_WINDOW_S = 600, 60.0
-KINDS = ("full", "billing")
+KINDS: tuple[KeyKind, ...] = ("full", "billing")
 
 
 def template() -> tuple[World, Account]:
@@ -88,12 +91,6 @@ def bench_world(accounts: int) -> World:
     # The seed too: a served world that lives on into a new day grows by the
     # figures of its own seed.
     return World(seed=world.seed, today=world.today, accounts=clones, keys=keys)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

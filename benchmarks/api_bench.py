@@ -23,7 +23,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,10 @@ from smp.storage import create_integration, generate_key, make_engine, migrate
 from smp.storage.search import index_new_members, search_text
 from smp.storage.tables import MemberRow
 from smp.storage.users import create_api_token
+
+# tests/support's free_port: the one copy the tests and benchmarks share.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.ports import free_port
 
 PASSWORD = "benchmark password"
 FIRST = [
@@ -82,12 +85,6 @@ LAST = [
     "muller",
 ]
 SEARCHES = ["smith", "anna", "walsh12", "ines.perez", "grace", "example.com", "zz-none"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fill(url: str, members: int) -> tuple[int, str]:
@@ -206,7 +203,7 @@ def measure(url: str, members: int, requests: int) -> dict[str, Any]:
     started = time.perf_counter()
     integration_id, token = fill(url, members)
     fill_s = time.perf_counter() - started
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-c", SERVE, url, generate_key(), str(port)],

@@ -27,7 +27,6 @@ import asyncio
 import gc
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,10 @@ import httpx
 
 from smp.sendgrid import ApiKey, ConcurrencyLimiter, SendGridClient
 from smp.simulator import SimKey, generate_world
+
+# tests/support's free_port: the one copy the tests and benchmarks share.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.ports import free_port
 
 SEED = 42
 CPU_TARGET_MS = 2.0
@@ -57,12 +60,6 @@ class Round:
     @property
     def cpu_ms_per_request(self) -> float:
         return 1000 * self.cpu_seconds / self.requests
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _world_options(accounts: int, teammates: int) -> list[str]:
@@ -159,7 +156,7 @@ def main() -> None:
         "--gc-freeze", action="store_true", help="gc.freeze() after the warm-up"
     )
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = _start_server(port, args.accounts, args.teammates, args.latency_ms)
     try:

@@ -14,7 +14,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,14 +21,12 @@ from pathlib import Path
 
 import httpx
 
+# tests/support's free_port: the one copy the tests and benchmarks share.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.ports import free_port
+
 TEAMMATES = 1000
 PAGE = 100
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _smp() -> list[str]:
@@ -42,7 +39,8 @@ def _full_key() -> str:
          "--teammates", str(TEAMMATES), "--json"],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
-    return next(k["key"] for k in json.loads(out) if k["kind"] == "full")
+    keys: list[dict[str, str]] = json.loads(out)
+    return next(k["key"] for k in keys if k["kind"] == "full")
 
 
 async def _client(base: str, key: str, seconds: float, connections: int) -> int:
@@ -90,7 +88,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     key = _full_key()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}

@@ -126,7 +126,9 @@ async def connect_all(
 
     async def one(index: int) -> None:
         account = world.accounts[index]
-        raw = {k.kind: k.key for k in world.keys if k.account == account.username}
+        raw: dict[str, str] = {
+            k.kind: k.key for k in world.keys if k.account == account.username
+        }
         base_url = servers[index % len(servers)].base_url
         keys.append({"base_url": base_url, **raw})
         async with gate:

@@ -137,7 +137,7 @@ def _measure(
         time.sleep(0.2)
     cpu = sum(cpu_s(p.pid) for p in processes) - sum(cpu_before)
     with engine.connect() as connection:
-        outcomes = dict(
+        outcomes: dict[str, int] = dict(
             connection.execute(
                 text("SELECT outcome, count(*) FROM sync_runs GROUP BY outcome")
             ).all()
