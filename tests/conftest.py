@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -99,3 +100,12 @@ def db(fresh_engine: Engine) -> Engine:
 
     migrate(fresh_engine)
     return fresh_engine
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An SMP_HOME of the test's own, with no database URL or master key set."""
+    monkeypatch.setenv("SMP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SMP_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SMP_SECRET_KEY", raising=False)
+    return tmp_path / "home"

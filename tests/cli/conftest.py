@@ -1,4 +1,4 @@
-"""Fixtures: an SMP home of its own, a served world, the CLI on the test database."""
+"""Fixtures: a served world and its keys, the CLI on the test database."""
 
 from __future__ import annotations
 
@@ -15,15 +15,8 @@ from smp.simulator import Simulator, World, generate_world
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SMP_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SMP_DATABASE_URL", raising=False)
-    monkeypatch.delenv("SMP_SECRET_KEY", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def served(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, str]]:
+    """A small world served on loopback, its keys in $SG_FULL, $SG_BILLING, …."""
     world = generate_world(seed=3, accounts=1, teammates=30, pending=3, subusers=3)
     account = world.accounts[0].username
     for key in world.keys:

@@ -10,20 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from tests.support.fakes import FakeClock
-from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
+from tests.support.simulator import (
+    BASE_URL,
+    CONFIRMED_BY,
+    InProcess,
+    forget_world,
+    in_process,
+    new_key,
+)
 
 from smp.sendgrid import RetryPolicy
 from smp.services.onboarding import connect
-from smp.simulator import FaultRule, Simulator, World, generate_world
+from smp.simulator import FaultRule, World, generate_world
 from smp.simulator.world import parse_world
 from smp.storage import SecretBox
 from smp.sync.context import SyncContext
 
-BASE_URL = "https://sim.invalid"
 # Which part of a snapshot each capability writes.
 WRITES = {
     "members": "members",
@@ -100,28 +104,12 @@ def changed_world(old: World) -> World:
     return parse_world(data)
 
 
-@dataclass
-class Wired:
-    sim: Simulator
-    clock: FakeClock
-    context: SyncContext
-
-
-def wire(world: World, *, max_attempts: int = 14) -> Wired:
-    clock = FakeClock()
-    today = world.today_date()
-    # SMP's now and the simulator's date are the world's, whatever day it is.
-    now = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC)
-    sim = Simulator(world, rate_limit=None, clock=clock.wall, today=today)
-    context = SyncContext(
-        transport_factory=sim.transport,
-        clock=clock,
-        # 14 is generous, as the issue allows: with 28 % faults, 14 tries in
-        # a row fail with probability 0.28**14 ≈ 2e-8.
-        policy=RetryPolicy(max_attempts=max_attempts, deadline_s=1e7, rng=lambda: 0.0),
-        now=lambda: now,
-    )
-    return Wired(sim, clock, context)
+def wire(world: World, *, max_attempts: int = 14) -> InProcess:
+    """The simulator of `world` in process, with the soak's patient retries."""
+    # 14 is generous, as the issue allows: with 28 % faults, 14 tries in a
+    # row fail with probability 0.28**14 ≈ 2e-8.
+    policy = RetryPolicy(max_attempts=max_attempts, deadline_s=1e7, rng=lambda: 0.0)
+    return in_process(world, policy=policy)
 
 
 async def connect_all(

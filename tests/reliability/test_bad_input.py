@@ -16,10 +16,10 @@ import uuid
 
 import pytest
 from sqlalchemy import Engine
-from tests.reliability.soak import BASE_URL, wire
+from tests.reliability.soak import wire
 from tests.support.corpus import CASES, RTL, Spoiler
 from tests.support.figures import record
-from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
+from tests.support.simulator import BASE_URL, CONFIRMED_BY, forget_world, new_key
 from tests.support.truth import expected, integrity_problems, stored
 
 from smp.model import Outcome

@@ -13,14 +13,6 @@ from smp.cli.main import app
 from smp.storage import generate_key
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SMP_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SMP_DATABASE_URL", raising=False)
-    monkeypatch.delenv("SMP_SECRET_KEY", raising=False)
-    return tmp_path / "home"
-
-
 def _refused(*args: str) -> str:
     result = CliRunner().invoke(app, list(args))
     text = result.output + (result.stderr if result.stderr_bytes else "")

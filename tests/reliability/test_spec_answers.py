@@ -33,10 +33,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.reliability.soak import BASE_URL, Wired, wire
+from tests.reliability.soak import wire
 from tests.reliability.spec_answers import ENDPOINTS, answers
 from tests.support.figures import record
-from tests.support.simulator import CONFIRMED_BY, forget_world, new_key
+from tests.support.simulator import (
+    BASE_URL,
+    CONFIRMED_BY,
+    InProcess,
+    forget_world,
+    new_key,
+)
 from tests.support.truth import Snapshot, expected, integrity_problems, stored
 
 from smp.model import Outcome, Role, VolumeMetrics, month_start
@@ -200,7 +206,7 @@ def _expected(world: World, endpoint: str, body: Any) -> Snapshot:
 
 async def _sync_with(
     engine: Engine,
-    wired: Wired,
+    wired: InProcess,
     world: World,
     endpoint: str,
     body: Any,
@@ -239,7 +245,7 @@ async def _sync_with(
 
 
 async def _ingest(
-    engine: Engine, wired: Wired, world: World, endpoint: str, body: Any
+    engine: Engine, wired: InProcess, world: World, endpoint: str, body: Any
 ) -> None:
     report, iid = await _sync_with(engine, wired, world, endpoint, body)
     outcomes = {c: r.outcome for c, r in report.capabilities.items()}

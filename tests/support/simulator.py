@@ -36,10 +36,12 @@ __all__ = [
     "CONFIRMED_BY",
     "ROLE",
     "SIM_EPOCH",
+    "InProcess",
     "Setup",
     "client_for",
     "connect_world",
     "forget_world",
+    "in_process",
     "key_of",
     "make_sim",
     "new_key",
@@ -57,15 +59,17 @@ SIM_EPOCH = 1_800_000_000.0
 
 
 @dataclass
-class Setup:
-    world: World
+class InProcess:
+    """The simulator, the fake clock it shares with SMP, and SMP's sync context."""
+
     sim: Simulator
-    engine: Engine
-    box: SecretBox
+    clock: FakeClock
     context: SyncContext
 
 
-def wire_up(world: World, engine: Engine, **sim_options: object) -> Setup:
+def in_process(
+    world: World, *, policy: RetryPolicy | None = None, **sim_options: object
+) -> InProcess:
     """SMP's sync context on the simulator of `world`, in process."""
     clock = FakeClock()
     today = world.today_date()
@@ -77,10 +81,26 @@ def wire_up(world: World, engine: Engine, **sim_options: object) -> Setup:
     context = SyncContext(
         transport_factory=sim.transport,
         clock=clock,
-        policy=RetryPolicy(rng=lambda: 0.0),
+        policy=policy or RetryPolicy(rng=lambda: 0.0),
         now=lambda: now,
     )
-    return Setup(world, sim, engine, SecretBox.from_key(generate_key()), context)
+    return InProcess(sim, clock, context)
+
+
+@dataclass
+class Setup:
+    world: World
+    sim: Simulator
+    engine: Engine
+    box: SecretBox
+    context: SyncContext
+
+
+def wire_up(world: World, engine: Engine, **sim_options: object) -> Setup:
+    """`in_process`, with the SMP database and a master key of the test's own."""
+    wired = in_process(world, **sim_options)
+    box = SecretBox.from_key(generate_key())
+    return Setup(world, wired.sim, engine, box, wired.context)
 
 
 @contextmanager
