@@ -41,6 +41,8 @@ class RequestCounters:
     """What a sync run reports about its HTTP traffic."""
 
     requests: int = 0
+    # Requests that got an HTTP answer, whatever its status.
+    answers: int = 0
     retries: int = 0
     rate_limit_waits: int = 0
     rate_limit_wait_s: float = 0.0
@@ -242,6 +244,7 @@ class HttpCore:
                 raise ProtocolError(
                     path, "the body does not decode as its Content-Encoding says"
                 ) from None
+        self.counters.answers += 1
         info = RateLimitInfo.from_headers(response.headers)
         self.pacer.observe(path, info, self.policy)
         status = response.status_code

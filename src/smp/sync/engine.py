@@ -163,12 +163,13 @@ class Run:
                 raise result
 
     def finish(self) -> None:
-        self._one_unreachable_problem()
         for client in self.clients.values():
             counters = client.counters
             self.report.requests += counters.requests
+            self.report.answers += counters.answers
             self.report.retries += counters.retries
             self.report.rate_limit_waits += counters.rate_limit_waits
+        self._one_unreachable_problem()
         with Session(self.engine) as session, session.begin():
             for sa in self.accounts:
                 self._save_key_status(session, sa)

@@ -19,6 +19,8 @@ class SyncReport:
     # Member events recorded (joined, left, role changed, …).
     events: int = 0
     requests: int = 0
+    # Requests that got an HTTP answer: none means SendGrid was not reached.
+    answers: int = 0
     retries: int = 0
     rate_limit_waits: int = 0
     # Capabilities that failed for a passing reason (network, 5xx, 429, the
@@ -44,17 +46,21 @@ class SyncReport:
 
     @property
     def unreachable_message(self) -> str | None:
-        """One line for a run whose every failure was SendGrid not answering.
+        """One line for a run in which SendGrid answered nothing at all.
 
         Each key and request fails alike then; one line per request says
-        nothing more and buries the host that did not answer.
+        nothing more and buries the host that did not answer. A run in which
+        SendGrid answered any request keeps one line per failed kind of data:
+        SendGrid was there, and a dropped request is that kind's own failure.
         """
         failed = [
             name
             for name, result in self.capabilities.items()
             if result.outcome is Outcome.FAILED
         ]
-        if not failed or any(name not in self.unreachable for name in failed):
+        if self.answers or not failed:
+            return None
+        if any(name not in self.unreachable for name in failed):
             return None
         reasons = sorted({self.unreachable[name] for name in failed})
         url = urlsplit(self.base_url or "")
