@@ -52,6 +52,9 @@ def dashboard(
 ) -> Response:
     integration = find(who, integration_id)
     query = _query(role, status, q, sort, page)
+    # Asked before the read: a sync that ends in between is then polled, not
+    # shown as "not synced yet" or as the run before it, with nothing to update it.
+    syncing = who.state.syncs.running(integration.id)
     with read_session(who.state.engine) as session:
         board = gather(session, integration, query, who.state.context.now())
     return pages.render(
@@ -62,7 +65,7 @@ def dashboard(
         query=query,
         roles=list(Role),
         statuses=list(MemberStatus),
-        syncing=who.state.syncs.running(integration.id),
+        syncing=syncing,
         now=who.state.context.now(),
         # No "<" at all: the JSON sits in a <script> element, where "</" would end it.
         charts_json=json.dumps(board.charts).replace("<", "\\u003c"),
