@@ -2,8 +2,9 @@
 
 Sign in, click Integrate, paste the simulator's full and billing keys, wait
 for the sync, and check the dashboard against the world's ground truth. A
-viewer sees no "Add service account" and gets 403 posting anyway. Every page
-is saved as a screenshot under test-artifacts/screenshots/.
+viewer sees no "Add service account" and gets 403 posting anyway. A sync
+SendGrid does not answer is one message naming the host on the card. Every
+page is saved as a screenshot under test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from contextlib import ExitStack
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy.orm import Session
 from tests.support.app import (
     PASSWORD,
@@ -24,6 +25,7 @@ from tests.support.app import (
 from tests.support.simulator import key_of
 from tests.web.browserkit import CONFIRM, shot, sign_in
 
+from smp.simulator import FaultRule
 from smp.storage import integration_lock, list_integrations
 
 BILLING_LABEL = "Access token with billing permissions"
@@ -53,6 +55,13 @@ def test_integrate_and_dashboard_show_the_world(
     page.get_by_text("The keys were checked and stored").wait_for()
     shot(page, "04-integrate-result")
     assert "billing.read" in page.content()  # the full key's missing permission
+    # Each key's write scopes are folded away under its one-sentence warning.
+    assert page.locator("details.write-scopes:not([open])").count() == 2
+    assert (
+        page.get_by_test_id("key-purpose")
+        .inner_text()
+        .startswith("A billing key is for invoices and billing")
+    )
     page.get_by_role("link", name="Open dashboard").click()
     page.get_by_text("Last sync:").wait_for(timeout=20_000)  # the page refreshes
     page.locator("#usage-chart .main-svg").first.wait_for()
@@ -112,17 +121,26 @@ def test_viewer_has_no_write_controls_and_gets_403(
     context.close()
 
 
-def test_a_running_sync_is_polled_and_the_page_reloads_once_at_its_end(
+def admin_dashboard_without_charts(
     live: tuple[Server, str], browser: Browser
-) -> None:
-    """Not a reload every 2 seconds: the status line is asked for, then one reload."""
+) -> tuple[BrowserContext, Page]:
+    """An admin on the first integration's dashboard, in a context of its own."""
     srv, base = live
     context = browser.new_context(viewport={"width": 1280, "height": 720})
-    # No charts here: loading Plotly's 3 MB twice would be most of this test's time.
+    # No charts here: loading Plotly's 3 MB twice would be most of a test's time.
     context.route("**/vendor/plotly.min.js", lambda route: route.abort())
     page = context.new_page()
     sign_in(page, base, srv.admin)
     page.get_by_role("link", name="Dashboard").first.click()
+    return context, page
+
+
+def test_a_running_sync_is_polled_and_the_page_reloads_once_at_its_end(
+    live: tuple[Server, str], browser: Browser
+) -> None:
+    """Not a reload every 2 seconds: the status line is asked for, then one reload."""
+    srv = live[0]
+    context, page = admin_dashboard_without_charts(live, browser)
     integration_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     with ExitStack() as held:
         # Holding the integration's lock keeps the sync waiting: running, for sure.
@@ -139,6 +157,30 @@ def test_a_running_sync_is_polled_and_the_page_reloads_once_at_its_end(
     assert page.evaluate("window.stillTheSamePage") is None
     assert page.get_by_test_id("last-sync-outcome").inner_text() == "ok"
     assert page.get_by_test_id("sync-now").is_enabled()
+    context.close()
+
+
+def test_a_sync_sendgrid_does_not_answer_is_one_message_naming_the_host(
+    live: tuple[Server, str], browser: Browser
+) -> None:
+    srv, base = live
+    context, page = admin_dashboard_without_charts(live, browser)
+    srv.setup.sim.add_fault(FaultRule(kind="reset"))
+    try:
+        page.get_by_test_id("sync-now").click()
+        # The poll reloads the page once the sync has ended.
+        expect(page.get_by_test_id("last-sync-outcome")).to_have_text(
+            "failed", timeout=20_000
+        )
+    finally:
+        srv.setup.sim.clear_faults()
+    page.goto(f"{base}/integrations")
+    assert "failed" in page.get_by_test_id("last-sync").inner_text()
+    errors = page.get_by_test_id("last-sync-error").all_inner_texts()
+    assert len(errors) == 1
+    assert "api.sendgrid.com" in errors[0]
+    assert "/v3/" not in errors[0]
+    shot(page, "12-sync-failed-card")
     context.close()
 
 
