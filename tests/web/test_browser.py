@@ -29,6 +29,8 @@ from smp.simulator import FaultRule
 from smp.storage import integration_lock, list_integrations
 
 BILLING_LABEL = "Access token with billing permissions"
+# A display name with a space, an accent and another script.
+NEWCOMER = "zoë 山田"  # SMP keeps user names in lower case
 
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
 
@@ -258,17 +260,17 @@ def test_rename_remove_delete_and_region_ask_first_and_say_what_they_did(
     shot(page, "37-integrated-eu")
 
     page.goto(f"{base}/users")
-    page.get_by_label("Name", exact=True).fill("temp-user")
+    page.get_by_label("Name", exact=True).fill(NEWCOMER)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Add user").click()
-    assert flash.inner_text() == "Added viewer ‘temp-user’."
-    page.locator("summary", has_text="user temp-user").click()
-    confirm = page.get_by_role("button", name="Remove user ‘temp-user’")
+    assert flash.inner_text() == f"Added viewer ‘{NEWCOMER}’."
+    page.locator("summary", has_text=f"user {NEWCOMER}").click()
+    confirm = page.get_by_role("button", name=f"Remove user ‘{NEWCOMER}’")
     confirm.wait_for()
     shot(page, "38-remove-user-asks")
     confirm.click()
-    assert flash.inner_text().startswith("Removed user ‘temp-user’")
-    assert page.get_by_role("cell", name="temp-user", exact=True).count() == 0
+    assert flash.inner_text().startswith(f"Removed user ‘{NEWCOMER}’")
+    assert page.get_by_role("cell", name=NEWCOMER, exact=True).count() == 0
     shot(page, "39-user-removed")
     context.close()
     assert problems == []
