@@ -54,6 +54,9 @@ def integrations(request: Request, who: SignedInUser, pages: PagesDep) -> Respon
             (i, list_service_accounts(session, i.id))
             for i in list_integrations(session)
         ]
+        # Asked before the runs are read: a sync that ends in between then
+        # shows as its new run, never as "syncing" beside the old outcome.
+        syncing = {i.id for i, _ in cards if who.state.syncs.running(i.id)}
         # Each card says how its last sync went, not only when it was.
         last_runs = {
             i.id: next(iter(list_sync_runs(session, i.id, limit=1)), None)
@@ -65,7 +68,7 @@ def integrations(request: Request, who: SignedInUser, pages: PagesDep) -> Respon
         who,
         cards=cards,
         last_runs=last_runs,
-        syncs=who.state.syncs,
+        syncing=syncing,
     )
 
 
