@@ -48,6 +48,26 @@ async def test_admin_changes_roles_but_never_leaves_no_admin(
     assert odd.status_code == 422
 
 
+async def test_a_name_is_answered_as_typed_and_found_however_cased(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    admin = server.auth(server.admin_token)
+    body = {"name": "Alice  Smith", "password": PASSWORD, "role": "viewer"}
+    added = await client.post("/api/v1/users", headers=admin, json=body)
+    assert added.status_code == 201, added.text
+    assert added.json()["name"] == "Alice Smith"
+    again = {**body, "name": "ALICE SMITH"}
+    taken = await client.post("/api/v1/users", headers=admin, json=again)
+    assert taken.status_code == 409
+    found = await client.patch(
+        "/api/v1/users/alice%20smith", headers=admin, json={"role": "viewer"}
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["name"] == "Alice Smith"
+    listed = await client.get("/api/v1/users", headers=admin)
+    assert "Alice Smith" in [u["name"] for u in listed.json()["items"]]
+
+
 async def test_password_reset_is_generated_shown_once_and_ends_tokens(
     server: Server, client: httpx.AsyncClient
 ) -> None:

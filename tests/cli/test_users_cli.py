@@ -1,4 +1,4 @@
-"""`smp users role|tokens|revoke`: the API's user operations from the CLI."""
+"""`smp users`: adding, listing, roles, tokens and removal from the CLI."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ def test_roles_tokens_and_revoking_from_the_cli(engine: Engine) -> None:
     with Session(engine) as session:
         assert get_user(session, "cli-viewer").role is UserRole.VIEWER
         assert list_api_tokens(session, "cli-viewer") == []
+    added = smp("users", "add", "Ana  Lima")
+    assert added.exit_code == 0, added.output
+    assert "Added Ana Lima (viewer)" in added.output
+    assert "Ana Lima" in smp("users", "list").output
+    assert "Ana Lima is now admin" in smp("users", "role", "ana lima", "admin").output
+    taken = smp("users", "add", "ANA LIMA")
+    assert taken.exit_code != 0
+    assert "already exists" in taken.output
+    assert smp("users", "remove", "ana lima").exit_code == 0
     bad = smp("users", "role", "cli-viewer", "owner")
     assert bad.exit_code != 0
     # The module's database has this one admin.

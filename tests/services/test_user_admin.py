@@ -28,8 +28,9 @@ def test_a_broken_rule_names_its_field(engine: Engine) -> None:
 
 
 def test_a_taken_name_is_a_conflict_about_the_name(engine: Engine) -> None:
-    name = _name("bob")
-    user_admin.add_user(engine, name, PASSWORD, UserRole.VIEWER)
+    name = _name("Alice  Smith")
+    added = user_admin.add_user(engine, f" {name} ", PASSWORD, UserRole.VIEWER)
+    assert added.name == " ".join(name.split())  # as typed, spaces collapsed
     with pytest.raises(Refused) as taken:
         user_admin.add_user(engine, name.upper(), PASSWORD, UserRole.VIEWER)
     assert (taken.value.kind, taken.value.field) == ("conflict", "name")

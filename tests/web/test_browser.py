@@ -30,7 +30,7 @@ from smp.storage import integration_lock, list_integrations
 
 BILLING_LABEL = "Access token with billing permissions"
 # A display name with a space, an accent and another script.
-NEWCOMER = "zoë 山田"  # SMP keeps user names in lower case
+NEWCOMER = "Zoë 山田"  # shown as typed
 
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
 

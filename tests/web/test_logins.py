@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from tests.support.app import PASSWORD, make_users
-from tests.support.web import sign_in
+from tests.support.web import csrf_of, sign_in
 
 from smp.model.users import UserRole
 from smp.runtime.server_config import ServerConfig
@@ -247,6 +247,31 @@ async def test_expired_sessions_are_purged_at_sign_in(site: Site) -> None:
         # The first is gone from the table; the second and third live.
         assert _sessions_of(site.engine, name) == 2
         assert (await second.get("/integrations")).status_code == 200
+
+
+async def test_a_name_is_shown_as_typed_and_found_however_cased(site: Site) -> None:
+    name = f"Alice Smith {uuid.uuid4().hex[:6]}"
+    with Session(site.engine) as session, session.begin():
+        create_user(session, name, PASSWORD, UserRole.VIEWER)
+    async with site.client("127.0.7.1") as client:
+        assert (await sign_in(client, f" {name.lower()} ")).status_code == 303
+        account = await client.get("/account")
+    assert f"<span>{name} <small" in account.text  # the signed-in line
+    async with site.client("127.0.7.2") as admin:
+        assert (await sign_in(admin, site.admin)).status_code == 303
+        listed = await admin.get("/users")
+        assert f"<td>{name}</td>" in listed.text
+        taken = await admin.post(
+            "/users",
+            data={
+                "name": name.upper(),
+                "password": PASSWORD,
+                "role": "viewer",
+                "csrf_token": csrf_of(listed.text),
+            },
+        )
+    assert taken.status_code == 422
+    assert "already exists" in taken.text
 
 
 def _last_used(engine: Engine, name: str) -> dt.datetime | None:

@@ -331,7 +331,7 @@ class UserOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "name": "ada",
+                    "name": "Ada Lovelace",
                     "role": "viewer",
                     "created_at": "2026-03-01T09:30:00Z",
                     "time_zone": "Europe/Paris",
@@ -340,7 +340,9 @@ class UserOut(BaseModel):
         }
     )
 
-    name: str
+    name: str = Field(
+        description="As typed; /users/{name} finds it however cased or spaced"
+    )
     role: RoleName
     created_at: dt.datetime
     time_zone: str = Field("UTC", description="IANA name the web UI shows times in")

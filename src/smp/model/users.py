@@ -48,19 +48,21 @@ class ApiToken:
 
 
 def name_key(name: str) -> str:
-    """How a user name is stored and looked up: runs of spaces made one, lower case."""
+    """How a user name is found and kept unique: spaces collapsed, lower case."""
     return " ".join(name.split()).lower()
 
 
 def clean_user_name(name: str) -> str:
-    """1 to 64 letters or digits of any script, spaces, `.`, `'`, `_` or `-`."""
-    cleaned = name_key(name)
+    """The name as typed, spaces collapsed: 1-64 letters, digits, spaces, `.'_-`."""
+    cleaned = " ".join(name.split())
     odd = [
         c
         for c in cleaned
         if c not in _NAME_PUNCTUATION and unicodedata.category(c)[0] not in "LMN"
     ]
-    if not cleaned or len(cleaned) > MAX_USER_NAME or odd:
+    # Lower case can be longer (İ is two characters), and the key is stored too.
+    longest = max(len(cleaned), len(name_key(cleaned)))
+    if not cleaned or longest > MAX_USER_NAME or odd:
         raise UserRuleError(
             f"a user name has 1 to {MAX_USER_NAME} letters, digits, spaces, "
             "dots, apostrophes, underscores or hyphens"
@@ -71,7 +73,7 @@ def clean_user_name(name: str) -> str:
 def clean_new_user_name(name: str) -> str:
     """A name for a new user: `clean_user_name`, and never the reserved `me`."""
     cleaned = clean_user_name(name)
-    if cleaned == RESERVED_NAME:
+    if name_key(cleaned) == RESERVED_NAME:
         raise UserRuleError("'me' is not a user name: /users/me is each user's own")
     return cleaned
 

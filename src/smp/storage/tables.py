@@ -330,7 +330,10 @@ class UserRow(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The lookup key (smp.model.users.name_key), so "Alice Smith" is one user
+    # however it is cased or spaced; display_name is the name as it was typed.
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     # scrypt$<n>$<r>$<p>$<salt>$<hash>: never the password itself
     password_hash: Mapped[str] = mapped_column(String(255))

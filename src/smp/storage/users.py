@@ -37,7 +37,7 @@ def _digest(secret: str) -> str:
 def _user(row: UserRow) -> User:
     return User(
         id=row.id,
-        name=row.name,
+        name=row.display_name,
         role=UserRole(row.role),
         created_at=row.created_at,
         time_zone=row.time_zone or "UTC",
@@ -53,10 +53,12 @@ def insert_user(
     now: dt.datetime | None = None,
 ) -> User:
     """Add a user whose name is already clean (`smp.model.users.clean_user_name`)."""
-    if session.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
+    key = name_key(name)
+    if session.scalar(select(UserRow.id).where(UserRow.name == key)) is not None:
         raise DuplicateNameError(f"a user named {name!r} already exists")
     row = UserRow(
-        name=name,
+        name=key,
+        display_name=name,
         role=str(role),
         password_hash=password_hash,
         created_at=now or _now(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from smp.model.users import UserRole
+from smp.model.users import UserRole, name_key
 from smp.services import refusals, user_admin
 from smp.storage import read_session
 from smp.storage.users import list_users
@@ -118,7 +118,7 @@ def change_role(
         user_admin.change_role(who.state.engine, _known_name(name), UserRole(role))
     except refusals.Refused as error:
         return _refused(request, who, pages, error)
-    if name == who.user.name and role != "admin":
+    if name_key(name) == name_key(who.user.name) and role != "admin":
         return RedirectResponse("/integrations", status_code=303)
     return RedirectResponse("/users", status_code=303)
 
