@@ -84,6 +84,23 @@ def test_behind_the_trusted_proxy_each_forwarded_client_counts_apart(
         assert log_in(two, "admin", ADMIN_PASSWORD).status_code == 303
 
 
+def test_a_name_typed_with_other_capitals_or_spaces_counts_as_the_same_name(
+    served: tuple[SmpHome, Served],
+) -> None:
+    home, server = served
+    added = home.run(
+        "users", "add", "Rosa Parks", extra_env={"SMP_NEW_PASSWORD": "x" * 20}
+    )
+    assert added.returncode == 0, added.stderr
+    spellings = ["Rosa Parks", "rosa  parks", " ROSA PARKS "]
+    with _from(server, "127.0.0.5") as guesser:
+        answers = [
+            log_in(guesser, spellings[n % 3], f"wrong {n}").status_code
+            for n in range(FREE + 1)
+        ]
+    assert answers == [401] * FREE + [429]
+
+
 def test_a_forwarded_header_from_anyone_else_is_ignored(
     served: tuple[SmpHome, Served],
 ) -> None:

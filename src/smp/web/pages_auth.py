@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from smp.model.users import name_key
 from smp.runtime.server_state import app_state
 from smp.services.users import check_login, upgraded_hash
 from smp.storage.logins import login_succeeded, start_login_attempt
@@ -102,7 +103,9 @@ def login(
     client = request.client.host if request.client else "unknown"
     # No user name has control characters; NUL would even break PostgreSQL.
     plausible = not has_control(username)
-    name = username.strip().lower()[:64] if plausible else "(control characters)"
+    # Counted under the name's key, as sign-in finds it: "Alice  Smith" and
+    # "alice smith" are one name to the throttle too.
+    name = name_key(username)[:64] if plausible else "(control characters)"
     shown = username[:64] if plausible else ""
     with Session(state.engine) as session, session.begin():
         attempt = start_login_attempt(
