@@ -12,6 +12,7 @@ never against SMP's own arithmetic.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -46,6 +47,22 @@ NEW_WORLD = ["--seed", "5", "--accounts", "1", "--teammates", "8", "--pending", 
 SCENARIOS = scenarios(dt.datetime.now(dt.UTC).date())
 
 
+SHM = Path("/dev/shm")
+
+
+def sweep_stale_faketime() -> None:
+    """Remove shared memory and semaphores left by faketime wrappers now gone.
+
+    The wrapper names them after its own pid and creates them exclusively; a
+    wrapper that was killed leaves them behind, and with pids reused (pid_max
+    is 32768 here) a later wrapper with that pid then fails at `sem_open`.
+    """
+    for entry in SHM.glob("*faketime_s*_*"):
+        pid = entry.name.rpartition("_")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            entry.unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="module")
 def faketime() -> str:
     found = shutil.which("faketime")
@@ -73,6 +90,7 @@ class Machine:
         return env | self.keys | {"SMP_HOME": str(self.home), "TZ": "UTC"}
 
     def run(self, at: dt.datetime, *args: str) -> str:
+        sweep_stale_faketime()
         done = subprocess.run(
             self.argv(at, *args),
             env=self.env(),
@@ -103,6 +121,7 @@ class SimulatorProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, at: dt.datetime) -> None:
+        sweep_stale_faketime()
         world = ["--world", str(self.world_file)] if self.world_file.exists() else []
         argv = self.machine.argv(
             at, "simulator", "serve", "--port", str(self.port), "--rate-limit", "0",
@@ -134,10 +153,22 @@ class SimulatorProcess:
         return load_world(self.world_file)
 
     def stop(self) -> None:
-        if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-            self.process = None
+        if self.process is None:
+            return
+        wrapper, self.process = self.process, None
+        # Stop the simulator, not the wrapper: faketime then removes its own
+        # shared memory and semaphore as it exits. The group is the fallback.
+        children = Path(f"/proc/{wrapper.pid}/task/{wrapper.pid}/children")
+        pids = children.read_text().split() if children.exists() else []
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)
+        try:
+            wrapper.wait(timeout=20 if pids else 0.1)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(wrapper.pid, signal.SIGTERM)
+            wrapper.wait(timeout=20)
 
 
 @pytest.fixture
