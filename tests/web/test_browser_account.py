@@ -42,6 +42,7 @@ def test_admin_changes_a_role_and_resets_a_password(
     expect(page.get_by_label(f"Role of {srv.viewer}", exact=True)).to_have_value(
         "admin"
     )
+    expect(page.locator("#flash")).to_have_text(f"‘{srv.viewer}’ is now admin.")
     shot(page, "users-role-changed")
     page.get_by_label(f"Role of {srv.viewer}", exact=True).select_option("viewer")
     page.get_by_role("button", name=f"Change role of {srv.viewer}").click()

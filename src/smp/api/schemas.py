@@ -14,8 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from smp.api.examples import example
 from smp.model import EventKind, KeyKind, KeyStatus, MemberStatus, Outcome, Role
-from smp.services.input_rules import MAX_ID, not_a_key
-from smp.services.input_rules import PRINTABLE as PRINTABLE  # for the routes' params
+from smp.services.input_rules import MAX_ID, PRINTABLE, not_a_key
 
 NotAKey = AfterValidator(not_a_key)
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE), NotAKey]

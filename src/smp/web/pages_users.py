@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from smp.model.users import UserRole, name_key
 from smp.services import refusals, user_admin
@@ -118,9 +118,10 @@ def change_role(
         user_admin.change_role(who.state.engine, _known_name(name), UserRole(role))
     except refusals.Refused as error:
         return _refused(request, who, pages, error)
-    if name_key(name) == name_key(who.user.name) and role != "admin":
-        return RedirectResponse("/integrations", status_code=303)
-    return RedirectResponse("/users", status_code=303)
+    # Someone who gave up their own admin role can no longer see /users.
+    own = name_key(name) == name_key(who.user.name)
+    where = "/integrations" if own and role != "admin" else "/users"
+    return redirect_saying(where, request, who, f"‘{name}’ is now {role}.")
 
 
 @router.post("/users/{name}/password")

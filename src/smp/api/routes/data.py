@@ -23,7 +23,6 @@ from smp.api.counts import count_member_events, member_counts
 from smp.api.params import IntegrationParam, Limit, Offset, Search, find_integration
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.schemas import (
-    PRINTABLE,
     DataPage,
     InvoiceOut,
     MemberCountsOut,
@@ -36,6 +35,7 @@ from smp.api.schemas import (
 )
 from smp.model import EventKind, MemberStatus, Role, ServiceAccount
 from smp.runtime.server_state import AppState
+from smp.services.input_rules import PRINTABLE
 from smp.services.queries import invites_by_expiry
 from smp.services.read_shapes import Sources
 from smp.services.unreadable import among

@@ -11,7 +11,6 @@ from smp.api.params import Limit, Offset
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.refusals import problem
 from smp.api.schemas import (
-    PRINTABLE,
     Id,
     Page,
     PasswordReset,
@@ -25,6 +24,7 @@ from smp.api.schemas import (
 )
 from smp.model.users import ApiToken, User, UserRole
 from smp.services import user_admin
+from smp.services.input_rules import PRINTABLE
 from smp.services.refusals import Refused
 from smp.storage import read_session
 from smp.storage.users import list_api_tokens, list_users
