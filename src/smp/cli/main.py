@@ -15,6 +15,7 @@ from smp.cli import (
     export_cmd,
     integrations_cmd,
     keys_cmd,
+    people_cmd,
     serve_cmd,
     simulator_cmd,
     sync_cmd,
@@ -34,6 +35,7 @@ app.add_typer(connect_cmd.connect_app, name="connect")
 app.add_typer(integrations_cmd.integrations_app, name="integrations")
 app.add_typer(connect_cmd.service_accounts_app, name="service-account")
 app.add_typer(keys_cmd.keys_app, name="keys")
+app.add_typer(people_cmd.people_app, name="people")
 app.add_typer(simulator_cmd.app, name="simulator")
 demo_cmd.register(app)
 doctor_cmd.register(app)

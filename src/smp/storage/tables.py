@@ -380,3 +380,120 @@ class LoginFailureRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(200))
     occurred_at: Mapped[dt.datetime]
+
+
+# --- the company's people and how SendGrid accounts match them (smp.model.people) ---
+
+
+class PersonRow(Base):
+    """A person of the directory. Never deleted: `gone` keeps them for history."""
+
+    __tablename__ = "people"
+    __table_args__ = (
+        Index("ix_people_email_key", "email_key"),
+        Index("ix_people_source", "source", "email_key"),
+        Index("ix_people_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The file's name without extension, or "scim".
+    source: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    # smp.model.people.email_key(email): NFKC + casefold, what matching compares.
+    email_key: Mapped[str] = mapped_column(String(320))
+    employee_id: Mapped[str | None] = mapped_column(String(100))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(200))
+    manager_email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    # Other e-mails of the person, as given (matching normalises them).
+    aliases: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    # When SMP learnt the person was terminated or gone; None while not.
+    terminated_at: Mapped[dt.datetime | None]
+    # SCIM only: the userName (unique among SCIM people) and the whole
+    # resource as the client last wrote it, so it reads back unchanged.
+    scim_user_name: Mapped[str | None] = mapped_column(String(320), unique=True)
+    scim_resource: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class CompanyDomainRow(Base):
+    """A domain of the company: accounts on it with no person are unknown_internal."""
+
+    __tablename__ = "company_domains"
+
+    # smp.model.people.domain_key form
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    created_at: Mapped[dt.datetime]
+
+
+class AccountLinkRow(Base):
+    """A manual link of an account e-mail to a person; wins over matching."""
+
+    __tablename__ = "account_links"
+
+    email_key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+
+
+class AccountClassificationRow(Base):
+    """Each SendGrid account's match and classification, kept between syncs.
+
+    Rewritten by every reclassification; the leaver and offboarding times are
+    carried over, so they record when things first happened.
+    """
+
+    __tablename__ = "account_classifications"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "kind", "account_key"),
+        Index("ix_account_classifications_class", "present", "classification"),
+        Index("ix_account_classifications_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    # teammate | invite | subuser
+    kind: Mapped[str] = mapped_column(String(16))
+    # members.member_key, or the subuser's username
+    account_key: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320))
+    username: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(16))
+    # active | pending | disabled (subusers) | removed
+    status: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    matched_by: Mapped[str | None] = mapped_column(String(16))
+    classification: Mapped[str] = mapped_column(String(24))
+    # Why an account is ambiguous (which people claim it), else None.
+    ambiguity: Mapped[str | None] = mapped_column(Text)
+    # False once SendGrid no longer lists the account.
+    present: Mapped[bool] = mapped_column(Boolean, default=True)
+    leaver_since: Mapped[dt.datetime | None]
+    removed_at: Mapped[dt.datetime | None]
+    # Seconds from the person's termination to the account's removal.
+    offboarding_lag_s: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime]
+
+
+class ScimTokenRow(Base):
+    """A SCIM-only bearer token: only its SHA-256 is stored; it opens /scim/v2 only."""
+
+    __tablename__ = "scim_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime | None]
