@@ -24,7 +24,15 @@ from smp.api.problems import (
     install_problem_handlers,
     problem_responses,
 )
-from smp.api.routes import data, exports, integrations, runs, service_accounts, users
+from smp.api.routes import (
+    data,
+    exports,
+    integrations,
+    people,
+    runs,
+    service_accounts,
+    users,
+)
 from smp.model.users import User
 from smp.runtime.in_process import SyncRunner, schedule_forever
 from smp.runtime.server_config import ServerConfig
@@ -38,7 +46,8 @@ CookieAuth = Callable[[Request], User | None]
 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=problem_responses(400, 401, 422))
-    for module in (integrations, service_accounts, data, runs, exports, users):
+    modules = (integrations, service_accounts, data, runs, exports, users, people)
+    for module in modules:
         router.include_router(module.router)
     return router
 
