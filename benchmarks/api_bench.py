@@ -23,7 +23,6 @@ import json
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,8 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from smp.model.users import UserRole
@@ -46,6 +44,7 @@ from smp.storage.users import create_api_token
 
 # tests/support's free_port: the one copy the tests and benchmarks share.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _server import SERVE, drop_schema, postgres_schema, summary, timed, wait_up
 from tests.support.ports import free_port
 
 PASSWORD = "benchmark password"
@@ -142,32 +141,6 @@ def fill(url: str, members: int) -> tuple[int, str]:
     return integration.id, token
 
 
-SERVE = """
-import sys, uvicorn
-from smp.runtime.server_config import ServerConfig
-from smp.storage import SecretBox, make_engine
-from smp.sync import SyncContext
-from smp.server import create_app
-url, key, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-app = create_app(make_engine(url), SecretBox.from_key(key), SyncContext(),
-                 scheduler=False, config=ServerConfig())
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-"""
-
-
-def _wait_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the server exited")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
-
-
 def _sign_in(client: httpx.Client) -> None:
     form = client.get("/login")
     found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
@@ -177,26 +150,6 @@ def _sign_in(client: httpx.Client) -> None:
         data={"username": "bench", "password": PASSWORD, "csrf_token": found.group(1)},
     )
     assert answer.status_code == 303, answer.status_code
-
-
-def _timed(client: httpx.Client, paths: list[str], **kwargs: Any) -> list[float]:
-    times = []
-    for path in paths:
-        start = time.perf_counter()
-        answer = client.get(path, **kwargs)
-        times.append((time.perf_counter() - start) * 1000)
-        assert answer.status_code == 200, (path, answer.status_code)
-    return times
-
-
-def _summary(times: list[float]) -> dict[str, float]:
-    ordered = sorted(times)
-    return {
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
-        "max_ms": round(ordered[-1], 1),
-        "requests": len(ordered),
-    }
 
 
 def measure(url: str, members: int, requests: int) -> dict[str, Any]:
@@ -210,7 +163,7 @@ def measure(url: str, members: int, requests: int) -> dict[str, Any]:
         env={**os.environ},
     )
     try:
-        _wait_up(base, server)
+        wait_up(base, server)
         with httpx.Client(base_url=base, timeout=30) as client:
             api = [
                 f"/api/v1/members?integration={integration_id}&role=user"
@@ -218,37 +171,20 @@ def measure(url: str, members: int, requests: int) -> dict[str, Any]:
                 for n in range(requests)
             ]
             headers = {"Authorization": f"Bearer {token}"}
-            _timed(client, api[:10], headers=headers)  # warm-up
-            api_times = _timed(client, api, headers=headers)
+            timed(client, api[:10], headers=headers)  # warm-up
+            api_times = timed(client, api, headers=headers)
             _sign_in(client)
             page = [f"/integrations/{integration_id}"] * (requests // 2)
-            _timed(client, page[:5])
-            page_times = _timed(client, page)
+            timed(client, page[:5])
+            page_times = timed(client, page)
     finally:
         server.terminate()
         server.wait(timeout=10)
     return {
         "fill_s": round(fill_s, 1),
-        "api_members_filter_search": _summary(api_times),
-        "dashboard_page": _summary(page_times),
+        "api_members_filter_search": summary(api_times),
+        "dashboard_page": summary(page_times),
     }
-
-
-def _postgres_schema(base_url: str) -> tuple[str, str]:
-    schema = f"smp_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), schema
-
-
-def _drop(base_url: str, schema: str) -> None:
-    admin = create_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def main() -> None:
@@ -270,11 +206,11 @@ def main() -> None:
                 url = f"sqlite:///{Path(folder) / 'bench.db'}"
                 results[database] = measure(url, options.members, options.requests)
         else:
-            url, schema = _postgres_schema(options.postgres_url)
+            url, schema = postgres_schema(options.postgres_url)
             try:
                 results[database] = measure(url, options.members, options.requests)
             finally:
-                _drop(options.postgres_url, schema)
+                drop_schema(options.postgres_url, schema)
         print(database, json.dumps(results[database]), flush=True)
     print(json.dumps({"benchmark": "api_members_and_dashboard", **results}))
 

@@ -1,0 +1,80 @@
+"""Shared by the API benchmarks: the server in a subprocess, timings, schemas.
+
+A benchmark fills a database, then starts `smp`'s server app with uvicorn in a
+subprocess on 127.0.0.1 (so the measured process is the real server, not the
+client) and times requests to it one at a time over loopback.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+SERVE = """
+import sys, uvicorn
+from smp.runtime.server_config import ServerConfig
+from smp.storage import SecretBox, make_engine
+from smp.sync import SyncContext
+from smp.server import create_app
+url, key, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+app = create_app(make_engine(url), SecretBox.from_key(key), SyncContext(),
+                 scheduler=False, config=ServerConfig())
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def wait_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+def timed(client: httpx.Client, paths: list[str], **kwargs: Any) -> list[float]:
+    times = []
+    for path in paths:
+        start = time.perf_counter()
+        answer = client.get(path, **kwargs)
+        times.append((time.perf_counter() - start) * 1000)
+        assert answer.status_code == 200, (path, answer.status_code)
+    return times
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
+        "max_ms": round(ordered[-1], 1),
+        "requests": len(ordered),
+    }
+
+
+def postgres_schema(base_url: str) -> tuple[str, str]:
+    schema = f"smp_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), schema
+
+
+def drop_schema(base_url: str, schema: str) -> None:
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
