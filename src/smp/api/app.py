@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -77,7 +77,9 @@ def build_app(
     *,
     scheduler: bool = True,
     config: ServerConfig | None = None,
+    uploads: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """`uploads`: paths that take a file, and the larger body each may have."""
     settings = config or ServerConfig()
     runner = SyncRunner(engine, box, context)
 
@@ -116,7 +118,10 @@ def build_app(
     app.state.smp = AppState(engine, box, context, settings, runner)
     install_problem_handlers(app)
     app.add_middleware(
-        RequestLimits, max_body_bytes=settings.max_body_bytes, api_prefix=API_PREFIX
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        api_prefix=API_PREFIX,
+        uploads=uploads,
     )
 
     @app.get(

@@ -1,12 +1,14 @@
 """ASGI guard in front of the app: bounded bodies, and JSON only on the API's writes.
 
 Too large a body is a 413 problem and a non-JSON API body a 415 problem, before
-any handler or form parser reads it.
+any handler or form parser reads it. A file upload's path (the web's directory
+import) may be given a larger limit of its own; every other body keeps the small one.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,10 +40,19 @@ async def _send_problem(send: Send, status: int, detail: str) -> None:
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, api_prefix: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        api_prefix: str,
+        uploads: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.api_prefix = api_prefix
+        # Exact paths that take a file, and the largest body each accepts.
+        self.uploads = dict(uploads or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -51,9 +62,10 @@ class RequestLimits:
             k.decode("latin-1").lower(): v.decode("latin-1")
             for k, v in scope["headers"]
         }
+        limit = self.uploads.get(scope["path"], self.max_body_bytes)
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _send_problem(send, 413, self._too_large())
+        if declared.isdigit() and int(declared) > limit:
+            await _send_problem(send, 413, self._too_large(limit))
             return
         chunks: list[bytes] = []
         size = 0
@@ -64,8 +76,8 @@ class RequestLimits:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                await _send_problem(send, 413, self._too_large())
+            if size > limit:
+                await _send_problem(send, 413, self._too_large(limit))
                 return
             chunks.append(chunk)
             more = bool(message.get("more_body", False))
@@ -80,8 +92,8 @@ class RequestLimits:
             return
         await self.app(scope, _replay(body, receive), send)
 
-    def _too_large(self) -> str:
-        return f"the body is larger than {self.max_body_bytes} bytes"
+    def _too_large(self, limit: int) -> str:
+        return f"the body is larger than {limit} bytes"
 
 
 def _replay(body: bytes, receive_more: Receive) -> Receive:
