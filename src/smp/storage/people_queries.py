@@ -1,0 +1,274 @@
+"""Reading the directory and the accounts' classifications: lists, one person, counts.
+
+People are paged in `email_key` order, which its index gives without a sort.
+Accounts are paged in id order: on SQLite the (present, classification) index
+holds the row id after its columns, so `present AND classification = ?
+ORDER BY id LIMIT n` walks the index and stops after n rows, and the count is
+read from the index alone. That keeps `/accounts?classification=leaver` quick
+with 200,000 accounts.
+
+A people search is a case-insensitive substring of the name ("first last"),
+the e-mail, the employee id or the department. No index helps a substring;
+the directory is small enough (50,000 people) to test row by row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy.orm import Session
+
+from smp.model.people import (
+    AccountKind,
+    Classification,
+    MatchedBy,
+    Person,
+    PersonStatus,
+    PersonType,
+    email_key,
+)
+from smp.storage.tables import AccountClassificationRow, IntegrationRow, PersonRow
+
+# Between searched fields: a needle cannot hold it (inputs refuse control
+# characters), so a match never spans two fields.
+SEPARATOR = "\x1f"
+# SQLite's lower() folds ASCII only; this function folds like the e-mails are.
+SQLITE_FOLD = "smp_fold"
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedAccount:
+    """A SendGrid account with its integration, its person and its classification."""
+
+    id: int
+    integration_id: int
+    integration: str
+    kind: AccountKind
+    email: str | None
+    username: str | None
+    role: str | None
+    # active | pending | disabled (subusers) | removed
+    status: str
+    person_id: int | None
+    person_status: PersonStatus | None
+    classification: Classification
+    matched_by: MatchedBy | None
+    # Which people claim an ambiguous account; None otherwise.
+    ambiguity: str | None
+    present: bool
+    leaver_since: dt.datetime | None
+    removed_at: dt.datetime | None
+    offboarding_lag_s: int | None
+
+
+def person_of(row: PersonRow) -> Person:
+    return Person(
+        id=row.id,
+        source=row.source,
+        email=row.email,
+        status=PersonStatus(row.status),
+        type=PersonType(row.type),
+        employee_id=row.employee_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        department=row.department,
+        manager_email=row.manager_email,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        aliases=tuple(row.aliases or ()),
+        terminated_at=row.terminated_at,
+    )
+
+
+def _fold(value: str | None) -> str | None:
+    return None if value is None else email_key(value)
+
+
+def _search_match(session: Session, needle: str) -> ColumnElement[bool]:
+    """Whether the needle is in the person's searched fields, casefolded."""
+    # `||` on both databases (SQLite before 3.44 has no concat_ws); NULL
+    # fields become empty, or the whole text would be NULL.
+    first = func.coalesce(PersonRow.first_name, "")
+    last = func.coalesce(PersonRow.last_name, "")
+    employee_id = func.coalesce(PersonRow.employee_id, "")
+    department = func.coalesce(PersonRow.department, "")
+    joined = first + " " + last + SEPARATOR + PersonRow.email_key
+    joined = joined + SEPARATOR + employee_id + SEPARATOR + department
+    if session.get_bind().dialect.name != "sqlite":
+        return func.strpos(func.lower(joined), needle) > 0
+    # Registered on each use: pooled connections come and go, and it is cheap.
+    raw: Any = session.connection().connection.driver_connection
+    raw.create_function(SQLITE_FOLD, 1, _fold, deterministic=True)
+    return func.instr(getattr(func, SQLITE_FOLD)(joined), needle) > 0
+
+
+def _people_filters(
+    session: Session, status: PersonStatus | None, search: str | None
+) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if status is not None:
+        found.append(PersonRow.status == str(status))
+    needle = email_key(search or "")
+    if needle:
+        # No field holds the separator: such a needle matches nobody.
+        ok = SEPARATOR not in needle
+        found.append(_search_match(session, needle) if ok else literal(False))
+    return found
+
+
+def page_people(
+    session: Session,
+    *,
+    status: PersonStatus | None = None,
+    search: str | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+) -> tuple[list[Person], int]:
+    """People by e-mail, filtered by status and searched; and how many match."""
+    filters = _people_filters(session, status, search)
+    query = select(PersonRow).where(*filters).order_by(PersonRow.email_key)
+    rows = session.scalars(query.limit(limit).offset(offset))
+    items = [person_of(row) for row in rows]
+    total = session.scalar(select(func.count()).select_from(PersonRow).where(*filters))
+    return items, int(total or 0)
+
+
+def get_person(session: Session, person_id: int) -> Person | None:
+    row = session.get(PersonRow, person_id)
+    return None if row is None else person_of(row)
+
+
+def person_by_email(session: Session, email: str) -> Person | None:
+    """The person whose primary e-mail this is, compared as `email_key`.
+
+    Two sources may hold the same e-mail: an active person is preferred,
+    then the most recently updated one.
+    """
+    rank = (PersonRow.status == str(PersonStatus.ACTIVE)).desc()
+    query = (
+        select(PersonRow)
+        .where(PersonRow.email_key == email_key(email))
+        .order_by(rank, PersonRow.updated_at.desc(), PersonRow.id.desc())
+        .limit(1)
+    )
+    found = session.scalars(query).first()
+    return None if found is None else person_of(found)
+
+
+def _accounts_query() -> Any:
+    return (
+        select(AccountClassificationRow, IntegrationRow.name, PersonRow.status)
+        .join(
+            IntegrationRow, IntegrationRow.id == AccountClassificationRow.integration_id
+        )
+        .outerjoin(PersonRow, PersonRow.id == AccountClassificationRow.person_id)
+    )
+
+
+def _account(
+    row: AccountClassificationRow, integration: str, person_status: str | None
+) -> ClassifiedAccount:
+    return ClassifiedAccount(
+        id=row.id,
+        integration_id=row.integration_id,
+        integration=integration,
+        kind=AccountKind(row.kind),
+        email=row.email,
+        username=row.username,
+        role=row.role,
+        status=row.status,
+        person_id=row.person_id,
+        person_status=PersonStatus(person_status) if person_status else None,
+        classification=Classification(row.classification),
+        matched_by=MatchedBy(row.matched_by) if row.matched_by else None,
+        ambiguity=row.ambiguity,
+        present=row.present,
+        leaver_since=row.leaver_since,
+        removed_at=row.removed_at,
+        offboarding_lag_s=row.offboarding_lag_s,
+    )
+
+
+def accounts_of_person(session: Session, person_id: int) -> list[ClassifiedAccount]:
+    """Every account matched to the person, present or removed, by integration."""
+    query = (
+        _accounts_query()
+        .where(AccountClassificationRow.person_id == person_id)
+        .order_by(
+            IntegrationRow.name_key,
+            AccountClassificationRow.kind,
+            AccountClassificationRow.account_key,
+        )
+    )
+    return [_account(*found) for found in session.execute(query)]
+
+
+def page_accounts(
+    session: Session,
+    *,
+    integration_id: int | None = None,
+    classification: Classification | None = None,
+    present: bool | None = True,
+    limit: int | None = 100,
+    offset: int = 0,
+) -> tuple[list[ClassifiedAccount], int]:
+    """Accounts (by default those SendGrid still lists) in id order; and how many."""
+    table = AccountClassificationRow
+    filters: list[ColumnElement[bool]] = []
+    if present is not None:
+        filters.append(table.present == present)
+    if classification is not None:
+        filters.append(table.classification == str(classification))
+    if integration_id is not None:
+        filters.append(table.integration_id == integration_id)
+    query = _accounts_query().where(*filters).order_by(table.id)
+    rows = session.execute(query.limit(limit).offset(offset))
+    items = [_account(*found) for found in rows]
+    total = session.scalar(select(func.count(table.id)).where(*filters))
+    return items, int(total or 0)
+
+
+def people_by_status(session: Session) -> dict[PersonStatus, int]:
+    """How many people have each status; every status appears, maybe as 0."""
+    counts = dict.fromkeys(PersonStatus, 0)
+    query = select(PersonRow.status, func.count()).group_by(PersonRow.status)
+    for status, count in session.execute(query):
+        counts[PersonStatus(status)] = int(count)
+    return counts
+
+
+def present_accounts_by_classification(session: Session) -> dict[Classification, int]:
+    """Accounts SendGrid still lists, per classification (every one, maybe 0)."""
+    table = AccountClassificationRow
+    counts = dict.fromkeys(Classification, 0)
+    query = (
+        select(table.classification, func.count())
+        .where(table.present == True)  # noqa: E712 (SQL, not Python)
+        .group_by(table.classification)
+    )
+    for classification, count in session.execute(query):
+        counts[Classification(classification)] = int(count)
+    return counts
+
+
+def median_offboarding_lag_s(session: Session) -> float | None:
+    """The median lag from termination to removal; None while no account has one.
+
+    Read as the one or two middle values: the same on both databases (SQLite
+    has no percentile function) and no list of every lag in memory.
+    """
+    lag = AccountClassificationRow.offboarding_lag_s
+    known = session.scalar(select(func.count(lag)).where(lag.isnot(None))) or 0
+    if not known:
+        return None
+    middle = (known - 1) // 2
+    query = select(lag).where(lag.isnot(None)).order_by(lag).offset(middle)
+    values = [v for v in session.scalars(query.limit(2 - known % 2)) if v is not None]
+    return sum(values) / len(values)
+
+
+def has_directory(session: Session) -> bool:
+    return session.scalar(select(PersonRow.id).limit(1)) is not None
