@@ -56,6 +56,7 @@ from smp.storage import (
     set_service_account_status,
     start_sync_run,
 )
+from smp.storage.classifications import reclassify
 from smp.sync import chains, sanity, write_jobs
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
@@ -184,6 +185,11 @@ class Run:
                 errors=self.report.errors,
                 now=self.context.now(),
             )
+        # The accounts just written, matched against the directory (issue L):
+        # new leavers, and the offboarding lag of accounts that disappeared.
+        reclassify(
+            self.engine, now=self.context.now(), integration_ids=[self.integration.id]
+        )
 
     def _one_unreachable_problem(self) -> None:
         """SendGrid did not answer at all: one warning and one problem per key,
