@@ -18,15 +18,27 @@ Decisions:
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from smp.model.people import Classification, Person, PersonStatus
+from smp.model.people import (
+    Classification,
+    Person,
+    PersonStatus,
+    domain_key,
+    email_key,
+)
 from smp.services.input_rules import MAX_ID
 from smp.services.refusals import Refused, refusing
+from smp.storage import directory_links as links
 from smp.storage import get_integration, read_session
+from smp.storage.classifications import reclassify
+from smp.storage.directory_links import CompanyDomain
 from smp.storage.people_queries import (
     ClassifiedAccount,
     accounts_of_person,
@@ -43,16 +55,24 @@ from smp.storage.people_queries import (
 __all__ = [
     "AccountsPage",
     "ClassifiedAccount",
+    "CompanyDomain",
     "DirectorySummary",
+    "DomainChange",
+    "LinkChange",
     "PeoplePage",
     "PersonDetail",
     "account_json",
+    "add_domain",
     "directory_summary",
+    "link_account",
     "list_accounts",
+    "list_domains",
     "list_people",
     "person_detail",
     "person_detail_json",
     "person_json",
+    "remove_domain",
+    "unlink_account",
 ]
 
 
@@ -179,6 +199,138 @@ def directory_summary(engine: Engine) -> DirectorySummary:
             median_offboarding_lag_s=median_offboarding_lag_s(session),
             has_directory=has_directory(session),
         )
+
+
+# --- company domains and manual links ---------------------------------------------
+
+# A domain label: letters of any script (IDN), digits, inner hyphens.
+_LABEL = re.compile(r"^[^\W_](?:[^\W_]|-)*(?<!-)$")
+MAX_DOMAIN = 253
+MAX_EMAIL = 320
+
+
+@dataclass(frozen=True, slots=True)
+class DomainChange:
+    """The domain as kept (normalised); `changed` False: nothing to do."""
+
+    domain: str
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    """A manual link made or removed.
+
+    `accounts`: how many accounts SendGrid lists with this e-mail are now
+    the person's (0: the link waits for a sync to find one). `previous`:
+    the person it was linked to before, if any.
+    """
+
+    email: str
+    person_id: int
+    accounts: int
+    previous: int | None
+
+
+def _domain(domain: str) -> str:
+    """The normalised domain, or Refused when it is not one."""
+    key = domain_key(domain)
+    if "@" in key:
+        raise Refused(
+            f"{domain.strip()!r} is an e-mail address; give its domain, like "
+            f"{key.rpartition('@')[2]!r}",
+            field="domain",
+        )
+    labels = key.split(".")
+    if (
+        len(key) > MAX_DOMAIN
+        or len(labels) < 2
+        or not all(len(label) <= 63 and _LABEL.match(label) for label in labels)
+    ):
+        raise Refused(
+            f"{domain.strip()!r} is not a domain name, like example.com", field="domain"
+        )
+    return key
+
+
+def _email(email: str) -> str:
+    """The e-mail as given (trimmed), or Refused when it is not one."""
+    given = email.strip()
+    local, at, domain = email_key(given).rpartition("@")
+    if not at or not local or not domain or len(given) > MAX_EMAIL:
+        raise Refused(f"{given!r} is not an e-mail address", field="email")
+    if any(c.isspace() or not c.isprintable() for c in given):
+        raise Refused(f"{given!r} is not an e-mail address", field="email")
+    return given
+
+
+def list_domains(engine: Engine) -> tuple[CompanyDomain, ...]:
+    with read_session(engine) as session:
+        return tuple(links.list_domains(session))
+
+
+def add_domain(engine: Engine, domain: str, *, now: dt.datetime) -> DomainChange:
+    """Name a company domain: its accounts with no person become unknown_internal."""
+    key = _domain(domain)
+    with Session(engine) as session, session.begin():
+        added = links.add_domain(session, key, now)
+    if added:
+        reclassify(engine, now=now)
+    return DomainChange(key, added)
+
+
+def remove_domain(engine: Engine, domain: str, *, now: dt.datetime) -> DomainChange:
+    """Forget a company domain (Refused not_found when it is not one)."""
+    key = domain_key(domain)
+    with Session(engine) as session, session.begin():
+        removed = links.remove_domain(session, key)
+    if not removed:
+        raise Refused(
+            f"{key!r} is not a company domain", kind="not_found", field="domain"
+        )
+    reclassify(engine, now=now)
+    return DomainChange(key, True)
+
+
+def link_account(
+    engine: Engine,
+    email: str,
+    person_id: int,
+    *,
+    actor: str | None,
+    now: dt.datetime,
+) -> LinkChange:
+    """Link an account e-mail to a person; it wins over matching by e-mail.
+
+    Any person may be linked, `gone` ones included (the account is then a
+    leaver); an e-mail no account has yet is linked for the next sync.
+    """
+    given = _email(email)
+    with Session(engine) as session, session.begin():
+        exists = 1 <= person_id <= MAX_ID and get_person(session, person_id)
+        if not exists:
+            raise Refused(f"no person {person_id}", kind="not_found", field="person_id")
+        before = links.get_link(session, given)
+        links.save_link(session, given, person_id, created_by=actor, now=now)
+    reclassify(engine, now=now)
+    with read_session(engine) as session:
+        accounts = links.linked_accounts(session, given, person_id)
+    previous = before.person_id if before and before.person_id != person_id else None
+    return LinkChange(given, person_id, accounts, previous)
+
+
+def unlink_account(engine: Engine, email: str, *, now: dt.datetime) -> LinkChange:
+    """Remove an e-mail's manual link (Refused not_found when it has none);
+    its accounts are matched by e-mail again."""
+    given = email.strip()
+    with Session(engine) as session, session.begin():
+        before = links.get_link(session, given)
+        if before is None or not links.delete_link(session, given):
+            raise Refused(
+                f"{given!r} is not linked to anyone", kind="not_found", field="email"
+            )
+    reclassify(engine, now=now)
+    return LinkChange(before.email, before.person_id, 0, before.person_id)
 
 
 # --- the JSON shapes of the CLI (the issue's), the API's models match them ---------
