@@ -13,6 +13,9 @@ listing's removal time and, for a leaver, the offboarding lag. Its row stays
 as history. An invite accepted keeps its row (same member key): only its kind
 changes, so `leaver_since` carries over.
 
+Reads go through `session.connection()`: Core rows in the same transaction,
+without the ORM's loading of them (a third of the time for 200,000 accounts).
+
 Speed (issue L: 200,000 accounts, 200 integrations, 50,000 people in 5 s):
 the directory is read once into dicts, accounts with plain core SELECTs a few
 integrations at a time (memory stays flat), and changed rows are written
@@ -129,16 +132,15 @@ def load_index(session: Session) -> MatchIndex:
             terminated_at=terminated_at,
         )
         for person_id, email, status, kind, aliases, end_date, terminated_at in (
-            session.execute(query)
+            session.connection().execute(query)
         )
     )
-    # A comprehension: dict(result) would take the Result for a mapping.
-    links = {
-        key: person_id
-        for key, person_id in session.execute(
-            select(AccountLinkRow.email_key, AccountLinkRow.person_id)
-        )
-    }
+    links = dict(
+        session.connection()
+        .execute(select(AccountLinkRow.email_key, AccountLinkRow.person_id))
+        .tuples()
+        .all()
+    )
     domains = session.scalars(select(CompanyDomainRow.domain)).all()
     return MatchIndex(people, links, domains)
 
@@ -166,7 +168,7 @@ def _listed(session: Session, ids: Sequence[int]) -> Iterator[tuple[_Key, str, A
         role,
         status,
         removed_at,
-    ) in session.execute(members):
+    ) in session.connection().execute(members).all():
         if removed_at is not None or status == MemberStatus.REMOVED:
             yield (integration_id, "m", key), REMOVED, removed_at
             continue
@@ -179,9 +181,13 @@ def _listed(session: Session, ids: Sequence[int]) -> Iterator[tuple[_Key, str, A
         SubuserRow.disabled,
         SubuserRow.removed_at,
     ).where(SubuserRow.integration_id.in_(ids))
-    for integration_id, username, email, disabled, removed_at in session.execute(
-        subusers
-    ):
+    for (
+        integration_id,
+        username,
+        email,
+        disabled,
+        removed_at,
+    ) in session.connection().execute(subusers).all():
         if removed_at is not None:
             yield (integration_id, "s", username), REMOVED, removed_at
             continue
@@ -202,9 +208,10 @@ def _stored(
         *columns,
     ).where(AccountClassificationRow.integration_id.in_(ids))
     found: dict[_Key, tuple[int, str, _Decided]] = {}
-    for row_id, integration_id, kind, key, *decided in session.execute(query):
-        family = "s" if kind == _SUBUSER else "m"
-        found[(integration_id, family, key)] = (row_id, kind, tuple(decided))
+    # fetchall: row by row costs a quarter more for 200,000 accounts.
+    for row in session.connection().execute(query).all():
+        family = "s" if row[2] == _SUBUSER else "m"
+        found[(row[1], family, row[3])] = (row[0], row[2], tuple(row[4:]))
     return found
 
 
@@ -212,9 +219,10 @@ def _present(
     match: Match, columns: Any, before: _Decided | None, now: dt.datetime
 ) -> _Decided:
     email, username, role, status = columns
-    classification = str(match.classification)
+    # StrEnums: equal to the stored strings, and written as them.
+    classification = match.classification
     leaver_since = None
-    if classification == _LEAVER:
+    if classification is Classification.LEAVER:
         # Kept from when the account first became a leaver, while it stays one.
         was_leaver = before is not None and before[6] == _LEAVER and before[8]
         leaver_since = before[9] if was_leaver and before is not None else now
@@ -224,7 +232,7 @@ def _present(
         role,
         status,
         match.person_id,
-        str(match.matched_by) if match.matched_by else None,
+        match.matched_by,
         classification,
         match.ambiguity,
         True,
@@ -248,11 +256,10 @@ def _reclassify_batch(
     stored = _stored(session, ids)
     rows: list[tuple[_Key, str, _Decided]] = []
     kind_changes: list[dict[str, Any]] = []
-    seen: set[_Key] = set()
     present = 0
     for key, kind, columns in _listed(session, ids):
-        seen.add(key)
-        old = stored.get(key)
+        # What stays in `stored` afterwards was not listed at all.
+        old = stored.pop(key, None)
         before = old[2] if old else None
         if kind == REMOVED:
             if old is not None and old[2][8]:
@@ -267,7 +274,7 @@ def _reclassify_batch(
             continue
         rows.append((key, kind, after))
     for key, (_row_id, kind, before) in stored.items():
-        if key not in seen and before[8]:
+        if before[8]:
             # Its row is gone altogether (not merely marked removed).
             rows.append((key, kind, _gone(index, before, now)))
     if kind_changes:
