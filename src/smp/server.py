@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from smp.api.app import build_app
 from smp.runtime.server_config import ServerConfig
+from smp.scim.app import MOUNT_PATH, build_scim_app
 from smp.storage import SecretBox
 from smp.sync import SyncContext
 from smp.web.app import install_web
@@ -26,8 +27,11 @@ def create_app(
     scheduler: bool = True,
     config: ServerConfig | None = None,
 ) -> FastAPI:
-    """The whole server: `/api/v1`, `/openapi.json`, `/docs`, `/healthz` and the UI."""
+    """The whole server: `/api/v1`, `/scim/v2`, `/openapi.json`, `/docs`, `/healthz`
+    and the UI."""
     app = build_app(engine, box, context, scheduler=scheduler, config=config)
     app.state.smp.cookie_auth = cookie_user
+    # SCIM 2.0 for identity providers; its own tokens, errors and body limit.
+    app.mount(MOUNT_PATH, build_scim_app(engine, now=context.now))
     install_web(app)
     return app

@@ -1,0 +1,239 @@
+"""SMP's people as scim2-server's storage: SCIM users read and written in SQL.
+
+scim2-server handles the protocol (validation, PATCH, errors, discovery);
+this class is where it reads and writes. SQLAlchemy here is synchronous, so
+every call runs in a worker thread, never on the event loop.
+
+After every write, every integration's accounts are reclassified, so a user
+set `active: false` turns their SendGrid accounts into leavers at once.
+
+Searching: `userName eq` and `emails.value eq` narrow the candidates in SQL
+on indexed columns; any other filter is evaluated by scim2-models over every
+SCIM user (fine for a directory of thousands; each search reads them all).
+The filter then decides exactly, so both paths agree with RFC 7644 §3.4.2.2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+
+from scim2_models import (
+    InvalidValueException,
+    NotFoundException,
+    PreconditionFailedException,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimFilter,
+    SearchRequest,
+    UniquenessException,
+)
+from scim2_models.path import CompareOperator, Comparison
+from scim2_server.storage import AsyncScimStorage, SearchPage
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from smp.model.people import email_key
+from smp.scim.people_mapping import (
+    ATTRIBUTE_OF_COLUMN,
+    RESOURCE_TYPE,
+    fields_of,
+    resource_of,
+    version_number,
+)
+from smp.storage import RecordNotFoundError, read_session
+from smp.storage.classifications import reclassify
+from smp.storage.errors import ValueTooLong
+from smp.storage.scim_people import (
+    ScimUserNameTaken,
+    ScimVersionMismatch,
+    StoredScimPerson,
+    delete_scim_person,
+    find_scim_people,
+    get_scim_person,
+    insert_scim_person,
+    update_scim_person,
+)
+
+T = TypeVar("T")
+
+USER_NAME_URN = "urn:ietf:params:scim:schemas:core:2.0:User:userName"
+EMAIL_VALUE_URN = "urn:ietf:params:scim:schemas:core:2.0:User:emails.value"
+
+
+@contextmanager
+def _scim_errors() -> Iterator[None]:
+    """Storage refusals as the SCIM errors scim2-server answers with."""
+    try:
+        yield
+    except RecordNotFoundError as error:
+        raise NotFoundException(detail=str(error)) from None
+    except ScimUserNameTaken as error:
+        raise UniquenessException(detail=str(error)) from None
+    except ScimVersionMismatch as error:
+        raise PreconditionFailedException(detail=str(error)) from None
+    except ValueTooLong as error:
+        attribute = ATTRIBUTE_OF_COLUMN.get(error.column, error.column)
+        raise InvalidValueException(
+            detail=f"{attribute} is {error.length:,} characters long; "
+            f"SMP keeps at most {error.limit}"
+        ) from None
+
+
+def _narrowing(scim_filter: ScimFilter[Any] | None) -> dict[str, str]:
+    """The indexed column a simple `eq` filter can be answered from, if any."""
+    if scim_filter is None:
+        return {}
+    node = scim_filter.ast
+    if (
+        not isinstance(node, Comparison)
+        or node.op != CompareOperator.eq
+        or not isinstance(node.value, str)
+    ):
+        return {}
+    binding = scim_filter.resolve_comparison(node.attr_path, strict=False)
+    if binding is None:
+        return {}
+    if binding.urn == USER_NAME_URN:
+        return {"user_name_key": email_key(node.value)}
+    if binding.urn == EMAIL_VALUE_URN:
+        return {"email_key": email_key(node.value)}
+    return {}
+
+
+class PeopleStorage(AsyncScimStorage):
+    """SCIM Users kept as SMP's people (source "scim")."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        model: type[Resource[Any]],
+        *,
+        now: Callable[[], dt.datetime],
+    ) -> None:
+        self.engine = engine
+        self.model = model
+        self.now = now
+
+    @staticmethod
+    async def _off_loop(work: Callable[[], T]) -> T:
+        with _scim_errors():
+            return await run_in_threadpool(work)
+
+    def _resource(self, stored: StoredScimPerson) -> Resource[Any]:
+        return resource_of(stored, self.model)
+
+    @staticmethod
+    def _ensure_users(resource_type: ResourceType) -> None:
+        if resource_type.name != RESOURCE_TYPE:
+            raise NotFoundException(detail=f"no {resource_type.name} here")
+
+    def _written(self, now: dt.datetime) -> None:
+        """After a write: accounts of a person who left become leavers now."""
+        reclassify(self.engine, now=now)
+
+    async def get(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        response_parameters: ResponseParameters[Any] | None = None,  # noqa: ARG002
+    ) -> Resource[Any]:
+        self._ensure_users(resource_type)
+
+        def work() -> StoredScimPerson:
+            with read_session(self.engine) as session:
+                return get_scim_person(session, resource_id)
+
+        return self._resource(await self._off_loop(work))
+
+    async def search(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        *,
+        position: Any = None,  # noqa: ARG002 - no cursors are declared
+    ) -> SearchPage:
+        if not any(rt.name == RESOURCE_TYPE for rt in resource_types):
+            return SearchPage(0, [])
+        scim_filter = search_request.filter
+        if scim_filter is not None and not scim_filter.models:
+            scim_filter = cast(Any, ScimFilter)[self.model](str(scim_filter))
+
+        def work() -> list[StoredScimPerson]:
+            with read_session(self.engine) as session:
+                return find_scim_people(session, **_narrowing(scim_filter))
+
+        users = [self._resource(stored) for stored in await self._off_loop(work)]
+        found = [u for u in users if scim_filter is None or scim_filter.match(u)]
+        start = search_request.start_index_0 or 0
+        count = search_request.count
+        stop = None if count is None else start + count
+        return SearchPage(len(found), found[start:stop])
+
+    async def create(
+        self, resource_type: ResourceType, resource: Resource[Any]
+    ) -> Resource[Any]:
+        self._ensure_users(resource_type)
+        fields = fields_of(resource)
+
+        def work() -> StoredScimPerson:
+            now = self.now()
+            with Session(self.engine) as session, session.begin():
+                stored = insert_scim_person(session, fields, now=now)
+            self._written(now)
+            return stored
+
+        return self._resource(await self._off_loop(work))
+
+    async def update(
+        self,
+        resource_type: ResourceType,
+        resource: Resource[Any],
+        *,
+        expected_version: str | None = None,
+    ) -> Resource[Any]:
+        self._ensure_users(resource_type)
+        fields = fields_of(resource)
+        resource_id = str(resource.id)
+
+        def work() -> StoredScimPerson:
+            now = self.now()
+            with Session(self.engine) as session, session.begin():
+                stored = update_scim_person(
+                    session,
+                    resource_id,
+                    fields,
+                    now=now,
+                    expected_version=version_number(expected_version),
+                )
+            self._written(now)
+            return stored
+
+        return self._resource(await self._off_loop(work))
+
+    async def delete(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        expected_version: str | None = None,
+    ) -> None:
+        self._ensure_users(resource_type)
+
+        def work() -> None:
+            now = self.now()
+            with Session(self.engine) as session, session.begin():
+                delete_scim_person(
+                    session,
+                    resource_id,
+                    now=now,
+                    expected_version=version_number(expected_version),
+                )
+            self._written(now)
+
+        await self._off_loop(work)

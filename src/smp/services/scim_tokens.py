@@ -1,0 +1,49 @@
+"""Making SCIM tokens: what `smp people scim-token` (and any admin page) shares.
+
+An identity provider pushes the directory with this token; it opens
+`/scim/v2` only. The label says which provider holds it, so it must be
+readable text and never a pasted secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from smp.sendgrid.keys import contains_key
+from smp.services.input_rules import KEY_IN_TEXT, PRINTABLE
+from smp.services.refusals import Refused
+from smp.storage.scim_tokens import ScimToken, create_scim_token
+
+MAX_LABEL = 100
+DEFAULT_LABEL = "scim"
+
+
+def clean_label(label: str) -> str:
+    """The label as stored; `Refused` (field "label") when it cannot be one."""
+    cleaned = " ".join(label.split())
+    if not cleaned:
+        raise Refused("the label is empty", kind="invalid", field="label")
+    if len(cleaned) > MAX_LABEL:
+        raise Refused(
+            f"the label is longer than {MAX_LABEL} characters",
+            kind="invalid",
+            field="label",
+        )
+    if not re.match(PRINTABLE, cleaned):
+        raise Refused("the label has control characters", kind="invalid", field="label")
+    if contains_key(cleaned):
+        raise Refused(KEY_IN_TEXT, kind="invalid", field="label")
+    return cleaned
+
+
+def new_scim_token(
+    engine: Engine, label: str, *, created_by: str | None, now: dt.datetime
+) -> tuple[ScimToken, str]:
+    """A new SCIM token: (its record, the token, to show once)."""
+    cleaned = clean_label(label)
+    with Session(engine) as session, session.begin():
+        return create_scim_token(session, cleaned, created_by=created_by, now=now)

@@ -1,0 +1,275 @@
+"""People pushed over SCIM: the rows of `people` whose source is "scim".
+
+A SCIM user is a person whose `scim_user_name` is set. The whole resource is
+kept as the client wrote it (`scim_resource`), so it reads back unchanged,
+beside the directory columns the rest of SMP reads (e-mail, names, status...).
+The SCIM id is the person's id. A deleted user stays as a `gone` person, for
+history, with its SCIM columns cleared, so SCIM no longer finds it.
+
+`scim_user_name` holds the userName's `email_key` form: SCIM compares
+userNames without case (RFC 7643 §4.1.1), and the unique index then refuses
+"Bob" beside "bob". Nothing commits here: the caller does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import String, Table, null, or_, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from smp.model.people import PersonStatus, PersonType
+from smp.storage.errors import RecordNotFoundError, StorageError
+from smp.storage.tables import PersonRow
+from smp.storage.upsert import check_lengths
+
+SCIM_SOURCE = "scim"
+# Statuses after which a person has left; `terminated_at` is set on entering one.
+LEFT = (PersonStatus.TERMINATED.value, PersonStatus.GONE.value)
+
+
+class ScimUserNameTaken(StorageError):
+    """Another SCIM user has this userName (compared without case)."""
+
+
+class ScimVersionMismatch(StorageError):
+    """The person changed since the version the client named."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScimPersonFields:
+    """What a SCIM write sets: the resource and the directory columns read from it."""
+
+    user_name_key: str
+    resource: dict[str, Any]
+    email: str
+    email_key: str
+    aliases: list[str]
+    first_name: str | None
+    last_name: str | None
+    employee_id: str | None
+    department: str | None
+    # The SCIM id of the manager (manager.value); its e-mail is looked up here.
+    manager_id: str | None
+    type: PersonType
+    status: PersonStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScimPerson:
+    id: int
+    resource: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+def _live() -> Any:
+    """The rows SCIM sees: people from SCIM that were not deleted."""
+    return (PersonRow.source == SCIM_SOURCE) & PersonRow.scim_user_name.is_not(None)
+
+
+def _stored(row: PersonRow) -> StoredScimPerson:
+    return StoredScimPerson(
+        id=row.id,
+        resource=dict(row.scim_resource or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+    )
+
+
+def _person_id(scim_id: str) -> int | None:
+    """The person id a SCIM id stands for; None when it cannot be one."""
+    if not scim_id.isascii() or not scim_id.isdigit() or len(scim_id) > 10:
+        return None
+    value = int(scim_id)
+    return value if 0 < value < 2**31 else None
+
+
+def _live_row(session: Session, scim_id: str) -> PersonRow:
+    person_id = _person_id(scim_id)
+    row = (
+        None
+        if person_id is None
+        else session.scalar(select(PersonRow).where(PersonRow.id == person_id, _live()))
+    )
+    if row is None:
+        raise RecordNotFoundError(f"no SCIM user has the id {scim_id!r}")
+    return row
+
+
+def get_scim_person(session: Session, scim_id: str) -> StoredScimPerson:
+    """A SCIM user by id; RecordNotFoundError when none (or deleted)."""
+    return _stored(_live_row(session, scim_id))
+
+
+def find_scim_people(
+    session: Session,
+    *,
+    user_name_key: str | None = None,
+    email_key: str | None = None,
+) -> list[StoredScimPerson]:
+    """SCIM users, all of them or those that may have this userName or e-mail.
+
+    The e-mail narrowing is a superset: people whose primary e-mail has this
+    key (an index), plus everyone with other e-mails (aliases are JSON, not
+    indexed). The caller's filter decides exactly.
+    """
+    query = select(PersonRow).where(_live()).order_by(PersonRow.id)
+    if user_name_key is not None:
+        query = query.where(PersonRow.scim_user_name == user_name_key)
+    if email_key is not None:
+        query = query.where(
+            or_(
+                PersonRow.email_key == email_key,
+                sql_cast(PersonRow.aliases, String) != "[]",
+            )
+        )
+    return [_stored(row) for row in session.scalars(query)]
+
+
+def _manager_email(session: Session, manager_id: str | None) -> str | None:
+    """The e-mail of the SCIM user a manager.value names; None when unknown."""
+    if manager_id is None:
+        return None
+    person_id = _person_id(manager_id)
+    if person_id is None:
+        return None
+    return session.scalar(
+        select(PersonRow.email).where(PersonRow.id == person_id, _live())
+    )
+
+
+def _ensure_user_name_free(
+    session: Session, user_name_key: str, person_id: int | None
+) -> None:
+    holder = session.scalar(
+        select(PersonRow.id).where(PersonRow.scim_user_name == user_name_key)
+    )
+    if holder is not None and holder != person_id:
+        raise ScimUserNameTaken("another SCIM user has this userName")
+
+
+def _columns(session: Session, fields: ScimPersonFields) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "scim_user_name": fields.user_name_key,
+        "scim_resource": fields.resource,
+        "email": fields.email,
+        "email_key": fields.email_key,
+        "aliases": fields.aliases,
+        "first_name": fields.first_name,
+        "last_name": fields.last_name,
+        "employee_id": fields.employee_id,
+        "department": fields.department,
+        "manager_email": _manager_email(session, fields.manager_id),
+        "type": fields.type.value,
+        "status": fields.status.value,
+    }
+    check_lengths(
+        cast(Table, PersonRow.__table__),
+        {name: [value] for name, value in values.items() if isinstance(value, str)},
+    )
+    return values
+
+
+def _terminated_at(
+    old_status: str | None,
+    new_status: str,
+    old_terminated_at: dt.datetime | None,
+    now: dt.datetime,
+) -> dt.datetime | None:
+    """When SMP learnt the person left: kept while they stay left, else cleared."""
+    if new_status not in LEFT:
+        return None
+    if old_status in LEFT and old_terminated_at is not None:
+        return old_terminated_at
+    return now
+
+
+def _flush(session: Session) -> None:
+    """Flush; two clients racing for one userName meet the unique index here."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise ScimUserNameTaken("another SCIM user has this userName") from error
+
+
+def insert_scim_person(
+    session: Session, fields: ScimPersonFields, *, now: dt.datetime
+) -> StoredScimPerson:
+    _ensure_user_name_free(session, fields.user_name_key, None)
+    values = _columns(session, fields)
+    row = PersonRow(
+        source=SCIM_SOURCE,
+        created_at=now,
+        updated_at=now,
+        terminated_at=_terminated_at(None, fields.status.value, None, now),
+        version=1,
+        **values,
+    )
+    session.add(row)
+    _flush(session)
+    return _stored(row)
+
+
+def _check_version(row: PersonRow, expected_version: int | None) -> None:
+    if expected_version is not None and row.version != expected_version:
+        raise ScimVersionMismatch("the SCIM user changed since that version")
+
+
+def update_scim_person(
+    session: Session,
+    scim_id: str,
+    fields: ScimPersonFields,
+    *,
+    now: dt.datetime,
+    expected_version: int | None = None,
+) -> StoredScimPerson:
+    """Replace a SCIM user's resource and columns; the version goes up by one."""
+    row = _live_row(session, scim_id)
+    _check_version(row, expected_version)
+    _ensure_user_name_free(session, fields.user_name_key, row.id)
+    values = _columns(session, fields)
+    values["terminated_at"] = _terminated_at(
+        row.status, fields.status.value, row.terminated_at, now
+    )
+    session.execute(
+        update(PersonRow)
+        .where(PersonRow.id == row.id)
+        .values(**values, updated_at=now, version=PersonRow.version + 1)
+    )
+    _flush(session)
+    session.refresh(row)
+    return _stored(row)
+
+
+def delete_scim_person(
+    session: Session,
+    scim_id: str,
+    *,
+    now: dt.datetime,
+    expected_version: int | None = None,
+) -> None:
+    """A deleted SCIM user stays as a `gone` person; SCIM no longer sees it."""
+    row = _live_row(session, scim_id)
+    _check_version(row, expected_version)
+    session.execute(
+        update(PersonRow)
+        .where(PersonRow.id == row.id)
+        .values(
+            status=PersonStatus.GONE.value,
+            terminated_at=_terminated_at(
+                row.status, PersonStatus.GONE.value, row.terminated_at, now
+            ),
+            scim_user_name=None,
+            # SQL NULL, not the JSON value null.
+            scim_resource=null(),
+            updated_at=now,
+            version=PersonRow.version + 1,
+        )
+    )
