@@ -289,6 +289,8 @@ def _row(line: int, cells: Sequence[Any], positions: dict[str, int]) -> FileRow 
 
 def _text(cell: Any) -> str:
     """A cell as trimmed text; 1234.0 (a number cell) reads as '1234'."""
+    if type(cell) is str:  # every CSV cell: checked first
+        return cell.strip()
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():

@@ -312,16 +312,18 @@ def _doubled_emails(rows: Iterable[_Checked]) -> list[RowError]:
 
     Which row is the person is not SMP's to guess, so neither is imported.
     """
-    seen: dict[str, list[tuple[int, bool]]] = {}
+    first: dict[str, tuple[int, bool]] = {}
+    doubled: dict[str, list[tuple[int, bool]]] = {}
     for row in rows:
-        if row.key is not None:
-            seen.setdefault(row.key, []).append((row.line, True))
-        for key in row.alias_keys:
-            seen.setdefault(key, []).append((row.line, False))
+        claims = [(row.key, True)] if row.key is not None else []
+        claims += [(key, False) for key in row.alias_keys]
+        for key, primary in claims:
+            place = (row.line, primary)
+            earlier = first.setdefault(key, place)
+            if earlier is not place:
+                doubled.setdefault(key, [earlier]).append(place)
     errors = []
-    for key, places in seen.items():
-        if len(places) < 2:
-            continue
+    for key, places in doubled.items():
         for line, primary in places:
             other, other_primary = next(p for p in places if p[0] != line)
             what = "the e-mail" if other_primary else "an alias"

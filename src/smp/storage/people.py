@@ -56,6 +56,7 @@ class PersonValues:
 # The columns an import compares and writes, in PersonValues' field order
 # (also a directory file's known columns).
 PERSON_COLUMNS = tuple(item.name for item in fields(PersonValues))
+_STATUS = PERSON_COLUMNS.index("status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +114,23 @@ def save_imported_people(
 
 def _load(session: Session, source: str) -> dict[str, _Stored]:
     """The source's people by email_key, as plain rows (no ORM objects)."""
-    columns = [_TABLE.c[name] for name in PERSON_COLUMNS]
+    width = len(PERSON_COLUMNS)
     query = (
-        select(PersonRow.id, PersonRow.email_key, PersonRow.terminated_at, *columns)
-        .where(PersonRow.source == source)
-        .order_by(PersonRow.id.desc())  # the oldest person wins a doubled key
+        select(
+            *(_TABLE.c[name] for name in PERSON_COLUMNS),
+            _TABLE.c.id,
+            _TABLE.c.terminated_at,
+            _TABLE.c.email_key,
+        )
+        .where(_TABLE.c.source == source)
+        .order_by(_TABLE.c.id.desc())  # the oldest person wins a doubled key
     )
     found: dict[str, _Stored] = {}
-    for row in session.execute(query):
-        person_id, key, terminated_at, *values = row
-        values[-1] = tuple(values[-1] or ())  # aliases: a JSON list
-        status = values[PERSON_COLUMNS.index("status")]
-        found[key] = _Stored(person_id, tuple(values), status, terminated_at)
+    # Core rows, sliced: 50,000 people load in a fraction of the ORM's time.
+    for row in session.connection().execute(query):
+        values = tuple(row)
+        person_id, left_at, key = values[width:]
+        found[key] = _Stored(person_id, values[:width], values[_STATUS], left_at)
     return found
 
 
@@ -141,7 +147,7 @@ def _plain(person: PersonValues) -> tuple[Any, ...]:
         person.type.value,
         person.start_date,
         person.end_date,
-        person.aliases,
+        list(person.aliases),  # as the JSON column reads back
     )
 
 
@@ -161,7 +167,6 @@ def terminated_at(
 
 def _row(person: PersonValues) -> dict[str, Any]:
     values = dict(zip(PERSON_COLUMNS, _plain(person), strict=True))
-    values["aliases"] = list(person.aliases)
     values["email_key"] = email_key(person.email)
     return values
 
@@ -194,11 +199,13 @@ def _insert(
 ) -> None:
     if not people:
         return
-    rows = [_row(person) for person in people]
-    columns: dict[str, list[Any]] = {
-        name: [row[name] for row in rows] for name in rows[0]
-    }
-    count = len(rows)
+    # Column by column, as insert_columns takes them: no dict per person.
+    values = zip(*(_plain(person) for person in people), strict=True)
+    columns: dict[str, list[Any]] = dict(
+        zip(PERSON_COLUMNS, map(list, values), strict=True)
+    )
+    columns["email_key"] = [email_key(email) for email in columns["email"]]
+    count = len(people)
     columns["source"] = [source] * count
     columns["created_at"] = columns["updated_at"] = [now] * count
     columns["terminated_at"] = [
