@@ -16,6 +16,7 @@ from smp.scim.app import MOUNT_PATH, build_scim_app
 from smp.storage import SecretBox
 from smp.sync import SyncContext
 from smp.web.app import install_web
+from smp.web.pages_people import UPLOADS
 from smp.web.session import cookie_user
 
 
@@ -29,7 +30,9 @@ def create_app(
 ) -> FastAPI:
     """The whole server: `/api/v1`, `/scim/v2`, `/openapi.json`, `/docs`, `/healthz`
     and the UI."""
-    app = build_app(engine, box, context, scheduler=scheduler, config=config)
+    app = build_app(
+        engine, box, context, scheduler=scheduler, config=config, uploads=UPLOADS
+    )
     app.state.smp.cookie_auth = cookie_user
     # SCIM 2.0 for identity providers; its own tokens, errors and body limit.
     app.mount(MOUNT_PATH, build_scim_app(engine, now=context.now))

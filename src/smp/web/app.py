@@ -20,6 +20,7 @@ from smp.web import (
     pages_dashboard,
     pages_docs,
     pages_integrations,
+    pages_people,
     pages_settings,
     pages_users,
 )
@@ -93,6 +94,7 @@ def install_web(app: FastAPI) -> None:
         pages_users,
         pages_account,
         pages_docs,
+        pages_people,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
