@@ -177,3 +177,50 @@ def keys(
         return
     for row in rows:
         typer.echo(f"{row['account']:<20} {row['kind']:<11} {row['key']}")
+
+
+@app.command("people")
+def people(
+    seed: SeedOpt = 1,
+    world_file: WorldOpt = None,
+    accounts: AccountsOpt = 2,
+    teammates: TeammatesOpt = 30,
+    pending: PendingOpt = 3,
+    subusers: SubusersOpt = 3,
+    months: MonthsOpt = 6,
+    invoices: InvoicesOpt = 6,
+    today: TodayOpt = None,
+    terminated: Annotated[
+        int, typer.Option(help="People terminated while their accounts remain.")
+    ] = 2,
+    externals: Annotated[
+        int, typer.Option(help="Accounts on a non-company domain with no person.")
+    ] = 2,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Write each account's expected classification (JSON)."),
+    ] = None,
+) -> None:
+    """Print an employee directory (CSV) matching the world `serve` serves."""
+    from smp.simulator.directory import DirectoryError, directory
+
+    world = build_world(
+        seed, world_file, accounts, teammates, pending, subusers, months, invoices,
+        today=pinned_date(today),
+    )  # fmt: skip
+    try:
+        text, expected = directory(
+            world, seed=seed, terminated=terminated, externals=externals
+        )
+    except DirectoryError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if truth is not None:
+        try:
+            truth.write_text(json.dumps(expected.to_json(), indent=1) + "\n")
+        except OSError as error:
+            typer.echo(
+                f"error: --truth: cannot write {truth}: {error.strerror}", err=True
+            )
+            raise typer.Exit(2) from None
+    typer.echo(text, nl=False)
