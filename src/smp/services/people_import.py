@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -307,7 +307,7 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
-def _doubled_emails(rows: Iterable[_Checked]) -> list[RowError]:
+def _doubled_emails(rows: Sequence[_Checked]) -> list[RowError]:
     """An e-mail given to two rows (as e-mail or alias): both rows are wrong.
 
     Which row is the person is not SMP's to guess, so neither is imported.
@@ -315,23 +315,27 @@ def _doubled_emails(rows: Iterable[_Checked]) -> list[RowError]:
     first: dict[str, tuple[int, bool]] = {}
     doubled: dict[str, list[tuple[int, bool]]] = {}
     for row in rows:
-        claims = [(row.key, True)] if row.key is not None else []
-        claims += [(key, False) for key in row.alias_keys]
-        for key, primary in claims:
+        for key, primary in _claims(row):
             place = (row.line, primary)
             earlier = first.setdefault(key, place)
             if earlier is not place:
                 doubled.setdefault(key, [earlier]).append(place)
     errors = []
-    for key, places in doubled.items():
-        for line, primary in places:
-            other, other_primary = next(p for p in places if p[0] != line)
+    for row in rows:  # each row's errors in the order of its e-mails
+        for key, primary in _claims(row):
+            places = doubled.get(key)
+            if places is None:
+                continue
+            other, other_primary = next(p for p in places if p[0] != row.line)
             what = "the e-mail" if other_primary else "an alias"
+            column = "email" if primary else "aliases"
             errors.append(
-                RowError(
-                    line,
-                    "email" if primary else "aliases",
-                    f"{key} is also {what} of row {other}",
-                )
+                RowError(row.line, column, f"{key} is also {what} of row {other}")
             )
     return errors
+
+
+def _claims(row: _Checked) -> list[tuple[str, bool]]:
+    """The row's e-mail keys, each with whether it is the primary one."""
+    claims = [(row.key, True)] if row.key is not None else []
+    return claims + [(key, False) for key in row.alias_keys]
