@@ -11,12 +11,14 @@ rules of docs/people.md:
   `external` (the world's last e-mail domain is then a partner agency's: its
   other accounts belong to people of type `partner`);
 - about one company account in twelve has no person: `unknown_internal`;
-- one account (when there are ten or more) is claimed by two people, one by
-  primary e-mail and one by alias: `ambiguous`;
 - the rest are matched: subusers to `service` people, others to employees,
   contractors and partners, some on leave (still their type), one in five by
   an alias (the person's primary e-mail is another address), and one in four
   written in capitals, which matching must ignore.
+
+No account is `ambiguous`: one file never gives an e-mail to two rows (the
+import refuses it), so two people claim one e-mail only across sources; the
+acceptance test adds such a second source itself.
 
 The same world, seed and counts give the same file and truth.
 """
@@ -33,6 +35,7 @@ from typing import Literal
 from smp.simulator.world import World
 
 Kind = Literal["teammate", "invite", "subuser"]
+MatchedBy = Literal["email", "alias"]
 COLUMNS = (
     "email",
     "employee_id",
@@ -64,11 +67,9 @@ class AccountTruth:
     email: str
     username: str | None
     classification: str
-    matched_by: Literal["email", "alias"] | None
+    matched_by: MatchedBy | None
     # The person's primary e-mail as the file gives it, when matched.
     person_email: str | None
-    # The primary e-mails of the people who claim an ambiguous account.
-    claimed_by: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -155,8 +156,8 @@ class _Builder:
         self.listed = _listed(world)
         self.taken = {_key(a.email) for a in self.listed}
         self.people: list[_Person] = []
-        # e-mail key -> (classification, matched_by, person, claimants)
-        self.fate: dict[str, tuple[str, str | None, _Person | None, list[_Person]]] = {}
+        # e-mail key -> (classification, matched_by, person)
+        self.fate: dict[str, tuple[str, MatchedBy | None, _Person | None]] = {}
 
     def fresh_email(self, local: str, domain: str) -> str:
         """An address no account uses, for a person's other e-mail."""
@@ -240,10 +241,10 @@ def _outside(build: _Builder, domains: set[str], externals: int) -> None:
     for number, listed in enumerate(chosen):
         key = _key(listed.email)
         if number < externals:
-            build.fate[key] = ("external", None, None, [])
+            build.fate[key] = ("external", None, None)
             continue
         partner = build.person(listed, listed.email, kind="partner")
-        build.fate[key] = ("partner", "email", partner, [partner])
+        build.fate[key] = ("partner", "email", partner)
 
 
 def _company(build: _Builder, domains: set[str], terminated: int) -> None:
@@ -254,7 +255,6 @@ def _company(build: _Builder, domains: set[str], terminated: int) -> None:
             f"{len(chosen)} accounts"
         )
     unknown = max(1, len(chosen) // UNKNOWN_EVERY) if len(chosen) > terminated else 0
-    ambiguous = 1 if len(chosen) - terminated - unknown >= 10 else 0
     for number, listed in enumerate(chosen):
         key = _key(listed.email)
         if number < terminated:
@@ -262,21 +262,11 @@ def _company(build: _Builder, domains: set[str], terminated: int) -> None:
             person = build.person(
                 listed, listed.email, status="terminated", end_date=ended
             )
-            build.fate[key] = ("leaver", "email", person, [person])
+            build.fate[key] = ("leaver", "email", person)
         elif number < terminated + unknown:
-            build.fate[key] = ("unknown_internal", None, None, [])
-        elif number < terminated + unknown + ambiguous:
-            _ambiguous(build, listed)
+            build.fate[key] = ("unknown_internal", None, None)
         else:
             _matched(build, listed, number)
-
-
-def _ambiguous(build: _Builder, listed: _Listed) -> None:
-    owner = build.person(listed, listed.email)
-    # Someone else lists the same address as one of theirs: never guessed.
-    other_email = build.fresh_email("shared.inbox", _domain(listed.email))
-    other = build.person(listed, other_email, aliases=(listed.email.upper(),))
-    build.fate[_key(listed.email)] = ("ambiguous", None, None, [owner, other])
 
 
 def _matched(build: _Builder, listed: _Listed, number: int) -> None:
@@ -296,24 +286,22 @@ def _matched(build: _Builder, listed: _Listed, number: int) -> None:
         person = build.person(
             listed, primary, status=status, kind=kind, aliases=(email,)
         )
-        build.fate[_key(listed.email)] = (kind, "alias", person, [person])
+        build.fate[_key(listed.email)] = (kind, "alias", person)
         return
     person = build.person(listed, email, status=status, kind=kind)
-    build.fate[_key(listed.email)] = (kind, "email", person, [person])
+    build.fate[_key(listed.email)] = (kind, "email", person)
 
 
 def _truth(build: _Builder, listed: _Listed) -> AccountTruth:
-    classification, how, person, claimants = build.fate[_key(listed.email)]
-    ambiguous = classification == "ambiguous"
+    classification, how, person = build.fate[_key(listed.email)]
     return AccountTruth(
         account=listed.account,
         kind=listed.kind,
         email=listed.email,
         username=listed.username,
         classification=classification,
-        matched_by=how,  # type: ignore[arg-type]
+        matched_by=how,
         person_email=person.email if person else None,
-        claimed_by=tuple(p.email for p in claimants) if ambiguous else (),
     )
 
 

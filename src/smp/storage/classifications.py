@@ -135,10 +135,10 @@ def load_index(session: Session) -> MatchIndex:
             session.connection().execute(query)
         )
     )
+    # .all(): dict() would take a Result, which has keys(), for a mapping.
     links = dict(
         session.connection()
         .execute(select(AccountLinkRow.email_key, AccountLinkRow.person_id))
-        .tuples()
         .all()
     )
     domains = session.scalars(select(CompanyDomainRow.domain)).all()
