@@ -43,6 +43,9 @@ PAGES: tuple[Swept, ...] = (
     Swept("users", "/users", (ADMIN,)),
     Swept("account", "/account"),
     Swept("docs", "/docs", ready="#swagger-ui .opblock"),
+    # Before the admin's import flow: how to import; after it (viewer): people.
+    Swept("people", "/people"),
+    Swept("accounts", "/accounts"),
     Swept("not-found", "/integrations/987654", status=404),
     Swept("forbidden", "/users", (VIEWER,), status=403),
 )
@@ -100,10 +103,39 @@ def sign_in_refused(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
     return submit(page, "Sign in")
 
 
+# A directory whose third line has an error; imported with "partial".
+DIRECTORY = (
+    b"email,first_name,last_name,department,status,type\n"
+    b"ada.sweep@people.example,Ada,Lovelace,Research,active,employee\n"
+    b"charles.sweep@people.example,Charles,Babbage,Research,fired,employee\n"
+    b"grace.sweep@people.example,Grace,Hopper,Navy,terminated,contractor\n"
+)
+
+
+def import_directory(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/people/import")
+    page.get_by_label("Directory file").set_input_files(
+        files=[{"name": "sweep.csv", "mimeType": "text/csv", "buffer": DIRECTORY}]
+    )
+    page.get_by_label("Import the valid rows, skip the rows in error").check()
+    return submit(page, "Import")
+
+
+def open_person(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/people?status=terminated")
+    with page.expect_navigation() as landed:
+        page.get_by_role("link", name="Grace Hopper").click()
+    response = landed.value
+    assert response is not None
+    return response.text()
+
+
 FLOWS: tuple[Flow, ...] = (
     Flow("integrate-refused", ADMIN, integrate_refused),
     Flow("settings-key-added", ADMIN, add_billing_key),
     Flow("settings-key-refused", ADMIN, add_key_refused),
     Flow("users-refused", ADMIN, add_user_refused),
     Flow("login-refused", ANONYMOUS, sign_in_refused),
+    Flow("people-import-report", ADMIN, import_directory),
+    Flow("person", ADMIN, open_person),
 )
