@@ -71,7 +71,7 @@ ADA = person(
     type="contractor",
     start_date="2020-01-31",
     end_date="2026-12-31",
-    aliases="ada.l@acme.test; countess@old.test",
+    aliases="ada.l@acme.test;\r\n countess@old.test",  # a new line after a ';'
 )
 BOB = person("bob@acme.test", status="terminated")
 CY = person("cy@acme.test", status="leave", type="partner")

@@ -18,7 +18,7 @@ from tests.support.directory_files import (
 )
 
 from smp.services.people_import import import_people
-from smp.storage import make_engine, migrate
+from smp.storage import StorageError, make_engine, migrate
 
 NOW = dt.datetime.now(dt.UTC)
 # The header is line 1: the first person is on line 2.
@@ -142,12 +142,14 @@ def test_values_longer_than_their_column(engine: Engine) -> None:
         person("b" * 311 + "@acme.test"),
         person("c@acme.test", aliases="d" * 320 + "@acme.test"),
         person("e" * 310 + "@acme.test", last_name="L" * 200),  # at the limits
+        person("\ufb03" * 110 + "@acme.test"),  # 120 characters, NFKC: 340
     ]
     assert errors_of(engine, *rows) == [
         (3, "employee_id", "is 101 characters long (at most 100)"),
         (3, "first_name", "is 201 characters long (at most 200)"),
         (4, "email", "is 321 characters long (at most 320)"),
         (5, "aliases", "is 330 characters long (at most 320)"),
+        (7, "email", "is 340 characters long once normalised (at most 320)"),
     ]
 
 
@@ -178,3 +180,15 @@ def test_a_row_with_several_problems_has_one_error_each_in_column_order(
         ),
         (3, "end_date", "'soon' is not a date: write it as YYYY-MM-DD"),
     ]
+
+
+def test_a_database_it_cannot_use_is_a_storage_error_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    unmigrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    data = csv_text([HEADER, GOOD]).encode()
+    try:
+        with pytest.raises(StorageError, match=r"^cannot use the database .*people"):
+            import_people(unmigrated, data, filename="hr.csv", now=NOW)
+    finally:
+        unmigrated.dispose()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from smp.model.people import IMPORTABLE_STATUSES, PersonStatus, PersonType, email_key
@@ -34,8 +35,9 @@ from smp.services.people_file import (
     read_directory_file,
     too_large,
 )
-from smp.services.refusals import Refused, refusing
+from smp.services.refusals import Refused
 from smp.storage.classifications import reclassify
+from smp.storage.engine import storage_error
 from smp.storage.people import (
     SOURCE_LIMIT,
     TEXT_LIMITS,
@@ -133,10 +135,13 @@ def import_people(
     valid = [row.person for row in checked if row.person and row.line not in in_error]
     # A row in error may still be a person of the directory: never call them gone.
     keep = {row.key for row in checked if row.line in in_error and row.key}
-    with refusing(), Session(engine) as session, session.begin():
-        counts = save_imported_people(session, name, valid, keep=keep, now=now)
-    if counts.imported or counts.updated or counts.gone:
-        reclassify(engine, now=now)
+    try:
+        with Session(engine) as session, session.begin():
+            counts = save_imported_people(session, name, valid, keep=keep, now=now)
+        if counts.imported or counts.updated or counts.gone:
+            reclassify(engine, now=now)
+    except DBAPIError as error:  # the database, not the file: StorageError
+        raise storage_error(error, engine) from None
     return ImportReport(
         name,
         counts.imported,
@@ -274,6 +279,14 @@ class _Problems:
             return None
         if not _EMAIL.fullmatch(text):
             self.add(column, f"{_shown(text)} is not an e-mail address")
+            return None
+        # NFKC may lengthen it ('ﬃ' is 'ffi'): the stored key must fit too.
+        key, limit = email_key(text), TEXT_LIMITS["email_key"]
+        if len(key) > limit:
+            self.add(
+                column,
+                f"is {len(key):,} characters long once normalised (at most {limit})",
+            )
             return None
         return text
 
