@@ -38,6 +38,9 @@ def upload_and_read(srv: Server, base: str, page: Page) -> None:
     page.get_by_label("Directory file").set_input_files(
         files=[{"name": "research.csv", "mimeType": "text/csv", "buffer": FILE}]
     )
+    # Left empty, the source is the file's name, which the field then shows.
+    source = page.get_by_label("Source name")
+    expect(source).to_have_attribute("placeholder", "research")
     page.get_by_label("Import the valid rows, skip the rows in error").check()
     page.get_by_role("button", name="Import", exact=True).click()
     report = page.get_by_test_id("import-report")
