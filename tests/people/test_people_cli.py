@@ -12,38 +12,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from tests.support.people_rows import Seeded, seed_directory
+from tests.support.people_rows import (
+    ACCOUNT_KEYS,
+    PERSON_KEYS,
+    Seeded,
+    seed_directory,
+)
 from typer.testing import CliRunner, Result
 
 from smp.cli import opening
 from smp.cli.main import app
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-PERSON_KEYS = [
-    "id",
-    "email",
-    "employee_id",
-    "first_name",
-    "last_name",
-    "department",
-    "manager_email",
-    "status",
-    "type",
-    "aliases",
-    "source",
-]
-ACCOUNT_KEYS = [
-    "integration",
-    "kind",
-    "email",
-    "username",
-    "role",
-    "status",
-    "person_id",
-    "person_status",
-    "classification",
-    "matched_by",
-]
 
 
 @pytest.fixture(scope="module")

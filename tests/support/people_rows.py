@@ -21,6 +21,33 @@ from smp.model.people import email_key
 from smp.storage import create_integration
 from smp.storage.tables import AccountClassificationRow, MemberRow, PersonRow
 
+# The JSON shapes, key by key, in order.
+PERSON_KEYS = [
+    "id",
+    "email",
+    "employee_id",
+    "first_name",
+    "last_name",
+    "department",
+    "manager_email",
+    "status",
+    "type",
+    "aliases",
+    "source",
+]
+ACCOUNT_KEYS = [
+    "integration",
+    "kind",
+    "email",
+    "username",
+    "role",
+    "status",
+    "person_id",
+    "person_status",
+    "classification",
+    "matched_by",
+]
+
 # Leavers' accounts' lags, in seconds; their median is the middle one.
 LAGS = (3_600, 10_000, 86_400)
 MEDIAN_LAG = 10_000
