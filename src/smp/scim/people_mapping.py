@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 from scim2_models import (
-    EnterpriseUser,
     InvalidValueException,
     Meta,
     Resource,
@@ -32,6 +31,7 @@ from scim2_models import (
 )
 
 from smp.model.people import PersonStatus, PersonType, email_key
+from smp.scim.models import SmpEnterpriseUser
 from smp.storage.scim_people import ScimPersonFields, StoredScimPerson
 
 RESOURCE_TYPE = "User"
@@ -98,7 +98,7 @@ def fields_of(user: Resource[Any]) -> ScimPersonFields:
         raise InvalidValueException(detail="userName is required")
     emails = _emails(user)
     email = emails[0] if emails else user_name
-    enterprise = user[EnterpriseUser]
+    enterprise = user[SmpEnterpriseUser]
     name = user.name
     resource = user.model_dump(mode="json")
     for key in NOT_STORED:

@@ -15,22 +15,24 @@ from scim2_models import (
     AuthenticationScheme,
     Bulk,
     ChangePassword,
-    EnterpriseUser,
     ETag,
     Filter,
     Patch,
     Resource,
     ResourceType,
+    ScimPolicy,
     ScimProvider,
     ServiceProviderConfig,
     Sort,
     User,
 )
 
+from smp.scim.models import SmpEnterpriseUser
+
 # The largest page a search returns, whatever `count` asks for.
 MAX_RESULTS = 200
 
-USER_RESOURCE_TYPE = ResourceType.from_resource(User[EnterpriseUser])
+USER_RESOURCE_TYPE = ResourceType.from_resource(User[SmpEnterpriseUser])
 
 BEARER_SCHEME = AuthenticationScheme(
     type=AuthenticationScheme.Type.oauthbearertoken,
@@ -50,15 +52,26 @@ CONFIG = ServiceProviderConfig(
 )
 
 
+# Strict, except where Microsoft Entra ID departs from RFC 7644 in ways that
+# cannot be mistaken for anything else: a PATCH `remove` naming the value to
+# remove, and a `replace` on emails[type eq "work"].value when no such entry
+# exists yet (Entra expects it created).
+POLICY = ScimPolicy(
+    remove_value_as_filter=ScimPolicy.RemoveValue.apply,
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
+)
+
+
 def scim_provider() -> ScimProvider:
     """The description /ServiceProviderConfig, /ResourceTypes and /Schemas publish."""
     return ScimProvider(
-        models=[User, EnterpriseUser],
+        models=[User, SmpEnterpriseUser],
         resource_types=[USER_RESOURCE_TYPE],
         config=CONFIG,
+        policy=POLICY,
     )
 
 
 def user_model(provider: ScimProvider) -> type[Resource[Any]]:
-    """The composed model of a SCIM user: User[EnterpriseUser]."""
+    """The composed model of a SCIM user: User[SmpEnterpriseUser]."""
     return cast(type[Resource[Any]], provider.model_for(USER_RESOURCE_TYPE))
