@@ -228,3 +228,11 @@ def test_a_file_over_the_limit_is_refused_naming_the_limit() -> None:
     assert message == (
         "the file is 25.0 MB; SMP reads directory files of at most 25 MB"
     )
+
+
+def test_excels_separator_line_names_the_separator_and_counts_as_a_line() -> None:
+    text = 'sep=;\r\nemail;department\r\na@acme.test;"R&D, Europe"\r\n'
+    read = read_directory_file(text.encode("utf-8-sig"), "hr.csv")
+    assert [(row.line, row.cells) for row in read.rows] == [
+        (3, {"email": "a@acme.test", "department": "R&D, Europe"})
+    ]

@@ -45,6 +45,7 @@ XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 # The separators a spreadsheet program writes: `;` where `,` is the decimal
 # comma, tab for Excel's "Unicode Text".
 SEPARATORS = (",", ";", "\t")
+_SEPARATOR_HINT = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
 
 HOW_TO_SAVE = (
     "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)' or as "
@@ -155,14 +156,21 @@ def _separator(header_line: str) -> str:
 
 def _csv_rows(text: str) -> Iterator[tuple[int, Sequence[Any]]]:
     """(line where the row starts, its cells) for each row of the CSV."""
-    separator = _separator(text.split("\n", 1)[0])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    start = 1
+    lines = io.StringIO(text, newline="")
+    first = lines.readline()
+    hint = _SEPARATOR_HINT.fullmatch(first.rstrip("\r\n"))
+    if hint:  # Excel's "sep=;" line names the separator; it is no row
+        separator, start = hint.group(1), 2
+    else:
+        separator, start = _separator(first), 1
+        lines.seek(0)
+    reader = csv.reader(lines, delimiter=separator)
+    line_offset = start - 1
     try:
         for cells in reader:
             yield start, cells
             # A quoted cell may span lines: the next row starts after them all.
-            start = reader.line_num + 1
+            start = line_offset + reader.line_num + 1
     except csv.Error as error:
         raise Refused(
             f"the CSV cannot be read at line {start}: {error}", field="file"

@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, select, update
+from sqlalchemy import String, Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from smp.model.people import PersonStatus, PersonType, email_key
@@ -29,6 +29,11 @@ TEXT_LIMITS: dict[str, int] = {
     if isinstance(column.type, String) and column.type.length
 }
 SOURCE_LIMIT = TEXT_LIMITS["source"]
+# One key per schema (tests share a database); one-key advisory locks never
+# meet the two-key ones of the sync and of reclassification.
+_PG_QUEUE_SQL = (
+    "SELECT pg_advisory_xact_lock(hashtext('smp people import ' || current_schema()))"
+)
 # Statuses that mean the person has left: `terminated_at` is set for them.
 LEFT = frozenset({PersonStatus.TERMINATED.value, PersonStatus.GONE.value})
 
@@ -88,6 +93,10 @@ def save_imported_people(
     The source's people whose email_key is neither among `people` nor in
     `keep` (rows the file had in error) turn `gone`.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        # Two imports at once would both insert the same new people: the
+        # second waits, then finds them. (SQLite's BEGIN IMMEDIATE does this.)
+        session.execute(text(_PG_QUEUE_SQL))
     stored = _load(session, source)
     new: list[PersonValues] = []
     changed: list[dict[str, Any]] = []
