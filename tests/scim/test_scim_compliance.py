@@ -201,6 +201,18 @@ def test_a_large_body_is_refused_before_it_is_read_as_a_user(
     assert response.json()["schemas"] == [ERROR_SCHEMA]
 
 
+def test_a_body_over_the_server_s_limit_is_refused_before_scim_reads_it(
+    served: ScimServer,
+) -> None:
+    with served.http(served.scim_token) as http:
+        response = http.post(
+            "Users",
+            json={"userName": "huge@acme.example", "title": "x" * 70_000},
+        )
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 def test_a_filter_scim_cannot_read_is_an_invalid_filter(
     served: ScimServer,
 ) -> None:

@@ -177,19 +177,28 @@ def test_a_person_pushed_over_scim_lives_and_leaves(
 def test_entra_style_patch_deactivates(
     served: ScimServer, served_db: Engine, domain: str
 ) -> None:
-    """Entra ID sends capitalised ops and booleans as strings."""
+    """Entra ID sends capitalised ops, booleans as strings, filters to create."""
     with served.http(served.scim_token) as http:
         made = http.post("Users", json={"userName": f"entra@{domain}"}).json()
         response = http.patch(
             f"Users/{made['id']}",
             json={
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+                "Operations": [
+                    {"op": "Replace", "path": "active", "value": "False"},
+                    # No work e-mail yet: Entra expects the entry created.
+                    {
+                        "op": "replace",
+                        "path": 'emails[type eq "work"].value',
+                        "value": f"entra.work@{domain}",
+                    },
+                ],
             },
         )
     # No attributes asked for: 204 is allowed (RFC 7644 §3.5.2).
     assert response.status_code in (200, 204), response.text
-    assert _person(served_db, made["id"]).status == "terminated"
+    row = _person(served_db, made["id"])
+    assert (row.status, row.email) == ("terminated", f"entra.work@{domain}")
 
 
 def test_user_names_are_unique_without_case(
