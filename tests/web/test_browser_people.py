@@ -3,12 +3,15 @@ then finds the imported person on the People page and opens them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from tests.support.app import Server
 from tests.web.browserkit import shot, sign_in
 
 from smp.services import people
+from smp.services.people_import import MAX_FILE_BYTES
 
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
 
@@ -63,3 +66,32 @@ def upload_and_read(srv: Server, base: str, page: Page) -> None:
     expect(page.get_by_test_id("person-status")).to_contain_text("terminated")
     expect(page.get_by_test_id("no-accounts")).to_be_visible()
     shot(page, "person-page")
+
+
+def test_a_file_too_large_is_refused_before_it_is_sent(
+    live: tuple[Server, str], browser: Browser, tmp_path: Path
+) -> None:
+    srv, base = live
+    # Sparse, so written at once; given as a path, Chromium reads it from disk.
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as out:
+        out.truncate(MAX_FILE_BYTES + 1)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        sign_in(page, base, srv.admin)
+        page.goto(f"{base}/people/import")
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+        file = page.get_by_label("Directory file")
+        file.set_input_files(huge)
+        expect(page.locator("#file-error")).to_contain_text(
+            f"larger than {MAX_FILE_BYTES // 2**20} MB"
+        )
+        expect(file).to_have_attribute("aria-invalid", "true")
+        page.get_by_role("button", name="Import", exact=True).click()
+        expect(page.get_by_role("button", name="Import", exact=True)).to_be_enabled()
+        assert sent == []
+        shot(page, "people-import-too-large")
+    finally:
+        context.close()
