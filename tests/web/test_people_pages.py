@@ -240,6 +240,9 @@ async def test_accounts_are_counted_and_filtered_by_classification(
     for classification, count in seeded.expected.items():
         assert _count(every, f"count-{classification}") == count, classification
     assert sorted(EMAILS.findall(leavers)) == sorted(m["email"] for m in seeded.leavers)
+    # Counted within the chosen integration too (the only one here).
+    for classification, count in seeded.expected.items():
+        assert _count(external.text, f"count-{classification}") == count
     guests = srv.world.accounts[0].teammates[-2:]
     assert sorted(EMAILS.findall(external.text)) == sorted(g["email"] for g in guests)
     assert "Unknown (company domain)" in every
