@@ -7,13 +7,19 @@ only be skipped for a capability SMP declares unsupported.
 from __future__ import annotations
 
 import collections
+import datetime as dt
+import json
 
 import httpx
 import pytest
 from scim2_tester import Status, check_server
 from sqlalchemy import Engine, func, select
 from tests.support.scim import ScimServer
+from typer.testing import CliRunner
 
+from smp.cli.main import app
+from smp.storage import session_factory
+from smp.storage.scim_tokens import create_scim_token
 from smp.storage.tables import PersonRow, ScimTokenRow
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -119,11 +125,40 @@ def test_a_used_token_records_when(served: ScimServer, served_db: Engine) -> Non
         assert http.get("Users").status_code == 200
     with served_db.connect() as connection:
         used = connection.execute(
-            select(ScimTokenRow.label, ScimTokenRow.last_used_at)
+            select(ScimTokenRow.last_used_at).where(ScimTokenRow.label == "Okta")
         ).all()
     assert len(used) == 1
-    assert used[0].label == "Okta"
     assert used[0].last_used_at is not None
+
+
+def test_a_revoked_token_opens_nothing(served: ScimServer, served_db: Engine) -> None:
+    with session_factory(served_db).begin() as session:
+        record, raw = create_scim_token(
+            session, "Temporary", created_by=None, now=dt.datetime.now(dt.UTC)
+        )
+    with served.http(raw) as http:
+        assert http.get("Users").status_code == 200
+    runner = CliRunner()
+    listed = runner.invoke(
+        app, ["people", "scim-tokens", "--json"], env=served.home.env
+    )
+    assert listed.exit_code == 0, listed.output
+    labels = {t["label"]: t for t in json.loads(listed.stdout)}
+    assert labels["Temporary"]["id"] == record.id
+    assert labels["Temporary"]["last_used_at"] is not None
+    assert raw not in listed.stdout
+
+    revoked = runner.invoke(
+        app, ["people", "scim-revoke", str(record.id)], env=served.home.env
+    )
+    assert revoked.exit_code == 0, revoked.output
+    with served.http(raw) as http:
+        _assert_scim_401(http.get("Users"))
+    again = runner.invoke(
+        app, ["people", "scim-revoke", str(record.id)], env=served.home.env
+    )
+    assert again.exit_code == 2
+    assert f"no SCIM token has the id {record.id}" in again.stderr
 
 
 def _people_named(engine: Engine, user_name: str) -> int:

@@ -14,9 +14,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from smp.sendgrid.keys import contains_key
-from smp.services.input_rules import KEY_IN_TEXT, PRINTABLE
+from smp.services.input_rules import KEY_IN_TEXT, MAX_ID, PRINTABLE
 from smp.services.refusals import Refused
-from smp.storage.scim_tokens import ScimToken, create_scim_token
+from smp.storage.scim_tokens import (
+    ScimToken,
+    create_scim_token,
+    list_scim_tokens,
+    revoke_scim_token,
+)
 
 MAX_LABEL = 100
 DEFAULT_LABEL = "scim"
@@ -47,3 +52,19 @@ def new_scim_token(
     cleaned = clean_label(label)
     with Session(engine) as session, session.begin():
         return create_scim_token(session, cleaned, created_by=created_by, now=now)
+
+
+def scim_tokens(engine: Engine) -> list[ScimToken]:
+    """Every SCIM token's record (the tokens themselves are not kept)."""
+    with Session(engine) as session:
+        return list_scim_tokens(session)
+
+
+def revoke(engine: Engine, token_id: int) -> None:
+    """Revoke a SCIM token: its provider's next request gets 401."""
+    found = False
+    if 0 < token_id <= MAX_ID:
+        with Session(engine) as session, session.begin():
+            found = revoke_scim_token(session, token_id)
+    if not found:
+        raise Refused(f"no SCIM token has the id {token_id}", kind="not_found")

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from smp.storage.tables import ScimTokenRow
@@ -100,3 +100,9 @@ def mark_scim_token_used(session: Session, token_id: int, *, now: dt.datetime) -
 def list_scim_tokens(session: Session) -> list[ScimToken]:
     rows = session.scalars(select(ScimTokenRow).order_by(ScimTokenRow.id))
     return [_token(row) for row in rows]
+
+
+def revoke_scim_token(session: Session, token_id: int) -> bool:
+    """Delete a SCIM token; False when there is no such token."""
+    gone = session.execute(delete(ScimTokenRow).where(ScimTokenRow.id == token_id))
+    return bool(getattr(gone, "rowcount", 0))
