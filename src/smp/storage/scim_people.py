@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 
 from smp.model.people import PersonStatus, PersonType
 from smp.storage.errors import RecordNotFoundError, StorageError
+from smp.storage.people import terminated_at
 from smp.storage.tables import PersonRow
 from smp.storage.upsert import check_lengths
 
 SCIM_SOURCE = "scim"
-# Statuses after which a person has left; `terminated_at` is set on entering one.
-LEFT = (PersonStatus.TERMINATED.value, PersonStatus.GONE.value)
 
 
 class ScimUserNameTaken(StorageError):
@@ -177,20 +176,6 @@ def _columns(session: Session, fields: ScimPersonFields) -> dict[str, Any]:
     return values
 
 
-def _terminated_at(
-    old_status: str | None,
-    new_status: str,
-    old_terminated_at: dt.datetime | None,
-    now: dt.datetime,
-) -> dt.datetime | None:
-    """When SMP learnt the person left: kept while they stay left, else cleared."""
-    if new_status not in LEFT:
-        return None
-    if old_status in LEFT and old_terminated_at is not None:
-        return old_terminated_at
-    return now
-
-
 def _flush(session: Session) -> None:
     """Flush; two clients racing for one userName meet the unique index here."""
     try:
@@ -208,7 +193,7 @@ def insert_scim_person(
         source=SCIM_SOURCE,
         created_at=now,
         updated_at=now,
-        terminated_at=_terminated_at(None, fields.status.value, None, now),
+        terminated_at=terminated_at(None, None, fields.status.value, now),
         version=1,
         **values,
     )
@@ -235,8 +220,8 @@ def update_scim_person(
     _check_version(row, expected_version)
     _ensure_user_name_free(session, fields.user_name_key, row.id)
     values = _columns(session, fields)
-    values["terminated_at"] = _terminated_at(
-        row.status, fields.status.value, row.terminated_at, now
+    values["terminated_at"] = terminated_at(
+        row.status, row.terminated_at, fields.status.value, now
     )
     session.execute(
         update(PersonRow)
@@ -263,8 +248,8 @@ def delete_scim_person(
         .where(PersonRow.id == row.id)
         .values(
             status=PersonStatus.GONE.value,
-            terminated_at=_terminated_at(
-                row.status, PersonStatus.GONE.value, row.terminated_at, now
+            terminated_at=terminated_at(
+                row.status, row.terminated_at, PersonStatus.GONE.value, now
             ),
             scim_user_name=None,
             # SQL NULL, not the JSON value null.
