@@ -237,6 +237,7 @@ async def test_accounts_are_counted_and_filtered_by_classification(
         )
         wrong = await client.get("/accounts?classification=nobody")
         unknown_integration = await client.get("/accounts?integration=98765")
+        past_any_id = await client.get(f"/accounts?integration={10**30}")
     for classification, count in seeded.expected.items():
         assert _count(every, f"count-{classification}") == count, classification
     assert sorted(EMAILS.findall(leavers)) == sorted(m["email"] for m in seeded.leavers)
@@ -248,6 +249,7 @@ async def test_accounts_are_counted_and_filtered_by_classification(
     assert "Unknown (company domain)" in every
     assert wrong.status_code == 400
     assert unknown_integration.status_code == 404
+    assert past_any_id.status_code == 404
 
 
 async def _upload(

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from smp.model.people import Classification, PersonStatus
 from smp.services import people, refusals
+from smp.services.input_rules import MAX_ID
 from smp.services.people_import import MAX_FILE_BYTES, import_people
 from smp.storage import list_integrations, read_session
 from smp.web.deps import PagesDep
@@ -134,6 +135,8 @@ def _accounts_query(classification: str, integration: str, page: str) -> Account
     if integration and not (integration.isascii() and integration.isdigit()):
         raise Refused(400, "Choose the integration from the list.")
     chosen = int(integration) if integration else None
+    if chosen is not None and chosen > MAX_ID:  # past any id the database can hold
+        raise Refused(404, "There is no such integration.")
     return AccountsQuery(classification, chosen, _page_number(page))
 
 
