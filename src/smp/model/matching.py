@@ -74,7 +74,10 @@ def classify_person(person: Claimant) -> Classification:
     """A matched account's class: `leaver` if the person has left, else their type."""
     if person.has_left:
         return Classification.LEAVER
-    return Classification(person.type.value)
+    return _BY_TYPE[person.type]
+
+
+_BY_TYPE = {kind: Classification(kind.value) for kind in PersonType}
 
 
 class MatchIndex:
@@ -103,17 +106,23 @@ class MatchIndex:
                         ids.append(person.id)
         self._links = {email_key(k): v for k, v in links.items()}
         self._domains = frozenset(domain_key(d) for d in domains)
-        # Accounts repeat e-mails across integrations: each key is decided once.
+        # Accounts repeat e-mails across integrations: each key is decided
+        # once, and each e-mail as written normalised once.
         self._memo: dict[str, Match] = {}
+        self._written: dict[str, Match] = {}
 
     def classify(self, email: str | None) -> Match:
         """The verdict for an account with this e-mail (None: it has none)."""
-        key = email_key(email) if email else ""
-        if not key:
+        if not email:
             return _EXTERNAL
+        found = self._written.get(email)
+        if found is not None:
+            return found
+        key = email_key(email)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = self._decide(key)
+            found = self._memo[key] = self._decide(key) if key else _EXTERNAL
+        self._written[email] = found
         return found
 
     def _decide(self, key: str) -> Match:
@@ -121,6 +130,11 @@ class MatchIndex:
         if linked is not None and linked in self.people:
             person = self.people[linked]
             return Match(person.id, MatchedBy.MANUAL, classify_person(person))
+        only = self._primary.get(key)
+        if only is not None and len(only) == 1 and key not in self._alias:
+            # The common case: one person's primary e-mail, nobody's alias.
+            person = self.people[only[0]]
+            return Match(person.id, MatchedBy.EMAIL, classify_person(person))
         primary = set(self._primary.get(key, ()))
         alias = set(self._alias.get(key, ()))
         claimants = sorted(primary | alias)
