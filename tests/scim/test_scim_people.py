@@ -201,17 +201,31 @@ def test_entra_style_patch_deactivates(
     assert (row.status, row.email) == ("terminated", f"entra.work@{domain}")
 
 
-def test_user_names_are_unique_without_case(
-    client: HttpxScimClient, domain: str
+@pytest.mark.parametrize(
+    ("written", "again"),
+    [
+        ("Fox.Mulder@{domain}", "fox.mulder@{upper}"),
+        # Casefolded as SMP compares e-mails: ß is ss, full-width is ASCII.
+        ("Strauß@{domain}", "STRAUSS@{domain}"),
+        ("ｋｒｙｃｅｋ@{domain}", "Krycek@{domain}"),
+    ],
+)
+def test_user_names_are_unique_and_found_as_smp_compares_e_mails(
+    client: HttpxScimClient, domain: str, written: str, again: str
 ) -> None:
     model = _model(client)
-    client.create(model.model_validate({"userName": f"Fox.Mulder@{domain}"}))
+    first, second = (
+        name.format(domain=domain, upper=domain.upper()) for name in (written, again)
+    )
+    made = client.create(model.model_validate({"userName": first}))
+    assert isinstance(made, Resource)
     clash = client.create(
-        model.model_validate({"userName": f"fox.mulder@{domain.upper()}"}),
-        raise_scim_errors=False,
+        model.model_validate({"userName": second}), raise_scim_errors=False
     )
     assert isinstance(clash, Error)
     assert (clash.status, clash.scim_type) == (409, "uniqueness")
+    found = client.search(SearchRequest(filter=f'userName eq "{second}"'))
+    assert [r.id for r in found.resources or []] == [made.id]
 
 
 def test_searches_by_user_name_e_mail_and_any_filter_with_paging(

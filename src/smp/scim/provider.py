@@ -9,6 +9,7 @@ Groups: the server answers 501 to those, as RFC 7644 §3.12 says.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, cast
 
 from scim2_models import (
@@ -52,6 +53,18 @@ CONFIG = ServiceProviderConfig(
 )
 
 
+def comparison_key(binding: Any, value: str) -> str:
+    """How SCIM compares strings here: as SMP compares e-mails, when not caseExact.
+
+    NFKC and casefolding (smp.model.people.email_key, without its trimming),
+    so a filter on userName or emails.value finds exactly what the userName's
+    uniqueness and SMP's matching consider the same address.
+    """
+    if binding.case_exact:
+        return unicodedata.normalize("NFC", value)
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
 # Strict, except where Microsoft Entra ID departs from RFC 7644 in ways that
 # cannot be mistaken for anything else: a PATCH `remove` naming the value to
 # remove, and a `replace` on emails[type eq "work"].value when no such entry
@@ -59,6 +72,7 @@ CONFIG = ServiceProviderConfig(
 POLICY = ScimPolicy(
     remove_value_as_filter=ScimPolicy.RemoveValue.apply,
     unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
+    comparison_key=comparison_key,
 )
 
 
