@@ -455,7 +455,9 @@ class AccountClassificationRow(Base):
     __tablename__ = "account_classifications"
     __table_args__ = (
         UniqueConstraint("integration_id", "kind", "account_key"),
-        Index("ix_account_classifications_class", "present", "classification"),
+        # With id last, PostgreSQL too walks one classification in id order
+        # (SQLite appends the rowid to every index by itself).
+        Index("ix_account_classifications_class", "present", "classification", "id"),
         Index("ix_account_classifications_person", "person_id"),
     )
 

@@ -112,7 +112,7 @@ def upgrade() -> None:
     with op.batch_alter_table("account_classifications") as batch:
         batch.create_index(
             "ix_account_classifications_class",
-            ["present", "classification"],
+            ["present", "classification", "id"],
             unique=False,
         )
         batch.create_index(
