@@ -124,7 +124,7 @@ def test_a_huge_file_is_refused_by_its_size_without_being_read(
         tracemalloc.stop()
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: the file is 50.0 MB; SMP reads directory files of at most 25 MB\n"
+        "error: the file is 50.0 MB: a directory file may be at most 25 MB\n"
     )
     assert peak < 5 * 1024 * 1024  # far below the file's 50 MB
 

@@ -225,9 +225,18 @@ def test_the_encoding_refusal_says_how_to_save_the_file() -> None:
 def test_a_file_over_the_limit_is_refused_naming_the_limit() -> None:
     assert MAX_FILE_BYTES == 25 * 1024 * 1024
     message = _refusal(b"email\n" + b"x" * MAX_FILE_BYTES)
-    assert message == (
-        "the file is 25.0 MB; SMP reads directory files of at most 25 MB"
-    )
+    assert message == "the file is larger than the 25 MB a directory file may be"
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused() -> None:
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            megabyte = b" " * (1024 * 1024)
+            for _ in range(201):  # a megabyte at a time: little memory
+                sheet.write(megabyte)
+    message = _refusal(out.getvalue(), "bomb.xlsx")
+    assert message == "the workbook unpacks to 201 MB, more than the 200 MB SMP reads"
 
 
 def test_excels_separator_line_names_the_separator_and_counts_as_a_line() -> None:

@@ -17,6 +17,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import math
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -74,7 +75,7 @@ class DirectoryFile:
 def read_directory_file(data: bytes, filename: str) -> DirectoryFile:
     """The file's rows; Refused when it is no CSV or XLSX SMP can read."""
     if len(data) > MAX_FILE_BYTES:
-        raise too_large(len(data))
+        raise too_large()
     if not data.strip():
         raise Refused("the file is empty", field="file")
     suffix = file_suffix(filename)
@@ -95,10 +96,19 @@ def read_directory_file(data: bytes, filename: str) -> DirectoryFile:
     return _directory(table)
 
 
-def too_large(size: int) -> Refused:
+def too_large(size: int | None = None) -> Refused:
+    """A file over MAX_FILE_BYTES; `size` when known (the web reads only one
+    byte more than allowed, so the bytes' length is not the file's size)."""
+    if size is None:
+        return Refused(
+            f"the file is larger than the {MAX_FILE_WORDS} a directory file may be",
+            field="file",
+        )
+    # Rounded up: a file just over the limit must not read as "25.0 MB".
+    megabytes = math.ceil(size * 10 / 1024 / 1024) / 10
     return Refused(
-        f"the file is {size / 1024 / 1024:,.1f} MB; SMP reads directory files "
-        f"of at most {MAX_FILE_WORDS}",
+        f"the file is {megabytes:,.1f} MB: a directory file may be at most "
+        f"{MAX_FILE_WORDS}",
         field="file",
     )
 
@@ -191,7 +201,11 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(item.file_size for item in archive.infolist())
         if unpacked > MAX_UNPACKED_BYTES:
-            raise too_large(unpacked)
+            raise Refused(
+                f"the workbook unpacks to {unpacked // 1024 // 1024:,} MB, more "
+                f"than the {MAX_UNPACKED_BYTES // 1024 // 1024} MB SMP reads",
+                field="file",
+            )
         # data_only: a formula's value as Excel last computed it, not "=A1".
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Refused:
