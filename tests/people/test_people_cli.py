@@ -12,16 +12,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from tests.support.people_cli import people as smp
+from tests.support.people_cli import use_database
 from tests.support.people_rows import (
     ACCOUNT_KEYS,
     PERSON_KEYS,
     Seeded,
     seed_directory,
 )
-from typer.testing import CliRunner, Result
-
-from smp.cli import opening
-from smp.cli.main import app
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -33,15 +31,7 @@ def seeded(engine: Engine) -> Seeded:
 
 @pytest.fixture
 def cli(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands on the module's database: they are handed its engine (its
-    fixture disposes of it), with a home and master key of their own."""
-    monkeypatch.setenv("SMP_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SMP_SECRET_KEY", raising=False)
-    monkeypatch.setattr(opening, "make_engine", lambda _url: engine)
-
-
-def smp(*args: str) -> Result:
-    return CliRunner().invoke(app, ["people", *args], catch_exceptions=False)
+    use_database(engine, tmp_path, monkeypatch)
 
 
 def ok_json(*args: str) -> object:
