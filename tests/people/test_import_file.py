@@ -230,11 +230,13 @@ def test_a_file_over_the_limit_is_refused_naming_the_limit() -> None:
 
 def test_a_workbook_that_unpacks_to_too_much_is_refused() -> None:
     out = BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
-            megabyte = b" " * (1024 * 1024)
-            for _ in range(201):  # a megabyte at a time: little memory
-                sheet.write(megabyte)
+    megabyte = b" " * (1024 * 1024)
+    with (
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/worksheets/sheet1.xml", "w") as sheet,
+    ):
+        for _ in range(201):  # a megabyte at a time: little memory
+            sheet.write(megabyte)
     message = _refusal(out.getvalue(), "bomb.xlsx")
     assert message == "the workbook unpacks to 201 MB, more than the 200 MB SMP reads"
 
