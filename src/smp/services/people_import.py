@@ -120,17 +120,12 @@ def import_people(
     name = checked_source(file_stem(filename) if source is None else source)
     directory = read_directory_file(data, filename)
     checked = [_check_row(row) for row in directory.rows]
-    errors = [error for row in checked for error in row.errors]
-    errors += _doubled_emails(checked)
-    errors.sort(key=lambda e: (e.row, _COLUMN_ORDER.get(e.column, 99)))
-    report = ImportReport(name, errors=tuple(errors), ignored_columns=directory.ignored)
+    found = [error for row in checked for error in row.errors]
+    found += _doubled_emails(checked)
+    errors = tuple(sorted(found, key=lambda e: (e.row, _COLUMN_ORDER[e.column])))
+    ignored = directory.ignored
     if errors and not partial:
-        return ImportReport(
-            name,
-            errors=report.errors,
-            ignored_columns=report.ignored_columns,
-            applied=False,
-        )
+        return ImportReport(name, errors=errors, ignored_columns=ignored, applied=False)
     in_error = {error.row for error in errors}
     valid = [row.person for row in checked if row.person and row.line not in in_error]
     # A row in error may still be a person of the directory: never call them gone.
@@ -148,8 +143,8 @@ def import_people(
         counts.updated,
         counts.unchanged,
         counts.gone,
-        report.errors,
-        report.ignored_columns,
+        errors,
+        ignored,
     )
 
 
