@@ -78,12 +78,25 @@ def save_link(
     now: dt.datetime,
 ) -> None:
     """Link the e-mail to the person, replacing any link it had."""
-    row = session.get(AccountLinkRow, email_key(email))
+    key = email_key(email)
+    values = {
+        "email": email.strip(),
+        "person_id": person_id,
+        "created_by": created_by,
+        "created_at": now,
+    }
+    row = session.get(AccountLinkRow, key)
     if row is None:
-        row = AccountLinkRow(email_key=email_key(email))
-        session.add(row)
-    row.email, row.person_id = email.strip(), person_id
-    row.created_by, row.created_at = created_by, now
+        try:
+            with session.begin_nested():
+                session.add(AccountLinkRow(email_key=key, **values))
+            return
+        except IntegrityError:  # linked by someone else meanwhile: replaced
+            row = session.get(AccountLinkRow, key)
+            if row is None:  # and unlinked again: nothing left to replace
+                raise
+    for name, value in values.items():
+        setattr(row, name, value)
     session.flush()
 
 
