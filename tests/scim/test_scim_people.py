@@ -177,8 +177,16 @@ def test_a_person_pushed_over_scim_lives_and_leaves(
 def test_entra_style_patch_deactivates(
     served: ScimServer, served_db: Engine, domain: str
 ) -> None:
-    """Entra ID sends capitalised ops, booleans as strings, filters to create."""
+    """Entra ID sends capitalised ops, booleans as strings, filters to create,
+    and the manager as a bare id."""
     with served.http(served.scim_token) as http:
+        boss = http.post(
+            "Users",
+            json={
+                "userName": f"entra.boss@{domain}",
+                "emails": [{"value": f"eb@{domain}"}],
+            },
+        ).json()
         made = http.post("Users", json={"userName": f"entra@{domain}"}).json()
         response = http.patch(
             f"Users/{made['id']}",
@@ -192,6 +200,11 @@ def test_entra_style_patch_deactivates(
                         "path": 'emails[type eq "work"].value',
                         "value": f"entra.work@{domain}",
                     },
+                    {
+                        "op": "Add",
+                        "path": f"{ENTERPRISE}:manager",
+                        "value": boss["id"],
+                    },
                 ],
             },
         )
@@ -199,6 +212,7 @@ def test_entra_style_patch_deactivates(
     assert response.status_code in (200, 204), response.text
     row = _person(served_db, made["id"])
     assert (row.status, row.email) == ("terminated", f"entra.work@{domain}")
+    assert row.manager_email == f"eb@{domain}"
 
 
 @pytest.mark.parametrize(

@@ -3,15 +3,16 @@
 RFC 7643 §4.3 marks manager.$ref REQUIRED, and scim2-models enforces it, but
 identity providers send the manager's id only (Okta maps managerId to
 manager.value). Refusing those users would stop their whole provisioning, so
-SMP publishes, and accepts, a manager whose $ref is optional. Everything else
-is scim2-models' EnterpriseUser, under its own schema URN.
+SMP publishes, and accepts, a manager whose $ref is optional; and Entra ID
+patches the manager as a bare id string, which is read as manager.value.
+Everything else is scim2-models' EnterpriseUser, under its own schema URN.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from scim2_models import (
     CaseExact,
     ComplexAttribute,
@@ -36,3 +37,9 @@ class Manager(ComplexAttribute):
 
 class SmpEnterpriseUser(EnterpriseUser):
     manager: Manager | None = None  # type: ignore[assignment]
+
+    @field_validator("manager", mode="before")
+    @classmethod
+    def _manager_id_alone(cls, value: Any) -> Any:
+        """Entra ID patches the manager as its bare id: `"value": "2819c223"`."""
+        return {"value": value} if isinstance(value, str) else value
