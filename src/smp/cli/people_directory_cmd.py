@@ -63,12 +63,17 @@ def _say(text: str) -> None:
     console.print(text, highlight=False, markup=False)
 
 
+def _name(person: Person) -> str:
+    """The person's name, or '' (display_name falls back to the e-mail)."""
+    return person.display_name if person.first_name or person.last_name else ""
+
+
 def _person_row(person: Person) -> dict[str, Any]:
     return {
         **people.person_json(person),
         # Ids as written, not as counts with separators.
         "id": str(person.id),
-        "name": person.display_name if person.first_name or person.last_name else "",
+        "name": _name(person),
     }
 
 
@@ -147,7 +152,8 @@ def show(
         print_json(people.person_detail_json(detail))
         return
     person = detail.person
-    _say(f"{person.display_name} <{person.email}>, person {person.id}")
+    who = f"{_name(person)} <{person.email}>" if _name(person) else person.email
+    _say(f"{who}, person {person.id}")
     facts = {
         "status": person.status.value,
         "type": person.type.value,
