@@ -143,6 +143,7 @@ def test_show_a_person_by_id_or_email_with_removed_accounts(seeded: Seeded) -> N
     assert seeded.other_integration in table.output
     assert "E-3003" in table.output
     lags = smp("show", "gus@acme.test")
+    assert f"gus@acme.test, person {seeded.people['gus']}" in lags.output
     for shown_lag in ("1.0 h", "2.8 h", "24.0 h"):
         assert shown_lag in lags.output
 
