@@ -218,3 +218,20 @@ def test_scim_tokens_are_found_by_their_own_prefix_and_used_once_a_minute(
     assert (found.label, found.last_used_at) == ("Entra", T0)
     assert not found.use_is_due(T0 + dt.timedelta(seconds=59))
     assert found.use_is_due(T0 + dt.timedelta(minutes=1))
+
+
+def test_an_update_says_whether_matching_reads_anything_new(
+    engine: Engine, domain: str
+) -> None:
+    scim_id = _insert(engine, _fields(f"m@{domain}", department="Sales"))
+
+    def update(fields: ScimPersonFields) -> bool:
+        with session_factory(engine).begin() as session:
+            stored = update_scim_person(session, scim_id, fields, now=T1)
+        return stored.matching_changed
+
+    assert update(_fields(f"m@{domain}", department="Legal")) is False
+    assert update(_fields(f"m@{domain}", aliases=(f"m2@{domain}",))) is True
+    assert update(_fields(f"m@{domain}", aliases=(f"m2@{domain}",))) is False
+    assert update(_fields(f"m@{domain}", status=PersonStatus.TERMINATED)) is True
+    assert update(_fields(f"m@{domain}", email=f"other@{domain}")) is True

@@ -136,6 +136,16 @@ class PeopleStorage(AsyncScimStorage):
         """After a write: accounts of a person who left become leavers now."""
         reclassify(self.engine, now=now)
 
+    def _updated(self, stored: StoredScimPerson, now: dt.datetime) -> None:
+        """After an update: reclassify unless matching reads nothing new.
+
+        Identity providers push every profile change (a title, a phone); a
+        full reclassification for those would change nothing and cost seconds
+        on a large estate.
+        """
+        if stored.matching_changed:
+            self._written(now)
+
     async def get(
         self,
         resource_type: ResourceType,
@@ -211,7 +221,7 @@ class PeopleStorage(AsyncScimStorage):
                     now=now,
                     expected_version=version_number(expected_version),
                 )
-            self._written(now)
+            self._updated(stored, now)
             return stored
 
         return self._resource(await self._off_loop(work))

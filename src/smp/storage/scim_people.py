@@ -14,7 +14,7 @@ userNames without case (RFC 7643 §4.1.1), and the unique index then refuses
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import String, Table, null, or_, select, update
@@ -65,6 +65,13 @@ class StoredScimPerson:
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    # Whether the write changed what matching reads (e-mails, status, type),
+    # so the accounts need reclassifying; a title or department change does not.
+    matching_changed: bool = True
+
+
+# The columns account matching and classification read from a person.
+MATCHED_COLUMNS = ("email_key", "aliases", "status", "type")
 
 
 def _live() -> Any:
@@ -219,6 +226,7 @@ def update_scim_person(
     row = _live_row(session, scim_id)
     _check_version(row, expected_version)
     _ensure_user_name_free(session, fields.user_name_key, row.id)
+    before = [getattr(row, name) for name in MATCHED_COLUMNS]
     values = _columns(session, fields)
     values["terminated_at"] = terminated_at(
         row.status, row.terminated_at, fields.status.value, now
@@ -230,7 +238,8 @@ def update_scim_person(
     )
     _flush(session)
     session.refresh(row)
-    return _stored(row)
+    after = [getattr(row, name) for name in MATCHED_COLUMNS]
+    return replace(_stored(row), matching_changed=before != after)
 
 
 def delete_scim_person(
