@@ -41,7 +41,10 @@ def register(app: typer.Typer) -> None:
 
 def import_file(
     file: Annotated[
-        Path, typer.Argument(help="A CSV or XLSX file with a header row (see docs).")
+        Path,
+        typer.Argument(
+            help="A CSV or XLSX file, header row first (docs/directory-file.md)."
+        ),
     ],
     source: Annotated[
         str | None,
