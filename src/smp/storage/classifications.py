@@ -22,6 +22,7 @@ with one bulk upsert per chunk.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -98,7 +99,7 @@ def reclassify(
                 text("SELECT pg_advisory_xact_lock(:a, :b)"),
                 {"a": _PG_LOCK[0], "b": _PG_LOCK[1]},
             )
-        with _unmapped(session, sqlite=dialect == "sqlite"):
+        with _unmapped(session, sqlite=dialect == "sqlite"), _collector_paused():
             index = load_index(session)
             ids = (
                 sorted(integration_ids)
@@ -114,6 +115,24 @@ def reclassify(
                 batch = ids[start : start + BATCH]
                 total += _reclassify_batch(session, index, batch, now)
         return total
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while this runs.
+
+    A full reclassification allocates a tuple or two per account while the
+    directory's index is alive: the collector's passes over them cost a
+    quarter of its CPU (200,000 accounts: 1.2 s of 5), and free nothing,
+    since these objects hold no cycles. Reference counting still frees them.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @contextmanager
@@ -346,12 +365,14 @@ def _reclassify_batch(
 def _write(
     session: Session, rows: list[tuple[_Key, str, _Decided]], now: dt.datetime
 ) -> None:
-    columns: dict[str, list[Any]] = {
-        "integration_id": [key[0] for key, _kind, _d in rows],
-        "kind": [kind for _key, kind, _d in rows],
-        "account_key": [key[2] for key, _kind, _d in rows],
+    # Rows turned into columns by zip, in C: 200,000 new rows at once.
+    keys, kinds, decided = zip(*rows, strict=True)
+    integration_ids, _families, account_keys = zip(*keys, strict=True)
+    columns: dict[str, Sequence[Any]] = {
+        "integration_id": integration_ids,
+        "kind": kinds,
+        "account_key": account_keys,
+        **dict(zip(_DECIDED, zip(*decided, strict=True), strict=True)),
+        "updated_at": [now] * len(rows),
     }
-    for position, name in enumerate(_DECIDED):
-        columns[name] = [decided[position] for _key, _kind, decided in rows]
-    columns["updated_at"] = [now] * len(rows)
     upsert_columns(session, AccountClassificationRow, columns, keys=_ACCOUNT_KEYS)
