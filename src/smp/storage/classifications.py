@@ -13,10 +13,11 @@ listing's removal time and, for a leaver, the offboarding lag. Its row stays
 as history. An invite accepted keeps its row (same member key): only its kind
 changes, so `leaver_since` carries over.
 
-Speed (issue L: 200,000 accounts, 200 integrations, 50,000 people in 5 s):
-the directory is read once into dicts, accounts with plain core SELECTs a few
-integrations at a time (memory stays flat), and changed rows are written
-with one bulk upsert per chunk.
+Speed (issue L: 200,000 accounts, 200 integrations, 50,000 people in 5 s,
+300 MB): the directory is read once into dicts; accounts and stored verdicts
+are read as the driver's tuples a few integrations at a time (memory stays
+flat); only changed rows are written, by bulk upsert (SQLite) or COPY
+(PostgreSQL). See `_fetch`, `_collector_paused`, `_unmapped`, `_copy_upsert`.
 """
 
 from __future__ import annotations
@@ -78,8 +79,14 @@ _PG_LOCK = (0x534D50, 0x636C6173)
 # (integration id, family, account key): teammate and invite are one family,
 # so an accepted invite is the same account.
 _Key = tuple[int, str, str]
-# The _DECIDED values of one account.
+# The _DECIDED values of one account, and the places read by name.
 _Decided = tuple[Any, ...]
+_PERSON_ID = _DECIDED.index("person_id")
+_CLASSIFICATION = _DECIDED.index("classification")
+_PRESENT = _DECIDED.index("present")
+_LEAVER_SINCE = _DECIDED.index("leaver_since")
+_REMOVED_AT = _DECIDED.index("removed_at")
+assert _REMOVED_AT == _LEAVER_SINCE + 1  # _stored converts them as a pair
 
 
 def reclassify(
@@ -275,13 +282,14 @@ def _stored(
     for row in _fetch(session, query):
         family = "s" if row[2] == _SUBUSER else "m"
         decided = row[4:]
-        if decided[9] is not None or decided[10] is not None:
-            # leaver_since, removed_at: driver values to aware datetimes.
+        since, removed = decided[_LEAVER_SINCE], decided[_REMOVED_AT]
+        if since is not None or removed is not None:
+            # The driver's values to aware datetimes (the two are adjacent).
             decided = (
-                *decided[:9],
-                to_datetime(decided[9]),
-                to_datetime(decided[10]),
-                decided[11],
+                *decided[:_LEAVER_SINCE],
+                to_datetime(since),
+                to_datetime(removed),
+                *decided[_REMOVED_AT + 1 :],
             )
         found[(row[1], family, row[3])] = (row[0], row[2], decided)
     return found
@@ -295,8 +303,12 @@ def _present(
     leaver_since = None
     if classification is Classification.LEAVER:
         # Kept from when the account first became a leaver, while it stays one.
-        was_leaver = before is not None and before[6] == _LEAVER and before[8]
-        leaver_since = before[9] if was_leaver and before is not None else now
+        stays = (
+            before is not None
+            and before[_CLASSIFICATION] == _LEAVER
+            and before[_PRESENT]
+        )
+        leaver_since = before[_LEAVER_SINCE] if stays and before else now
     return (
         email,
         username,
@@ -315,11 +327,16 @@ def _present(
 
 
 def _gone(index: MatchIndex, before: _Decided, removed_at: dt.datetime) -> _Decided:
-    person = index.people.get(before[4]) if before[4] is not None else None
+    """The stored verdict of an account SendGrid no longer lists."""
+    person_id = before[_PERSON_ID]
+    person = index.people.get(person_id) if person_id is not None else None
     lag = offboarding_lag_s(
-        person, was_leaver=before[6] == _LEAVER, removed_at=removed_at
+        person, was_leaver=before[_CLASSIFICATION] == _LEAVER, removed_at=removed_at
     )
-    return (*before[:3], REMOVED, *before[4:8], False, before[9], removed_at, lag)
+    gone = dict(zip(_DECIDED, before, strict=True))
+    gone.update(status=REMOVED, present=False, removed_at=removed_at)
+    gone["offboarding_lag_s"] = lag
+    return tuple(gone.values())
 
 
 def _reclassify_batch(
@@ -334,7 +351,7 @@ def _reclassify_batch(
         old = stored.pop(key, None)
         before = old[2] if old else None
         if kind == REMOVED:
-            if old is not None and old[2][8]:
+            if old is not None and old[2][_PRESENT]:
                 rows.append((key, old[1], _gone(index, old[2], columns or now)))
             continue
         present += 1
@@ -346,7 +363,7 @@ def _reclassify_batch(
             continue
         rows.append((key, kind, after))
     for key, (_row_id, kind, before) in stored.items():
-        if before[8]:
+        if before[_PRESENT]:
             # Its row is gone altogether (not merely marked removed).
             rows.append((key, kind, _gone(index, before, now)))
     if kind_changes:
