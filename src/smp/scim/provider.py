@@ -28,6 +28,7 @@ from scim2_models import (
     User,
 )
 
+from smp.model.people import email_key
 from smp.scim.models import SmpEnterpriseUser
 
 # The largest page a search returns, whatever `count` asks for.
@@ -56,13 +57,13 @@ CONFIG = ServiceProviderConfig(
 def comparison_key(binding: Any, value: str) -> str:
     """How SCIM compares strings here: as SMP compares e-mails, when not caseExact.
 
-    NFKC and casefolding (smp.model.people.email_key, without its trimming),
-    so a filter on userName or emails.value finds exactly what the userName's
-    uniqueness and SMP's matching consider the same address.
+    NFKC, casefolded, trimmed (smp.model.people.email_key), so a filter on
+    userName or emails.value finds exactly what the userName's uniqueness
+    and SMP's matching consider the same address.
     """
     if binding.case_exact:
         return unicodedata.normalize("NFC", value)
-    return unicodedata.normalize("NFKC", value).casefold()
+    return email_key(value)
 
 
 # Strict, except where Microsoft Entra ID departs from RFC 7644 in ways that
