@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_models import Error, PatchOp, Resource, SearchRequest
 from sqlalchemy import Engine, select
-from tests.support.scim import HttpxScimClient, ScimServer
+from tests.support.scim import ScimServer
 
 from smp.model.records import ListedTeammate
 from smp.storage import create_integration, save_members, session_factory
@@ -51,12 +52,12 @@ def teammates(served_db: Engine, domain: str) -> int:
 
 
 @pytest.fixture
-def client(served: ScimServer) -> Iterator[HttpxScimClient]:
+def client(served: ScimServer) -> Iterator[SyncSCIMClient]:
     with served.client() as opened:
         yield opened
 
 
-def _model(client: HttpxScimClient) -> type[Resource[Any]]:
+def _model(client: SyncSCIMClient) -> type[Resource[Any]]:
     model = client.get_resource_model("User")
     assert model is not None
     return model
@@ -102,7 +103,7 @@ def _dana(model: type[Resource[Any]], domain: str, manager_id: str) -> Resource[
 
 
 def test_a_person_pushed_over_scim_lives_and_leaves(
-    client: HttpxScimClient, served_db: Engine, teammates: int, domain: str
+    client: SyncSCIMClient, served_db: Engine, teammates: int, domain: str
 ) -> None:
     model = _model(client)
     walter = client.create(
@@ -225,7 +226,7 @@ def test_entra_style_patch_deactivates(
     ],
 )
 def test_user_names_are_unique_and_found_as_smp_compares_e_mails(
-    client: HttpxScimClient, domain: str, written: str, again: str
+    client: SyncSCIMClient, domain: str, written: str, again: str
 ) -> None:
     model = _model(client)
     first, second = (
@@ -243,7 +244,7 @@ def test_user_names_are_unique_and_found_as_smp_compares_e_mails(
 
 
 def test_searches_by_user_name_e_mail_and_any_filter_with_paging(
-    client: HttpxScimClient, domain: str
+    client: SyncSCIMClient, domain: str
 ) -> None:
     model = _model(client)
     for index in range(5):

@@ -13,38 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
-from scim2_client import BaseSyncSCIMClient
+import httpx2
+from scim2_client.engines.httpx2 import SyncSCIMClient
 from tests.support.serving import Served, SmpHome
 
 from smp.services.users import FIRST_ADMIN
 from smp.storage import make_engine, session_factory
 from smp.storage.users import create_api_token
-
-
-class HttpxScimClient(BaseSyncSCIMClient):
-    """A synchronous SCIM client whose requests go through an `httpx.Client`.
-
-    The client's base URL is the SCIM root (…/scim/v2/); its headers carry
-    the bearer token.
-    """
-
-    def __init__(self, client: httpx.Client, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.client = client
-
-    def _stays_under_base_url(self, endpoint: str) -> bool:
-        base = self.client.base_url
-        url = self.client.build_request("GET", endpoint).url
-        return url.host == base.host and url.raw_path.startswith(base.raw_path)
-
-    def _parse_json(self, response: Any) -> Any:
-        return response.json()
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return self.client.request(method, url, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -63,10 +40,12 @@ class ScimServer:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
     @contextmanager
-    def client(self) -> Iterator[HttpxScimClient]:
-        """A scim2-client that learnt the server from its discovery endpoints."""
-        with self.http(self.scim_token) as http:
-            client = HttpxScimClient(http)
+    def client(self) -> Iterator[SyncSCIMClient]:
+        """scim2-client's own network client (on httpx2), that learnt the server
+        from its discovery endpoints."""
+        headers = {"Authorization": f"Bearer {self.scim_token}"}
+        with httpx2.Client(base_url=self.base_url, headers=headers, timeout=30) as http:
+            client = SyncSCIMClient(http)
             client.discover()
             yield client
 
