@@ -21,6 +21,7 @@ from smp.storage import create_integration
 from smp.storage.classifications import reclassify
 from smp.storage.tables import (
     AccountClassificationRow,
+    AccountLinkRow,
     CompanyDomainRow,
     MemberRow,
     PersonRow,
@@ -278,3 +279,70 @@ def test_only_the_integrations_asked_for_are_classified(
     assert len(_rows(engine, one)) == 1
     assert _rows(engine, two) == {}
     assert reclassify(engine, now=now, integration_ids=[]) == 0
+
+
+def test_one_integrations_accounts_see_every_claimant_of_their_emails(
+    engine: Engine, tag: str
+) -> None:
+    """A sync reclassifies its integration from part of the directory: the
+    people who claim its e-mails by alias, from another source, gone, or by
+    a link must all be in that part."""
+    now = dt.datetime.combine(real_today(), dt.time(15), tzinfo=dt.UTC)
+    iid = _integration(engine)
+    shared, moved, desk = (
+        _email(tag, "shared"),
+        _email(tag, "moved"),
+        _email(tag, "desk"),
+    )
+    ids = add_people(
+        engine,
+        person_row(shared, now=now),
+        person_row(
+            _email(tag, "other"), now=now, source="scim", aliases=[shared.upper()]
+        ),
+        person_row(moved, now=now, status="gone"),
+        person_row(moved, now=now, source="scim", kind="partner"),
+        person_row(_email(tag, "owner"), now=now, kind="service"),
+    )
+    with Session(engine) as session, session.begin():
+        session.add(
+            AccountLinkRow(email_key=desk, email=desk, person_id=ids[4], created_at=now)
+        )
+    for email in (shared, moved, desk):
+        _member(engine, iid, email, now)
+    assert reclassify(engine, now=now, integration_ids=[iid]) == 3
+    rows = _rows(engine, iid)
+    found = {
+        key: (r.classification, r.person_id, r.matched_by, r.ambiguity)
+        for (_kind, key), r in rows.items()
+    }
+    assert found == {
+        shared: (
+            "ambiguous",
+            None,
+            None,
+            f"claimed by people {ids[0]} (primary e-mail), {ids[1]} (alias)",
+        ),
+        moved: ("partner", ids[3], "email", None),
+        desk: ("service", ids[4], "manual", None),
+    }
+
+
+def test_the_lag_is_recorded_even_when_the_persons_email_has_changed_since(
+    engine: Engine, tag: str
+) -> None:
+    # The account's person is found by the stored match, not by its e-mail.
+    now = dt.datetime.combine(real_today(), dt.time(16), tzinfo=dt.UTC)
+    iid = _integration(engine)
+    email = _email(tag, "renamed")
+    (person,) = add_people(
+        engine, person_row(email, now=now - dt.timedelta(hours=2), status="terminated")
+    )
+    _member(engine, iid, email, now)
+    reclassify(engine, now=now, integration_ids=[iid])
+    _set_person(engine, person, email=_email(tag, "new"), email_key=_email(tag, "new"))
+    _set_member(engine, iid, email, status="removed", removed_at=now)
+    reclassify(engine, now=now, integration_ids=[iid])
+    row = _rows(engine, iid)[("teammate", email)]
+    assert row.person_id == person
+    assert row.offboarding_lag_s == 2 * 3_600
