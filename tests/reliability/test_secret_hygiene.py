@@ -375,6 +375,7 @@ def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
         "service_account_id": str(keys["items"][0]["id"]),
         "run_id": str(runs[0]["id"]),
         "dataset": "members",
+        "person_id": str(2**31 - 1),
     }
     for route in routes:
         if route.method != "GET" or not route.api:

@@ -52,6 +52,10 @@ class Site:
             "name": name,
             # Nobody's token: revoking it is refused, and no test loses its own.
             "token_id": str(2**31 - 1),
+            # Nobody, no domain and no link: reads and removals find nothing.
+            "person_id": str(2**31 - 1),
+            "domain": "nowhere.example",
+            "email": "nobody@nowhere.example",
         }
 
 

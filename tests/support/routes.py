@@ -56,7 +56,7 @@ class Route:
 
     @property
     def path_fields(self) -> list[str]:
-        return re.findall(r"\{(\w+)\}", self.path)
+        return re.findall(r"\{(\w+)(?::\w+)?\}", self.path)
 
     @property
     def api(self) -> bool:
@@ -71,7 +71,8 @@ class Route:
         return (self.method, self.path)
 
     def url(self, values: dict[str, str]) -> str:
-        return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], self.path)
+        # `{name}` or `{name:int}` (a Starlette converter)
+        return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], self.path)
 
 
 def _walk(routes: Iterable[Any], prefix: str = "") -> Iterator[Route]:
