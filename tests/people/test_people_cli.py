@@ -119,10 +119,11 @@ def test_accounts_filtered_by_classification_and_integration(seeded: Seeded) -> 
     assert table.exit_code == 0, table.output
     assert "ext@gmail.test" in table.output
     assert "1 account" in table.output
-    missing = smp("accounts", "--integration", "No such one")
-    assert missing.exit_code == 2
-    assert missing.output.count("\n") == 1
-    assert "No such one" in missing.output
+    for unknown in ("No such one", "99999999999"):
+        missing = smp("accounts", "--integration", unknown)
+        assert missing.exit_code == 2
+        assert missing.output.count("\n") == 1
+        assert unknown in missing.output
 
 
 @pytest.mark.usefixtures("cli")

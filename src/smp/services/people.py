@@ -177,6 +177,10 @@ def list_accounts(
 
     `integration` is a name or an id (unknown: Refused not_found).
     """
+    digits = (integration or "").strip()
+    if digits.isascii() and digits.isdigit() and int(digits) > MAX_ID:
+        # Past PostgreSQL's integer no id exists (and asking would fail).
+        raise Refused(f"no integration {integration!r}", kind="not_found")
     with refusing(), read_session(engine) as session:
         integration_id = None
         if integration is not None:
