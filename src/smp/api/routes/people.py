@@ -7,7 +7,8 @@ viewers). Each change reclassifies every account before it answers.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -32,12 +33,26 @@ from smp.services.input_rules import MAX_ID, PRINTABLE
 from smp.services.refusals import Refused
 
 router = APIRouter(tags=["people"])
+T = TypeVar("T")
 
 DomainPath = Annotated[str, Path(min_length=1, max_length=253, pattern=PRINTABLE)]
 EmailPath = Annotated[str, Path(min_length=1, max_length=320, pattern=PRINTABLE)]
 IntegrationFilter = Annotated[
     int | None, Query(ge=1, le=MAX_ID, description="Only this integration's (id)")
 ]
+
+
+def _answer(use_case: Callable[[], T]) -> T:
+    """The use case's result; its refusal as problem details."""
+    try:
+        return use_case()
+    except Refused as error:
+        raise problem(error) from None
+
+
+def _no_content(use_case: Callable[[], object]) -> Response:
+    _answer(use_case)
+    return Response(status_code=204)
 
 
 @router.get(
@@ -71,10 +86,7 @@ def list_people(
 def person(person_id: IdPath, state: State, _user: CurrentUser) -> PersonDetailOut:
     """The person, with each account matched to them, present or removed: when
     it became a leaver's, when it was removed, and the offboarding lag."""
-    try:
-        detail = people.person_detail(state.engine, str(person_id))
-    except Refused as error:
-        raise problem(error) from None
+    detail = _answer(lambda: people.person_detail(state.engine, str(person_id)))
     return PersonDetailOut.model_validate(people.person_detail_json(detail))
 
 
@@ -94,16 +106,15 @@ def accounts(
 ) -> Page[AccountOut]:
     """Accounts SendGrid still lists (teammates, pending invites, subusers),
     of every integration or one, in a stable order."""
-    try:
-        found = people.list_accounts(
+    found = _answer(
+        lambda: people.list_accounts(
             state.engine,
             integration=None if integration is None else str(integration),
             classification=classification,
             limit=limit,
             offset=offset,
         )
-    except Refused as error:
-        raise problem(error) from None
+    )
     items = [AccountOut.model_validate(people.account_json(a)) for a in found.items]
     return Page(items=items, total=found.total, limit=limit, offset=offset)
 
@@ -133,10 +144,8 @@ def domains(
 )
 def add_domain(body: DomainIn, state: State, _user: AdminUser) -> DomainChangeOut:
     """Adding a listed domain again changes nothing (`changed` false)."""
-    try:
-        change = people.add_domain(state.engine, body.domain, now=state.context.now())
-    except Refused as error:
-        raise problem(error) from None
+    now = state.context.now()
+    change = _answer(lambda: people.add_domain(state.engine, body.domain, now=now))
     return DomainChangeOut(domain=change.domain, changed=change.changed)
 
 
@@ -148,11 +157,8 @@ def add_domain(body: DomainIn, state: State, _user: AdminUser) -> DomainChangeOu
     responses=problem_responses(403, 404),
 )
 def remove_domain(domain: DomainPath, state: State, _user: AdminUser) -> Response:
-    try:
-        people.remove_domain(state.engine, domain, now=state.context.now())
-    except Refused as error:
-        raise problem(error) from None
-    return Response(status_code=204)
+    now = state.context.now()
+    return _no_content(lambda: people.remove_domain(state.engine, domain, now=now))
 
 
 @router.post(
@@ -165,16 +171,15 @@ def link(body: LinkIn, state: State, user: AdminUser) -> LinkOut:
     """A manual link wins over matching by e-mail; it replaces the e-mail's
     previous link. Any person may be linked, gone ones too (their accounts
     are then leavers); an e-mail no account has yet waits for a sync."""
-    try:
-        change = people.link_account(
+    change = _answer(
+        lambda: people.link_account(
             state.engine,
             body.email,
             body.person_id,
             actor=user.name,
             now=state.context.now(),
         )
-    except Refused as error:
-        raise problem(error) from None
+    )
     return LinkOut(
         email=change.email,
         person_id=change.person_id,
@@ -192,8 +197,5 @@ def link(body: LinkIn, state: State, user: AdminUser) -> LinkOut:
 )
 def unlink(email: EmailPath, state: State, _user: AdminUser) -> Response:
     """Its accounts are matched by e-mail again."""
-    try:
-        people.unlink_account(state.engine, email, now=state.context.now())
-    except Refused as error:
-        raise problem(error) from None
-    return Response(status_code=204)
+    now = state.context.now()
+    return _no_content(lambda: people.unlink_account(state.engine, email, now=now))
