@@ -53,7 +53,7 @@ from smp.storage.tables import (
     SubuserRow,
 )
 from smp.storage.types import UtcDateTime
-from smp.storage.upsert import CHUNK, check_lengths, upsert_columns
+from smp.storage.upsert import CHUNK, check_lengths, insert_columns, upsert_columns
 
 # Integrations read and written together: few queries, bounded memory.
 BATCH = 25
@@ -421,6 +421,9 @@ def _reclassify_batch(
 ) -> int:
     stored = _stored(session, ids)
     rows: list[tuple[_Key, str, _Decided]] = []
+    # Accounts with no stored row: nothing can conflict (reclassifications
+    # run one at a time), so they are plainly inserted.
+    new: list[tuple[_Key, str, _Decided]] = []
     kind_changes: list[dict[str, Any]] = []
     present = 0
     for key, kind, columns in _listed(session, ids):
@@ -433,7 +436,10 @@ def _reclassify_batch(
             continue
         present += 1
         after = _present(index.classify(columns[0]), columns, before, now)
-        if old is not None and old[1] != kind:
+        if old is None:
+            new.append((key, kind, after))
+            continue
+        if old[1] != kind:
             # An accepted invite: the same account, now a teammate.
             kind_changes.append({"row_id": old[0], "new_kind": kind})
         elif before == after:
@@ -451,14 +457,21 @@ def _reclassify_batch(
             .values(kind=bindparam("new_kind")),
             kind_changes,
         )
+    if new:
+        _write(session, new, now, inserting=True)
     if rows:
-        _write(session, rows, now)
+        _write(session, rows, now, inserting=False)
     return present
 
 
 def _write(
-    session: Session, rows: list[tuple[_Key, str, _Decided]], now: dt.datetime
+    session: Session,
+    rows: list[tuple[_Key, str, _Decided]],
+    now: dt.datetime,
+    *,
+    inserting: bool,
 ) -> None:
+    """Write `rows`: all new (`inserting`), or upserted over stored ones."""
     # Rows turned into columns by zip, in C: 200,000 new rows at once.
     keys, kinds, decided = zip(*rows, strict=True)
     integration_ids, _families, account_keys = zip(*keys, strict=True)
@@ -470,16 +483,21 @@ def _write(
         "updated_at": [now] * len(rows),
     }
     if session.get_bind().dialect.name == "postgresql":
-        _copy_upsert(session, columns)
-        return
-    upsert_columns(session, AccountClassificationRow, columns, keys=_ACCOUNT_KEYS)
+        _copy(session, columns, inserting=inserting)
+    elif inserting:
+        insert_columns(session, AccountClassificationRow, columns)
+    else:
+        upsert_columns(session, AccountClassificationRow, columns, keys=_ACCOUNT_KEYS)
 
 
 _STAGED = "smp_classified"
 
 
-def _copy_upsert(session: Session, columns: dict[str, Sequence[Any]]) -> None:
-    """PostgreSQL: COPY the rows into a temporary table, then one upsert from it.
+def _copy(
+    session: Session, columns: dict[str, Sequence[Any]], *, inserting: bool
+) -> None:
+    """PostgreSQL: COPY new rows into the table; changed ones into a temporary
+    table, then one upsert from it.
 
     psycopg sends an executemany as one statement per row (200,000 round
     trips in its pipeline: 7 s of a first classification); COPY streams them.
@@ -503,6 +521,11 @@ def _copy_upsert(session: Session, columns: dict[str, Sequence[Any]]) -> None:
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None
     with dbapi.cursor() as cursor:  # type: ignore[attr-defined]
+        if inserting:
+            with cursor.copy(f"COPY {table.name} ({listed}) FROM STDIN") as copy:
+                for row in zip(*columns.values(), strict=True):
+                    copy.write_row(row)
+            return
         # Dropped with the transaction; emptied after each batch.
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGED} ON COMMIT DROP AS "
