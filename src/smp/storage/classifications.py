@@ -27,11 +27,13 @@ import gc
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, select, text, update
+from sqlalchemy import Date, Engine, Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement, ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from smp.model.enums import MemberStatus
 from smp.model.matching import Claimant, Match, MatchIndex, offboarding_lag_s
@@ -230,18 +232,19 @@ def _claimants(session: Session, where: ColumnElement[bool] | None) -> list[Clai
     )
     if where is not None:
         query = query.where(where)
+    convert = _Converters.of(session)
     return [
         Claimant(
             id=person_id,
             email=email,
             status=_PERSON_STATUSES.get(status) or PersonStatus(status),
             type=_PERSON_TYPES.get(kind) or PersonType(kind),
-            aliases=tuple(aliases or ()),
-            end_date=end_date,
-            terminated_at=terminated_at,
+            aliases=tuple(_json_list(aliases)),
+            end_date=None if end_date is None else convert.date(end_date),
+            terminated_at=None if ended is None else convert.datetime(ended),
         )
-        for person_id, email, status, kind, aliases, end_date, terminated_at in (
-            session.connection().execute(query)
+        for person_id, email, status, kind, aliases, end_date, ended in _fetch(
+            session, query
         )
     ]
 
@@ -265,11 +268,7 @@ def _alias_claimants(session: Session, keys: set[str]) -> set[int]:
     found: set[int] = set()
     rows = _fetch(session, select(PersonRow.id, PersonRow.aliases))
     for person_id, aliases in rows:
-        # The driver's value: JSON text on SQLite, already a list on psycopg.
-        if not aliases or aliases == "[]":
-            continue
-        listed = json.loads(aliases) if isinstance(aliases, str) else aliases
-        if any(email_key(alias) in keys for alias in listed or ()):
+        if any(email_key(alias) in keys for alias in _json_list(aliases)):
             found.add(person_id)
     return found
 
@@ -278,31 +277,59 @@ def _fetch(session: Session, query: ClauseElement) -> list[tuple[Any, ...]]:
     """All rows of `query` as the driver's plain tuples.
 
     Building SQLAlchemy rows and running each value through its type cost
-    more than half of a reclassification of 200,000 accounts. Only integer
-    ids are bound, rendered inline; the few datetime values are converted by
-    `_datetime` (booleans may come back as 0/1 on SQLite: they are only
-    tested for truth and compared with ==).
+    more than half of a reclassification of 200,000 accounts. Values come as
+    the driver gives them: the caller converts dates, datetimes and JSON
+    (`_converters`); booleans may be 0/1 on SQLite (only tested for truth
+    and compared with ==). Parameters are bound as SQLAlchemy binds them.
     """
     connection = session.connection()
-    sql = str(
+    compiled = cast(
+        SQLCompiler,
         query.compile(
-            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
-        )
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        ),
     )
+    params = compiled.construct_params()
+    order = compiled.positiontup
+    bound = [params[name] for name in order] if order is not None else params
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql)
+        cursor.execute(str(compiled), bound)
         return list(cursor.fetchall())
     finally:
         cursor.close()
 
 
-def _datetime(session: Session) -> Callable[[Any], dt.datetime | None]:
-    """The storage type's own conversion of a driver's datetime value."""
-    dialect = session.connection().dialect
-    convert = UtcDateTime().dialect_impl(dialect).result_processor(dialect, None)
-    assert convert is not None  # UtcDateTime always adds the time zone
-    return cast(Callable[[Any], dt.datetime | None], convert)
+@dataclass(frozen=True, slots=True)
+class _Converters:
+    """The storage types' own conversions of a driver's values."""
+
+    datetime: Callable[[Any], dt.datetime | None]
+    date: Callable[[Any], dt.date | None]
+
+    @classmethod
+    def of(cls, session: Session) -> _Converters:
+        dialect = session.connection().dialect
+        to_datetime = (
+            UtcDateTime().dialect_impl(dialect).result_processor(dialect, None)
+        )
+        assert to_datetime is not None  # UtcDateTime always adds the time zone
+        # None: the driver's value already is a date (psycopg).
+        to_date = Date().dialect_impl(dialect).result_processor(dialect, None)
+        return cls(to_datetime, to_date or _same)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON list column as the driver gives it: text on SQLite, parsed on
+    psycopg. An empty list, the common case, is not parsed at all."""
+    if not value or value == "[]":
+        return []
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return list(parsed or ())
 
 
 def _listed(session: Session, ids: Sequence[int]) -> Iterator[tuple[_Key, str, Any]]:
@@ -311,7 +338,7 @@ def _listed(session: Session, ids: Sequence[int]) -> Iterator[tuple[_Key, str, A
     Removed ones too (kind "removed"), with their removal time, so a stored
     present account that disappeared gets it.
     """
-    to_datetime = _datetime(session)
+    to_datetime = _Converters.of(session).datetime
     members = select(
         MemberRow.integration_id,
         MemberRow.member_key,
@@ -354,7 +381,7 @@ def _stored(
         AccountClassificationRow.account_key,
         *columns,
     ).where(AccountClassificationRow.integration_id.in_(ids))
-    to_datetime = _datetime(session)
+    to_datetime = _Converters.of(session).datetime
     found: dict[_Key, tuple[int, str, _Decided]] = {}
     for row in _fetch(session, query):
         family = "s" if row[2] == _SUBUSER else "m"
