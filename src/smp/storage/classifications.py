@@ -16,8 +16,8 @@ changes, so `leaver_since` carries over.
 Speed (issue L: 200,000 accounts, 200 integrations, 50,000 people in 5 s,
 300 MB): the directory is read once into dicts; accounts and stored verdicts
 are read as the driver's tuples a few integrations at a time (memory stays
-flat); only changed rows are written, by bulk upsert (SQLite) or COPY
-(PostgreSQL). See `_fetch`, `_collector_paused`, `_unmapped`, `_copy_upsert`.
+flat); only new and changed rows are written, in bulk (COPY on PostgreSQL).
+See `_fetch`, `_collector_paused`, `_unmapped`, `load_index` and `_copy`.
 """
 
 from __future__ import annotations
@@ -85,8 +85,9 @@ _SUBUSER = str(AccountKind.SUBUSER)
 _LEAVER = str(Classification.LEAVER)
 _PERSON_STATUSES = {s.value: s for s in PersonStatus}
 _PERSON_TYPES = {t.value: t for t in PersonType}
-# A pg advisory lock key (two int4): "SMP" and "classify".
-_PG_LOCK = (0x534D50, 0x636C6173)
+# Hashed with the schema into the advisory lock's one bigint key (the sync
+# locks of smp.storage.lock use the two-int4 key space: no clash).
+_PG_LOCK_NAME = ":smp.reclassify"
 
 # (integration id, family, account key): teammate and invite are one family,
 # so an accepted invite is the same account.
@@ -114,9 +115,13 @@ def reclassify(
         if dialect == "postgresql":
             # Two reclassifications at once (a sync ends during an import)
             # would both insert the same new rows: one waits for the other.
+            # Keyed by schema: advisory locks are per database, and two SMPs
+            # in two schemas must not wait for each other.
             session.execute(
-                text("SELECT pg_advisory_xact_lock(:a, :b)"),
-                {"a": _PG_LOCK[0], "b": _PG_LOCK[1]},
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || :name))"
+                ),
+                {"name": _PG_LOCK_NAME},
             )
         with _unmapped(session, sqlite=dialect == "sqlite"), _collector_paused():
             index = load_index(session, integration_ids)
