@@ -7,7 +7,9 @@ does. Expected values are written by hand from docs/people.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 import uuid
 from typing import Any
 
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from tests.support.months import edge_days, real_today
 from tests.support.people_rows import add_people, person_row
 
-from smp.storage import create_integration
+from smp.storage import classifications, create_integration
 from smp.storage.classifications import reclassify
 from smp.storage.tables import (
     AccountClassificationRow,
@@ -346,3 +348,42 @@ def test_the_lag_is_recorded_even_when_the_persons_email_has_changed_since(
     row = _rows(engine, iid)[("teammate", email)]
     assert row.person_id == person
     assert row.offboarding_lag_s == 2 * 3_600
+
+
+def test_reclassifications_at_once_write_each_account_once(
+    engine: Engine, tag: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync ending while an import reclassifies: both find the same new
+    accounts. Each run waits (up to a second) after reading the stored rows
+    for the other to have read them too: unless one run waits for the other
+    to finish, both would insert the same rows."""
+    now = dt.datetime.combine(real_today(), dt.time(17), tzinfo=dt.UTC)
+    iid = _integration(engine)
+    emails = [_email(tag, f"new{number}") for number in range(20)]
+    for email in emails:
+        _member(engine, iid, email, now)
+    both_read = threading.Barrier(2)
+    read_stored = classifications._stored
+
+    def stored_then_wait(*args: Any) -> Any:
+        found = read_stored(*args)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait(timeout=1.0)
+        return found
+
+    monkeypatch.setattr(classifications, "_stored", stored_then_wait)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            reclassify(engine, now=now, integration_ids=[iid])
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(key for _kind, key in _rows(engine, iid)) == sorted(emails)
