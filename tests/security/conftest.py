@@ -1,12 +1,16 @@
 """One real `smp serve` over http and one over https per database, for the session.
 
 Both serve a simulator world whose member names are HTML; an integration
-named with HTML is connected through the API and synced before the tests.
+named with HTML is connected through the API and synced before the tests, and
+a directory of the teammates (their HTML names too) is imported by the CLI.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from tests.security.site import INTEGRATION_NAME, KEY_LABEL, Site, wait_for_run
@@ -15,7 +19,7 @@ from tests.support.databases import postgres_schema
 from tests.support.serving import SmpHome, html_world, self_signed
 from tests.support.simulator import key_of, serve_simulator
 
-from smp.simulator import Simulator
+from smp.simulator import Simulator, World
 from smp.storage import make_engine, migrate
 
 
@@ -69,7 +73,11 @@ def site(
                 body = created.json()
                 iid = int(body["integration"]["id"])
                 run = wait_for_run(api, iid)
-            assert run["outcome"] == "ok", run
+                assert run["outcome"] == "ok", run
+                people = _import_directory(home, world, folder / "people.csv")
+                email = people[0]["email"]
+                found = api.get("/api/v1/people", params={"q": email}).json()
+                person_id = int(found["items"][0]["id"])
             yield Site(
                 world,
                 home,
@@ -81,4 +89,27 @@ def site(
                     body["service_accounts"][0]["service_account"]["id"]
                 ),
                 run_id=int(run["id"]),
+                person_id=person_id,
+                people=people,
             )
+
+
+def _import_directory(home: SmpHome, world: World, path: Path) -> list[dict[str, str]]:
+    """The world's teammates as people (the first terminated); the rows written."""
+    people = [
+        {
+            "email": t["email"],
+            "first_name": t["first_name"] or "",
+            "last_name": t["last_name"] or "",
+            "status": "terminated" if index == 0 else "active",
+        }
+        for index, t in enumerate(world.accounts[0].teammates)
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(people[0]))
+    writer.writeheader()
+    writer.writerows(people)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    done = home.run("people", "import", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    return people

@@ -31,6 +31,9 @@ class Site:
     integration_id: int
     service_account_id: int
     run_id: int
+    person_id: int
+    # The imported directory's rows: email, first_name, last_name, status.
+    people: list[dict[str, str]]
 
     @property
     def database(self) -> str:
@@ -52,8 +55,8 @@ class Site:
             "name": name,
             # Nobody's token: revoking it is refused, and no test loses its own.
             "token_id": str(2**31 - 1),
-            # Nobody, no domain and no link: reads and removals find nothing.
-            "person_id": str(2**31 - 1),
+            "person_id": str(self.person_id),
+            # No such domain or link: removals find nothing.
             "domain": "nowhere.example",
             "email": "nobody@nowhere.example",
         }

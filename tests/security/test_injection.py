@@ -51,6 +51,21 @@ PRINTABLE = [p for p in PAYLOADS if p not in CONTROL]  # refused as text input
 ROUTES, SCHEMA = app_routes()
 
 
+def _people_matching(site: Site, text: str) -> int:
+    """How many people of the imported directory a search for `text` finds."""
+    needle = " ".join(text.split()).lower()
+    return sum(
+        any(needle in person[f].lower() for f in ("email", "first_name", "last_name"))
+        for person in site.people
+    )
+
+
+def _matching(site: Site, route: Route, text: str) -> int:
+    """What a search of this route should find: people, or the world's members."""
+    people = "/people" in route.path
+    return _people_matching(site, text) if people else _members_matching(site, text)
+
+
 def _members_matching(site: Site, text: str) -> int:
     """How many of the world's members a substring search for `text` finds."""
     account = site.world.accounts[0]
@@ -118,18 +133,21 @@ def test_every_filter_takes_injection_strings_as_data(site: Site) -> None:
                     if spot[1] != "q" or answer.status_code != 200:
                         continue
                     searched += 1
-                    expected = _members_matching(site, payload)
+                    expected = _matching(site, route, payload)
                     if route.api:
-                        assert answer.json()["total"] == expected, payload
+                        assert answer.json()["total"] == expected, (route, payload)
                     else:
-                        total = answer.text.split('data-testid="members-total">')[1]
-                        assert total.startswith(f"{expected} match"), payload
+                        testid = "people" if "/people" in route.path else "members"
+                        total = answer.text.split(f'data-testid="{testid}-total">')[1]
+                        assert total.startswith(f"{expected} "), (route, payload)
+                        assert total.split("<")[0].endswith(("match", "matches"))
         members = api.get(
             "/api/v1/members", params={"integration": site.integration_id}
         ).json()
     account = site.world.accounts[0]
     assert members["total"] == len(account.teammates) + len(account.pending)
-    assert searched == 2 * len(PRINTABLE)  # the API's and the dashboard's search
+    # the API's and the dashboard's member search, the API's and the web's people
+    assert searched == 4 * len(PRINTABLE)
     record(
         "security_filters",
         {
@@ -285,6 +303,8 @@ BODY_DEFAULTS: dict[str, Any] = {
     "role": "viewer",
     "region": "global",
     "sync_interval_s": 3600,
+    "domain": "injected.example",
+    "email": "someone@injected.example",
 }
 
 
@@ -355,6 +375,8 @@ def _body(
         "/api/v1/users/me": {"time_zone"},
         "/api/v1/users/me/tokens": {"label"},
         "/api/v1/users/{name}": {"role"},
+        "/api/v1/company-domains": {"domain"},
+        "/api/v1/account-links": {"email", "person_id"},
     }[path]
     return {k: v for k, v in body.items() if k in allowed}
 

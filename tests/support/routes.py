@@ -33,6 +33,7 @@ ADMIN_READS = {
     ("GET", "/users"),
     ("GET", "/integrations/sendgrid/new"),
     ("GET", "/integrations/{integration_id}/delete"),
+    ("GET", "/people/import"),  # the directory upload form
 }
 # Any signed-in user may end their own session, set their own time zone and
 # make or revoke their own API tokens.
