@@ -356,3 +356,24 @@ async def test_an_upload_too_large_or_without_a_file_is_refused_in_words(
     assert "Choose a CSV or XLSX file" in no_file.text
     assert scim.status_code == 422
     assert 'id="source-error"' in scim.text
+
+
+async def test_a_database_failure_during_an_upload_is_said_and_imports_nothing(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smp.storage import StorageError
+    from smp.web import pages_people
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise StorageError("database is locked")
+
+    monkeypatch.setattr(pages_people, "import_people", failing)
+    rows = _new_people(seeded, ("outage.upload",))
+    async with signed_in(seeded.srv, seeded.srv.admin) as client:
+        answer = await _upload(client, _csv(rows))
+    assert answer.status_code == 503
+    assert "Nothing was imported: the database failed (database is locked)." in (
+        answer.text
+    )
+    assert 'id="file-error"' in answer.text
+    assert not _in_directory(seeded, rows[0]["email"])

@@ -16,7 +16,7 @@ from smp.model.people import Classification, PersonStatus
 from smp.services import people, refusals
 from smp.services.input_rules import MAX_ID
 from smp.services.people_import import MAX_FILE_BYTES, import_people
-from smp.storage import list_integrations, read_session
+from smp.storage import StorageError, list_integrations, read_session
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, clean_text, has_control
 from smp.web.people_words import (
@@ -263,6 +263,13 @@ def import_file(
             source=named or None,
             partial=ticked,
             now=who.state.context.now(),
+        )
+    except StorageError as error:
+        # The import is one transaction: a database failure leaves nothing half
+        # written, and the page says so instead of a server error.
+        message = f"Nothing was imported: the database failed ({error})."
+        return _import_page(
+            request, who, pages, status=503, errors={"file": message}, **shown
         )
     except refusals.Refused as error:
         where = error.field if error.field in ("source", "file") else "file"
