@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 
 from smp.model.users import UserRole
 from smp.services.users import create_user
+from smp.simulator.directory import COLUMNS  # the directory file's columns
 from smp.storage import create_integration, generate_key, make_engine, migrate
 from smp.storage.tables import CompanyDomainRow, MemberRow, SubuserRow
 from smp.storage.users import create_api_token
@@ -59,19 +60,6 @@ from tests.support.ports import free_port
 
 COMPANY = "corp.example"
 TEAMMATES, INVITES, SUBUSERS = 940, 40, 20
-HEADER = [
-    "email",
-    "employee_id",
-    "first_name",
-    "last_name",
-    "department",
-    "manager_email",
-    "status",
-    "type",
-    "start_date",
-    "end_date",
-    "aliases",
-]
 DEPARTMENTS = ["Marketing", "Sales", "Engineering", "Support", "Finance", "Legal"]
 TYPES = ["employee"] * 8 + ["contractor", "partner"]
 
@@ -80,7 +68,7 @@ def directory(people: int, rng: random.Random) -> tuple[bytes, list[str], set[in
     """The HR file, each person's primary e-mail, and who is terminated."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(HEADER)
+    writer.writerow(COLUMNS)
     primaries: list[str] = []
     terminated: set[int] = set()
     for number in range(people):
