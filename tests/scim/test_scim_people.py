@@ -20,6 +20,7 @@ from tests.support.scim import ScimServer
 
 from smp.model.records import ListedTeammate
 from smp.storage import create_integration, save_members, session_factory
+from smp.storage.classifications import reclassify
 from smp.storage.tables import AccountClassificationRow, PersonRow
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -48,6 +49,8 @@ def teammates(served_db: Engine, domain: str) -> int:
             source_sa_id=None,
             now=now,
         )
+    # As the sync's end does: SCIM writes reclassify accounts already classified.
+    reclassify(served_db, now=now, integration_ids=[integration.id])
     return integration.id
 
 

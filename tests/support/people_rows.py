@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from smp.model.people import email_key
 from smp.storage import create_integration
+from smp.storage.classifications import reclassify
 from smp.storage.tables import AccountClassificationRow, MemberRow, PersonRow
 
 # The issue's JSON shapes, key by key, in order.
@@ -156,6 +157,7 @@ def seed_directory(engine: Engine, now: dt.datetime) -> Seeded:
                     kind=kind,
                     account_key=email.lower(),
                     email=email,
+                    email_key=email_key(email),
                     username=name,
                     role=None if kind == "subuser" else "user",
                     status=status,
@@ -179,6 +181,7 @@ def seed_directory(engine: Engine, now: dt.datetime) -> Seeded:
                     kind="teammate",
                     account_key=email,
                     email=email,
+                    email_key=email_key(email),
                     username=name,
                     role="user",
                     status="removed",
@@ -199,7 +202,9 @@ def seed_directory(engine: Engine, now: dt.datetime) -> Seeded:
 def seed_members(
     engine: Engine, now: dt.datetime, emails: list[str], *, name: str | None = None
 ) -> str:
-    """An integration whose active teammates have these e-mails; its name."""
+    """An integration whose active teammates have these e-mails, classified as
+    its sync's end leaves them (a link or a SCIM write reclassifies only
+    accounts already classified); its name."""
     with Session(engine) as session, session.begin():
         integration = create_integration(
             session, name or f"Members {uuid.uuid4().hex[:6]}"
@@ -218,6 +223,7 @@ def seed_members(
                     last_seen=now,
                 )
             )
+    reclassify(engine, now=now, integration_ids=[integration.id])
     return integration.name
 
 

@@ -110,6 +110,7 @@ class MatchIndex:
         # once, and each e-mail as written normalised once.
         self._memo: dict[str, Match] = {}
         self._written: dict[str, Match] = {}
+        self._keys: dict[str, str] = {}
 
     def classify(self, email: str | None) -> Match:
         """The verdict for an account with this e-mail (None: it has none)."""
@@ -118,12 +119,21 @@ class MatchIndex:
         found = self._written.get(email)
         if found is not None:
             return found
-        key = email_key(email)
+        key = self.key_of(email)
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._decide(key) if key else _EXTERNAL
         self._written[email] = found
         return found
+
+    def key_of(self, email: str) -> str:
+        """The e-mail's key ('' when it has none), normalised once per form
+        written: stored beside each account's verdict, so a directory change
+        finds the accounts of the e-mails it touched."""
+        key = self._keys.get(email)
+        if key is None:
+            key = self._keys[email] = email_key(email)
+        return key
 
     def _decide(self, key: str) -> Match:
         linked = self._links.get(key)

@@ -4,8 +4,10 @@ scim2-server handles the protocol (validation, PATCH, errors, discovery);
 this class is where it reads and writes. SQLAlchemy here is synchronous, so
 every call runs in a worker thread, never on the event loop.
 
-After every write, every integration's accounts are reclassified, so a user
-set `active: false` turns their SendGrid accounts into leavers at once.
+After every write, the accounts the user can claim (by their e-mails before
+and after, or matched to them) are reclassified in every integration, so a
+user set `active: false` turns their SendGrid accounts into leavers at once,
+in milliseconds rather than the seconds a full reclassification takes.
 
 Searching: `userName eq` and `emails.value eq` narrow the candidates in SQL
 on indexed columns; any other filter is evaluated by scim2-models over every
@@ -46,7 +48,7 @@ from smp.scim.people_mapping import (
     version_number,
 )
 from smp.storage import RecordNotFoundError, read_session
-from smp.storage.classifications import reclassify
+from smp.storage.classifications import reclassify_emails
 from smp.storage.errors import ValueTooLong
 from smp.storage.scim_people import (
     ScimUserNameTaken,
@@ -132,19 +134,20 @@ class PeopleStorage(AsyncScimStorage):
         if resource_type.name != RESOURCE_TYPE:
             raise NotFoundException(detail=f"no {resource_type.name} here")
 
-    def _written(self, now: dt.datetime) -> None:
+    def _written(
+        self, person_id: int, claimed: frozenset[str], now: dt.datetime
+    ) -> None:
         """After a write: accounts of a person who left become leavers now."""
-        reclassify(self.engine, now=now)
+        reclassify_emails(self.engine, claimed, now=now, person_ids=[person_id])
 
     def _updated(self, stored: StoredScimPerson, now: dt.datetime) -> None:
         """After an update: reclassify unless matching reads nothing new.
 
-        Identity providers push every profile change (a title, a phone); a
-        full reclassification for those would change nothing and cost seconds
-        on a large estate.
+        Identity providers push every profile change (a title, a phone): those
+        change no account's verdict.
         """
         if stored.matching_changed:
-            self._written(now)
+            self._written(stored.id, stored.claimed, now)
 
     async def get(
         self,
@@ -195,7 +198,7 @@ class PeopleStorage(AsyncScimStorage):
             now = self.now()
             with Session(self.engine) as session, session.begin():
                 stored = insert_scim_person(session, fields, now=now)
-            self._written(now)
+            self._written(stored.id, stored.claimed, now)
             return stored
 
         return self._resource(await self._off_loop(work))
@@ -238,12 +241,12 @@ class PeopleStorage(AsyncScimStorage):
         def work() -> None:
             now = self.now()
             with Session(self.engine) as session, session.begin():
-                delete_scim_person(
+                deleted = delete_scim_person(
                     session,
                     resource_id,
                     now=now,
                     expected_version=version_number(expected_version),
                 )
-            self._written(now)
+            self._written(deleted.id, deleted.claimed, now)
 
         await self._off_loop(work)

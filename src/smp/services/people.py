@@ -3,7 +3,8 @@
 Reads: the people (filtered by status, searched), one person with their
 accounts in every integration, the accounts with their classification, and
 the counts of the home page's card. Writes: company domains and manual links;
-each one reclassifies every account at once, so a change shows without a sync.
+each one reclassifies the accounts it touches at once (a link: its e-mail's;
+a domain: every account), so a change shows without a sync.
 
 Refusals (`Refused`): an unknown person, integration, domain or link is
 `not_found`; a malformed e-mail or domain is `invalid` about its field.
@@ -37,7 +38,7 @@ from smp.services.input_rules import MAX_ID
 from smp.services.refusals import Refused, refusing
 from smp.storage import directory_links as links
 from smp.storage import get_integration, read_session
-from smp.storage.classifications import reclassify
+from smp.storage.classifications import reclassify, reclassify_emails
 from smp.storage.directory_links import CompanyDomain
 from smp.storage.people_queries import (
     ClassifiedAccount,
@@ -316,7 +317,8 @@ def link_account(
             raise Refused(f"no person {person_id}", kind="not_found", field="person_id")
         before = links.get_link(session, given)
         links.save_link(session, given, person_id, created_by=actor, now=now)
-    reclassify(engine, now=now)
+    # Only this e-mail's accounts can change: the link is all that moved.
+    reclassify_emails(engine, [email_key(given)], now=now)
     with read_session(engine) as session:
         accounts = links.linked_accounts(session, given, person_id)
     previous = before.person_id if before and before.person_id != person_id else None
@@ -333,7 +335,7 @@ def unlink_account(engine: Engine, email: str, *, now: dt.datetime) -> LinkChang
             raise Refused(
                 f"{given!r} is not linked to anyone", kind="not_found", field="email"
             )
-    reclassify(engine, now=now)
+    reclassify_emails(engine, [email_key(given)], now=now)
     return LinkChange(before.email, before.person_id, 0, before.person_id)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from smp.model.people import PersonStatus, PersonType
+from smp.model.people import PersonStatus, PersonType, email_key
 from smp.storage.errors import RecordNotFoundError, StorageError
 from smp.storage.people import terminated_at
 from smp.storage.tables import PersonRow
@@ -68,6 +68,17 @@ class StoredScimPerson:
     # Whether the write changed what matching reads (e-mails, status, type),
     # so the accounts need reclassifying; a title or department change does not.
     matching_changed: bool = True
+    # The e-mail keys whose claimants the write may have changed: the
+    # person's primary e-mail and aliases, before and after. Only accounts
+    # with these e-mails (or matched to the person) need reclassifying.
+    claimed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedScimPerson:
+    id: int
+    # The e-mail keys the person claimed: their accounts turn leavers.
+    claimed: frozenset[str]
 
 
 # The columns account matching and classification read from a person.
@@ -77,6 +88,11 @@ MATCHED_COLUMNS = ("email_key", "aliases", "status", "type")
 def _live() -> Any:
     """The rows SCIM sees: people from SCIM that were not deleted."""
     return (PersonRow.source == SCIM_SOURCE) & PersonRow.scim_user_name.is_not(None)
+
+
+def _claimed(row: PersonRow) -> frozenset[str]:
+    """The e-mail keys a person claims accounts by (primary and aliases)."""
+    return frozenset({row.email_key, *(email_key(alias) for alias in row.aliases)})
 
 
 def _stored(row: PersonRow) -> StoredScimPerson:
@@ -206,7 +222,7 @@ def insert_scim_person(
     )
     session.add(row)
     _flush(session)
-    return _stored(row)
+    return replace(_stored(row), claimed=_claimed(row))
 
 
 def _check_version(row: PersonRow, expected_version: int | None) -> None:
@@ -227,6 +243,7 @@ def update_scim_person(
     _check_version(row, expected_version)
     _ensure_user_name_free(session, fields.user_name_key, row.id)
     before = [getattr(row, name) for name in MATCHED_COLUMNS]
+    claimed_before = _claimed(row)
     values = _columns(session, fields)
     values["terminated_at"] = terminated_at(
         row.status, row.terminated_at, fields.status.value, now
@@ -239,7 +256,11 @@ def update_scim_person(
     _flush(session)
     session.refresh(row)
     after = [getattr(row, name) for name in MATCHED_COLUMNS]
-    return replace(_stored(row), matching_changed=before != after)
+    return replace(
+        _stored(row),
+        matching_changed=before != after,
+        claimed=claimed_before | _claimed(row),
+    )
 
 
 def delete_scim_person(
@@ -248,10 +269,11 @@ def delete_scim_person(
     *,
     now: dt.datetime,
     expected_version: int | None = None,
-) -> None:
+) -> DeletedScimPerson:
     """A deleted SCIM user stays as a `gone` person; SCIM no longer sees it."""
     row = _live_row(session, scim_id)
     _check_version(row, expected_version)
+    claimed = _claimed(row)
     session.execute(
         update(PersonRow)
         .where(PersonRow.id == row.id)
@@ -267,3 +289,4 @@ def delete_scim_person(
             version=PersonRow.version + 1,
         )
     )
+    return DeletedScimPerson(row.id, claimed)

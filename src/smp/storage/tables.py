@@ -459,6 +459,9 @@ class AccountClassificationRow(Base):
         # (SQLite appends the rowid to every index by itself).
         Index("ix_account_classifications_class", "present", "classification", "id"),
         Index("ix_account_classifications_person", "person_id"),
+        # A directory change reclassifies only the accounts of the e-mails it
+        # touched: found by key, across integrations.
+        Index("ix_account_classifications_email_key", "email_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -468,6 +471,8 @@ class AccountClassificationRow(Base):
     # members.member_key, or the subuser's username
     account_key: Mapped[str] = mapped_column(String(320))
     email: Mapped[str | None] = mapped_column(String(320))
+    # smp.model.people.email_key(email); None without an e-mail.
+    email_key: Mapped[str | None] = mapped_column(String(320))
     username: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(16))
     # active | pending | disabled (subusers) | removed

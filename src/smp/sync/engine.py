@@ -171,6 +171,7 @@ class Run:
             self.report.retries += counters.retries
             self.report.rate_limit_waits += counters.rate_limit_waits
         self._one_unreachable_problem()
+        unclassified = self._reclassify()
         with Session(self.engine) as session, session.begin():
             for sa in self.accounts:
                 self._save_key_status(session, sa)
@@ -182,14 +183,38 @@ class Run:
                 requests=self.report.requests,
                 retries=self.report.retries,
                 rate_limit_waits=self.report.rate_limit_waits,
-                errors=self.report.errors,
+                errors=self.report.errors + unclassified,
                 now=self.context.now(),
             )
-        # The accounts just written, matched against the directory (issue L):
-        # new leavers, and the offboarding lag of accounts that disappeared.
-        reclassify(
-            self.engine, now=self.context.now(), integration_ids=[self.integration.id]
-        )
+
+    def _reclassify(self) -> list[str]:
+        """The accounts just written, matched against the directory (issue L):
+        new leavers, and the offboarding lag of accounts that disappeared.
+
+        Done before the run is closed, so a failure is kept among its
+        errors. The sync's data is committed already: a failure here must not
+        hide its outcome. A database failure is logged in one line; the next
+        sync of the integration (or an import) classifies its accounts again.
+        """
+        try:
+            reclassify(
+                self.engine,
+                now=self.context.now(),
+                integration_ids=[self.integration.id],
+            )
+        except (DBAPIError, StorageError) as error:
+            reason = str(getattr(error, "orig", None) or error).strip().split("\n")[0]
+            log.warning(
+                "%s: accounts not classified, the database failed: %s",
+                self.integration.name,
+                reason,
+            )
+            return [f"classification: database: {type(error).__name__}"]
+        except Exception as error:
+            # A bug: as in a step, the run still ends with its outcome.
+            log.exception("%s: classifying the accounts failed", self.integration.name)
+            return [f"classification: {type(error).__name__}"]
+        return []
 
     def _one_unreachable_problem(self) -> None:
         """SendGrid did not answer at all: one warning and one problem per key,

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("account_key", sa.String(length=320), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("email_key", sa.String(length=320), nullable=True),
         sa.Column("username", sa.String(length=200), nullable=True),
         sa.Column("role", sa.String(length=16), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -117,6 +118,9 @@ def upgrade() -> None:
         )
         batch.create_index(
             "ix_account_classifications_person", ["person_id"], unique=False
+        )
+        batch.create_index(
+            "ix_account_classifications_email_key", ["email_key"], unique=False
         )
     op.create_table(
         "scim_tokens",
