@@ -504,3 +504,179 @@ class ScimTokenRow(Base):
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     last_used_at: Mapped[dt.datetime | None]
+
+
+# --- SSO, IP access and validation (issue M) -------------------------------------
+# Replaced or merged by each sync that can read them (smp.storage.access);
+# every row belongs to an integration and goes with it.
+
+
+class SsoIntegrationRow(Base):
+    """One SAML integration of the account (`GET /v3/sso/integrations`)."""
+
+    __tablename__ = "sso_integrations"
+    __table_args__ = (UniqueConstraint("integration_id", "sso_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    sso_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    # Only with `?si=true`; None when SendGrid left it out.
+    completed: Mapped[bool | None] = mapped_column(Boolean)
+    last_updated: Mapped[dt.datetime | None]
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    first_seen: Mapped[dt.datetime]
+    synced_at: Mapped[dt.datetime]
+
+
+class SsoCertificateRow(Base):
+    """An SSO integration's certificate; `not_after` is when it expires."""
+
+    __tablename__ = "sso_certificates"
+    __table_args__ = (UniqueConstraint("integration_id", "sso_id", "cert_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    sso_id: Mapped[str] = mapped_column(String(100))
+    cert_id: Mapped[str] = mapped_column(String(100))
+    not_before: Mapped[dt.datetime | None]
+    not_after: Mapped[dt.datetime | None]
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    first_seen: Mapped[dt.datetime]
+    synced_at: Mapped[dt.datetime]
+
+
+class IpAllowlistRow(Base):
+    """One rule of the IP allowlist; no rows while readable = no allowlist."""
+
+    __tablename__ = "ip_allowlist"
+    __table_args__ = (UniqueConstraint("integration_id", "rule_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    rule_id: Mapped[str] = mapped_column(String(100))
+    ip: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime | None]
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    first_seen: Mapped[dt.datetime]
+    synced_at: Mapped[dt.datetime]
+
+
+class AccessAttemptRow(Base):
+    """Recent access from one IP address (per IP, never per teammate).
+
+    SendGrid lists only the latest addresses, so SMP keeps every one it has
+    seen: `first_at`/`last_at` are SendGrid's, widened across syncs.
+    """
+
+    __tablename__ = "access_attempts"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "ip"),
+        Index("ix_access_attempts_last_at", "integration_id", "last_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    ip: Mapped[str] = mapped_column(String(100))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    auth_method: Mapped[str | None] = mapped_column(String(50))
+    location: Mapped[str | None] = mapped_column(String(200))
+    first_at: Mapped[dt.datetime | None]
+    last_at: Mapped[dt.datetime | None]
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    first_seen: Mapped[dt.datetime]
+    synced_at: Mapped[dt.datetime]
+
+
+class ValidationJobRow(Base):
+    """A bulk e-mail validation job; `segments` hold up to 1,500 addresses each."""
+
+    __tablename__ = "validation_jobs"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "job_id"),
+        Index("ix_validation_jobs_started", "integration_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    job_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    # None until SMP has read the job's details.
+    segments: Mapped[int | None] = mapped_column(BigInteger)
+    segments_processed: Mapped[int | None] = mapped_column(BigInteger)
+    source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
+    first_seen: Mapped[dt.datetime]
+    synced_at: Mapped[dt.datetime]
+
+
+# --- API keys and teammate scopes (issue M) -------------------------------------
+
+
+class ApiKeyRow(Base):
+    """One SendGrid API key of the account as SMP last saw it.
+
+    SendGrid tells neither when a key was created nor when it was last used:
+    `first_seen`/`last_seen` are SMP's own sightings, never shown as either.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("integration_id", "key_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    key_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    first_seen: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    # When its scopes last changed (its first sighting until they do).
+    scopes_changed_at: Mapped[dt.datetime]
+    # False once SendGrid no longer lists the key (deleted or revoked).
+    present: Mapped[bool] = mapped_column(Boolean, default=True)
+    removed_at: Mapped[dt.datetime | None]
+
+
+class ApiKeyScopeChangeRow(Base):
+    """A key's scopes as first seen, then each change between two syncs."""
+
+    __tablename__ = "api_key_scope_changes"
+    __table_args__ = (
+        Index("ix_api_key_scope_changes_key", "integration_id", "key_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    key_id: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[dt.datetime]
+    # first_seen | changed
+    change: Mapped[str] = mapped_column(String(16))
+    added: Mapped[list[str]] = mapped_column(JSON)
+    removed: Mapped[list[str]] = mapped_column(JSON)
+
+
+class TeammateScopeRow(Base):
+    """A teammate's scopes from `GET /v3/teammates/{username}`, read in turns.
+
+    `user_type` is the role the teammate had when read: a different role in
+    a later listing makes the teammate due again (docs/adr/0021).
+    """
+
+    __tablename__ = "teammate_scopes"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "username"),
+        Index("ix_teammate_scopes_fetched", "integration_id", "fetched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    username: Mapped[str] = mapped_column(String(200))
+    user_type: Mapped[str] = mapped_column(String(16))
+    # Permission scopes only; SendGrid's 2FA flags are the two columns below.
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    two_factor_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    two_factor_exempt: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[dt.datetime]
