@@ -680,3 +680,72 @@ class TeammateScopeRow(Base):
     two_factor_required: Mapped[bool] = mapped_column(Boolean, default=False)
     two_factor_exempt: Mapped[bool] = mapped_column(Boolean, default=False)
     fetched_at: Mapped[dt.datetime]
+
+
+# --- API keys and teammate scopes (issue M) -------------------------------------
+
+
+class ApiKeyRow(Base):
+    """One SendGrid API key of the account as SMP last saw it.
+
+    SendGrid tells neither when a key was created nor when it was last used:
+    `first_seen`/`last_seen` are SMP's own sightings, never shown as either.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("integration_id", "key_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    key_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    first_seen: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    # When its scopes last changed (its first sighting until they do).
+    scopes_changed_at: Mapped[dt.datetime]
+    # False once SendGrid no longer lists the key (deleted or revoked).
+    present: Mapped[bool] = mapped_column(Boolean, default=True)
+    removed_at: Mapped[dt.datetime | None]
+
+
+class ApiKeyScopeChangeRow(Base):
+    """A key's scopes as first seen, then each change between two syncs."""
+
+    __tablename__ = "api_key_scope_changes"
+    __table_args__ = (
+        Index("ix_api_key_scope_changes_key", "integration_id", "key_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    key_id: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[dt.datetime]
+    # first_seen | changed
+    change: Mapped[str] = mapped_column(String(16))
+    added: Mapped[list[str]] = mapped_column(JSON)
+    removed: Mapped[list[str]] = mapped_column(JSON)
+
+
+class TeammateScopeRow(Base):
+    """A teammate's scopes from `GET /v3/teammates/{username}`, read in turns.
+
+    `user_type` is the role the teammate had when read: a different role in
+    a later listing makes the teammate due again (docs/adr/0021).
+    """
+
+    __tablename__ = "teammate_scopes"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "username"),
+        Index("ix_teammate_scopes_fetched", "integration_id", "fetched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    username: Mapped[str] = mapped_column(String(200))
+    user_type: Mapped[str] = mapped_column(String(16))
+    # Permission scopes only; SendGrid's 2FA flags are the two columns below.
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    two_factor_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    two_factor_exempt: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[dt.datetime]
