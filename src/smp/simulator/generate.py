@@ -21,6 +21,7 @@ from smp.simulator.scopes import (
     TEAMMATE_SCOPE_POOL,
     admin_teammate_scopes,
     scopes_for_kind,
+    two_factor_flag,
 )
 from smp.simulator.world import (
     Account,
@@ -175,6 +176,8 @@ def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
     # The owner's names are the account profile's names.
     teammates[0]["first_name"], teammates[0]["last_name"] = owner_first, owner_last
     teammates[0]["username"], teammates[0]["email"] = username, f"owner@{domain}"
+    for position, mate in enumerate(teammates):
+        mate["scopes"] = sorted([*mate["scopes"], two_factor_flag(position)])
 
     pending: list[PendingInvite] = []
     for number in range(sizes["pending"]):

@@ -122,6 +122,22 @@ def scopes_for_kind(kind: str) -> list[str]:
     raise ValueError(f"unknown key kind {kind!r}")
 
 
+TWO_FACTOR_REQUIRED: Final = "2fa_required"
+TWO_FACTOR_EXEMPT: Final = "2fa_exempt"
+# SendGrid keeps at most this many API keys per account (fact sheet §10).
+MAX_API_KEYS: Final = 100
+
+
+def two_factor_flag(position: int) -> str:
+    """The 2FA flag SendGrid adds to a teammate's scopes (fact sheet §14).
+
+    By position, not by the generator's random stream, so adding the flags
+    left every other generated value as it was. Every seventh teammate from
+    the fifth on is exempt; the owner (position 0) never is.
+    """
+    return TWO_FACTOR_EXEMPT if position % 7 == 4 else TWO_FACTOR_REQUIRED
+
+
 def admin_teammate_scopes() -> list[str]:
     """Human admins get everything, billing included (fact sheet §2)."""
     return sorted([*permission_scopes(), *BILLING_SCOPES])

@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from typing_extensions import TypedDict
+
+from smp.simulator.scopes import MAX_API_KEYS
 
 KeyKind = Literal["full", "restricted", "billing", "validation", "revoked"]
 InvoiceFormat = Literal[
@@ -268,6 +271,13 @@ class World(_Strict):
         for index, key in enumerate(self.keys):
             if key.account not in usernames:
                 raise ValueError(f"keys[{index}].account: no account {key.account!r}")
+        per_account = Counter(key.account for key in self.keys)
+        for account, count in per_account.items():
+            if count > MAX_API_KEYS:
+                raise ValueError(
+                    f"keys: account {account!r} has {count} keys; SendGrid keeps "
+                    f"at most {MAX_API_KEYS}"
+                )
         return self
 
     def account(self, username: str) -> Account:
