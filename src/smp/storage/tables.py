@@ -749,3 +749,68 @@ class TeammateScopeRow(Base):
     two_factor_required: Mapped[bool] = mapped_column(Boolean, default=False)
     two_factor_exempt: Mapped[bool] = mapped_column(Boolean, default=False)
     fetched_at: Mapped[dt.datetime]
+
+
+# --- alerts: where findings are sent, and each delivery once (smp.storage.alerts) ---
+
+
+class AlertChannelRow(Base):
+    """An e-mail, Slack, Teams or webhook destination for findings (docs/alerts.md).
+
+    Secrets (the SMTP password, the webhook URL, the HMAC secret) live only in
+    `encrypted_secret`, one Fernet token of a JSON object; `settings` holds what
+    may be shown.
+    """
+
+    __tablename__ = "alert_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # casefold()ed name: unique without case
+    name_key: Mapped[str] = mapped_column(String(100), unique=True)
+    # email | slack | teams | webhook
+    kind: Mapped[str] = mapped_column(String(16))
+    # high | medium | low: findings below it are not sent to this channel
+    min_severity: Mapped[str] = mapped_column(String(8))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    encrypted_secret: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+
+
+class AlertDeliveryRow(Base):
+    """One finding's episode sent to one channel: unique, so it is sent once.
+
+    A deliverer claims a row by setting `claim_token` and `claimed_until` in one
+    UPDATE that only matches unclaimed (or expired) pending rows; whoever's
+    UPDATE matched sends it. No integration_id: the row goes with its finding.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "finding_id", "episode"),
+        Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_alert_deliveries_finding", "finding_id"),
+        Index("ix_alert_deliveries_claim", "claim_token"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_channels.id", ondelete="CASCADE")
+    )
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("findings.id", ondelete="CASCADE")
+    )
+    episode: Mapped[int] = mapped_column(Integer)
+    # immediate (high severity) | digest (the daily message)
+    timing: Mapped[str] = mapped_column(String(16))
+    # pending | sent | skipped (no longer open when due) | failed (gave up)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[dt.datetime | None]
+    # The last failure, one line, never a secret.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
