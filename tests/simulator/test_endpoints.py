@@ -242,7 +242,11 @@ async def test_invoices_and_validation_jobs(world: World, client) -> None:
     jobs = await client.get(
         "/v3/validations/email/jobs", headers=auth(key_of(world, "validation"))
     )
-    assert jobs.json() == {"result": account.validation_jobs}
+    # The list leaves out what only a job's own details carry (spec).
+    listed = ("id", "status", "started_at", "finished_at")
+    assert jobs.json() == {
+        "result": [{k: j[k] for k in listed} for j in account.validation_jobs]
+    }
 
 
 @pytest.mark.parametrize(

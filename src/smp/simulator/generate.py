@@ -24,11 +24,15 @@ from smp.simulator.scopes import (
     two_factor_flag,
 )
 from smp.simulator.world import (
+    AccessActivity,
     Account,
+    AllowedIp,
     Invoice,
     PendingInvite,
     Profile,
     SimKey,
+    SsoCertificate,
+    SsoIntegration,
     Subuser,
     SubuserAccess,
     Teammate,
@@ -223,6 +227,13 @@ def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
                 for s in chosen
             ]
     jobs = [_validation_job(gen) for _ in range(rng.randint(0, 3))]
+    # Its own random stream: the draws above, and so every world, stay as they were.
+    posture = random.Random(f"{gen.seed}:{username}:access")
+    if index == 0 and paid and not jobs:
+        # The first account always shows each kind of data SMP reads.
+        jobs.append(_validation_job(gen, posture))
+    for job in jobs:
+        _job_details(posture, job)
     return Account(
         username=username,
         user_id=gen.user_id(),
@@ -238,6 +249,12 @@ def _account(gen: _Generator, index: int, sizes: dict[str, int]) -> Account:
         daily_stats=daily,
         invoices=_invoices(gen, sizes["invoices"], paid, rng.randint(100, 9000)),
         validation_jobs=jobs,
+        sso_integrations=_sso(posture, today, domain, always=index == 0)
+        if paid
+        else [],
+        # Every other account has no allowlist at all.
+        ip_allowlist=_allowlist(posture, today) if index % 2 == 0 else [],
+        access_activity=_activity(posture, today, index),
     )
 
 
@@ -266,14 +283,102 @@ def _subuser(gen: _Generator, domain: str, first_day: dt.date) -> Subuser:
     )
 
 
-def _validation_job(gen: _Generator) -> ValidationJob:
-    started = _epoch(gen.today) - gen.rng.randint(1, 60) * 86400
+def _validation_job(gen: _Generator, rng: random.Random | None = None) -> ValidationJob:
+    rng = rng or gen.rng
+    started = _epoch(gen.today) - rng.randint(1, 60) * 86400
     return ValidationJob(
-        id=gen.token(36, string.hexdigits.lower()[:16]),
-        status=gen.rng.choice(["Done", "Done", "Processing", "Error"]),
+        id="".join(rng.choice(string.hexdigits.lower()[:16]) for _ in range(36)),
+        status=rng.choice(["Done", "Done", "Processing", "Error"]),
         started_at=started,
-        finished_at=started + gen.rng.randint(60, 7200),
+        finished_at=started + rng.randint(60, 7200),
     )
+
+
+def _job_details(rng: random.Random, job: ValidationJob) -> None:
+    """Segments (1,500 addresses each) once a job is processing or done."""
+    if job["status"] in ("Done", "Processing"):
+        job["segments"] = rng.randint(1, 40)
+        done = job["status"] == "Done"
+        job["segments_processed"] = (
+            job["segments"] if done else rng.randint(0, job["segments"])
+        )
+    else:
+        job["segments"] = job["segments_processed"] = 0
+    if job["status"] == "Error":
+        job["errors"] = [{"message": "The uploaded file could not be read."}]
+
+
+def _sso(
+    rng: random.Random, today: dt.date, domain: str, *, always: bool
+) -> list[SsoIntegration]:
+    """Paid accounts: none, or one SAML integration whose newest certificate
+    expires within 1 to 400 days (so some within SMP's 30-day warning)."""
+    if rng.random() < 0.25 and not always:
+        return []
+    sso_id = "-".join(
+        "".join(rng.choice("0123456789abcdef") for _ in range(n))
+        for n in (8, 4, 4, 4, 12)
+    )
+    now = _epoch(today)
+    certificates = []
+    for number in range(rng.randint(1, 2)):
+        not_after = now + rng.randint(1, 400) * 86400 - number * 200 * 86400
+        certificates.append(
+            SsoCertificate(
+                id=rng.randint(10_000_000, 99_999_999),
+                public_certificate="MIIC"
+                + "".join(rng.choice("ABCDEFabcdef0123") for _ in range(40)),
+                not_before=not_after - 3 * 365 * 86400,
+                not_after=not_after,
+            )
+        )
+    return [
+        SsoIntegration(
+            id=sso_id,
+            name=f"{domain} IdP",
+            enabled=rng.random() < 0.8,
+            signin_url=f"https://idp.{domain}/sso/saml",
+            signout_url=f"https://idp.{domain}/logout",
+            entity_id=f"https://idp.{domain}/entity",
+            completed_integration=True,
+            last_updated=now - rng.randint(1, 300) * 86400,
+            certificates=certificates,
+        )
+    ]
+
+
+def _allowlist(rng: random.Random, today: dt.date) -> list[AllowedIp]:
+    created = _epoch(today) - rng.randint(30, 900) * 86400
+    return [
+        AllowedIp(
+            id=number + 1,
+            ip=f"203.0.113.{rng.randint(1, 254)}/32",
+            created_at=created,
+            updated_at=created + rng.randint(0, 20) * 86400,
+        )
+        for number in range(rng.randint(1, 3))
+    ]
+
+
+def _activity(rng: random.Random, today: dt.date, index: int) -> list[AccessActivity]:
+    """Recent access per IP: most seen for months, some new in the last days."""
+    now = _epoch(today)
+    attempts = []
+    for number in range(rng.randint(2, 6)):
+        first = now - rng.randint(0, 120) * 86400 - rng.randint(0, 86399)
+        last = min(now, first + rng.randint(0, 60) * 86400)
+        city, state, _, country = rng.choice(names.CITIES)
+        attempts.append(
+            AccessActivity(
+                allowed=rng.random() < 0.85,
+                auth_method=rng.choice(["Web", "Web", "API", "SSO"]),
+                first_at=first,
+                ip=f"198.51.{index % 250}.{number + 10}",
+                last_at=last,
+                location=f"{city}, {state}, {country}",
+            )
+        )
+    return attempts
 
 
 def generate_world(

@@ -14,7 +14,7 @@ from smp.simulator.errors import BadRequest
 from smp.simulator.invoices import invoices_body
 from smp.simulator.stats import AGGREGATIONS, aggregate, month_total
 from smp.simulator.tenant import Tenant
-from smp.simulator.world import METRIC_NAMES, SimKey, Teammate
+from smp.simulator.world import METRIC_NAMES, SimKey, SsoIntegration, Teammate
 
 
 @dataclass
@@ -269,5 +269,85 @@ def invoices(call: Call) -> object:
     return invoices_body(newest_first[offset : offset + limit], call.invoice_format)
 
 
+# --- SSO, IP access and validation jobs (issue M) -----------------------------------
+
+
+def _pro_only(call: Call) -> None:
+    """SSO and e-mail validation are Pro plans and up (fact sheet §2, §9): a
+    free account is refused as SendGrid refuses a key without the scope."""
+    if call.tenant.type != "paid":
+        raise BadRequest(None, "access forbidden", status=403)
+
+
+def _sso_body(sso: SsoIntegration, with_completed: bool) -> dict[str, object]:
+    body: dict[str, object] = {k: v for k, v in sso.items() if k != "certificates"}
+    body["single_signon_url"] = body["audience_url"] = (
+        f"https://api.sendgrid.com/v3/public/sso/saml/response/id/{sso['id']}"
+    )
+    if not with_completed:
+        # Only `?si=true` adds it (spec).
+        del body["completed_integration"]
+    return body
+
+
+def sso_integrations(call: Call) -> object:
+    _pro_only(call)
+    with_completed = qp.boolean(call.params, "si")
+    # A bare array, as the spec has it.
+    return [_sso_body(s, with_completed) for s in call.tenant.sso_integrations]
+
+
+def _sso(call: Call, key: str) -> SsoIntegration:
+    _pro_only(call)
+    for sso in call.tenant.sso_integrations:
+        if sso["id"] == call.args[key]:
+            return sso
+    raise BadRequest(None, "resource not found", status=404)
+
+
+def sso_integration(call: Call) -> object:
+    return _sso_body(_sso(call, "id"), qp.boolean(call.params, "si"))
+
+
+def sso_certificates(call: Call) -> object:
+    sso = _sso(call, "integration_id")
+    # `intergration_id`: SendGrid's own spelling of the field.
+    return [{**cert, "intergration_id": sso["id"]} for cert in sso["certificates"]]
+
+
+def ip_allowlist(call: Call) -> object:
+    return {"result": call.tenant.ip_allowlist}
+
+
+def access_activity(call: Call) -> object:
+    limit = qp.integer(call.params, "limit", 20, 1)
+    latest = sorted(call.tenant.access_activity, key=lambda a: -a["last_at"])
+    return {"result": latest[:limit]}
+
+
+_JOB_DETAIL_ONLY = ("segments", "segments_processed", "is_download_available", "errors")
+
+
 def validation_jobs(call: Call) -> object:
-    return {"result": call.tenant.validation_jobs}
+    _pro_only(call)
+    return {
+        "result": [
+            {k: v for k, v in job.items() if k not in _JOB_DETAIL_ONLY}
+            for job in call.tenant.validation_jobs
+        ]
+    }
+
+
+def validation_job(call: Call) -> object:
+    _pro_only(call)
+    for job in call.tenant.validation_jobs:
+        if job["id"] == call.args["job_id"]:
+            detail: dict[str, object] = {
+                "segments": 0,
+                "segments_processed": 0,
+                "is_download_available": job["status"] == "Done",
+                "errors": [],
+            }
+            detail.update(job)
+            return {"result": detail}
+    raise BadRequest(None, "resource not found", status=404)

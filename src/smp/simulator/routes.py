@@ -48,6 +48,28 @@ ROUTES: tuple[Route, ...] = (
     Route("/v3/api_keys/{key_id}", "api_keys.read", h.api_key),
     Route("/v3/billing/invoices", "billing.read", h.invoices),
     Route("/v3/validations/email/jobs", "validations.email.read", h.validation_jobs),
+    Route(
+        "/v3/validations/email/jobs/{job_id}",
+        "validations.email.read",
+        h.validation_job,
+    ),
+    Route("/v3/sso/integrations", "sso.settings.read", h.sso_integrations),
+    Route("/v3/sso/integrations/{id}", "sso.settings.read", h.sso_integration),
+    Route(
+        "/v3/sso/integrations/{integration_id}/certificates",
+        "sso.settings.read",
+        h.sso_certificates,
+    ),
+    Route(
+        "/v3/access_settings/whitelist",
+        "access_settings.whitelist.read",
+        h.ip_allowlist,
+    ),
+    Route(
+        "/v3/access_settings/activity",
+        "access_settings.activity.read",
+        h.access_activity,
+    ),
 )
 
 _STATIC = {r.template: r for r in ROUTES if "{" not in r.template}

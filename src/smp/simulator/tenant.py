@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 
 from smp.simulator.stats import MonthIndex, month_index
 from smp.simulator.world import (
+    AccessActivity,
     Account,
+    AllowedIp,
     Credits,
     DailyStat,
     Invoice,
     PendingInvite,
     Profile,
     SimKey,
+    SsoIntegration,
     Subuser,
     SubuserAccess,
     Teammate,
@@ -38,6 +41,9 @@ class Tenant:
     invoices: list[Invoice]
     validation_jobs: list[ValidationJob]
     keys: list[SimKey]
+    sso_integrations: list[SsoIntegration] = field(default_factory=list)
+    ip_allowlist: list[AllowedIp] = field(default_factory=list)
+    access_activity: list[AccessActivity] = field(default_factory=list)
     # The stats by month, of this tenant and of each of its subusers.
     months: MonthIndex | None = None
     subuser_months: dict[str, MonthIndex] = field(default_factory=dict)
@@ -69,6 +75,9 @@ def account_tenant(
         invoices=account.invoices,
         validation_jobs=account.validation_jobs,
         keys=[k for k in world.keys if k.account == account.username],
+        sso_integrations=account.sso_integrations,
+        ip_allowlist=account.ip_allowlist,
+        access_activity=account.access_activity,
         months=month_index(account.daily_stats),
         subuser_months=subuser_months,
     )

@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, NotRequired, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from typing_extensions import TypedDict
@@ -160,11 +160,60 @@ class Invoice(TypedDict):
     unpaid_balance: float
 
 
+class ValidationJobError(TypedDict):
+    message: str
+
+
 class ValidationJob(TypedDict):
     id: str
     status: Literal["Initiated", "Queued", "Ready", "Processing", "Done", "Error"]
     started_at: int
     finished_at: int
+    # Only in the job's own details (`/v3/validations/email/jobs/{job_id}`);
+    # 1,500 addresses a segment, 0 until the job is processing.
+    segments: NotRequired[int]
+    segments_processed: NotRequired[int]
+    is_download_available: NotRequired[bool]
+    errors: NotRequired[list[ValidationJobError]]
+
+
+class SsoCertificate(TypedDict):
+    id: int
+    public_certificate: str
+    not_before: int
+    not_after: int
+
+
+class SsoIntegration(TypedDict):
+    """As `/v3/sso/integrations` serves it, plus its certificates (served apart)."""
+
+    id: str
+    name: str
+    enabled: bool
+    signin_url: str
+    signout_url: str
+    entity_id: str
+    completed_integration: bool
+    last_updated: int
+    certificates: list[SsoCertificate]
+
+
+class AllowedIp(TypedDict):
+    id: int
+    ip: str
+    created_at: int
+    updated_at: int
+
+
+class AccessActivity(TypedDict):
+    """One IP's recent access attempts (SendGrid keeps them per IP, not per user)."""
+
+    allowed: bool
+    auth_method: str
+    first_at: int
+    ip: str
+    last_at: int
+    location: str
 
 
 def _check_date(value: str, where: str) -> None:
@@ -206,6 +255,10 @@ class Account(_Strict):
     daily_stats: list[DailyStat]
     invoices: list[Invoice]
     validation_jobs: list[ValidationJob]
+    # SSO and IP access management (issue M); absent in older world files.
+    sso_integrations: list[SsoIntegration] = []
+    ip_allowlist: list[AllowedIp] = []
+    access_activity: list[AccessActivity] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Account:
