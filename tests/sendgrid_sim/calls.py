@@ -68,4 +68,23 @@ def every_call(account: Account, today: dt.date) -> list[Call]:
         Call(
             "validation_jobs", "validations.email.read", lambda c: c.validation_jobs()
         ),
+        Call(
+            "validation_job",
+            "validations.email.read",
+            lambda c: c.validation_job(account.validation_jobs[0]["id"]),
+        ),
+        Call("sso_integrations", "sso.settings.read", lambda c: c.sso_integrations()),
+        Call(
+            "sso_certificates",
+            "sso.settings.read",
+            lambda c: c.sso_certificates(account.sso_integrations[0]["id"]),
+        ),
+        Call(
+            "ip_allowlist", "access_settings.whitelist.read", lambda c: c.ip_allowlist()
+        ),
+        Call(
+            "access_activity",
+            "access_settings.activity.read",
+            lambda c: c.access_activity(),
+        ),
     ]

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from smp.sendgrid import wire
+from smp.sendgrid import wire, wire_access
 
 T = TypeVar("T")
 
@@ -60,7 +60,13 @@ STAT_ENTRIES = TypeAdapter(list[wire.StatEntry])
 SUBUSERS = TypeAdapter(list[wire.Subuser])
 SUBUSER_CREDITS = TypeAdapter(wire.SubuserCredits)
 INVOICES = TypeAdapter(list[wire.Invoice])
-VALIDATION_JOBS = TypeAdapter(list[wire.ValidationJob])
+# SSO, IP access and validation jobs (smp.sendgrid.wire_access).
+VALIDATION_JOBS = TypeAdapter(list[wire_access.ValidationJob])
+VALIDATION_JOB = TypeAdapter(wire_access.ValidationJobDetail)
+SSO_INTEGRATIONS = TypeAdapter(list[wire_access.SsoIntegration])
+SSO_CERTIFICATES = TypeAdapter(list[wire_access.SsoCertificate])
+ALLOWED_IPS = TypeAdapter(list[wire_access.AllowedIp])
+ACCESS_ATTEMPTS = TypeAdapter(list[wire_access.AccessAttempt])
 
 # Fast paths for the big lists: the usual envelope, validated from bytes.
 TEAMMATES_ONE_PASS: OnePass[wire.Teammate] = OnePass(

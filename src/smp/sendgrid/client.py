@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import TypeAdapter
 
-from smp.sendgrid import adapters, wire
+from smp.sendgrid import adapters, wire, wire_access
 from smp.sendgrid.errors import ProtocolError, UnexpectedShape
 from smp.sendgrid.http import HttpCore, JsonResponse, QueryParams, RequestCounters
 from smp.sendgrid.keys import ApiKey
@@ -29,6 +29,9 @@ T = TypeVar("T")
 
 MAX_PAGE_SIZE = 500  # SendGrid's documented maximum for list endpoints
 MAX_SUBUSERS_PER_STATS_CALL = 10
+# SendGrid's activity list has no pages; its limit has no documented maximum,
+# so SMP asks for more than the default 20 and keeps what it has seen.
+ACCESS_ACTIVITY_LIMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,10 +330,47 @@ class SendGridClient:
             one_pass=adapters.INVOICES_ONE_PASS,
         )
 
-    async def validation_jobs(self) -> list[wire.ValidationJob]:
+    async def validation_jobs(self) -> list[wire_access.ValidationJob]:
+        """Bulk validation jobs; needs the separate e-mail validation key."""
         path = "/v3/validations/email/jobs"
         response = await self._get(path, scopes=("validations.email.read",))
         return self._list(path, adapters.VALIDATION_JOBS, response.payload)
+
+    async def validation_job(self, job_id: str) -> wire_access.ValidationJobDetail:
+        """One job with its `segments` (1,500 addresses each)."""
+        path = f"/v3/validations/email/jobs/{_segment(job_id)}"
+        response = await self._get(path, scopes=("validations.email.read",))
+        return self._one(path, adapters.VALIDATION_JOB, response.payload)
+
+    # --- SSO and IP access -------------------------------------------------------
+
+    async def sso_integrations(self) -> list[wire_access.SsoIntegration]:
+        """`GET /v3/sso/integrations?si=true`: a bare array (spec)."""
+        path = "/v3/sso/integrations"
+        response = await self._get(path, {"si": "true"}, scopes=("sso.settings.read",))
+        return self._list(path, adapters.SSO_INTEGRATIONS, response.payload, bare=True)
+
+    async def sso_certificates(
+        self, integration_id: str
+    ) -> list[wire_access.SsoCertificate]:
+        path = f"/v3/sso/integrations/{_segment(integration_id)}/certificates"
+        response = await self._get(path, scopes=("sso.settings.read",))
+        return self._list(path, adapters.SSO_CERTIFICATES, response.payload, bare=True)
+
+    async def ip_allowlist(self) -> list[wire_access.AllowedIp]:
+        path = "/v3/access_settings/whitelist"
+        response = await self._get(path, scopes=("access_settings.whitelist.read",))
+        return self._list(path, adapters.ALLOWED_IPS, response.payload)
+
+    async def access_activity(
+        self, *, limit: int = ACCESS_ACTIVITY_LIMIT
+    ) -> list[wire_access.AccessAttempt]:
+        """The latest IPs that tried to reach the account (default 20 a call)."""
+        path = "/v3/access_settings/activity"
+        response = await self._get(
+            path, {"limit": limit}, scopes=("access_settings.activity.read",)
+        )
+        return self._list(path, adapters.ACCESS_ATTEMPTS, response.payload)
 
     # --- plumbing ----------------------------------------------------------------
 

@@ -248,13 +248,6 @@ class Invoice(Wire):
     unpaid_balance: FlexDecimal = None
 
 
-class ValidationJob(Wire):
-    id: str
-    status: str | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-
-
 # --- envelopes -------------------------------------------------------------------
 
 LIST_KEYS = ("result", "results")
