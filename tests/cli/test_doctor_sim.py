@@ -42,6 +42,10 @@ def _probes(world: World) -> dict[str, list[str]]:
         "account_identity": ["/v3/user/username", "/v3/user/account"],
         "invoices": ["/v3/billing/invoices"],
         "email_validation": ["/v3/validations/email/jobs"],
+        "api_keys": ["/v3/api_keys"],
+        "teammate_scopes": [
+            f"/v3/teammates/{world.accounts[0].teammates[-1]['username']}"
+        ],
     }
 
 

@@ -57,7 +57,8 @@ FULL_ACCESS_LIKE = [
 @pytest.mark.parametrize(
     ("scopes", "expected"),
     [
-        (["teammates.read"], {"members", "invites"}),
+        (["teammates.read"], {"members", "invites", "teammate_scopes"}),
+        (["api_keys.read"], {"api_keys"}),
         (["subusers.read"], {"subusers"}),
         (["user.credits.read"], {"usage_credits"}),
         (["stats.read"], {"usage_volume"}),
@@ -84,7 +85,11 @@ def test_a_billing_key_is_advised_only_what_a_billing_key_can_hold() -> None:
     assert report.fixes() == {}
     assert "invoices" in (kind_purpose(report.kind) or "")
     restricted = report_from_scopes(KEY_ID, ["teammates.read"])
-    assert set(restricted.missing) == set(CAPABILITY_NAMES) - {"members", "invites"}
+    assert set(restricted.missing) == set(CAPABILITY_NAMES) - {
+        "members",
+        "invites",
+        "teammate_scopes",
+    }
     assert kind_purpose(restricted.kind) is None
 
 

@@ -24,6 +24,8 @@ _CAPABILITIES: dict[str, str] = {
     Capability.ACCOUNT_IDENTITY: "Account name",
     Capability.INVOICES: "Invoices",
     Capability.EMAIL_VALIDATION: "E-mail validation",
+    Capability.API_KEYS: "API keys",
+    Capability.TEAMMATE_SCOPES: "Teammate permissions",
 }
 
 

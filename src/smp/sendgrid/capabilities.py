@@ -9,6 +9,8 @@ usage_volume      stats.read | stats.global.read            subusers.stats.read
 account_identity  user.username.read, user.account.read
 invoices          billing.read (a separate Billing key)
 email_validation  validations.email.read (a separate key)
+api_keys          api_keys.read (`/v3/api_keys`, each key's scopes)
+teammate_scopes   teammates.read (`/v3/teammates/{username}`, in turns)
 
 SendGrid never says what kind a key is; `classify_key` infers it from scopes.
 """
@@ -16,10 +18,13 @@ SendGrid never says what kind a key is; `classify_key` infers it from scopes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from smp.vocabulary import Capability, KeyKind
+from smp.vocabulary import Capability, KeyKind, is_full_access
+
+# Defined beside the key kinds (ADR 19), used here by their old names.
+from smp.vocabulary import permission_scopes as permission_scopes
+from smp.vocabulary import write_scopes as write_scopes
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,18 @@ CAPABILITIES: tuple[CapabilityRule, ...] = (
         (("validations.email.read",),),
         "e-mail validation needs a separate Email Validation key (Pro plans and up)",
     ),
+    CapabilityRule(
+        Capability.API_KEYS,
+        (("api_keys.read",),),
+        "add api_keys.read (API Keys: Read Access) for the inventory of the "
+        "account's keys and their scopes",
+    ),
+    CapabilityRule(
+        Capability.TEAMMATE_SCOPES,
+        (("teammates.read",),),
+        "each teammate's scopes and 2FA flags come with teammates.read (same fix "
+        "as members)",
+    ),
 )
 CAPABILITY_NAMES = tuple(c.name for c in CAPABILITIES)
 
@@ -92,23 +109,6 @@ MINIMAL_READ_ONLY_SCOPES: tuple[str, ...] = (
     "user.credits.read",
     "user.username.read",
 )
-WRITE_SUFFIXES = (".create", ".update", ".delete")
-# `mail.send` writes nothing to the account, but a leaked key could send mail.
-WRITE_SCOPES_EXTRA = frozenset({"mail.send"})
-_FULL_ACCESS_MARKERS = frozenset(
-    {"api_keys.create", "api_keys.delete", "mail.send", "teammates.create"}
-)
-_FULL_ACCESS_MIN_SCOPES = 50
-
-
-def permission_scopes(scopes: Iterable[str]) -> frozenset[str]:
-    """Drop SendGrid's automatic flags (`2fa_required`, `sender_verification_*`).
-
-    Real permissions are always `area.action` with a dot; the flags have none.
-    """
-    return frozenset(
-        s for s in scopes if "." in s and not s.startswith("sender_verification")
-    )
 
 
 def has_capability(capability: CapabilityRule, scopes: frozenset[str]) -> bool:
@@ -120,12 +120,6 @@ def missing_scopes(capability: CapabilityRule, scopes: frozenset[str]) -> list[s
     return [group[0] for group in capability.requires if not scopes.intersection(group)]
 
 
-def write_scopes(scopes: Iterable[str]) -> list[str]:
-    return sorted(
-        s for s in scopes if s.endswith(WRITE_SUFFIXES) or s in WRITE_SCOPES_EXTRA
-    )
-
-
 def classify_key(scopes: frozenset[str]) -> KeyKind:
     if not scopes:
         return KeyKind.UNKNOWN
@@ -133,7 +127,7 @@ def classify_key(scopes: frozenset[str]) -> KeyKind:
         return KeyKind.BILLING
     if all(s.startswith("validations.email.") for s in scopes):
         return KeyKind.EMAIL_VALIDATION
-    if scopes >= _FULL_ACCESS_MARKERS and len(scopes) >= _FULL_ACCESS_MIN_SCOPES:
+    if is_full_access(scopes):
         return KeyKind.FULL
     return KeyKind.RESTRICTED
 
