@@ -88,6 +88,11 @@ class SendGridClient:
     def counters(self) -> RequestCounters:
         return self._core.counters
 
+    @property
+    def rate_limit(self) -> int | None:
+        """The latest `X-RateLimit-Limit` SendGrid sent this client, if any."""
+        return self._core.rate_limit
+
     # --- key and scopes ----------------------------------------------------------
 
     async def scopes(self) -> list[str]:

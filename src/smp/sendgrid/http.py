@@ -95,6 +95,9 @@ class HttpCore:
         self.policy = policy
         self.limiter = limiter
         self.counters = RequestCounters()
+        # The latest `X-RateLimit-Limit` SendGrid sent: per-sync budgets
+        # (teammate scopes, docs/adr/0021) are a share of it.
+        self.rate_limit: int | None = None
         self.pacer = Pacer(clock)
         # Requests go straight to the transport: httpx's client layer (cookies,
         # auth flows, redirects, hooks) is work SMP never needs (ADR 18).
@@ -246,6 +249,8 @@ class HttpCore:
                 ) from None
         self.counters.answers += 1
         info = RateLimitInfo.from_headers(response.headers)
+        if info.limit is not None and info.limit > 0:
+            self.rate_limit = info.limit
         self.pacer.observe(path, info, self.policy)
         status = response.status_code
         if 200 <= status < 300:
