@@ -178,7 +178,8 @@ EXTERNAL_INVITE = Rule(
     ),
     fix=(
         "Confirm the invite was meant for this address.",
-        "If not, in SendGrid open Settings → Teammates → Pending invites and remove it.",
+        "If not, in SendGrid open Settings → Teammates → Pending invites "
+        "and remove it.",
     ),
     needs=(FLAGGED_ACCOUNTS, DIRECTORY_KNOWN),
     evaluate=external_invites,

@@ -52,9 +52,10 @@ def credits_running_out(facts: Facts) -> list[Observation]:
         if forecast is None or forecast <= period.total:
             continue
         whose = f"subuser {period.subuser}" if period.subuser else "the account"
+        key = f"subuser:{period.subuser}" if period.subuser else "account"
         found.append(
             Observation(
-                subject_key=f"subuser:{period.subuser}" if period.subuser else "account",
+                subject_key=key,
                 subject_label=whose,
                 evidence={
                     "subuser": period.subuser or None,
