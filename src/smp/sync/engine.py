@@ -57,6 +57,7 @@ from smp.storage import (
     start_sync_run,
 )
 from smp.storage.classifications import reclassify
+from smp.storage.findings import evaluate_findings
 from smp.sync import chains, sanity, write_jobs
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
@@ -186,6 +187,28 @@ class Run:
                 errors=self.report.errors + unclassified,
                 now=self.context.now(),
             )
+        self._evaluate_findings()
+
+    def _evaluate_findings(self) -> None:
+        """The integration's findings, from what the sync just wrote
+        (docs/findings.md). After the run is closed, so the keys' statuses are
+        saved; a failure is logged in one line and the next sync evaluates
+        again: it must not change the sync's outcome."""
+        try:
+            evaluate_findings(
+                self.engine,
+                now=self.context.now(),
+                integration_ids=[self.integration.id],
+            )
+        except (DBAPIError, StorageError) as error:
+            reason = str(getattr(error, "orig", None) or error).strip().split("\n")[0]
+            log.warning(
+                "%s: findings not evaluated, the database failed: %s",
+                self.integration.name,
+                reason,
+            )
+        except Exception:
+            log.exception("%s: evaluating the findings failed", self.integration.name)
 
     def _reclassify(self) -> list[str]:
         """The accounts just written, matched against the directory (issue L):
