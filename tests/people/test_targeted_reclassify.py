@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 from tests.support.months import real_today
 from tests.support.people_rows import add_people, person_row
@@ -282,3 +282,34 @@ def test_only_the_accounts_of_the_given_emails_are_looked_at(engine: Engine) -> 
         (ann, "leaver", later),
         (bob, "leaver", later),
     ]
+
+
+def test_an_alias_stored_as_raw_unicode_json_is_still_found(engine: Engine) -> None:
+    """SMP's JSON escapes letters past ASCII; text written otherwise (raw
+    full-width letters) must still be read for its aliases."""
+    tag = uuid.uuid4().hex[:6]
+    iid = _integration(engine, tag)
+    desk = f"desk@corp-{tag}.test"
+    _accounts(engine, iid, [desk])
+    (owner,) = add_people(engine, person_row(f"owner@corp-{tag}.test", now=START))
+    wide = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in "DESK")
+    raw = f'["{wide}@corp-{tag}.test"]'
+    cast = "CAST(:raw AS JSON)" if engine.dialect.name == "postgresql" else ":raw"
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"UPDATE people SET aliases = {cast} WHERE id = :id"),
+            {"raw": raw, "id": owner},
+        )
+    reclassify(engine, now=START)
+    later = START + dt.timedelta(hours=1)
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(PersonRow).where(PersonRow.id == owner).values(status="terminated")
+        )
+    assert reclassify_emails(engine, [desk], now=later) == 1
+    (row,) = _rows(engine, [iid]).values()
+    assert (row["person_id"], row["matched_by"], row["classification"]) == (
+        owner,
+        "alias",
+        "leaver",
+    )

@@ -32,7 +32,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Date, Engine, Table, Text, bindparam, select, text, update
+from sqlalchemy import (
+    Date,
+    Engine,
+    LargeBinary,
+    Table,
+    Text,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement, ColumnElement
@@ -65,6 +77,8 @@ BATCH = 25
 # Up to this many integrations, only the part of the directory that can
 # claim their accounts is read (see load_index).
 PART_UP_TO = 5
+# Up to this many e-mail keys, SQL narrows the people whose aliases are read.
+NARROW_UP_TO = 32
 REMOVED = "removed"
 _ACCOUNT_KEYS = ("integration_id", "kind", "account_key")
 # The stored columns a reclassification decides, in this order.
@@ -166,12 +180,14 @@ def reclassify_emails(
     people = sorted(set(person_ids))
     with _one_at_a_time(engine) as session:
         table = AccountClassificationRow
-        present = table.present == True  # noqa: E712 (SQL, not Python)
-        targets: dict[_Key, tuple[int, str, _Decided]] = {}
+        # Not `present` in SQL: SQLite would then walk the index on `present`
+        # (nearly every row) instead of the one on the key (70 ms, not 1).
+        stored: dict[_Key, tuple[int, str, _Decided]] = {}
         for chunk in _chunks(keys):
-            targets.update(_stored(session, present & table.email_key.in_(chunk)))
+            stored.update(_stored(session, table.email_key.in_(chunk)))
         for chunk in _chunks(people):
-            targets.update(_stored(session, present & table.person_id.in_(chunk)))
+            stored.update(_stored(session, table.person_id.in_(chunk)))
+        targets = {key: row for key, row in stored.items() if row[2][_PRESENT]}
         if not targets:
             return 0
         index = _part_index(
@@ -361,17 +377,22 @@ def _account_keys(session: Session, ids: Sequence[int]) -> set[str]:
 def _alias_claimants(session: Session, keys: set[str]) -> set[int]:
     """Who lists one of `keys` as an alias.
 
-    Aliases are JSON, so not indexed: every person's are read, as JSON text.
-    Text in plain ASCII without escapes (nearly all) is not parsed: its
-    quoted strings are the aliases, and lower-casing is their whole
-    `email_key` (NFKC and casefolding change no ASCII letter but its case).
-    Anything else is parsed and normalised. 50,000 people: tens of ms.
+    Aliases are JSON, so not indexed: they are read as JSON text. Text in
+    plain ASCII without escapes (nearly all) is not parsed: its quoted
+    strings are the aliases, and lower-casing is their whole `email_key`
+    (NFKC and casefolding change no ASCII letter but its case). Anything
+    else is parsed and normalised. For a few keys (a SCIM write), SQL first
+    keeps only the texts that can hold one (`_may_hold`): 50,000 people,
+    about 20 ms instead of 90.
     """
     found: set[int] = set()
     if not keys:
         return found
-    rows = _fetch(session, select(PersonRow.id, sql_cast(PersonRow.aliases, Text)))
-    for person_id, written in rows:
+    as_text = sql_cast(PersonRow.aliases, Text)
+    query = select(PersonRow.id, as_text)
+    if len(keys) <= NARROW_UP_TO:
+        query = query.where(_may_hold(session, as_text, keys))
+    for person_id, written in _fetch(session, query):
         if not written or written == "[]":
             continue
         if written.isascii() and "\\" not in written:
@@ -382,6 +403,28 @@ def _alias_claimants(session: Session, keys: set[str]) -> set[int]:
         if claims:
             found.add(person_id)
     return found
+
+
+def _may_hold(
+    session: Session, written: ColumnElement[str], keys: Collection[str]
+) -> ColumnElement[bool]:
+    """Alias texts that may hold one of `keys`: more than those, never fewer.
+
+    An alias whose key is K, written in plain ASCII without escapes, holds K
+    in any case; any other alias makes the text non-ASCII (raw letters) or
+    gives it a backslash (JSON's \\u escapes).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's length() counts characters, a BLOB's its UTF-8 bytes.
+        wide = func.length(sql_cast(written, LargeBinary)) != func.length(written)
+    else:
+        wide = func.octet_length(written) != func.length(written)
+    lowered = func.lower(written)
+    return or_(
+        wide,
+        written.contains("\\", autoescape=True),
+        *(lowered.contains(key, autoescape=True) for key in keys),
+    )
 
 
 def _fetch(session: Session, query: ClauseElement) -> list[tuple[Any, ...]]:
