@@ -33,6 +33,9 @@ class Capability(StrEnum):
     EMAIL_VALIDATION = "email_validation"
     API_KEYS = "api_keys"
     TEAMMATE_SCOPES = "teammate_scopes"
+    SSO = "sso"
+    IP_ALLOWLIST = "ip_allowlist"
+    ACCESS_ACTIVITY = "access_activity"
 
 
 # What makes a key "full access" or able to write, from its scopes alone: the

@@ -46,6 +46,9 @@ def _probes(world: World) -> dict[str, list[str]]:
         "teammate_scopes": [
             f"/v3/teammates/{world.accounts[0].teammates[-1]['username']}"
         ],
+        "sso": ["/v3/sso/integrations"],
+        "ip_allowlist": ["/v3/access_settings/whitelist"],
+        "access_activity": ["/v3/access_settings/activity"],
     }
 
 

@@ -26,6 +26,9 @@ _CAPABILITIES: dict[str, str] = {
     Capability.EMAIL_VALIDATION: "E-mail validation",
     Capability.API_KEYS: "API keys",
     Capability.TEAMMATE_SCOPES: "Teammate permissions",
+    Capability.SSO: "SSO",
+    Capability.IP_ALLOWLIST: "IP allowlist",
+    Capability.ACCESS_ACTIVITY: "Access activity",
 }
 
 

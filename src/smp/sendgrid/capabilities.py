@@ -11,6 +11,9 @@ invoices          billing.read (a separate Billing key)
 email_validation  validations.email.read (a separate key)
 api_keys          api_keys.read (`/v3/api_keys`, each key's scopes)
 teammate_scopes   teammates.read (`/v3/teammates/{username}`, in turns)
+sso               sso.settings.read (SSO integrations, certificates; Pro+)
+ip_allowlist      access_settings.whitelist.read
+access_activity   access_settings.activity.read (recent access per IP)
 
 SendGrid never says what kind a key is; `classify_key` infers it from scopes.
 """
@@ -92,13 +95,32 @@ CAPABILITIES: tuple[CapabilityRule, ...] = (
         "each teammate's scopes and 2FA flags come with teammates.read (same fix "
         "as members)",
     ),
+    CapabilityRule(
+        Capability.SSO,
+        (("sso.settings.read",),),
+        "add sso.settings.read; the UI cannot pick it, so create the key with "
+        "POST /v3/api_keys (SSO itself needs a Pro plan or higher)",
+    ),
+    CapabilityRule(
+        Capability.IP_ALLOWLIST,
+        (("access_settings.whitelist.read",),),
+        "add access_settings.whitelist.read (IP Access Management: Read Access)",
+    ),
+    CapabilityRule(
+        Capability.ACCESS_ACTIVITY,
+        (("access_settings.activity.read",),),
+        "add access_settings.activity.read (IP Access Management: Read Access)",
+    ),
 )
 CAPABILITY_NAMES = tuple(c.name for c in CAPABILITIES)
 
 # Read scopes SMP uses on its main key. Billing and validation scopes cannot share
 # a key with these, so they are not part of it.
 MINIMAL_READ_ONLY_SCOPES: tuple[str, ...] = (
+    "access_settings.activity.read",
+    "access_settings.whitelist.read",
     "api_keys.read",
+    "sso.settings.read",
     "stats.read",
     "subusers.credits.read",
     "subusers.read",

@@ -19,7 +19,7 @@ def _when(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-
     return sa.Column(name, sa.DateTime(), nullable=nullable)
 
 
-def _owned(table: str) -> list[sa.SchemaItem]:
+def _owned(table: str) -> list[sa.schema.SchemaItem]:
     """integration (cascade), source key (set null), first seen and synced."""
     return [
         sa.Column("source_service_account_id", sa.Integer(), nullable=True),
@@ -41,7 +41,7 @@ def _owned(table: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _start() -> list[sa.SchemaItem]:
+def _start() -> list[sa.schema.SchemaItem]:
     return [
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("integration_id", sa.Integer(), nullable=False),
