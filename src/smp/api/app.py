@@ -34,6 +34,7 @@ from smp.api.routes import (
     users,
 )
 from smp.model.users import User
+from smp.runtime.alerting import AlertRounds
 from smp.runtime.in_process import SyncRunner, schedule_forever
 from smp.runtime.server_config import ServerConfig
 from smp.runtime.server_state import AppState, app_state
@@ -94,6 +95,7 @@ def build_app(
                     tick_s=settings.scheduler_tick_s,
                     default_interval_s=settings.default_sync_interval_s,
                     now=context.now,
+                    alerts=AlertRounds(engine, box),
                 ),
                 name="smp-scheduler",
             )

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from smp.cli import (
+    alerts_cmd,
     connect_cmd,
     data_cmd,
     demo_cmd,
@@ -37,6 +38,7 @@ app.add_typer(connect_cmd.service_accounts_app, name="service-account")
 app.add_typer(keys_cmd.keys_app, name="keys")
 app.add_typer(people_cmd.people_app, name="people")
 app.add_typer(simulator_cmd.app, name="simulator")
+app.add_typer(alerts_cmd.alerts_app, name="alerts")
 demo_cmd.register(app)
 doctor_cmd.register(app)
 sync_cmd.register(app)

@@ -32,6 +32,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.exc import DBAPIError
 
+from smp.runtime.alerting import alert_round
 from smp.runtime.worker import Skipped, worker_runtime
 from smp.storage import (
     ConfigError,
@@ -90,7 +91,13 @@ def celery_settings() -> dict[str, Any]:
                 "schedule": tick,
                 # A tick nobody ran in time is replaced by the next one.
                 "options": {"queue": queue, "expires": tick},
-            }
+            },
+            # Findings to alerts (docs/alerts.md): claims keep each one sent once.
+            "smp-deliver-alerts": {
+                "task": "smp.deliver_alerts",
+                "schedule": tick,
+                "options": {"queue": queue, "expires": tick},
+            },
         },
         "timezone": "UTC",
     }
@@ -222,6 +229,22 @@ sync_integration = app.task(
     throws=(DroppedTask,),
 )(_sync_integration)
 dispatch_due = app.task(bind=True, name="smp.dispatch_due")(_dispatch_due)
+
+
+def _deliver_alerts(task: Any) -> int:
+    """One alert round on this worker (run by beat); how many were sent."""
+    del task
+    runtime = worker_runtime()
+    try:
+        now = dt.datetime.now(dt.UTC)
+        report = runtime.run(alert_round(runtime.engine, runtime.box, now))
+    except (StorageError, DBAPIError, OSError) as error:
+        log.warning("alert round skipped, database unavailable: %s", _one_line(error))
+        return 0
+    return report.sent
+
+
+deliver_alerts = app.task(bind=True, name="smp.deliver_alerts")(_deliver_alerts)
 
 
 def enqueue_sync(integration_id: int, seen_last_sync: str | None = None) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from smp.runtime.alerting import AlertRounds
 from smp.runtime.schedule import due_integrations
 from smp.storage import LockBusyError, SecretBox, read_session
 from smp.sync import SyncContext, run_sync
@@ -127,11 +128,19 @@ async def schedule_forever(
     tick_s: float,
     default_interval_s: int,
     now: Callable[[], dt.datetime],
+    alerts: AlertRounds | None = None,
 ) -> None:
-    """Every `tick_s`, start a sync of each due integration. Runs until cancelled."""
-    while True:
-        try:
-            start_due(runner, engine, now(), default_interval_s)
-        except Exception as error:  # keep scheduling through a passing DB failure
-            log.error("scheduler: %s", type(error).__name__)
-        await asyncio.sleep(tick_s)
+    """Every `tick_s`, start a sync of each due integration (and an alert round).
+    Runs until cancelled."""
+    try:
+        while True:
+            try:
+                start_due(runner, engine, now(), default_interval_s)
+            except Exception as error:  # keep scheduling through a passing DB failure
+                log.error("scheduler: %s", type(error).__name__)
+            if alerts is not None:
+                alerts.start(now())
+            await asyncio.sleep(tick_s)
+    finally:
+        if alerts is not None:
+            await alerts.aclose()

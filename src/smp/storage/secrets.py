@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from smp.settings import secret_key_setting, smp_home
+from smp.storage.alerts import channel_secrets, replace_channel_secret
 from smp.storage.engine import ensure_home
 from smp.storage.errors import MasterKeyError
 from smp.storage.integrations import encrypted_secrets, replace_encrypted_secret
@@ -143,14 +144,20 @@ def rotate_master_key(
     if not using_env:
         _write_private(directory / NEW_KEY_FILE, fresh_key, replace_existing=True)
     rotating = MultiFernet([fresh, *old._keys])
+
+    def rotated(token: str) -> str:
+        try:
+            return rotating.rotate(token.encode("ascii")).decode("ascii")
+        except InvalidToken:
+            raise MasterKeyError(_MISMATCH) from None
+
     with Session(engine) as session, session.begin():
         stored = encrypted_secrets(session)
         for sa_id, token in stored:
-            try:
-                rotated = rotating.rotate(token.encode("ascii")).decode("ascii")
-            except InvalidToken:
-                raise MasterKeyError(_MISMATCH) from None
-            replace_encrypted_secret(session, sa_id, rotated)
+            replace_encrypted_secret(session, sa_id, rotated(token))
+        # Alert channels' passwords, webhook URLs and HMAC secrets too.
+        for channel_id, token in channel_secrets(session):
+            replace_channel_secret(session, channel_id, rotated(token))
     if not using_env:
         os.replace(directory / NEW_KEY_FILE, directory / KEY_FILE)
         _fsync_directory(directory)

@@ -1,0 +1,216 @@
+"""One round of alert delivery: queue new findings, send what is due, once.
+
+Run by `smp serve`'s scheduler and by the Celery beat task (smp.runtime.
+alerting) every minute or so; any number may run at once, on any number of
+servers: the claim in smp.storage.alerts gives each delivery to one of them.
+High severity goes out in the first round after the evaluation that opened
+it; the rest waits for the daily digest, one message per channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from smp.model.alerts import AlertItem, Channel, RetryPlan, Timing
+from smp.services.alerts.messages import Batch
+from smp.services.alerts.senders import DeliveryFailed, send
+from smp.storage import MasterKeyError, SecretBox, read_session
+from smp.storage import alerts as store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DIGEST_HOUR = 8
+# Longer than any send can take (the longest timeout is 60 s, SMTP has a few
+# round trips): a claim is only taken over when its holder surely died.
+CLAIM_LEASE = dt.timedelta(minutes=5)
+# Immediate alerts claimed per channel and round; a digest lists up to this.
+IMMEDIATE_BATCH = 20
+DIGEST_LIMIT = 500
+
+
+def _no_steps(rule: str) -> tuple[str, ...]:
+    del rule
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Where links point, when the digest goes, how failures are retried."""
+
+    public_url: str | None = None
+    digest_hour: int = DEFAULT_DIGEST_HOUR
+    plan: RetryPlan = field(default_factory=RetryPlan)
+    lease: dt.timedelta = CLAIM_LEASE
+    # The fix steps of a rule, by id (the findings' rule registry).
+    fix_steps: Callable[[str], tuple[str, ...]] = _no_steps
+
+    @classmethod
+    def from_environment(
+        cls, fix_steps: Callable[[str], tuple[str, ...]] = _no_steps
+    ) -> AlertSettings:
+        """SMP_PUBLIC_URL and SMP_ALERT_DIGEST_HOUR (0-23, UTC; default 8)."""
+        url = os.environ.get("SMP_PUBLIC_URL", "").strip() or None
+        raw = os.environ.get("SMP_ALERT_DIGEST_HOUR", "").strip()
+        hour = DEFAULT_DIGEST_HOUR
+        if raw:
+            if not raw.isdigit() or not 0 <= int(raw) <= 23:
+                raise ValueError("SMP_ALERT_DIGEST_HOUR must be an hour from 0 to 23")
+            hour = int(raw)
+        return cls(public_url=url, digest_hour=hour, fix_steps=fix_steps)
+
+    def link(self, finding_id: int) -> str | None:
+        if not self.public_url:
+            return None
+        return f"{self.public_url.rstrip('/')}/findings/{finding_id}"
+
+
+@dataclass(slots=True)
+class RoundReport:
+    queued: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    gave_up: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _item(found: store.Claimed, settings: AlertSettings) -> AlertItem:
+    return AlertItem(
+        finding_id=found.finding_id,
+        episode=found.episode,
+        integration=found.integration,
+        rule=found.rule,
+        severity=found.severity,
+        title=found.title,
+        subject=found.subject,
+        evidence=found.evidence,
+        fix=settings.fix_steps(found.rule),
+        link=settings.link(found.finding_id),
+    )
+
+
+async def deliver_due(
+    engine: Engine, box: SecretBox, now: dt.datetime, settings: AlertSettings
+) -> RoundReport:
+    """Queue what opened since the last round, then send what is due."""
+    report = RoundReport()
+    with read_session(engine) as session:
+        channels = store.list_channels(session)
+    if not channels:  # no write transaction (SQLite's one writer) for nothing
+        return report
+    with Session(engine) as session, session.begin():
+        for channel in channels:
+            report.queued += store.queue_new_findings(
+                session, channel, now, digest_hour=settings.digest_hour
+            )
+    for channel in channels:
+        with Session(engine) as session:
+            token = store.channel_secret(session, channel.id)
+        try:
+            secret = json.loads(box.decrypt(token))
+        except MasterKeyError as error:
+            report.errors.append(f"{channel.name}: {error}")
+            continue
+        while await _one_claim(
+            engine, channel, secret, now, settings, Timing.IMMEDIATE, report
+        ):
+            pass
+        await _one_claim(engine, channel, secret, now, settings, Timing.DIGEST, report)
+    return report
+
+
+async def _one_claim(
+    engine: Engine,
+    channel: Channel,
+    secret: dict[str, str],
+    now: dt.datetime,
+    settings: AlertSettings,
+    timing: Timing,
+    report: RoundReport,
+) -> bool:
+    """Claim and send one batch of `timing`; False when nothing was due."""
+    token = secrets.token_hex(16)
+    limit = IMMEDIATE_BATCH if timing is Timing.IMMEDIATE else DIGEST_LIMIT
+    with Session(engine) as session, session.begin():
+        got = store.claim(
+            session,
+            channel_id=channel.id,
+            timing=timing,
+            token=token,
+            now=now,
+            lease=settings.lease,
+            limit=limit,
+        )
+    if not got:
+        return False
+    with Session(engine) as session:
+        found = store.claimed(session, token)
+    gone = [f.delivery_id for f in found if not f.still_open]
+    live = [f for f in found if f.still_open]
+    if gone:
+        with Session(engine) as session, session.begin():
+            store.finish_skipped(session, gone, token)
+        report.skipped += len(gone)
+    if timing is Timing.IMMEDIATE:
+        for one in live:
+            batch = Batch("alert", (_item(one, settings),), now, channel.name)
+            await _send(
+                engine, channel, secret, batch, [one], token, now, settings, report
+            )
+    elif live:
+        items = tuple(_item(one, settings) for one in live)
+        batch = Batch("digest", items, now, channel.name)
+        await _send(engine, channel, secret, batch, live, token, now, settings, report)
+    return timing is Timing.IMMEDIATE and got == limit
+
+
+async def _send(
+    engine: Engine,
+    channel: Channel,
+    secret: dict[str, str],
+    batch: Batch,
+    rows: list[store.Claimed],
+    token: str,
+    now: dt.datetime,
+    settings: AlertSettings,
+    report: RoundReport,
+) -> None:
+    ids = [row.delivery_id for row in rows]
+    try:
+        await send(channel, secret, batch)
+    except DeliveryFailed as error:
+        attempts = max(row.attempts for row in rows) + 1
+        with Session(engine) as session, session.begin():
+            gave_up = store.finish_failed(
+                session,
+                ids,
+                token,
+                error=str(error),
+                attempts=attempts,
+                now=now,
+                plan=settings.plan,
+            )
+        report.failed += len(ids)
+        report.gave_up += len(ids) if gave_up else 0
+        report.errors.append(f"{channel.name}: {error}")
+        log.warning(
+            "alert channel %s: %s (attempt %d of %d%s)",
+            channel.name,
+            error,
+            attempts,
+            settings.plan.max_attempts,
+            ", gave up" if gave_up else "",
+        )
+        return
+    with Session(engine) as session, session.begin():
+        store.finish_sent(session, ids, token, now)
+    report.sent += len(ids)

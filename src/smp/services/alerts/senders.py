@@ -1,0 +1,218 @@
+"""Sending one message: SMTP with STARTTLS (smtplib) or a JSON POST (httpx).
+
+Plain standard library and httpx rather than a notification library: SMP
+must know that STARTTLS happened, say in one line why a send failed, and
+sign webhooks (docs/adr/0020-alert-delivery.md). Trust is SMP's own: the
+operating system's store plus SMP_CA_BUNDLE, as for SendGrid. Every failure
+is a `DeliveryFailed` whose message never holds a URL path or a password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+import httpx
+
+from smp.model.alerts import Channel, ChannelKind
+from smp.sendgrid.network import BadNetworkSetting, ca_bundle, proxy_for, tls_context
+from smp.services.alerts import messages
+from smp.services.alerts.messages import Batch
+
+SIGNATURE_HEADER = "X-SMP-Signature"
+TIMESTAMP_HEADER = "X-SMP-Timestamp"
+EVENT_HEADER = "X-SMP-Event-Id"
+
+
+class DeliveryFailed(Exception):
+    """A send that did not go through; the message is one line for people."""
+
+
+def _tls() -> ssl.SSLContext:
+    try:
+        return tls_context(ca_bundle(os.environ))
+    except BadNetworkSetting as error:
+        raise DeliveryFailed(str(error)) from None
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """`sha256=<hex>` of HMAC-SHA256 over `<timestamp>.<body>` (docs/alerts.md)."""
+    signed = str(timestamp).encode("ascii") + b"." + body
+    digest = hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def body_bytes(payload: dict[str, Any]) -> bytes:
+    """The exact bytes sent (and signed): compact UTF-8 JSON."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def event_id(batch: Batch) -> str:
+    if batch.kind == "alert":
+        return batch.items[0].event_id
+    stamp = batch.sent_at.strftime("%Y%m%dT%H%M%SZ")
+    return f"{batch.kind}-{batch.channel}-{stamp}"
+
+
+async def send(channel: Channel, secret: dict[str, str], batch: Batch) -> None:
+    """Send `batch` over `channel`; DeliveryFailed with one line if it fails."""
+    timeout = float(channel.settings.get("timeout_s", 10.0))
+    if channel.kind is ChannelKind.EMAIL:
+        message = email_message(channel, batch)
+        await asyncio.to_thread(
+            send_email, channel.settings, secret.get("password"), message, timeout
+        )
+        return
+    if channel.kind is ChannelKind.SLACK:
+        payload = messages.slack_payload(batch)
+    elif channel.kind is ChannelKind.TEAMS:
+        payload = messages.teams_payload(batch)
+    else:
+        payload = messages.webhook_payload(batch)
+    body = body_bytes(payload)
+    headers = {"Content-Type": "application/json", EVENT_HEADER: event_id(batch)}
+    if channel.kind is ChannelKind.WEBHOOK:
+        stamp = int(batch.sent_at.timestamp())
+        headers[TIMESTAMP_HEADER] = str(stamp)
+        headers[SIGNATURE_HEADER] = sign(secret["hmac_secret"], stamp, body)
+    await post(secret["url"], body, headers, timeout)
+
+
+def email_message(channel: Channel, batch: Batch) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = messages.email_subject(batch)
+    message["From"] = channel.settings["from"]
+    message["To"] = ", ".join(channel.settings["to"])
+    message["Date"] = format_datetime(batch.sent_at)
+    message["Message-ID"] = make_msgid(idstring=event_id(batch), domain="smp.invalid")
+    message.set_content(messages.email_text(batch))
+    return message
+
+
+def send_email(
+    settings: dict[str, Any],
+    password: str | None,
+    message: EmailMessage,
+    timeout: float,
+) -> None:
+    """One SMTP session: EHLO, STARTTLS (required), login if set, send, quit."""
+    host, port = settings["host"], int(settings["port"])
+    where = f"{host}:{port}"
+    context = _tls()
+    try:
+        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+            smtp.ehlo()
+            if not smtp.has_extn("starttls"):
+                raise DeliveryFailed(
+                    f"SMTP server {where} does not offer STARTTLS; SMP sends no "
+                    "mail in the clear"
+                )
+            smtp.starttls(context=context)
+            smtp.ehlo()
+            if settings.get("user") and password:
+                smtp.login(settings["user"], password)
+            smtp.send_message(message)
+    except DeliveryFailed:
+        raise
+    except smtplib.SMTPAuthenticationError as error:
+        raise DeliveryFailed(
+            f"SMTP server {where} refused the user name or password "
+            f"({_smtp_reply(error.smtp_code, error.smtp_error)})"
+        ) from None
+    except smtplib.SMTPRecipientsRefused as error:
+        code, text = next(iter(error.recipients.values()))
+        raise DeliveryFailed(
+            f"SMTP server {where} refused the recipients ({_smtp_reply(code, text)})"
+        ) from None
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+        raise DeliveryFailed(
+            f"SMTP server {where} refused the message "
+            f"({_smtp_reply(error.smtp_code, error.smtp_error)})"
+        ) from None
+    except ssl.SSLCertVerificationError:
+        raise DeliveryFailed(
+            f"certificate of SMTP server {host} not trusted; set SMP_CA_BUNDLE "
+            "to your CA file"
+        ) from None
+    except TimeoutError:
+        raise DeliveryFailed(
+            f"SMTP server {where} did not answer within {timeout:g} s"
+        ) from None
+    except ConnectionRefusedError:
+        raise DeliveryFailed(
+            f"cannot connect to SMTP server {where}: connection refused"
+        ) from None
+    except socket.gaierror:
+        raise DeliveryFailed(f"SMTP server {host}: host not found") from None
+    except smtplib.SMTPResponseException as error:
+        reply = _smtp_reply(error.smtp_code, error.smtp_error)
+        raise DeliveryFailed(f"SMTP server {where} answered {reply}") from None
+    except (smtplib.SMTPException, ssl.SSLError, OSError) as error:
+        raise DeliveryFailed(
+            f"SMTP server {where}: {_one_line(str(error)) or type(error).__name__}"
+        ) from None
+
+
+def _smtp_reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {_one_line(text)}".strip()
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def post(url: str, body: bytes, headers: dict[str, str], wait_s: float) -> None:
+    """POST `body`; any answer but 2xx, a timeout or no connection fails."""
+    parsed = httpx.URL(url)
+    host = parsed.netloc.decode("ascii")  # never the path, which holds the token
+    proxy = proxy_for(parsed, os.environ)
+    try:
+        async with httpx.AsyncClient(
+            verify=_tls(),
+            proxy=httpx.Proxy(proxy) if proxy else None,
+            trust_env=False,
+            timeout=wait_s,
+            follow_redirects=False,
+        ) as client:
+            answer = await client.post(url, content=body, headers=headers)
+    except httpx.TimeoutException:
+        raise DeliveryFailed(f"{host} did not answer within {wait_s:g} s") from None
+    except httpx.ConnectError as error:
+        raise DeliveryFailed(f"cannot connect to {host}: {_why(error)}") from None
+    except httpx.HTTPError as error:
+        raise DeliveryFailed(f"{host}: {type(error).__name__}") from None
+    if not 200 <= answer.status_code < 300:
+        said = _one_line(answer.text, 80)
+        raise DeliveryFailed(
+            f"{host} answered {answer.status_code} {answer.reason_phrase}"
+            + (f": {said}" if said else "")
+        )
+
+
+def _why(error: httpx.ConnectError) -> str:
+    """The cause in words (httpx wraps the socket's error in its own)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return "certificate not trusted; set SMP_CA_BUNDLE to your CA file"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "host not found"
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "certificate not trusted; set SMP_CA_BUNDLE to your CA file"
+    return "connection failed"
