@@ -155,6 +155,13 @@ def minimum_requests(
         + stats_pages
         + -(-subusers // 10) * stats_pages  # subusers/stats, 10 names a call
         + (invoices // 100 + 1)
+        + 1  # api_keys, then each key's scopes: api_keys/{id}
+        + len([k for k in world.keys if k.account == account.username])
+        - len([k for k in world.keys if k.kind == "revoked"])
+        # teammates/{username}: everyone is new on the first sync, within the
+        # budget of 10 % of 600 (the simulator here sends no limit); nobody is
+        # due again within the day.
+        + (0 if incremental else min(teammates, 60))
     )
 
 

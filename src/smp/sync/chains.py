@@ -23,7 +23,7 @@ from smp.storage import (
     read_session,
     stored_volume_months_of,
 )
-from smp.sync import fetch, freshness, mapping, write_jobs
+from smp.sync import fetch, freshness, key_chains, mapping, write_jobs
 from smp.vocabulary import Capability
 
 if TYPE_CHECKING:
@@ -49,8 +49,15 @@ async def identity(run: Run) -> None:
 
 
 async def members_then_invites(run: Run) -> None:
-    await run.step(Capability.MEMBERS, fetch.fetch_members, write_jobs.members)
-    await run.step(Capability.INVITES, fetch.fetch_invites, write_jobs.invites)
+    members = await run.step(
+        Capability.MEMBERS, fetch.fetch_members, write_jobs.members
+    )
+
+    async def invites() -> None:
+        await run.step(Capability.INVITES, fetch.fetch_invites, write_jobs.invites)
+
+    # Teammate scopes need this listing (who is there, with which role).
+    await asyncio.gather(invites(), key_chains.teammate_scopes(run, members))
 
 
 async def subusers_and_volume(run: Run) -> None:

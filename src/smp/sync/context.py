@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from smp.model import DEFAULT_HISTORY_MONTHS
+from smp.model.api_keys import DEFAULT_SCOPE_BUDGET_SHARE
 from smp.sendgrid import (
     ApiKey,
     Clock,
@@ -63,6 +64,9 @@ class SyncContext:
     # How long an account identity or a subuser's credits may go unread
     # when nothing says they changed (smp.sync.freshness).
     refresh_after: dt.timedelta = DEFAULT_REFRESH_AFTER
+    # The share of SendGrid's rate limit a sync may spend on teammates'
+    # scopes, one request each (docs/adr/0021-teammate-scope-budget.md).
+    teammate_scope_share: float = DEFAULT_SCOPE_BUDGET_SHARE
     # Where writes run (smp.sync.off_loop_writers); its owner closes it.
     writer: Writer = field(default_factory=ThreadWriter)
 
