@@ -141,3 +141,49 @@ class Rule:
 
     def finding_title(self, observation: Observation) -> str:
         return f"{self.title}: {observation.subject_label}"[:300]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A stored finding as readers see it (with its integration's name)."""
+
+    id: int
+    integration_id: int
+    integration: str
+    rule: str
+    subject_key: str
+    subject_label: str
+    severity: str
+    status: str
+    title: str
+    evidence: Mapping[str, Any]
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    resolved_at: dt.datetime | None
+    snoozed_until: dt.datetime | None
+    episode: int
+    episode_opened_at: dt.datetime
+    status_changed_at: dt.datetime
+    status_by: str | None
+    status_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingEvent:
+    id: int
+    episode: int
+    kind: str
+    # An SMP user's name, "command line", or None for SMP's own evaluation.
+    actor: str | None
+    reason: str | None
+    snoozed_until: dt.datetime | None
+    occurred_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PostureScore:
+    evaluated_at: dt.datetime
+    score: int
+    high: int
+    medium: int
+    low: int

@@ -58,7 +58,7 @@ class Evaluation:
 
 
 @contextmanager
-def _one_at_a_time(engine: Engine) -> Iterator[Session]:
+def one_at_a_time(engine: Engine) -> Iterator[Session]:
     """A transaction no other evaluation runs beside: a sync may end while a
     directory change evaluates every integration (PostgreSQL; SQLite has one
     writer anyway)."""
@@ -178,7 +178,7 @@ def evaluate_findings(
 ) -> Evaluation:
     """Evaluate `rules` for the integrations (every one when None) at `now`."""
     summary = Evaluation()
-    with _one_at_a_time(engine) as session:
+    with one_at_a_time(engine) as session:
         query = select(IntegrationRow.id).order_by(IntegrationRow.id)
         if integration_ids is not None:
             query = query.where(IntegrationRow.id.in_(list(integration_ids)))
