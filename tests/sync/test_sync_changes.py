@@ -155,6 +155,9 @@ def minimum_requests(
         + stats_pages
         + -(-subusers // 10) * stats_pages  # subusers/stats, 10 names a call
         + (invoices // 100 + 1)
+        # sso/integrations, then each one's certificates (a paid account);
+        # access_settings/whitelist; access_settings/activity
+        + 1 + len(account.sso_integrations) + 1 + 1
         + 1  # api_keys, then each key's scopes: api_keys/{id}
         + len([k for k in world.keys if k.account == account.username])
         - len([k for k in world.keys if k.kind == "revoked"])

@@ -58,7 +58,7 @@ from smp.storage import (
 )
 from smp.storage.classifications import reclassify
 from smp.storage.findings import evaluate_findings
-from smp.sync import chains, key_chains, sanity, write_jobs
+from smp.sync import access_chains, chains, sanity, write_jobs
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
 from smp.sync.off_loop_writers import WriterStopped, on_thread
@@ -77,8 +77,10 @@ COLLECTED = (
     Capability.USAGE_CREDITS,
     Capability.USAGE_VOLUME,
     Capability.INVOICES,
-    Capability.API_KEYS,
-    Capability.TEAMMATE_SCOPES,
+    Capability.SSO,
+    Capability.IP_ALLOWLIST,
+    Capability.ACCESS_ACTIVITY,
+    Capability.EMAIL_VALIDATION,
 )
 
 
@@ -160,7 +162,8 @@ class Run:
             chains.subusers_and_volume(self),
             chains.account_credits(self),
             chains.invoices(self),
-            key_chains.api_keys(self),
+            access_chains.access(self),
+            access_chains.validation_jobs(self),
             return_exceptions=True,
         )
         for result in results:
