@@ -58,7 +58,7 @@ from smp.storage import (
 )
 from smp.storage.classifications import reclassify
 from smp.storage.findings import evaluate_findings
-from smp.sync import access_chains, chains, sanity, write_jobs
+from smp.sync import access_chains, chains, key_chains, sanity, write_jobs
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
 from smp.sync.off_loop_writers import WriterStopped, on_thread
@@ -81,6 +81,8 @@ COLLECTED = (
     Capability.IP_ALLOWLIST,
     Capability.ACCESS_ACTIVITY,
     Capability.EMAIL_VALIDATION,
+    Capability.API_KEYS,
+    Capability.TEAMMATE_SCOPES,
 )
 
 
@@ -164,6 +166,7 @@ class Run:
             chains.invoices(self),
             access_chains.access(self),
             access_chains.validation_jobs(self),
+            key_chains.api_keys(self),
             return_exceptions=True,
         )
         for result in results:
