@@ -17,11 +17,13 @@ from sqlalchemy import Engine, String, func, select, text
 from sqlalchemy.orm import Session
 from tests.cli.clikit import smp
 from tests.support.app import Server, asgi_client, connect_and_sync
-from tests.support.simulator import forget_world, key_of
+from tests.support.simulator import forget_world, key_of, new_key
 
 from smp.cli import confirm
+from smp.services.onboarding import add_key
 from smp.storage.search import FTS_TABLE
 from smp.storage.tables import Base, IntegrationRow
+from smp.sync.engine import run_sync
 
 
 def connected(srv: Server) -> str:
@@ -30,6 +32,14 @@ def connected(srv: Server) -> str:
     name = f"Doomed {uuid.uuid4().hex[:8]}"
     asyncio.run(connect_and_sync(srv, name))
     return name
+
+
+async def add_validation_key(srv: Server, name: str) -> None:
+    """The e-mail validation key too, and a sync, so validation jobs are stored."""
+    setup = srv.setup
+    key = new_key(srv.world, "validation")
+    await add_key(setup.engine, setup.box, name, key, setup.context)
+    await run_sync(setup.engine, setup.box, name, setup.context)
 
 
 def make_bystander(srv: Server) -> str:
@@ -100,6 +110,7 @@ def test_remove_yes_leaves_nothing_of_the_integration(
     server: Server, engine: Engine, cli_env: None
 ) -> None:
     name = connected(server)
+    asyncio.run(add_validation_key(server, name))
     bystander = make_bystander(server)
     with Session(engine) as session:
         integration_id = session.scalar(
@@ -109,7 +120,8 @@ def test_remove_yes_leaves_nothing_of_the_integration(
     owned = owned_rows(engine, integration_id)
     unfilled = {t for t, rows in owned.items() if not rows} - {"integration_locks"}
     assert not unfilled, f"the sync filled no rows in {unfilled}: the test proves less"
-    key_ids = [key_of(server.world, kind).key_id for kind in ("full", "billing")]
+    kinds = ("full", "billing", "validation")
+    key_ids = [key_of(server.world, kind).key_id for kind in kinds]
     account = server.world.accounts[0]
 
     refused = smp("integrations", "remove", name)  # no terminal, no --yes
