@@ -14,6 +14,7 @@ from smp.cli import (
     demo_cmd,
     doctor_cmd,
     export_cmd,
+    findings_cmd,
     integrations_cmd,
     keys_cmd,
     people_cmd,
@@ -39,6 +40,7 @@ app.add_typer(keys_cmd.keys_app, name="keys")
 app.add_typer(people_cmd.people_app, name="people")
 app.add_typer(simulator_cmd.app, name="simulator")
 app.add_typer(alerts_cmd.alerts_app, name="alerts")
+app.add_typer(findings_cmd.findings_app, name="findings")
 demo_cmd.register(app)
 doctor_cmd.register(app)
 sync_cmd.register(app)

@@ -49,6 +49,7 @@ __all__ = [
     "event_json",
     "finding_detail",
     "finding_json",
+    "integration_id",
     "list_findings",
     "list_thresholds",
     "posture_trend",
@@ -100,6 +101,12 @@ def _integration_id(session: Any, integration: str) -> int:
     if digits.isascii() and digits.isdigit() and int(digits) > MAX_ID:
         raise Refused(f"no integration {integration!r}", kind="not_found")
     return get_integration(session, integration).id
+
+
+def integration_id(engine: Engine, integration: str) -> int:
+    """The id of an integration given by name or id (unknown: not_found)."""
+    with refusing(), read_session(engine) as session:
+        return _integration_id(session, integration)
 
 
 def list_findings(
