@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from smp.cli import (
     alerts_cmd,
+    api_keys_cmd,
     connect_cmd,
     data_cmd,
     demo_cmd,
@@ -45,6 +46,7 @@ demo_cmd.register(app)
 doctor_cmd.register(app)
 sync_cmd.register(app)
 data_cmd.register(app)
+api_keys_cmd.register(app)
 export_cmd.register(app)
 worker_cmd.register(app)
 serve_cmd.register(app)

@@ -1,0 +1,73 @@
+"""The API-key inventory and teammates' scopes as the CLI, API and exports show them.
+
+SendGrid has no creation or last-used date for a key: `first_seen` and
+`last_seen` are when SMP's syncs saw it, and every view says so
+(`smp.model.api_keys.NOT_FROM_SENDGRID`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from smp.model.api_keys import NOT_FROM_SENDGRID, ApiKeyRecord, TeammateScopes
+from smp.storage import list_service_accounts
+from smp.storage.api_keys import list_api_keys, list_teammate_scopes
+from smp.vocabulary import Capability
+
+DATES_NOTE = (
+    f"Created and last used: {NOT_FROM_SENDGRID} (its API has no such dates); "
+    "first_seen and last_seen are when SMP's syncs saw the key."
+)
+
+
+def _moment(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()
+
+
+def api_key_json(key: ApiKeyRecord) -> dict[str, Any]:
+    """`smp api-keys --json`'s object: exactly these keys, in this order."""
+    return {
+        "key_id": key.key_id,
+        "name": key.name,
+        "scopes": list(key.scopes),
+        "first_seen": _moment(key.first_seen),
+        "last_seen": _moment(key.last_seen),
+        "full_access": key.full_access,
+        "write_scopes": key.write_scopes,
+    }
+
+
+def api_keys(session: Session, integration_id: int) -> list[dict[str, Any]]:
+    """The keys SendGrid listed at the last sync that read them."""
+    return [api_key_json(k) for k in list_api_keys(session, integration_id)]
+
+
+def teammate_scope_json(mate: TeammateScopes) -> dict[str, Any]:
+    return {
+        "username": mate.username,
+        "user_type": mate.user_type,
+        "scopes": list(mate.scopes),
+        "two_factor_required": mate.two_factor_required,
+        "two_factor_exempt": mate.two_factor_exempt,
+        "read_at": _moment(mate.fetched_at),
+    }
+
+
+def teammate_scopes(session: Session, integration_id: int) -> list[dict[str, Any]]:
+    return [
+        teammate_scope_json(m) for m in list_teammate_scopes(session, integration_id)
+    ]
+
+
+def unreadable_message(session: Session, integration_id: int) -> str | None:
+    """Why the inventory is empty when no connected key may read it."""
+    keys = list_service_accounts(session, integration_id)
+    if any(Capability.API_KEYS in k.capabilities for k in keys if not k.is_removed):
+        return None
+    who = "This key cannot" if len(keys) == 1 else "No connected key can"
+    return f"{who} read API keys: add api_keys.read"

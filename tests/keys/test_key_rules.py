@@ -1,0 +1,127 @@
+"""The pure rules of the key inventory and of teammate-scope turns."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from smp.model.api_keys import (
+    ApiKeyRecord,
+    KeySighting,
+    scope_budget,
+    scope_changes,
+    teammate_scopes_of,
+    teammates_to_read,
+)
+from smp.simulator import generate_world
+from smp.simulator.scopes import scopes_for_kind
+from smp.simulator.world import WorldError, parse_world
+
+NOW = dt.datetime(2026, 3, 14, 9, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+
+
+def _record(scopes: list[str]) -> ApiKeyRecord:
+    return ApiKeyRecord("id", "name", tuple(scopes), NOW, NOW, NOW, True, None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "full"),
+    [("full", True), ("restricted", False), ("billing", False), ("validation", False)],
+)
+def test_full_access_follows_the_simulators_key_kinds(kind: str, full: bool) -> None:
+    assert _record(scopes_for_kind(kind)).full_access is full
+
+
+def test_write_scopes_are_the_changing_ones_and_mail_send() -> None:
+    key = _record(
+        ["2fa_required", "api_keys.read", "mail.send", "stats.read", "teammates.delete"]
+    )
+    assert key.write_scopes == ["mail.send", "teammates.delete"]
+    assert key.full_access is False
+    assert _record(scopes_for_kind("restricted")).write_scopes == []
+
+
+def test_a_new_key_starts_its_history_and_only_changes_follow() -> None:
+    seen = [
+        KeySighting("new", "n", ("a.read", "b.read")),
+        KeySighting("same", "s", ("a.read",)),
+        KeySighting("narrowed", "x", ("a.read",)),
+    ]
+    known = {"same": ["a.read"], "narrowed": ["a.read", "a.update", "b.read"]}
+    got = {c.key_id: c for c in scope_changes(known, seen)}
+    assert set(got) == {"new", "narrowed"}
+    assert (got["new"].change, got["new"].added) == ("first_seen", ("a.read", "b.read"))
+    assert got["narrowed"].change == "changed"
+    assert (got["narrowed"].added, got["narrowed"].removed) == (
+        (),
+        ("a.update", "b.read"),
+    )
+
+
+def test_teammate_flags_are_split_from_the_permissions() -> None:
+    mate = teammate_scopes_of(
+        "ann",
+        "admin",
+        ["2fa_exempt", "stats.read", "sender_verification_eligible"],
+        NOW,
+    )
+    assert mate.scopes == ("stats.read",)
+    assert (mate.two_factor_exempt, mate.two_factor_required) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("limit", "share", "budget"),
+    [(None, 0.10, 60), (600, 0.10, 60), (150, 0.10, 15), (5, 0.10, 1), (0, 0.5, 300)],
+)
+def test_budget_is_a_share_of_the_reported_limit(
+    limit: int | None, share: float, budget: int
+) -> None:
+    assert scope_budget(limit, share) == budget
+
+
+def test_turns_take_role_changes_then_new_then_the_longest_unread() -> None:
+    listed = [("new1", "teammate"), ("old", "teammate"), ("older", "teammate")]
+    listed += [("fresh", "teammate"), ("promoted", "admin"), ("new2", "teammate")]
+    known = {
+        "old": ("teammate", NOW - 2 * DAY),
+        "older": ("teammate", NOW - 9 * DAY),
+        "fresh": ("teammate", NOW - dt.timedelta(hours=1)),
+        "promoted": ("teammate", NOW - dt.timedelta(hours=1)),
+        "gone": ("teammate", NOW - 30 * DAY),
+    }
+    every = teammates_to_read(listed, known, 10, NOW, DAY)
+    assert every == ["promoted", "new1", "new2", "older", "old"]
+    assert teammates_to_read(listed, known, 2, NOW, DAY) == ["promoted", "new1"]
+    assert teammates_to_read(listed, known, 0, NOW, DAY) == []
+
+
+def test_generated_teammates_carry_one_2fa_flag_each() -> None:
+    world = generate_world(seed=3, accounts=1, teammates=12)
+    flags = [
+        {s for s in t["scopes"] if s.startswith("2fa_")}
+        for t in world.accounts[0].teammates
+    ]
+    assert all(len(found) == 1 for found in flags)
+    exempt = [i for i, found in enumerate(flags) if found == {"2fa_exempt"}]
+    assert exempt == [4, 11]
+
+
+def test_a_world_refuses_more_keys_than_sendgrid_keeps() -> None:
+    world = generate_world(seed=3, accounts=1, teammates=2)
+    data = world.model_dump()
+    account = world.accounts[0].username
+    data["keys"] += [
+        {
+            "account": account,
+            "kind": "restricted",
+            "key": f"SG.{n:022d}.{'x' * 43}",
+            "key_id": f"{n:022d}",
+            "name": f"extra {n}",
+            "scopes": ["stats.read"],
+        }
+        for n in range(100)
+    ]
+    with pytest.raises(WorldError, match="at most 100"):
+        parse_world(data)
