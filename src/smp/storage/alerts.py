@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -366,18 +366,20 @@ def finish_failed(
 def delivery_counts(session: Session) -> dict[int, DeliveryCounts]:
     """Each channel's deliveries by state, with its last error and last send."""
     counted: dict[int, dict[str, int]] = {}
+    tried = func.sum(case((Delivery.attempts > 0, 1), else_=0))
     rows = session.execute(
-        select(
-            Delivery.channel_id,
-            Delivery.status,
-            Delivery.attempts > 0,
-            func.count(),
-        ).group_by(Delivery.channel_id, Delivery.status, Delivery.attempts > 0)
+        select(Delivery.channel_id, Delivery.status, func.count(), tried).group_by(
+            Delivery.channel_id, Delivery.status
+        )
     )
-    for channel_id, status, tried, count in rows:
+    for channel_id, status, count, retried in rows:
         bucket = counted.setdefault(channel_id, {})
-        name = "retrying" if status == DeliveryStatus.PENDING and tried else status
-        bucket[name] = bucket.get(name, 0) + int(count)
+        if status == DeliveryStatus.PENDING:
+            # Pending after a failure: waiting for its next try.
+            bucket["retrying"] = int(retried or 0)
+            bucket["pending"] = int(count) - bucket["retrying"]
+        else:
+            bucket[status] = int(count)
     last_sent = dict(
         session.execute(
             select(Delivery.channel_id, func.max(Delivery.sent_at)).group_by(

@@ -10,6 +10,7 @@ is a `DeliveryFailed` whose message never holds a URL path or a password.
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import hashlib
 import hmac
 import json
@@ -31,6 +32,9 @@ from smp.services.alerts.messages import Batch
 SIGNATURE_HEADER = "X-SMP-Signature"
 TIMESTAMP_HEADER = "X-SMP-Timestamp"
 EVENT_HEADER = "X-SMP-Event-Id"
+# Headers folded only past RFC 5322's hard limit: a long subject folded right
+# after "Subject:" reads back with a leading space in some clients.
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class DeliveryFailed(Exception):
@@ -88,7 +92,7 @@ async def send(channel: Channel, secret: dict[str, str], batch: Batch) -> None:
 
 
 def email_message(channel: Channel, batch: Batch) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = messages.email_subject(batch)
     message["From"] = channel.settings["from"]
     message["To"] = ", ".join(channel.settings["to"])

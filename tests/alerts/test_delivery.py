@@ -1,0 +1,523 @@
+"""Alert delivery against real receivers: exact content, the HMAC, once only
+with two deliverers at once, retries with backoff, timeouts and refusals.
+
+Times are relative to the moment the test runs; each round is given its
+`now`, so backoff and the digest hour are tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.orm import Session
+from tests.support.alert_receivers import (
+    HttpReceiver,
+    SmtpHandler,
+    Tls,
+    http_receiver,
+    private_ca,
+    smtp_server,
+)
+
+from smp.model import Integration
+from smp.model.alerts import RetryPlan
+from smp.services.alerts import manage
+from smp.services.alerts.channels import ChannelOptions
+from smp.services.alerts.delivery import AlertSettings, RoundReport, deliver_due
+from smp.storage import SecretBox, read_session
+from smp.storage import alerts as store
+from smp.storage.tables import AlertChannelRow, AlertDeliveryRow, FindingRow
+
+pytestmark = pytest.mark.loopback
+
+BOX = SecretBox.from_key(Fernet.generate_key())
+HMAC_SECRET = "s3cret-for-the-receiver-only"
+FIX = ("Open Settings > Teammates in SendGrid", "Delete the teammate")
+PLAN = RetryPlan(first_s=60, cap_s=600, max_attempts=3)
+# Any hour: the digest is tested by giving rounds times before and after it.
+DIGEST_HOUR = 7
+START = dt.datetime.now(dt.UTC).replace(microsecond=0)
+SETTINGS = AlertSettings(
+    public_url="https://smp.example.com/",
+    digest_hour=DIGEST_HOUR,
+    plan=PLAN,
+    fix_steps=lambda rule: FIX if rule == "leaver_teammate" else (),
+)
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return private_ca(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[HttpReceiver]:
+    with http_receiver() as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def mailbox(tls: Tls) -> Iterator[tuple[SmtpHandler, int]]:
+    handler = SmtpHandler()
+    with smtp_server(tls, handler) as port:
+        yield handler, port
+
+
+@pytest.fixture(autouse=True)
+def clean(
+    engine: Engine,
+    receiver: HttpReceiver,
+    mailbox: tuple[SmtpHandler, int],
+    tls: Tls,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each test starts with no channel and no finding, and trusts the test CA."""
+    monkeypatch.setenv("SMP_CA_BUNDLE", str(tls.ca_file))
+    with Session(engine) as session, session.begin():
+        session.execute(delete(AlertChannelRow))
+        session.execute(delete(FindingRow))
+    receiver.reset()
+    mailbox[0].received.clear()
+    mailbox[0].refuse_with = None
+
+
+def at(minutes: float) -> dt.datetime:
+    return START + dt.timedelta(minutes=minutes)
+
+
+def add_finding(
+    engine: Engine,
+    integration: Integration,
+    *,
+    severity: str,
+    subject: str,
+    opened: dt.datetime,
+    rule: str = "leaver_teammate",
+) -> int:
+    with Session(engine) as session, session.begin():
+        row = FindingRow(
+            integration_id=integration.id,
+            rule=rule,
+            subject_key=subject,
+            subject_label=subject,
+            severity=severity,
+            status="open",
+            title=f"Leaver still a teammate: {subject}",
+            evidence={"email": subject, "left_on": "2026-01-31", "roles": ["admin"]},
+            first_seen=opened,
+            last_seen=opened,
+            episode=1,
+            episode_opened_at=opened,
+            status_changed_at=opened,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def set_finding(engine: Engine, finding_id: int, **values: object) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(FindingRow).where(FindingRow.id == finding_id).values(**values)
+        )
+
+
+def add_channel(engine: Engine, name: str, **options: object) -> None:
+    manage.add_channel(
+        engine,
+        BOX,
+        name,
+        ChannelOptions(**options),  # type: ignore[arg-type]
+        created_by=None,
+        now=START,
+    )
+
+
+def round_at(engine: Engine, now: dt.datetime) -> RoundReport:
+    return asyncio.run(deliver_due(engine, BOX, now, SETTINGS))
+
+
+def statuses(engine: Engine) -> list[tuple[str, int, str | None]]:
+    with read_session(engine) as session:
+        rows = session.execute(
+            AlertDeliveryRow.__table__.select().order_by(AlertDeliveryRow.id)
+        ).all()
+    return [(r.status, r.attempts, r.last_error) for r in rows]
+
+
+def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
+    engine: Engine,
+    new_integration: Integration,
+    receiver: HttpReceiver,
+    mailbox: tuple[SmtpHandler, int],
+) -> None:
+    handler, smtp_port = mailbox
+    add_channel(
+        engine,
+        "hook",
+        kind="webhook",
+        url=receiver.url("/hook/T0KEN"),
+        hmac_secret=HMAC_SECRET,
+    )
+    add_channel(engine, "slack", kind="slack", url=receiver.url("/slack/T0KEN"))
+    add_channel(engine, "teams", kind="teams", url=receiver.url("/teams/T0KEN"))
+    add_channel(
+        engine,
+        "mail",
+        kind="email",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        sender="smp@example.com",
+        recipients=("secops@example.com",),
+    )
+    subject = "ann<&>@example.com"
+    finding = add_finding(
+        engine, new_integration, severity="high", subject=subject, opened=at(1)
+    )
+    sent = round_at(engine, at(2))
+    assert (sent.sent, sent.failed) == (4, 0), sent.errors
+
+    name = new_integration.name
+    title = f"Leaver still a teammate: {subject}"
+    link = f"https://smp.example.com/findings/{finding}"
+    evidence_line = "email: ann<&>@example.com; left_on: 2026-01-31; roles: admin"
+    by_path = {p.path: p for p in receiver.posted}
+    assert sorted(by_path) == ["/hook/T0KEN", "/slack/T0KEN", "/teams/T0KEN"]
+
+    hook = by_path["/hook/T0KEN"]
+    stamp = hook.headers["X-SMP-Timestamp"]
+    assert stamp == str(int(at(2).timestamp()))
+    expected_mac = hmac.new(
+        HMAC_SECRET.encode(), stamp.encode() + b"." + hook.body, hashlib.sha256
+    ).hexdigest()
+    assert hook.headers["X-SMP-Signature"] == f"sha256={expected_mac}"
+    assert hook.headers["X-SMP-Event-Id"] == f"finding-{finding}-episode-1"
+    assert json.loads(hook.body) == {
+        "event": "finding.opened",
+        "channel": "hook",
+        "sent_at": at(2).isoformat(),
+        "findings": [
+            {
+                "id": finding,
+                "episode": 1,
+                "event_id": f"finding-{finding}-episode-1",
+                "integration": name,
+                "rule": "leaver_teammate",
+                "severity": "high",
+                "title": title,
+                "subject": subject,
+                "evidence": {
+                    "email": subject,
+                    "left_on": "2026-01-31",
+                    "roles": ["admin"],
+                },
+                "fix": list(FIX),
+                "link": link,
+            }
+        ],
+    }
+
+    heading = f"SMP high finding: {title}"
+    assert json.loads(by_path["/slack/T0KEN"].body) == {
+        "text": heading,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": heading}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        "*[HIGH] Leaver still a teammate: ann&lt;&amp;&gt;@example.com*\n"
+                        f"Integration: {name}\n"
+                        "Subject: ann&lt;&amp;&gt;@example.com\n"
+                        "Evidence: email: ann&lt;&amp;&gt;@example.com; "
+                        "left_on: 2026-01-31; roles: admin\n"
+                        "Fix:\n"
+                        "  1. Open Settings &gt; Teammates in SendGrid\n"
+                        "  2. Delete the teammate\n"
+                        f"<{link}|Open in SMP>"
+                    ),
+                },
+            },
+        ],
+    }
+
+    teams = json.loads(by_path["/teams/T0KEN"].body)
+    assert teams["type"] == "message"
+    [attachment] = teams["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert (card["type"], card["version"]) == ("AdaptiveCard", "1.4")
+    assert card["body"] == [
+        {
+            "type": "TextBlock",
+            "text": heading,
+            "weight": "Bolder",
+            "size": "Medium",
+            "wrap": True,
+        },
+        {
+            "type": "TextBlock",
+            "text": f"[HIGH] {title}",
+            "weight": "Bolder",
+            "wrap": True,
+            "separator": True,
+        },
+        {
+            "type": "FactSet",
+            "facts": [
+                {"title": "Integration", "value": name},
+                {"title": "Severity", "value": "high"},
+                {"title": "Subject", "value": subject},
+                {"title": "Evidence", "value": evidence_line},
+            ],
+        },
+        {
+            "type": "TextBlock",
+            "text": "1. Open Settings > Teammates in SendGrid\n2. Delete the teammate",
+            "wrap": True,
+        },
+        {"type": "TextBlock", "text": f"[Open in SMP]({link})", "wrap": True},
+    ]
+
+    [mail] = handler.received
+    assert mail.over_tls, "the message went before STARTTLS"
+    assert (mail.sender, mail.recipients) == (
+        "smp@example.com",
+        ["secops@example.com"],
+    )
+    # SMTP carries CRLF line ends; the text compared has "\n".
+    wire = mail.data.replace(b"\r\n", b"\n")
+    parsed = email.message_from_bytes(wire, policy=email.policy.default)
+    assert parsed["Subject"] == f"[SMP] high: {title} ({name})"
+    assert parsed["To"] == "secops@example.com"
+    assert f"finding-{finding}-episode-1" in parsed["Message-ID"]
+    assert parsed.get_content() == (
+        f"{heading}\n\n"
+        f"[HIGH] {title}\n"
+        f"Integration: {name}\n"
+        f"Subject: {subject}\n"
+        f"Evidence: {evidence_line}\n"
+        "Fix:\n"
+        "  1. Open Settings > Teammates in SendGrid\n"
+        "  2. Delete the teammate\n"
+        f"Details: {link}\n"
+    )
+
+    again = round_at(engine, at(3))
+    assert (again.sent, len(receiver.posted), len(handler.received)) == (0, 3, 1)
+
+
+def _round_in_thread(engine: Engine, now: dt.datetime, out: list[RoundReport]) -> None:
+    out.append(asyncio.run(deliver_due(engine, BOX, now, SETTINGS)))
+
+
+def test_two_deliverers_at_once_send_each_finding_once_and_a_return_again(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    ids = [
+        add_finding(
+            engine,
+            new_integration,
+            severity="high",
+            subject=f"u{n}@example.com",
+            opened=at(1),
+        )
+        for n in range(5)
+    ]
+    reports: list[RoundReport] = []
+    threads = [
+        threading.Thread(target=_round_in_thread, args=(engine, at(2), reports))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sum(r.sent for r in reports) == 5
+    events = sorted(p.headers["X-SMP-Event-Id"] for p in receiver.posted)
+    assert events == sorted(f"finding-{i}-episode-1" for i in ids)
+
+    # Resolved, then back: a new episode alerts again, the old one never.
+    set_finding(engine, ids[0], status="resolved", resolved_at=at(3))
+    assert round_at(engine, at(4)).sent == 0
+    set_finding(engine, ids[0], status="open", episode=2, episode_opened_at=at(5))
+    assert round_at(engine, at(6)).sent == 1
+    assert receiver.posted[-1].headers["X-SMP-Event-Id"] == (
+        f"finding-{ids[0]}-episode-2"
+    )
+    assert round_at(engine, at(7)).sent == 0
+    assert len(receiver.posted) == 6
+
+
+def test_a_500_is_retried_with_backoff_then_sent(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    add_channel(engine, "slack", kind="slack", url=receiver.url())
+    add_finding(
+        engine, new_integration, severity="high", subject="a@example.com", opened=at(1)
+    )
+    receiver.replies[:] = [500]
+    first = round_at(engine, at(2))
+    where = f"127.0.0.1:{receiver.port}"
+    assert first.errors == [
+        f"slack: {where} answered 500 Internal Server Error: no_service"
+    ]
+    assert statuses(engine) == [
+        ("pending", 1, f"{where} answered 500 Internal Server Error: no_service")
+    ]
+    # The first retry waits PLAN.first_s (60 s), not less.
+    assert round_at(engine, at(2) + dt.timedelta(seconds=59)).sent == 0
+    assert round_at(engine, at(3)).sent == 1
+    assert statuses(engine) == [("sent", 2, None)]
+    assert len(receiver.posted) == 2
+    with read_session(engine) as session:
+        [counts] = store.delivery_counts(session).values()
+    assert (counts.sent, counts.pending, counts.retrying, counts.failed) == (1, 0, 0, 0)
+
+
+def test_a_hanging_webhook_times_out_and_is_retried(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    add_channel(
+        engine,
+        "hook",
+        kind="webhook",
+        url=receiver.url(),
+        hmac_secret=HMAC_SECRET,
+        timeout_s=0.5,
+    )
+    add_finding(
+        engine, new_integration, severity="high", subject="h@example.com", opened=at(1)
+    )
+    receiver.replies[:] = ["hang"]
+    receiver.hang_s = 1.5
+    first = round_at(engine, at(2))
+    where = f"127.0.0.1:{receiver.port}"
+    assert first.errors == [f"hook: {where} did not answer within 0.5 s"]
+    assert statuses(engine) == [("pending", 1, f"{where} did not answer within 0.5 s")]
+    assert round_at(engine, at(3)).sent == 1
+    # The receiver got both tries; the event id lets it drop the repeat.
+    assert len({p.headers["X-SMP-Event-Id"] for p in receiver.posted}) == 1
+
+
+def test_gives_up_after_the_last_attempt_and_says_so(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    add_channel(engine, "teams", kind="teams", url=receiver.url())
+    add_finding(
+        engine, new_integration, severity="high", subject="g@example.com", opened=at(1)
+    )
+    receiver.replies[:] = [503, 503, 503]
+    reports = [round_at(engine, at(minutes)) for minutes in (2, 3, 5, 9, 20)]
+    assert [r.failed for r in reports] == [1, 1, 1, 0, 0]
+    assert reports[2].gave_up == 1
+    where = f"127.0.0.1:{receiver.port}"
+    error = f"{where} answered 503 Service Unavailable: no_service"
+    assert statuses(engine) == [("failed", 3, error)]
+    [status] = manage.channel_statuses(engine)
+    assert (status.deliveries.failed, status.deliveries.last_error) == (1, error)
+
+
+def test_an_smtp_refusal_is_one_line_and_the_mail_stays_pending(
+    engine: Engine,
+    new_integration: Integration,
+    mailbox: tuple[SmtpHandler, int],
+) -> None:
+    handler, port = mailbox
+    add_channel(
+        engine,
+        "mail",
+        kind="email",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        sender="smp@example.com",
+        recipients=("secops@example.com",),
+    )
+    add_finding(
+        engine, new_integration, severity="high", subject="r@example.com", opened=at(1)
+    )
+    handler.refuse_with = "550 5.7.1 Relaying denied"
+    first = round_at(engine, at(2))
+    error = (
+        f"SMTP server 127.0.0.1:{port} refused the recipients "
+        "(550 5.7.1 Relaying denied)"
+    )
+    assert first.errors == [f"mail: {error}"]
+    assert statuses(engine) == [("pending", 1, error)]
+    handler.refuse_with = None
+    assert round_at(engine, at(3)).sent == 1
+    assert len(handler.received) == 1
+
+
+def test_the_rest_waits_for_one_daily_digest_per_channel(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    add_channel(
+        engine, "pager", kind="slack", url=receiver.url("/pager"), min_severity="high"
+    )
+    medium = add_finding(
+        engine,
+        new_integration,
+        severity="medium",
+        subject="m@example.com",
+        opened=at(1),
+    )
+    low = add_finding(
+        engine, new_integration, severity="low", subject="l@example.com", opened=at(1)
+    )
+    gone = add_finding(
+        engine, new_integration, severity="low", subject="z@example.com", opened=at(1)
+    )
+    assert round_at(engine, at(2)).sent == 0
+    set_finding(engine, gone, status="resolved", resolved_at=at(3))
+    digest_at = at(2).replace(hour=DIGEST_HOUR, minute=0, second=0)
+    if digest_at <= at(2):
+        digest_at += dt.timedelta(days=1)
+    assert round_at(engine, digest_at - dt.timedelta(seconds=1)).sent == 0
+    done = round_at(engine, digest_at)
+    assert (done.sent, done.skipped) == (2, 1)
+    [digest] = receiver.posted
+    assert digest.path == "/hook/SECRET-TOKEN"
+    body = json.loads(digest.body)
+    assert body["event"] == "findings.digest"
+    assert sorted(f["id"] for f in body["findings"]) == sorted([medium, low])
+    assert digest.headers["X-SMP-Event-Id"] == (
+        f"digest-hook-{digest_at:%Y%m%dT%H%M%SZ}"
+    )
+    assert round_at(engine, digest_at + dt.timedelta(days=1)).sent == 0
+
+
+def test_a_channel_added_later_gets_what_is_open_in_its_first_digest(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    old = add_finding(
+        engine,
+        new_integration,
+        severity="high",
+        subject="old@example.com",
+        opened=START - dt.timedelta(days=3),
+    )
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    assert round_at(engine, at(1)).sent == 0  # no page for an old finding
+    assert round_at(engine, at(60 * 24)).sent == 1
+    assert json.loads(receiver.posted[0].body)["findings"][0]["id"] == old
