@@ -52,6 +52,7 @@ from _world import (
     wait_and_measure,
 )
 
+from smp.model.api_keys import DEFAULT_SCOPE_BUDGET_SHARE, scope_budget
 from smp.services.key_rules import Slot
 from smp.services.onboarding import NewKey, connect
 from smp.simulator import World
@@ -65,13 +66,24 @@ SMP = str(Path(sys.executable).with_name("smp"))
 KEYS_PER_ACCOUNT = len(KINDS)
 
 
+def teammate_scope_budget() -> int:
+    """B of docs/sync.md: the simulators send their limit, SMP takes its share."""
+    return scope_budget(RATE_LIMIT, DEFAULT_SCOPE_BUDGET_SHARE)
+
+
 def min_requests_per_account() -> int:
-    """docs/sync.md's formula for one benchmark account (M = 24 months)."""
+    """docs/sync.md's formula for one benchmark account (M = 24 months).
+
+    Its API keys are the account's own (A = the benchmark's two kinds), and on
+    a first sync every teammate is new: min(T, B) teammate-scope reads.
+    """
     t, s, i, m, k = TEAMMATES, SUBUSERS, INVOICES, MONTHS, KEYS_PER_ACCOUNT
     stats_pages = m // 500 + 1
+    api_keys = 1 + KEYS_PER_ACCOUNT
     return (
         k + 2 + (t // 500 + 1) + 1 + (s // 500 + 1) + s + 1 + stats_pages
         + -(-s // 10) * stats_pages + (i // 100 + 1)
+        + api_keys + min(t, teammate_scope_budget())
     )  # fmt: skip
 
 
@@ -80,15 +92,17 @@ def longest_chain() -> int:
 
     The scopes decide which key reads what, so they come first; then the
     teammates listing, whose pages follow one another (offset paging that
-    ends on a short page). Every other chain is no longer: subusers →
-    stats → credits (4, see docs/sync.md), invoices (2), identity (2).
+    ends on a short page), then the teammates' scopes it names. Every other
+    chain is no longer: subusers → stats → credits (4, see docs/sync.md),
+    api_keys → each key (2), invoices (2), identity (2).
     """
-    return 1 + (TEAMMATES // 500 + 1)
+    return 1 + (TEAMMATES // 500 + 1) + 1
 
 
 def rate_limit_bound_s() -> float:
     """Full windows a key must wait for on its busiest endpoint."""
-    per_endpoint = SUBUSERS  # subusers/{name}/credits, the busiest per key
+    # subusers/{name}/credits or teammates/{username}, the busiest per key
+    per_endpoint = max(SUBUSERS, min(TEAMMATES, teammate_scope_budget()))
     return (-(-per_endpoint // RATE_LIMIT) - 1) * RATE_WINDOW_S
 
 
@@ -274,7 +288,8 @@ def report(
         f"\nlower bound = max(chain {longest_chain()} × {LATENCY_MS:g} ms = "
         f"{chain_s:.2f} s, {min_requests} requests × {LATENCY_MS:g} ms ÷ "
         f"{in_flight} in flight = {volume_s:.2f} s, rate limits "
-        f"({SUBUSERS} ≤ {RATE_LIMIT}/{RATE_WINDOW_S:g} s per key and endpoint) = "
+        f"({max(SUBUSERS, teammate_scope_budget())} ≤ {RATE_LIMIT}/"
+        f"{RATE_WINDOW_S:g} s per key and endpoint) = "
         f"{limit_s:.2f} s) = {lower:.2f} s"
     )
     say(f"latency {LATENCY_MS:g} ± {JITTER_MS:g} ms; world: {accounts} accounts")
