@@ -28,6 +28,7 @@ from smp.api.routes import (
     api_keys,
     data,
     exports,
+    findings,
     integrations,
     people,
     runs,
@@ -49,7 +50,7 @@ CookieAuth = Callable[[Request], User | None]
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=problem_responses(400, 401, 422))
     modules = (integrations, service_accounts, data, runs, exports, users, people)
-    for module in (*modules, api_keys):
+    for module in (*modules, api_keys, findings):
         router.include_router(module.router)
     return router
 
