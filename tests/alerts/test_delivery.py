@@ -238,7 +238,8 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
                 "text": {
                     "type": "mrkdwn",
                     "text": (
-                        "*[HIGH] Leaver still a teammate: ann&lt;&amp;&gt;@example.com*\n"
+                        "*[HIGH] Leaver still a teammate: "
+                        "ann&lt;&amp;&gt;@example.com*\n"
                         f"Integration: {name}\n"
                         "Subject: ann&lt;&amp;&gt;@example.com\n"
                         "Evidence: email: ann&lt;&amp;&gt;@example.com; "
