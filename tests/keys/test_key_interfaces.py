@@ -1,9 +1,11 @@
-"""`smp api-keys` (over loopback HTTP, as a user runs it) and `GET /api/v1/api-keys`:
-the world's keys, their exact JSON shape, and the dates SendGrid does not give."""
+"""`smp api-keys` and `smp export` (over loopback HTTP, as a user runs them) and
+`GET /api/v1/api-keys`: the world's keys, their exact JSON shape, and the dates
+SendGrid does not give."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -57,7 +59,7 @@ def served(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World,
 
 @pytest.mark.loopback
 def test_cli_lists_the_worlds_keys_and_says_what_sendgrid_does_not_give(
-    served: tuple[World, str],
+    served: tuple[World, str], home: Path
 ) -> None:
     world, base_url = served
     before = dt.datetime.now(dt.UTC)
@@ -81,6 +83,18 @@ def test_cli_lists_the_worlds_keys_and_says_what_sendgrid_does_not_give(
     shown = " ".join(run("api-keys", "Keyed").split())
     assert "not available from SendGrid" in shown
     assert all(name in shown for name, *_ in got.values())
+    out = home.parent / "exported"
+    run("export", "Keyed", "--format", "csv", "--out", str(out))
+    (exported,) = out.glob("*-api_keys.csv")
+    with exported.open(newline="", encoding="utf-8") as file:
+        # A key id may start with "-": the CSV guards it against formulas.
+        table = {r["key_id"].removeprefix("'"): r for r in csv.DictReader(file)}
+    assert {k: (r["name"], r["scopes"].split()) for k, r in table.items()} == {
+        k: (name, scopes) for k, (name, scopes, _, _) in _expected(world).items()
+    }
+    assert {r["created_and_last_used"] for r in table.values()} == {
+        "not available from SendGrid"
+    }
     missing = CliRunner().invoke(app, ["api-keys", "No such"])
     assert missing.exit_code == 2
     assert len(missing.output.strip().splitlines()) == 1
