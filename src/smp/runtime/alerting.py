@@ -17,7 +17,12 @@ import logging
 from sqlalchemy import Engine
 
 from smp.model.rules_registry import BY_ID
-from smp.services.alerts.delivery import AlertSettings, RoundReport, deliver_due
+from smp.services.alerts.delivery import (
+    AlertSettingError,
+    AlertSettings,
+    RoundReport,
+    deliver_due,
+)
 from smp.storage import SecretBox
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,8 @@ class AlertRounds:
     async def _run(self, now: dt.datetime) -> None:
         try:
             await alert_round(self._engine, self._box, now)
+        except AlertSettingError as error:  # SMP_ALERT_DIGEST_HOUR to fix
+            log.error("alert round not run: %s", error)
         except Exception as error:  # a background task has nobody else to tell
             log.error("alert round failed: %s", type(error).__name__)
 

@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 
 from smp.runtime.alerting import alert_round
 from smp.runtime.worker import Skipped, worker_runtime
+from smp.services.alerts.delivery import AlertSettingError
 from smp.storage import (
     ConfigError,
     LockBusyError,
@@ -240,6 +241,9 @@ def _deliver_alerts(task: Any) -> int:
         report = runtime.run(alert_round(runtime.engine, runtime.box, now))
     except (StorageError, DBAPIError, OSError) as error:
         log.warning("alert round skipped, database unavailable: %s", _one_line(error))
+        return 0
+    except AlertSettingError as error:  # SMP_ALERT_DIGEST_HOUR to fix
+        log.error("alert round not run: %s", error)
         return 0
     return report.sent
 

@@ -37,6 +37,10 @@ IMMEDIATE_BATCH = 20
 DIGEST_LIMIT = 500
 
 
+class AlertSettingError(ValueError):
+    """A setting of the environment that alerts cannot run with."""
+
+
 def _no_steps(rule: str) -> tuple[str, ...]:
     del rule
     return ()
@@ -63,7 +67,9 @@ class AlertSettings:
         hour = DEFAULT_DIGEST_HOUR
         if raw:
             if not raw.isdigit() or not 0 <= int(raw) <= 23:
-                raise ValueError("SMP_ALERT_DIGEST_HOUR must be an hour from 0 to 23")
+                raise AlertSettingError(
+                    "SMP_ALERT_DIGEST_HOUR must be an hour from 0 to 23"
+                )
             hour = int(raw)
         return cls(public_url=url, digest_hour=hour, fix_steps=fix_steps)
 
