@@ -78,6 +78,12 @@ def site(
                 email = people[0]["email"]
                 found = api.get("/api/v1/people", params={"q": email}).json()
                 person_id = int(found["items"][0]["id"])
+                # The terminated first teammate is a leaver with access.
+                assert home.run("findings", "evaluate").returncode == 0
+                leavers = api.get(
+                    "/api/v1/findings", params={"rule": "leaver_with_access"}
+                ).json()["items"]
+                finding_id = int(leavers[0]["id"])
             yield Site(
                 world,
                 home,
@@ -91,6 +97,7 @@ def site(
                 run_id=int(run["id"]),
                 person_id=person_id,
                 people=people,
+                finding_id=finding_id,
             )
 
 

@@ -34,6 +34,8 @@ class Site:
     person_id: int
     # The imported directory's rows: email, first_name, last_name, status.
     people: list[dict[str, str]]
+    # A finding the directory's terminated teammate makes (leaver_with_access).
+    finding_id: int
 
     @property
     def database(self) -> str:
@@ -59,6 +61,9 @@ class Site:
             # No such domain or link: removals find nothing.
             "domain": "nowhere.example",
             "email": "nobody@nowhere.example",
+            "finding_id": str(self.finding_id),
+            "rule_id": "too_many_admins",
+            "threshold": "share_percent",
         }
 
 

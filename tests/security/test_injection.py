@@ -8,6 +8,7 @@ world that contain the string (none), and what is stored round-trips as data.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -305,6 +306,10 @@ BODY_DEFAULTS: dict[str, Any] = {
     "sync_interval_s": 3600,
     "domain": "injected.example",
     "email": "someone@injected.example",
+    "reason": "a reason",
+    # A snooze date a month ahead of whatever day the suite runs.
+    "until": (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat(),
+    "value": 30,
 }
 
 
@@ -321,6 +326,8 @@ def test_every_api_body_field_takes_injection_strings_as_data(site: Site) -> Non
                     for index, payload in enumerate(PAYLOADS):
                         body = _body(field, payload, site, path, index)
                         url = path.replace("{integration_id}", str(site.integration_id))
+                        for name in ("finding_id", "rule_id", "threshold"):
+                            url = url.replace(f"{{{name}}}", site.path_values("")[name])
                         answer = api.request(method.upper(), url, json=body)
                         assert answer.status_code < 500, (path, field, payload)
                         assert answer.headers["content-type"].startswith(
@@ -377,6 +384,9 @@ def _body(
         "/api/v1/users/{name}": {"role"},
         "/api/v1/company-domains": {"domain"},
         "/api/v1/account-links": {"email", "person_id"},
+        "/api/v1/findings/{finding_id}/accept": {"reason"},
+        "/api/v1/findings/{finding_id}/snooze": {"reason", "until"},
+        "/api/v1/finding-thresholds/{rule_id}/{threshold}": {"value", "integration_id"},
     }[path]
     return {k: v for k, v in body.items() if k in allowed}
 

@@ -178,21 +178,25 @@ def thresholds(state: State, _user: CurrentUser) -> list[ThresholdOut]:
 
 
 @router.put(
-    "/finding-thresholds/{rule}/{name}",
+    "/finding-thresholds/{rule_id}/{threshold}",
     summary="Set or clear a rule's threshold, globally or for one integration",
     response_model=list[ThresholdOut],
     responses=problem_responses(403, 404),
 )
 def set_threshold(
-    rule: NamePath, name: NamePath, body: ThresholdIn, state: State, user: AdminUser
+    rule_id: NamePath,
+    threshold: NamePath,
+    body: ThresholdIn,
+    state: State,
+    user: AdminUser,
 ) -> list[ThresholdOut]:
     """Applies from the next evaluation (a sync, or `smp findings evaluate`).
     A value outside the threshold's range is refused (422)."""
     _answer(
         lambda: findings.set_threshold(
             state.engine,
-            rule=rule,
-            name=name,
+            rule=rule_id,
+            name=threshold,
             value=body.value,
             integration=None
             if body.integration_id is None
