@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from smp.cli.access_views import render_validation
 from smp.cli.opening import console, whole_line
 from smp.model import Integration, Role
 
@@ -109,6 +110,7 @@ def render_usage(integration: Integration, data: dict[str, Any]) -> None:
             warning = "  [red]overage likely[/]" if data["overage_risk"] else ""
             console.print(f"forecast at reset: {forecast:,.0f}{warning}")
     _render_volume(data["volume_trend"], notes)
+    render_validation(data["validation"])
 
 
 def _render_volume(trend: dict[str, Any], notes: dict[str, str]) -> None:

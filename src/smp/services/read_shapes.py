@@ -24,6 +24,7 @@ from smp.model import (
 )
 from smp.model.volume_trend import VolumeTrend, volume_trend
 from smp.services.queries import unreadable_among, whole_account_known
+from smp.services.validation_usage import validation_json
 from smp.storage import (
     current_usage,
     list_invoices,
@@ -287,6 +288,8 @@ def usage(session: Session, integration_id: int) -> dict[str, Any]:
         ],
         "volume_trend": _trend_json(volume_trend(volumes), missing),
         "unreadable": missing,
+        # Bulk jobs per month, an upper bound in addresses (issue M).
+        "validation": validation_json(session, integration_id),
     }
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from smp.api.access_schemas import ValidationUsageOut
 from smp.api.auth import CurrentUser, State
 from smp.api.convert import (
     event_out,
@@ -39,6 +40,7 @@ from smp.services.input_rules import PRINTABLE
 from smp.services.queries import invites_by_expiry
 from smp.services.read_shapes import Sources
 from smp.services.unreadable import among
+from smp.services.validation_usage import validation_json
 from smp.storage import (
     current_usage,
     list_invoices,
@@ -308,6 +310,21 @@ def usage(
         detail = missing[0].message if missing else "no credit usage collected yet"
         raise ApiProblem(404, detail)
     return usage_out(view, missing)
+
+
+@router.get(
+    "/usage/validation",
+    summary="Show bulk e-mail validation per month",
+    response_model=ValidationUsageOut,
+)
+def validation_usage(
+    integration: IntegrationParam, state: State, _user: CurrentUser
+) -> ValidationUsageOut:
+    """Jobs and segments per month, and up to segments x 1,500 addresses: an
+    upper bound, as SendGrid counts no addresses; single validations are not
+    available from SendGrid. Needs the separate e-mail validation key."""
+    with _reading(state, integration) as session:
+        return ValidationUsageOut.model_validate(validation_json(session, integration))
 
 
 @router.get(
