@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from smp.model.rules_people import FlaggedAccount, PendingInvite
 from smp.model.rules_service_accounts import ServiceKey
 from smp.model.rules_usage import CreditPeriod
+from smp.storage import key_facts
 from smp.storage.tables import (
     AccountClassificationRow,
     CompanyDomainRow,
@@ -212,4 +213,8 @@ LOADERS: Mapping[str, FactLoader] = {
     "enabled_subusers": FactLoader(enabled_subusers),
     "subuser_months": FactLoader(subuser_months, default=dict),
     "service_keys": FactLoader(service_keys),
+    "api_key_inventory": FactLoader(key_facts.api_key_inventory),
+    "two_factor_exempt": FactLoader(
+        key_facts.two_factor_exempt, default=key_facts.not_read
+    ),
 }
