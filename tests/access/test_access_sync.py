@@ -6,7 +6,9 @@ degrades per capability when a plan or a key cannot read something.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections import Counter
 
 import pytest
@@ -16,6 +18,7 @@ from tests.support.months import EDGE_DAYS, month_start, real_today
 from tests.support.simulator import Setup, connect_world, new_key, wire_up
 
 from smp.model import Outcome
+from smp.services import exports
 from smp.services.onboarding import add_key
 from smp.simulator import Account, World, generate_world, load_world
 from smp.storage.access import (
@@ -214,3 +217,46 @@ async def test_a_free_plan_or_a_key_without_the_scope_degrades_per_capability(
         result = report.capabilities[capability]
         assert result.outcome is Outcome.SKIPPED, capability
         assert result.error == "no connected key can read this"
+
+
+async def test_the_export_holds_them_with_the_words_for_what_is_missing(
+    engine: Engine,
+) -> None:
+    setup = wire_up(_world(real_today()), engine)
+    account = setup.world.accounts[0]
+    iid = await _connected(setup, "access export")
+    await run_sync(setup.engine, setup.box, iid, setup.context)
+    with Session(engine) as session:
+        found = exports.tables(session, iid)
+    written = exports.files(exports.Format.CSV, "x", found)
+    csv_rows = {
+        name: list(csv.DictReader(io.StringIO(written[f"x-{name}.csv"].decode())))
+        for name in ("sso", "access_attempts", "validation_monthly", "ip_allowlist")
+    }
+    assert sorted(
+        (r["sso_id"], r["certificate_id"]) for r in csv_rows["sso"]
+    ) == sorted(
+        (s["id"], str(c["id"]))
+        for s in account.sso_integrations
+        for c in s["certificates"]
+    )
+    assert {r["ip"] for r in csv_rows["access_attempts"]} == {
+        a["ip"] for a in account.access_activity
+    }
+    assert {r["teammate"] for r in csv_rows["access_attempts"]} == {
+        "not available from SendGrid (it records access per IP only)"
+    }
+    assert [
+        (r["month"], int(r["jobs"]), int(r["segments"]), int(r["addresses_up_to"]))
+        for r in csv_rows["validation_monthly"]
+    ] == [
+        (m.strftime("%Y-%m"), jobs, segments, up_to)
+        for m, jobs, segments, up_to in expected_months(account)
+    ]
+    assert {r["single_validations"] for r in csv_rows["validation_monthly"]} == {
+        "not available from SendGrid"
+    }
+    assert len(found["validation_jobs"]) == len(account.validation_jobs)
+    assert {r["ip"] for r in csv_rows["ip_allowlist"]} == {
+        r["ip"] for r in account.ip_allowlist
+    }
