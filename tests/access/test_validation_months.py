@@ -13,9 +13,7 @@ from tests.support.months import edge_days, month_start
 
 from smp.model.access import (
     VALIDATION_BOUND_NOTE,
-    AccessAttempt,
     ValidationJob,
-    new_addresses,
     validation_months,
 )
 
@@ -59,13 +57,3 @@ def test_a_job_counts_in_the_utc_month_it_started(day: dt.date) -> None:
 def test_the_bound_is_explained_and_single_validations_are_not_counted() -> None:
     assert "1,500" in VALIDATION_BOUND_NOTE
     assert "single validations are not available from SendGrid" in VALIDATION_BOUND_NOTE
-
-
-def test_new_addresses_are_those_first_seen_within_the_window() -> None:
-    now = dt.datetime(2027, 1, 1, 9, tzinfo=dt.UTC)
-    old = AccessAttempt("1.1.1.1", True, first_at=now - dt.timedelta(days=31))
-    edge = AccessAttempt("2.2.2.2", True, first_at=now - dt.timedelta(days=30))
-    fresh = AccessAttempt("3.3.3.3", False, first_at=now - dt.timedelta(hours=1))
-    # SendGrid gave no first time: when SMP first saw it decides.
-    unknown = AccessAttempt("4.4.4.4", True, first_seen=now - dt.timedelta(days=2))
-    assert new_addresses([old, edge, fresh, unknown], now) == [edge, fresh, unknown]

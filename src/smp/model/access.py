@@ -108,17 +108,3 @@ def validation_months(jobs: Iterable[ValidationJob]) -> list[ValidationMonth]:
 
 def sso_enabled(integrations: Iterable[SsoIntegration]) -> bool:
     return any(sso.enabled for sso in integrations)
-
-
-def new_addresses(
-    attempts: Iterable[AccessAttempt], now: dt.datetime, days: int = 30
-) -> list[AccessAttempt]:
-    """Addresses whose first attempt lies within the last `days` days: not seen
-    in the `days` before that (SendGrid's `first_at`, else when SMP first saw it)."""
-    since = now - dt.timedelta(days=days)
-    found = []
-    for attempt in attempts:
-        first = attempt.first_at or attempt.first_seen
-        if first is not None and first >= since:
-            found.append(attempt)
-    return found

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from smp.model import rules_keys, rules_people, rules_service_accounts, rules_usage
+from smp.model import (
+    rules_access,
+    rules_keys,
+    rules_people,
+    rules_service_accounts,
+    rules_usage,
+)
 from smp.model.findings import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -15,6 +21,7 @@ RULES: tuple[Rule, ...] = (
     rules_usage.IDLE_SUBUSER,
     rules_service_accounts.KEY_NEEDS_ATTENTION,
     *rules_keys.KEY_RULES,
+    *rules_access.ACCESS_RULES,
 )
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from smp.model.rules_people import FlaggedAccount, PendingInvite
 from smp.model.rules_service_accounts import ServiceKey
 from smp.model.rules_usage import CreditPeriod
-from smp.storage import key_facts
+from smp.storage import access_facts, key_facts
 from smp.storage.tables import (
     AccountClassificationRow,
     CompanyDomainRow,
@@ -216,5 +216,13 @@ LOADERS: Mapping[str, FactLoader] = {
     "api_key_inventory": FactLoader(key_facts.api_key_inventory),
     "two_factor_exempt": FactLoader(
         key_facts.two_factor_exempt, default=key_facts.not_read
+    ),
+    "sso_setup": FactLoader(access_facts.sso_setup, default=access_facts.not_read),
+    "privileged_members": FactLoader(access_facts.privileged_members),
+    "allowlist_rules": FactLoader(
+        access_facts.allowlist_rules, default=access_facts.not_read
+    ),
+    "access_addresses": FactLoader(
+        access_facts.access_addresses, default=access_facts.not_read
     ),
 }
