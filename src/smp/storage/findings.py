@@ -15,9 +15,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, Table, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from smp.model.findings import (
@@ -32,6 +32,7 @@ from smp.model.findings import (
 )
 from smp.model.rules_registry import RULES
 from smp.storage.finding_facts import LOADERS, Scope
+from smp.storage.finding_writes import insert_rows, mark_seen
 from smp.storage.tables import (
     FindingEventRow,
     FindingRow,
@@ -187,99 +188,140 @@ def evaluate_findings(
             return summary
         scope = Scope(ids=ids, everything=integration_ids is None, now=now)
         observed, unknown = _observe(session, scope, rules)
+        changes = _Changes(now, summary, {iid: Counter() for iid in ids})
         evaluated = {rule.id for rule in rules}
-        updates: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        open_counts: dict[int, Counter[str]] = {iid: Counter() for iid in ids}
         stored = session.execute(
             select(*_STORED).where(scope.where(FindingRow.integration_id))
         )
         for found in stored:
             row = dict(found._mapping)
-            hit = observed.pop(
-                (row["integration_id"], row["rule"], row["subject_key"]), None
-            )
+            key = (row["integration_id"], row["rule"], row["subject_key"])
+            hit = observed.pop(key, None)
             if hit is not None:
-                _seen(row, *hit, now, events, summary)
-                updates.append(row)
+                changes.seen(row, *hit)
             elif (
                 row["rule"] in evaluated
                 and (row["integration_id"], row["rule"]) not in unknown
                 and row["status"] in LIVE_STATUSES
             ):
-                _status(row, FindingStatus.RESOLVED, now)
-                row["resolved_at"] = now
-                events.append(_event(row, FindingEventKind.RESOLVED, now))
-                summary.resolved += 1
-                updates.append(row)
-            if row["status"] == FindingStatus.OPEN:
-                open_counts[row["integration_id"]][row["severity"]] += 1
-        if updates:
-            session.execute(update(FindingRow), updates)
-        new = [_new_row(key, *hit, now) for key, hit in observed.items()]
-        if new:
-            inserted = session.execute(
-                insert(FindingRow).returning(
-                    FindingRow.id,
-                    FindingRow.integration_id,
-                    sort_by_parameter_order=True,
-                ),
-                new,
-            )
-            for (finding_id, iid), row in zip(inserted, new, strict=True):
-                row["id"] = finding_id
-                events.append(_event(row, FindingEventKind.OPENED, now))
-                open_counts[iid][row["severity"]] += 1
-            summary.opened += len(new)
-        if events:
-            session.execute(insert(FindingEventRow), events)
-        scores = []
-        for iid, counts in open_counts.items():
-            score = posture_score(counts)
-            summary.scores[iid] = score
-            scores.append(
-                {
-                    "integration_id": iid,
-                    "evaluated_at": now,
-                    "score": score,
-                    "high": counts[Severity.HIGH],
-                    "medium": counts[Severity.MEDIUM],
-                    "low": counts[Severity.LOW],
-                }
-            )
-        session.execute(insert(PostureScoreRow), scores)
+                changes.resolve(row)
+            changes.count(row)
+        if changes.updates:
+            session.execute(update(FindingRow), changes.updates)
+        mark_seen(session, changes.seen_ids, now)
+        _open(session, scope, observed, changes)
+        insert_rows(session, _table(FindingEventRow), changes.events)
+        _score(session, changes)
         summary.integrations = len(ids)
     return summary
 
 
-def _seen(
-    row: dict[str, Any],
-    rule: Rule,
-    observation: Observation,
-    now: dt.datetime,
-    events: list[dict[str, Any]],
-    summary: Evaluation,
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+@dataclass(slots=True)
+class _Changes:
+    """What an evaluation writes, gathered while it walks the stored findings."""
+
+    now: dt.datetime
+    summary: Evaluation
+    open_counts: dict[int, Counter[str]]
+    # Whole rows that changed, and ids of findings only seen again.
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    seen_ids: list[int] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, row: dict[str, Any]) -> None:
+        if row["status"] == FindingStatus.OPEN:
+            self.open_counts[row["integration_id"]][row["severity"]] += 1
+
+    def event(self, row: dict[str, Any], kind: FindingEventKind) -> None:
+        self.events.append(_event(row, kind, self.now))
+
+    def resolve(self, row: dict[str, Any]) -> None:
+        _status(row, FindingStatus.RESOLVED, self.now)
+        row["resolved_at"] = self.now
+        self.event(row, FindingEventKind.RESOLVED)
+        self.summary.resolved += 1
+        self.updates.append(row)
+
+    def seen(self, row: dict[str, Any], rule: Rule, observation: Observation) -> None:
+        """A stored finding whose condition holds now: refreshed, and reopened
+        or unsnoozed when it has to be."""
+        now = self.now
+        fresh = {
+            "subject_label": observation.subject_label[:320],
+            "title": rule.finding_title(observation),
+            "severity": rule.severity.value,
+            "evidence": dict(observation.evidence),
+        }
+        changed = any(row[name] != value for name, value in fresh.items())
+        row.update(fresh, last_seen=now)
+        if row["status"] == FindingStatus.RESOLVED:
+            _status(row, FindingStatus.OPEN, now)
+            row.update(
+                episode=row["episode"] + 1, episode_opened_at=now, resolved_at=None
+            )
+            self.event(row, FindingEventKind.REOPENED)
+            self.summary.reopened += 1
+            changed = True
+        elif row["status"] == FindingStatus.SNOOZED and (
+            row["snoozed_until"] is None or row["snoozed_until"] <= now
+        ):
+            _status(row, FindingStatus.OPEN, now)
+            self.event(row, FindingEventKind.UNSNOOZED)
+            self.summary.unsnoozed += 1
+            changed = True
+        if changed:
+            self.updates.append(row)
+        else:
+            self.seen_ids.append(row["id"])
+
+
+def _open(
+    session: Session,
+    scope: Scope,
+    observed: dict[_Key, tuple[Rule, Observation]],
+    changes: _Changes,
 ) -> None:
-    """A stored finding whose condition holds now: refreshed, and reopened or
-    unsnoozed when it has to be."""
-    row.update(
-        last_seen=now,
-        subject_label=observation.subject_label[:320],
-        title=rule.finding_title(observation),
-        severity=rule.severity.value,
-        evidence=dict(observation.evidence),
-    )
-    if row["status"] == FindingStatus.RESOLVED:
-        _status(row, FindingStatus.OPEN, now)
-        row.update(episode=row["episode"] + 1, episode_opened_at=now, resolved_at=None)
-        events.append(_event(row, FindingEventKind.REOPENED, now))
-        summary.reopened += 1
-    elif row["status"] == FindingStatus.SNOOZED and (
-        row["snoozed_until"] is None or row["snoozed_until"] <= now
+    """Insert the findings seen for the first time, then their `opened` events
+    (their ids read back: COPY returns none)."""
+    if not observed:
+        return
+    now = changes.now
+    new = {key: _new_row(key, *hit, now) for key, hit in observed.items()}
+    insert_rows(session, _table(FindingRow), list(new.values()))
+    f = FindingRow
+    for finding_id, *key in session.execute(
+        select(f.id, f.integration_id, f.rule, f.subject_key).where(
+            scope.where(f.integration_id), f.first_seen == now, f.episode == 1
+        )
     ):
-        _status(row, FindingStatus.OPEN, now)
-        events.append(_event(row, FindingEventKind.UNSNOOZED, now))
-        summary.unsnoozed += 1
+        row = new.get(tuple(key))  # type: ignore[arg-type]
+        if row is not None:
+            row["id"] = finding_id
+            changes.event(row, FindingEventKind.OPENED)
+            changes.count(row)
+    changes.summary.opened += len(new)
+
+
+def _score(session: Session, changes: _Changes) -> None:
+    scores = []
+    for iid, counts in changes.open_counts.items():
+        score = posture_score(counts)
+        changes.summary.scores[iid] = score
+        scores.append(
+            {
+                "integration_id": iid,
+                "evaluated_at": changes.now,
+                "score": score,
+                "high": counts[Severity.HIGH],
+                "medium": counts[Severity.MEDIUM],
+                "low": counts[Severity.LOW],
+            }
+        )
+    session.execute(insert(PostureScoreRow), scores)
 
 
 def _new_row(
