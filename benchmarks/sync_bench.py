@@ -49,6 +49,7 @@ from _world import (
     SimServer,
     bench_world,
     start_simulators,
+    template,
     wait_and_measure,
 )
 
@@ -84,6 +85,9 @@ def min_requests_per_account() -> int:
         k + 2 + (t // 500 + 1) + 1 + (s // 500 + 1) + s + 1 + stats_pages
         + -(-s // 10) * stats_pages + (i // 100 + 1)
         + api_keys + min(t, teammate_scope_budget())
+        # SSO: the listing and each integration's certificates; the IP
+        # allowlist; access activity (no validation key here).
+        + 1 + len(template()[1].sso_integrations) + 1 + 1
     )  # fmt: skip
 
 
