@@ -32,6 +32,8 @@ from tests.support.alert_receivers import (
 
 from smp.model import Integration
 from smp.model.alerts import RetryPlan
+from smp.model.rules_registry import BY_ID
+from smp.runtime.alerting import AlertRounds
 from smp.services.alerts import manage
 from smp.services.alerts.channels import ChannelOptions
 from smp.services.alerts.delivery import AlertSettings, RoundReport, deliver_due
@@ -522,3 +524,38 @@ def test_a_channel_added_later_gets_what_is_open_in_its_first_digest(
     assert round_at(engine, at(1)).sent == 0  # no page for an old finding
     assert round_at(engine, at(60 * 24)).sent == 1
     assert json.loads(receiver.posted[0].body)["findings"][0]["id"] == old
+
+
+def test_the_servers_scheduler_tick_sends_with_the_rules_fix_steps(
+    engine: Engine,
+    new_integration: Integration,
+    receiver: HttpReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`smp serve`'s tick starts a round (settings from the environment, fix
+    steps from the rule registry); a tick during a round starts no other."""
+    monkeypatch.setenv("SMP_PUBLIC_URL", "https://smp.example.com")
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    rule = BY_ID["leaver_with_access"]
+    finding = add_finding(
+        engine,
+        new_integration,
+        severity="high",
+        subject="s@example.com",
+        opened=at(1),
+        rule=rule.id,
+    )
+
+    async def tick_twice() -> list[bool]:
+        rounds = AlertRounds(engine, BOX)
+        started = [rounds.start(at(2)), rounds.start(at(2))]
+        await rounds.wait()
+        return started
+
+    assert asyncio.run(tick_twice()) == [True, False]
+    [posted] = receiver.posted
+    [sent] = json.loads(posted.body)["findings"]
+    assert sent["fix"] == list(rule.fix)
+    assert sent["link"] == f"https://smp.example.com/findings/{finding}"

@@ -83,6 +83,11 @@ class AlertRounds:
         except Exception as error:  # a background task has nobody else to tell
             log.error("alert round failed: %s", type(error).__name__)
 
+    async def wait(self) -> None:
+        """Wait for the running round, if any."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
     async def aclose(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
