@@ -116,6 +116,7 @@ async def test_teammate_scopes_are_read_in_turns_within_the_budget(
 ) -> None:
     # A budget of 5 (5/600 of the 600 assumed when SendGrid sends no limit).
     setup.context.teammate_scope_share = 5 / 600
+    start = setup.context.now()
     iid = await synced(setup, "scope turns")
     everyone = set(_mates_of(setup.world))
 
@@ -125,35 +126,43 @@ async def test_teammate_scopes_are_read_in_turns_within_the_budget(
                 m.username: m.fetched_at for m in list_teammate_scopes(session, iid)
             }
 
-    def detail_requests() -> int:
-        prefix, listing = "/v3/teammates/", {"/v3/teammates/pending"}
-        return sum(
-            1
+    async def sync_at(hours: float) -> list[str]:
+        """Sync `hours` after the first; the teammates whose scopes it read."""
+        moment = start + dt.timedelta(hours=hours)
+        setup.context.now = lambda: moment
+        setup.sim.requests.clear()
+        report = await run_sync(setup.engine, setup.box, iid, setup.context)
+        assert report.outcome is Outcome.OK, report.to_json()
+        listing = "/v3/teammates/pending"
+        return sorted(
+            r.path.removeprefix("/v3/teammates/")
             for r in setup.sim.requests
-            if r.path.startswith(prefix) and r.path not in listing
+            if r.path.startswith("/v3/teammates/") and r.path != listing
         )
 
-    assert len(read_at()) == 5
-    start = setup.context.now()
-    setup.sim.requests.clear()
-    await run_sync(setup.engine, setup.box, iid, setup.context)
-    assert len(read_at()) == 10
-    assert detail_requests() == 5
-    setup.sim.requests.clear()
-    await run_sync(setup.engine, setup.box, iid, setup.context)
+    first = set(read_at())
+    assert len(first) == 5
+    # Right after: nothing changed, nobody is due.
+    assert await sync_at(0) == []
+    # Half a day on, the rotation takes ⌈12 × 12/24⌉ = 6, cut to the budget:
+    # five of the seven never read.
+    half = await sync_at(12)
+    assert len(half) == 5
+    assert not set(half) & first
+    # A day on: the two still unread come first, then the three read longest
+    # ago (the first sync's, by name).
+    day = await sync_at(24)
     assert set(read_at()) == everyone
-    assert detail_requests() == 2
-    # Everyone read within the day: nobody is due.
-    setup.sim.requests.clear()
-    await run_sync(setup.engine, setup.box, iid, setup.context)
-    assert detail_requests() == 0
-    # A day later, the five read longest ago come round again.
-    later = start + dt.timedelta(days=1, hours=1)
-    setup.context.now = lambda: later
-    first = sorted(read_at().items(), key=lambda item: (item[1], item[0]))[:5]
-    setup.sim.requests.clear()
-    await run_sync(setup.engine, setup.box, iid, setup.context)
-    assert detail_requests() == 5
-    assert {name for name, at in read_at().items() if at == later} == {
-        name for name, _ in first
-    }
+    assert set(day) == (everyone - first - set(half)) | set(sorted(first)[:3])
+    # A teammate promoted and one who joined are read at the next sync.
+    changed = load_world(setup.world.to_json())
+    mates = changed.accounts[0].teammates
+    promoted = next(t for t in mates if t["user_type"] == "teammate")
+    promoted["user_type"], promoted["is_admin"] = "admin", True
+    newcomer = dict(mates[-1], username="newcomer", email="newcomer@example.com")
+    mates.append(newcomer)  # type: ignore[arg-type]
+    setup.sim.replace_world(changed)
+    # An hour on: they, and the rotation's ⌈13 × 1/24⌉ = 1 read longest ago.
+    got = await sync_at(25)
+    assert {promoted["username"], "newcomer"} < set(got)
+    assert len(got) == 3

@@ -81,20 +81,38 @@ def test_budget_is_a_share_of_the_reported_limit(
     assert scope_budget(limit, share) == budget
 
 
-def test_turns_take_role_changes_then_new_then_the_longest_unread() -> None:
+def test_the_first_reading_takes_everyone_in_listing_order_up_to_the_budget() -> None:
+    listed = [("b", "owner"), ("a", "teammate"), ("c", "admin")]
+    assert teammates_to_read(listed, {}, 2, NOW, DAY) == ["b", "a"]
+    assert teammates_to_read(listed, {}, 0, NOW, DAY) == []
+
+
+def test_turns_take_role_changes_new_members_then_a_paced_rotation() -> None:
     listed = [("new1", "teammate"), ("old", "teammate"), ("older", "teammate")]
-    listed += [("fresh", "teammate"), ("promoted", "admin"), ("new2", "teammate")]
-    known = {
-        "old": ("teammate", NOW - 2 * DAY),
-        "older": ("teammate", NOW - 9 * DAY),
-        "fresh": ("teammate", NOW - dt.timedelta(hours=1)),
-        "promoted": ("teammate", NOW - dt.timedelta(hours=1)),
-        "gone": ("teammate", NOW - 30 * DAY),
-    }
-    every = teammates_to_read(listed, known, 10, NOW, DAY)
-    assert every == ["promoted", "new1", "new2", "older", "old"]
-    assert teammates_to_read(listed, known, 2, NOW, DAY) == ["promoted", "new1"]
-    assert teammates_to_read(listed, known, 0, NOW, DAY) == []
+    listed += [("fresh", "teammate"), ("promoted", "admin"), ("backlog", "teammate")]
+
+    def known(last_read_hours_ago: int) -> dict[str, tuple[str, dt.datetime]]:
+        return {
+            "old": ("teammate", NOW - 2 * DAY),
+            "older": ("teammate", NOW - 9 * DAY),
+            "fresh": ("teammate", NOW - dt.timedelta(hours=last_read_hours_ago)),
+            "promoted": ("teammate", NOW - 3 * DAY),
+            "gone": ("teammate", NOW - 30 * DAY),
+        }
+
+    joined = {"new1"}
+    # Read an hour ago: the rotation takes ⌈6 × 1/24⌉ = 1, never-read first.
+    got = teammates_to_read(listed, known(1), 10, NOW, DAY, joined)
+    assert got == ["promoted", "new1", "backlog"]
+    # Half a day later: ⌈6 × 12/24⌉ = 3, then the longest unread.
+    got = teammates_to_read(listed, known(12), 10, NOW, DAY, joined)
+    assert got == ["promoted", "new1", "backlog", "older", "old"]
+    # Right after a reading: only the role change and the newcomer.
+    assert teammates_to_read(listed, known(0), 10, NOW, DAY, joined) == [
+        "promoted",
+        "new1",
+    ]
+    assert teammates_to_read(listed, known(12), 1, NOW, DAY, joined) == ["promoted"]
 
 
 def test_generated_teammates_carry_one_2fa_flag_each() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from smp.vocabulary import is_full_access, permission_scopes, write_scopes
@@ -127,24 +127,40 @@ def teammates_to_read(
     budget: int,
     now: dt.datetime,
     refresh_after: dt.timedelta,
+    joined: Collection[str] = (),
 ) -> list[str]:
     """Whose scopes this sync reads, at most `budget` usernames.
 
     `listed`: (username, user_type) from this sync's teammates listing;
-    `known`: username -> (user_type, when read) of the stored scopes. First
-    the members whose role changed, then new members (both in listing
-    order), then the rest read longer ago than `refresh_after`, the oldest
-    first: that slice rotates through everyone. What does not fit waits for
-    the next sync.
+    `known`: username -> (user_type, when read) of the stored scopes;
+    `joined`: the members first listed after the last reading (new ones).
+
+    The first reading takes everyone, in listing order, up to the budget.
+    Later ones take the members whose role changed, then the new ones, then
+    a rotating slice of the rest: never read or read more than
+    `refresh_after` ago, the longest unread first, at most ⌈T × Δt ÷
+    refresh_after⌉ of them (Δt: time since the last reading), so a sync
+    right after another reads no one it need not and the rotation goes
+    round once per `refresh_after` however often syncs run. What does not
+    fit waits for the next sync.
     """
-    changed, new, stale = [], [], []
+    if not known:
+        return [username for username, _ in listed][: max(0, budget)]
+    newcomers = set(joined)
+    changed: list[str] = []
+    new: list[str] = []
+    due: list[str] = []
     for username, user_type in listed:
         stored = known.get(username)
         if stored is None:
-            new.append(username)
+            (new if username in newcomers else due).append(username)
         elif stored[0] != user_type:
             changed.append(username)
         elif now - stored[1] >= refresh_after:
-            stale.append(username)
-    stale.sort(key=lambda name: (known[name][1], name))
-    return (changed + new + stale)[: max(0, budget)]
+            due.append(username)
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    due.sort(key=lambda name: (known[name][1] if name in known else never, name))
+    last_read = max(at for _, at in known.values())
+    elapsed = max(0.0, (now - last_read) / refresh_after)
+    slice_size = math.ceil(len(listed) * elapsed)
+    return (changed + new + due[:slice_size])[: max(0, budget)]

@@ -21,7 +21,12 @@ from smp.model.api_keys import (
     TeammateScopes,
     scope_changes,
 )
-from smp.storage.tables import ApiKeyRow, ApiKeyScopeChangeRow, TeammateScopeRow
+from smp.storage.tables import (
+    ApiKeyRow,
+    ApiKeyScopeChangeRow,
+    MemberRow,
+    TeammateScopeRow,
+)
 
 
 def save_api_keys(
@@ -133,6 +138,20 @@ def teammate_scope_state(
         ).where(TeammateScopeRow.integration_id == integration_id)
     )
     return {username: (user_type, at) for username, user_type, at in rows}
+
+
+def members_listed_after(
+    session: Session, integration_id: int, since: dt.datetime
+) -> set[str]:
+    """Usernames of the members SMP first listed after `since` (new teammates)."""
+    rows = session.scalars(
+        select(MemberRow.username).where(
+            MemberRow.integration_id == integration_id,
+            MemberRow.first_seen > since,
+            MemberRow.username.is_not(None),
+        )
+    )
+    return {name for name in rows if name is not None}
 
 
 def save_teammate_scopes(

@@ -27,6 +27,7 @@ from smp.model.api_keys import (
 from smp.sendgrid import NotFoundError, SendGridClient, wire
 from smp.storage import read_session
 from smp.storage.api_keys import (
+    members_listed_after,
     save_api_keys,
     save_teammate_scopes,
     teammate_scope_state,
@@ -95,11 +96,16 @@ async def teammate_scopes(run: Run, members: Sequence[wire.Teammate] | None) -> 
     listed = [(m.username, m.user_type or "") for m in members or ()]
 
     async def read(client: SendGridClient) -> TeammateScopeReads:
+        iid = run.integration.id
         with read_session(run.engine) as session:
-            known = teammate_scope_state(session, run.integration.id)
+            known = teammate_scope_state(session, iid)
+            last_read = max((at for _, at in known.values()), default=None)
+            joined = (
+                members_listed_after(session, iid, last_read) if last_read else set()
+            )
         budget = scope_budget(client.rate_limit, run.context.teammate_scope_share)
         wanted = teammates_to_read(
-            listed, known, budget, run.now, run.context.refresh_after
+            listed, known, budget, run.now, run.context.refresh_after, joined
         )
         roles = dict(listed)
 
