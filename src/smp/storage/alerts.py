@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from smp.model.alerts import (
     IMMEDIATE_SEVERITY,
+    SEVERITIES,
     Channel,
     ChannelKind,
     DeliveryCounts,
@@ -263,6 +264,10 @@ class Claimed:
     evidence: dict[str, Any]
 
 
+def _rank(severity: Any) -> Any:
+    return case({name: n for n, name in enumerate(SEVERITIES)}, value=severity)
+
+
 def claimed(session: Session, token: str) -> list[Claimed]:
     rows = session.execute(
         select(
@@ -282,7 +287,8 @@ def claimed(session: Session, token: str) -> list[Claimed]:
         .join(FindingRow, FindingRow.id == Delivery.finding_id)
         .join(IntegrationRow, IntegrationRow.id == FindingRow.integration_id)
         .where(Delivery.claim_token == token)
-        .order_by(IntegrationRow.name, FindingRow.severity, Delivery.id)
+        # A digest lists each integration's findings, most severe first.
+        .order_by(IntegrationRow.name, _rank(FindingRow.severity), Delivery.id)
     )
     return [
         Claimed(
