@@ -58,6 +58,7 @@ def cli(
 ) -> None:
     use_database(engine, tmp_path, monkeypatch)
     monkeypatch.setenv("SMP_CA_BUNDLE", str(tls.ca_file))
+    monkeypatch.setenv("SMP_PROXY", "none")  # the receivers are on loopback
     monkeypatch.setenv("SLACK_URL", receiver.url(f"/services/{SLACK_TOKEN}"))
     monkeypatch.setenv("TEAMS_URL", receiver.url(f"/{TEAMS_TOKEN}"))
     monkeypatch.setenv("HOOK_URL", receiver.url(f"/hook/{HOOK_TOKEN}"))
@@ -200,7 +201,7 @@ def test_bad_options_are_refused_in_one_line(
 
 
 def test_a_failed_test_message_is_exit_1_with_the_reason(
-    receiver: HttpReceiver,
+    receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alerts("add", "hook", "--kind", "webhook", "--url-env", "HOOK_URL")
     closed = free_port()
@@ -221,6 +222,13 @@ def test_a_failed_test_message_is_exit_1_with_the_reason(
     assert one_error_line(refused) == (
         "error: the test message was not delivered: cannot connect to SMTP "
         f"server 127.0.0.1:{closed}: connection refused"
+    )
+    monkeypatch.setenv("SMP_PROXY", "ftp://proxy.example.com")
+    unusable = alerts("test", "hook")
+    assert (unusable.exit_code, one_error_line(unusable)) == (
+        1,
+        "error: the test message was not delivered: SMP_PROXY must be an "
+        "http:// or https:// proxy with a host",
     )
     missing = alerts("test", "nothing")
     assert (missing.exit_code, one_error_line(missing)) == (

@@ -86,6 +86,7 @@ def clean(
 ) -> None:
     """Each test starts with no channel and no finding, and trusts the test CA."""
     monkeypatch.setenv("SMP_CA_BUNDLE", str(tls.ca_file))
+    monkeypatch.setenv("SMP_PROXY", "none")  # the receivers are on loopback
     with Session(engine) as session, session.begin():
         session.execute(delete(AlertChannelRow))
         session.execute(delete(FindingRow))

@@ -181,7 +181,10 @@ async def post(url: str, body: bytes, headers: dict[str, str], wait_s: float) ->
     """POST `body`; any answer but 2xx, a timeout or no connection fails."""
     parsed = httpx.URL(url)
     host = parsed.netloc.decode("ascii")  # never the path, which holds the token
-    proxy = proxy_for(parsed, os.environ)
+    try:
+        proxy = proxy_for(parsed, os.environ)
+    except BadNetworkSetting as error:
+        raise DeliveryFailed(str(error)) from None
     try:
         async with httpx.AsyncClient(
             verify=_tls(),
