@@ -262,3 +262,32 @@ def test_a_test_message_arrives_over_starttls(tls: Tls) -> None:
         "SMP test message for channel mail\n\n"
         "This is a test. When findings open, SMP sends them here.\n"
     )
+
+
+def test_mail_is_never_sent_in_the_clear_nor_to_an_untrusted_server(
+    tls: Tls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = SmtpHandler()
+    with smtp_server(None, handler) as plain, smtp_server(tls, handler) as secure:
+        for name, port in (("plain", plain), ("secure", secure)):
+            added = alerts(
+                "add", name, "--kind", "email", "--smtp-host", "127.0.0.1",
+                "--smtp-port", str(port), "--from", "smp@example.com", "--to",
+                "secops@example.com",
+            )  # fmt: skip
+            assert added.exit_code == 0, added.output
+        cleartext = alerts("test", "plain")
+        monkeypatch.delenv("SMP_CA_BUNDLE")
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        untrusted = alerts("test", "secure")
+    assert (cleartext.exit_code, one_error_line(cleartext)) == (
+        1,
+        "error: the test message was not delivered: SMTP server "
+        f"127.0.0.1:{plain} does not offer STARTTLS; SMP sends no mail in the clear",
+    )
+    assert (untrusted.exit_code, one_error_line(untrusted)) == (
+        1,
+        "error: the test message was not delivered: certificate of SMTP server "
+        "127.0.0.1 not trusted; set SMP_CA_BUNDLE to your CA file",
+    )
+    assert handler.received == []

@@ -80,20 +80,19 @@ def private_ca(directory: Path) -> Tls:
 
 
 @contextmanager
-def smtp_server(tls: Tls, handler: SmtpHandler) -> Iterator[int]:
-    """An SMTP server on 127.0.0.1 that refuses mail before STARTTLS; its port."""
+def smtp_server(tls: Tls | None, handler: SmtpHandler) -> Iterator[int]:
+    """An SMTP server on 127.0.0.1 that refuses mail before STARTTLS; its port.
+
+    Without `tls` it offers no STARTTLS at all (a server SMP must refuse)."""
     import ssl
 
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.server_cert.configure_cert(context)
+    options: dict[str, Any] = {}
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.server_cert.configure_cert(context)
+        options = {"require_starttls": True, "tls_context": context}
     port = free_port()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        require_starttls=True,
-        tls_context=context,
-    )
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield port
