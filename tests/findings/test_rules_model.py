@@ -113,8 +113,15 @@ def test_credits_only_with_figures_sendgrid_gives() -> None:
             last_reset=dt.date(2026, 11, 22),
             next_reset=dt.date(2026, 12, 22),
         ),
+        # No reset date from SendGrid (subusers): only credits used up count.
+        period(subuser="s6", last_reset=dt.date(2027, 1, 1), next_reset=None, used=999),
+        period(
+            subuser="s7", last_reset=dt.date(2027, 1, 1), next_reset=None, used=1000
+        ),
     ]
     found = credits_running_out(facts(now, **{CREDIT_PERIODS.name: cases}))
-    assert [o.subject_key for o in found] == ["account"]
+    assert [o.subject_key for o in found] == ["account", "subuser:s7"]
     assert found[0].evidence["forecast_used"] == 1550
+    assert found[1].evidence["forecast_used"] == 1000
+    assert found[1].evidence["reset_given_by_sendgrid"] is False
     assert found[0].evidence["reset"] == "2027-01-22"

@@ -45,11 +45,10 @@ def credits_running_out(facts: Facts) -> list[Observation]:
         end = period_end(period.last_reset, period.next_reset, period.reset_frequency)
         if end is None or has_ended(end, facts.now):
             continue  # nothing resets (nonrecurring), or the period is over
-        # The pace up to when the figures were read, as the usage page shows it.
-        forecast = forecast_used_at_reset(
-            period.used, period.last_reset, end, period.observed_at
-        )
-        if forecast is None or forecast <= period.total:
+        forecast = _forecast(period, end)
+        # Beyond the credits by the reset; used up, for a subuser (see _forecast).
+        given = period.next_reset is not None
+        if forecast is None or (given and forecast <= period.total):
             continue
         whose = f"subuser {period.subuser}" if period.subuser else "the account"
         key = f"subuser:{period.subuser}" if period.subuser else "account"
@@ -64,11 +63,28 @@ def credits_running_out(facts: Facts) -> list[Observation]:
                     "forecast_used": round(forecast),
                     "period_start": period.last_reset.isoformat(),
                     "reset": end.isoformat(),
+                    "reset_given_by_sendgrid": period.next_reset is not None,
                     "read_at": period.observed_at.isoformat(),
                 },
             )
         )
     return found
+
+
+def _forecast(period: CreditPeriod, end: dt.date) -> float | None:
+    """The pace up to when the figures were read, as the usage page shows it.
+
+    SendGrid gives a subuser's credits no reset date (SMP assumes the
+    calendar period), so there is no forecast for them: only credits
+    already used up count, reported as used.
+    """
+    if period.next_reset is None:
+        if period.used is None or period.total is None or period.used < period.total:
+            return None
+        return float(period.used)
+    return forecast_used_at_reset(
+        period.used, period.last_reset, end, period.observed_at
+    )
 
 
 def idle_subusers(facts: Facts) -> list[Observation]:
