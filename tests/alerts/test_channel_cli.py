@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,6 @@ from tests.support.alert_receivers import (
     HttpReceiver,
     SmtpHandler,
     Tls,
-    http_receiver,
-    private_ca,
     smtp_server,
 )
 from tests.support.people_cli import use_database
@@ -35,17 +32,6 @@ HOOK_TOKEN = "HOOKTOKENxyz"
 HMAC = "a-secret-of-more-than-16-chars"
 PASSWORD = "smtp-PASSWORD-xyz"
 SECRETS = (SLACK_TOKEN, TEAMS_TOKEN, HOOK_TOKEN, HMAC, PASSWORD)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    return private_ca(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[HttpReceiver]:
-    with http_receiver() as opened:
-        yield opened
 
 
 @pytest.fixture(autouse=True)

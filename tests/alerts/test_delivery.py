@@ -25,8 +25,6 @@ from tests.support.alert_receivers import (
     HttpReceiver,
     SmtpHandler,
     Tls,
-    http_receiver,
-    private_ca,
     smtp_server,
 )
 
@@ -56,17 +54,6 @@ SETTINGS = AlertSettings(
     plan=PLAN,
     fix_steps=lambda rule: FIX if rule == "leaver_teammate" else (),
 )
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    return private_ca(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[HttpReceiver]:
-    with http_receiver() as opened:
-        yield opened
 
 
 @pytest.fixture(scope="module")
