@@ -3,6 +3,7 @@ refused in one line, a failed test message is exit 1 with its reason."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
@@ -22,7 +23,8 @@ from tests.support.ports import free_port
 from typer.testing import CliRunner, Result
 
 from smp.cli.main import app
-from smp.storage.tables import AlertChannelRow
+from smp.model import Integration
+from smp.storage.tables import AlertChannelRow, FindingRow
 
 pytestmark = pytest.mark.loopback
 
@@ -277,3 +279,37 @@ def test_mail_is_never_sent_in_the_clear_nor_to_an_untrusted_server(
         "127.0.0.1 not trusted; set SMP_CA_BUNDLE to your CA file",
     )
     assert handler.received == []
+
+
+def test_alerts_send_runs_one_round_for_setups_without_a_server(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    alerts("add", "hook", "--kind", "webhook", "--url-env", "HOOK_URL")
+    opened = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    with Session(engine) as session, session.begin():
+        session.execute(delete(FindingRow))
+        session.add(
+            FindingRow(
+                integration_id=new_integration.id,
+                rule="external_admin",
+                subject_key="x@example.org",
+                subject_label="x@example.org",
+                severity="high",
+                status="open",
+                title="External admin: x@example.org",
+                evidence={"email": "x@example.org"},
+                first_seen=opened,
+                last_seen=opened,
+                episode_opened_at=opened,
+                status_changed_at=opened,
+            )
+        )
+    send = ["alerts", "send", "--json"]
+    receiver.replies[:] = [500]
+    failed = CliRunner().invoke(app, send, catch_exceptions=False)
+    assert failed.exit_code == 1
+    assert json.loads(failed.stdout)["failed"] == 1
+    # The retry waits for its backoff: a round right away sends nothing.
+    again = CliRunner().invoke(app, send, catch_exceptions=False)
+    assert (again.exit_code, json.loads(again.stdout)["sent"]) == (0, 0)
+    assert len(receiver.posted) == 1

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from smp.cli.confirm import YesFlag, confirm_or_stop
 from smp.cli.opening import (
+    EXIT_BAD_INPUT,
     console,
     errors,
     fail,
@@ -25,12 +26,14 @@ from smp.cli.opening import (
     user_errors,
     warn,
 )
+from smp.runtime.alerting import alert_round
 from smp.services.alerts import manage
 from smp.services.alerts.channels import (
     DEFAULT_SMTP_PORT,
     DEFAULT_TIMEOUT_S,
     ChannelOptions,
 )
+from smp.services.alerts.delivery import AlertSettingError
 from smp.services.alerts.senders import DeliveryFailed
 
 alerts_app = typer.Typer(
@@ -43,6 +46,48 @@ channel_app = typer.Typer(
 alerts_app.add_typer(channel_app, name="channel")
 
 NameArg = Annotated[str, typer.Argument(help="The channel's name.")]
+
+
+@alerts_app.command("send")
+def send_now(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run one alert round now: what `smp serve` and the workers do every minute.
+
+    For setups without either (e.g. `smp sync --all` from cron): run it after
+    the sync. Exit 1 when a delivery failed (it is retried by a later round).
+    """
+    runtime = open_runtime()
+    with user_errors():
+        try:
+            report = asyncio.run(
+                alert_round(runtime.engine, runtime.box, runtime.context.now())
+            )
+        except AlertSettingError as bad:
+            fail(escape(str(bad)), EXIT_BAD_INPUT)
+    if as_json:
+        print_json(
+            {
+                "queued": report.queued,
+                "sent": report.sent,
+                "failed": report.failed,
+                "gave_up": report.gave_up,
+                "skipped": report.skipped,
+                "errors": report.errors,
+            }
+        )
+    else:
+        console.print(
+            f"Alerts: {report.sent} sent, {report.failed} failed "
+            f"({report.gave_up} given up), {report.skipped} no longer open.",
+            highlight=False,
+        )
+        for failure in report.errors:
+            warn(failure)
+    if report.failed:
+        raise typer.Exit(1)
+
+
 ABOVE = {"high": "high only", "medium": "medium and high", "low": "every severity"}
 
 
