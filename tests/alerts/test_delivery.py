@@ -32,7 +32,7 @@ from smp.model import Integration
 from smp.model.alerts import RetryPlan
 from smp.model.rules_registry import BY_ID
 from smp.runtime.alerting import AlertRounds
-from smp.services.alerts import manage
+from smp.services.alerts import delivery, manage
 from smp.services.alerts.channels import ChannelOptions
 from smp.services.alerts.delivery import AlertSettings, RoundReport, deliver_due
 from smp.storage import SecretBox, read_session
@@ -548,3 +548,23 @@ def test_the_servers_scheduler_tick_sends_with_the_rules_fix_steps(
     [sent] = json.loads(posted.body)["findings"]
     assert sent["fix"] == list(rule.fix)
     assert sent["link"] == f"https://smp.example.com/findings/{finding}"
+
+
+def test_a_round_past_its_time_budget_leaves_the_rest_to_the_next(
+    engine: Engine,
+    new_integration: Integration,
+    receiver: HttpReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow channel cannot make a round send with a stale time or claim."""
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    add_finding(
+        engine, new_integration, severity="high", subject="b@example.com", opened=at(1)
+    )
+    monkeypatch.setattr(delivery, "ROUND_BUDGET_S", 0.0)
+    late = round_at(engine, at(2))
+    assert (late.deferred, late.sent, receiver.posted) == (True, 0, [])
+    monkeypatch.setattr(delivery, "ROUND_BUDGET_S", 60.0)
+    assert round_at(engine, at(3)).sent == 1

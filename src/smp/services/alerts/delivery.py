@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,10 @@ CLAIM_LEASE = dt.timedelta(minutes=5)
 # Immediate alerts claimed per channel and round; a digest lists up to this.
 IMMEDIATE_BATCH = 20
 DIGEST_LIMIT = 500
+# A round claims nothing new after this long: the rest waits for the next
+# round, whose `now` is fresh. So a claim's `now` is at most this plus one
+# send old, well inside the lease, and a webhook's timestamp stays recent.
+ROUND_BUDGET_S = 60.0
 
 
 class AlertSettingError(ValueError):
@@ -87,6 +92,8 @@ class RoundReport:
     failed: int = 0
     gave_up: int = 0
     errors: list[str] = field(default_factory=list)
+    # True when the round ran out of time and left due work to the next one.
+    deferred: bool = False
 
 
 def _item(found: store.Claimed, settings: AlertSettings) -> AlertItem:
@@ -118,7 +125,15 @@ async def deliver_due(
             report.queued += store.queue_new_findings(
                 session, channel, now, digest_hour=settings.digest_hour
             )
+    started = time.monotonic()
+
+    def in_budget() -> bool:
+        return time.monotonic() - started < ROUND_BUDGET_S
+
     for channel in channels:
+        if not in_budget():
+            report.deferred = True
+            break
         with Session(engine) as session:
             token = store.channel_secret(session, channel.id)
         try:
@@ -126,7 +141,7 @@ async def deliver_due(
         except MasterKeyError as error:
             report.errors.append(f"{channel.name}: {error}")
             continue
-        while await _one_claim(
+        while in_budget() and await _one_claim(
             engine, channel, secret, now, settings, Timing.IMMEDIATE, report
         ):
             pass
