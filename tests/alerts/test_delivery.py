@@ -568,3 +568,30 @@ def test_a_round_past_its_time_budget_leaves_the_rest_to_the_next(
     assert (late.deferred, late.sent, receiver.posted) == (True, 0, [])
     monkeypatch.setattr(delivery, "ROUND_BUDGET_S", 60.0)
     assert round_at(engine, at(3)).sent == 1
+
+
+def test_a_channel_that_is_down_costs_one_try_per_round(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    add_channel(engine, "slack", kind="slack", url=receiver.url())
+    for n in range(3):
+        add_finding(
+            engine,
+            new_integration,
+            severity="high",
+            subject=f"d{n}@example.com",
+            opened=at(1),
+        )
+    receiver.replies[:] = [502]
+    down = round_at(engine, at(2))
+    assert (down.failed, down.sent, len(receiver.posted)) == (1, 0, 1)
+    where = f"127.0.0.1:{receiver.port}"
+    error = f"{where} answered 502 Bad Gateway: no_service"
+    # The two not tried are due again untried, not counted as failures.
+    assert sorted(statuses(engine)) == [
+        ("pending", 0, None),
+        ("pending", 0, None),
+        ("pending", 1, error),
+    ]
+    assert round_at(engine, at(3)).sent == 3
+    assert len(receiver.posted) == 4

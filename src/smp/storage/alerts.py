@@ -341,6 +341,16 @@ def finish_skipped(session: Session, ids: Sequence[int], token: str) -> None:
     )
 
 
+def release(session: Session, ids: Sequence[int], token: str) -> None:
+    """Give claimed rows back untried: due again at once, attempts unchanged."""
+    session.execute(
+        update(Delivery)
+        .where(_mine(ids, token))
+        .values(claim_token=None, claimed_until=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def finish_failed(
     session: Session,
     ids: Sequence[int],

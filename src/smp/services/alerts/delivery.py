@@ -126,12 +126,8 @@ async def deliver_due(
                 session, channel, now, digest_hour=settings.digest_hour
             )
     started = time.monotonic()
-
-    def in_budget() -> bool:
-        return time.monotonic() - started < ROUND_BUDGET_S
-
     for channel in channels:
-        if not in_budget():
+        if time.monotonic() - started >= ROUND_BUDGET_S:
             report.deferred = True
             break
         with Session(engine) as session:
@@ -141,97 +137,131 @@ async def deliver_due(
         except MasterKeyError as error:
             report.errors.append(f"{channel.name}: {error}")
             continue
-        while in_budget() and await _one_claim(
-            engine, channel, secret, now, settings, Timing.IMMEDIATE, report
-        ):
+        sending = _ChannelRound(engine, channel, secret, now, settings, report, started)
+        while await sending.immediate():
             pass
-        await _one_claim(engine, channel, secret, now, settings, Timing.DIGEST, report)
+        await sending.digest()
     return report
 
 
-async def _one_claim(
-    engine: Engine,
-    channel: Channel,
-    secret: dict[str, str],
-    now: dt.datetime,
-    settings: AlertSettings,
-    timing: Timing,
-    report: RoundReport,
-) -> bool:
-    """Claim and send one batch of `timing`; False when nothing was due."""
-    token = secrets.token_hex(16)
-    limit = IMMEDIATE_BATCH if timing is Timing.IMMEDIATE else DIGEST_LIMIT
-    with Session(engine) as session, session.begin():
-        got = store.claim(
-            session,
-            channel_id=channel.id,
-            timing=timing,
-            token=token,
-            now=now,
-            lease=settings.lease,
-            limit=limit,
-        )
-    if not got:
-        return False
-    with Session(engine) as session:
-        found = store.claimed(session, token)
-    gone = [f.delivery_id for f in found if not f.still_open]
-    live = [f for f in found if f.still_open]
-    if gone:
-        with Session(engine) as session, session.begin():
-            store.finish_skipped(session, gone, token)
-        report.skipped += len(gone)
-    if timing is Timing.IMMEDIATE:
-        for one in live:
-            batch = Batch("alert", (_item(one, settings),), now, channel.name)
-            await _send(
-                engine, channel, secret, batch, [one], token, now, settings, report
+@dataclass(slots=True)
+class _ChannelRound:
+    """One channel's part of a round: claim, send, record."""
+
+    engine: Engine
+    channel: Channel
+    secret: dict[str, str]
+    now: dt.datetime
+    settings: AlertSettings
+    report: RoundReport
+    started: float
+
+    def in_budget(self) -> bool:
+        return time.monotonic() - self.started < ROUND_BUDGET_S
+
+    async def immediate(self) -> bool:
+        """Send one claimed batch, one message each; True if more may be due.
+
+        After a failure, or past the round's budget, the rest of the batch is
+        released untried: a channel that is down costs one timeout a round,
+        and no claim is held longer than a send.
+        """
+        if not self.in_budget():
+            self.report.deferred = True
+            return False
+        claimed = self._claim(Timing.IMMEDIATE, IMMEDIATE_BATCH)
+        if claimed is None:
+            return False
+        token, live, got = claimed
+        for index, one in enumerate(live):
+            batch = Batch(
+                "alert", (_item(one, self.settings),), self.now, self.channel.name
             )
-    elif live:
-        items = tuple(_item(one, settings) for one in live)
-        batch = Batch("digest", items, now, channel.name)
-        await _send(engine, channel, secret, batch, live, token, now, settings, report)
-    return timing is Timing.IMMEDIATE and got == limit
+            if not await self._send(batch, [one], token):
+                self._release(live[index + 1 :], token)
+                return False
+            if not self.in_budget():
+                self._release(live[index + 1 :], token)
+                self.report.deferred = True
+                return False
+        return got == IMMEDIATE_BATCH
 
+    async def digest(self) -> None:
+        """All due digest rows of the channel in one message."""
+        claimed = self._claim(Timing.DIGEST, DIGEST_LIMIT)
+        if claimed is None:
+            return
+        token, live, _ = claimed
+        if live:
+            items = tuple(_item(one, self.settings) for one in live)
+            batch = Batch("digest", items, self.now, self.channel.name)
+            await self._send(batch, live, token)
 
-async def _send(
-    engine: Engine,
-    channel: Channel,
-    secret: dict[str, str],
-    batch: Batch,
-    rows: list[store.Claimed],
-    token: str,
-    now: dt.datetime,
-    settings: AlertSettings,
-    report: RoundReport,
-) -> None:
-    ids = [row.delivery_id for row in rows]
-    try:
-        await send(channel, secret, batch)
-    except DeliveryFailed as error:
-        attempts = max(row.attempts for row in rows) + 1
-        with Session(engine) as session, session.begin():
+    def _claim(
+        self, timing: Timing, limit: int
+    ) -> tuple[str, list[store.Claimed], int] | None:
+        """Claim due rows; skip those no longer open. None when none was due."""
+        token = secrets.token_hex(16)
+        with Session(self.engine) as session, session.begin():
+            got = store.claim(
+                session,
+                channel_id=self.channel.id,
+                timing=timing,
+                token=token,
+                now=self.now,
+                lease=self.settings.lease,
+                limit=limit,
+            )
+        if not got:
+            return None
+        with Session(self.engine) as session:
+            found = store.claimed(session, token)
+        gone = [f.delivery_id for f in found if not f.still_open]
+        if gone:
+            with Session(self.engine) as session, session.begin():
+                store.finish_skipped(session, gone, token)
+            self.report.skipped += len(gone)
+        return token, [f for f in found if f.still_open], got
+
+    def _release(self, rows: list[store.Claimed], token: str) -> None:
+        if rows:
+            with Session(self.engine) as session, session.begin():
+                store.release(session, [row.delivery_id for row in rows], token)
+
+    async def _send(self, batch: Batch, rows: list[store.Claimed], token: str) -> bool:
+        ids = [row.delivery_id for row in rows]
+        try:
+            await send(self.channel, self.secret, batch)
+        except DeliveryFailed as error:
+            self._failed(ids, token, error, max(row.attempts for row in rows) + 1)
+            return False
+        with Session(self.engine) as session, session.begin():
+            store.finish_sent(session, ids, token, self.now)
+        self.report.sent += len(ids)
+        return True
+
+    def _failed(
+        self, ids: list[int], token: str, error: DeliveryFailed, attempts: int
+    ) -> None:
+        plan = self.settings.plan
+        with Session(self.engine) as session, session.begin():
             gave_up = store.finish_failed(
                 session,
                 ids,
                 token,
                 error=str(error),
                 attempts=attempts,
-                now=now,
-                plan=settings.plan,
+                now=self.now,
+                plan=plan,
             )
-        report.failed += len(ids)
-        report.gave_up += len(ids) if gave_up else 0
-        report.errors.append(f"{channel.name}: {error}")
+        self.report.failed += len(ids)
+        self.report.gave_up += len(ids) if gave_up else 0
+        self.report.errors.append(f"{self.channel.name}: {error}")
         log.warning(
             "alert channel %s: %s (attempt %d of %d%s)",
-            channel.name,
+            self.channel.name,
             error,
             attempts,
-            settings.plan.max_attempts,
+            plan.max_attempts,
             ", gave up" if gave_up else "",
         )
-        return
-    with Session(engine) as session, session.begin():
-        store.finish_sent(session, ids, token, now)
-    report.sent += len(ids)
