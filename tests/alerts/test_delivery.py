@@ -595,3 +595,35 @@ def test_a_channel_that_is_down_costs_one_try_per_round(
     ]
     assert round_at(engine, at(3)).sent == 3
     assert len(receiver.posted) == 4
+
+
+def test_the_celery_beat_task_runs_a_round_on_the_worker(
+    engine: Engine,
+    new_integration: Integration,
+    receiver: HttpReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`smp.deliver_alerts` is scheduled by beat and sends through the worker's
+    engine and master key (the task body is called as a worker calls it)."""
+    from smp.runtime import celery_app
+    from smp.runtime.worker import WorkerRuntime
+
+    schedule = celery_app.app.conf.beat_schedule["smp-deliver-alerts"]
+    assert schedule["task"] == "smp.deliver_alerts"
+    assert "smp.deliver_alerts" in celery_app.app.tasks
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    # Opened now (after the channel was added): the task reads the real clock.
+    opened = dt.datetime.now(dt.UTC)
+    add_finding(
+        engine, new_integration, severity="high", subject="w@example.com", opened=opened
+    )
+    runtime = WorkerRuntime(engine, BOX)
+    monkeypatch.setattr(celery_app, "worker_runtime", lambda: runtime)
+    try:
+        assert celery_app._deliver_alerts(None) == 1
+        assert celery_app._deliver_alerts(None) == 0
+    finally:
+        runtime.close(dispose_engine=False)
+    assert len(receiver.posted) == 1
