@@ -173,3 +173,21 @@ def test_reason_is_required(seeded: tuple[SeededFindings, dt.datetime]) -> None:
     blank = CliRunner().invoke(app, ["findings", "accept", some, "--reason", " "])
     assert blank.exit_code == 2
     assert blank.stderr.strip() == "error: a reason is required: say why"
+
+
+def test_table_and_show_for_people(seeded: tuple[SeededFindings, dt.datetime]) -> None:
+    world, now = seeded
+    bob = next(f for f in listed(world.name) if f["subject"] == "bob@acme.test")
+    table = smp(world.name, "--rule", "leaver_with_access")
+    assert table.exit_code == 0, table.output
+    assert "Leaver still has access: bob@acme.test" in table.output
+    assert table.output.rstrip().endswith("2 findings")
+    assert smp("accept", str(bob["id"]), "--reason", "leaves Friday").exit_code == 0
+    shown = smp("show", str(bob["id"]))
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0] == f"Finding {bob['id']} · {world.name} · high · accepted"
+    assert "  1. In SendGrid, open Settings → Teammates." in lines
+    assert "  email: bob@acme.test" in lines
+    assert lines[-2] == f"  {now:%Y-%m-%d %H:%M} UTC opened by SMP"
+    assert lines[-1].endswith(" accepted by command line — leaves Friday")
