@@ -627,3 +627,32 @@ def test_the_celery_beat_task_runs_a_round_on_the_worker(
     finally:
         runtime.close(dispose_engine=False)
     assert len(receiver.posted) == 1
+
+
+def test_a_line_break_from_sendgrid_cannot_add_a_mail_header(
+    engine: Engine,
+    new_integration: Integration,
+    mailbox: tuple[SmtpHandler, int],
+) -> None:
+    handler, port = mailbox
+    add_channel(
+        engine,
+        "mail",
+        kind="email",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        sender="smp@example.com",
+        recipients=("secops@example.com",),
+    )
+    evil = "eve\r\nBcc: thief@example.net"
+    add_finding(engine, new_integration, severity="high", subject=evil, opened=at(1))
+    assert round_at(engine, at(2)).sent == 1
+    [mail] = handler.received
+    assert mail.recipients == ["secops@example.com"]
+    wire = mail.data.replace(b"\r\n", b"\n")
+    parsed = email.message_from_bytes(wire, policy=email.policy.default)
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"] == (
+        "[SMP] high: Leaver still a teammate: eve Bcc: thief@example.net "
+        f"({new_integration.name})"
+    )

@@ -230,10 +230,20 @@ class _ChannelRound:
 
     async def _send(self, batch: Batch, rows: list[store.Claimed], token: str) -> bool:
         ids = [row.delivery_id for row in rows]
+        attempts = max(row.attempts for row in rows) + 1
         try:
             await send(self.channel, self.secret, batch)
         except DeliveryFailed as error:
-            self._failed(ids, token, error, max(row.attempts for row in rows) + 1)
+            self._failed(ids, token, error, attempts)
+            return False
+        except Exception as error:  # a bug must not hold the rows claimed
+            log.error(
+                "alert channel %s: sending failed: %s",
+                self.channel.name,
+                type(error).__name__,
+            )
+            failed = DeliveryFailed(f"SMP could not send it ({type(error).__name__})")
+            self._failed(ids, token, failed, attempts)
             return False
         with Session(self.engine) as session, session.begin():
             store.finish_sent(session, ids, token, self.now)

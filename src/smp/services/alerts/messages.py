@@ -82,8 +82,11 @@ TEST_TEXT = "This is a test. When findings open, SMP sends them here."
 def email_subject(batch: Batch) -> str:
     if batch.kind == "alert":
         item = batch.items[0]
-        return f"[SMP] {item.severity}: {item.title} ({item.integration})"
-    return f"[SMP] {batch.heading.removeprefix('SMP ')}"
+        subject = f"[SMP] {item.severity}: {item.title} ({item.integration})"
+    else:
+        subject = f"[SMP] {batch.heading.removeprefix('SMP ')}"
+    # One line: a name from SendGrid with a line break must not end the header.
+    return " ".join(subject.split())
 
 
 def email_text(batch: Batch) -> str:
