@@ -220,7 +220,9 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
 
     heading = f"SMP high finding: {title}"
     assert json.loads(by_path["/slack/T0KEN"].body) == {
-        "text": heading,
+        "text": (
+            "SMP high finding: Leaver still a teammate: ann&lt;&amp;&gt;@example.com"
+        ),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": heading}},
             {

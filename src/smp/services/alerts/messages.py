@@ -138,8 +138,9 @@ def slack_payload(batch: Batch) -> dict[str, Any]:
                 "elements": [{"type": "mrkdwn", "text": f"and {more} more in SMP"}],
             }
         )
-    # `text` is what notifications and old clients show.
-    return {"text": batch.heading, "blocks": blocks}
+    # `text` is what notifications and old clients show; Slack reads it as
+    # mrkdwn too, so it is escaped like the sections.
+    return {"text": _slack_escape(batch.heading), "blocks": blocks}
 
 
 def teams_payload(batch: Batch) -> dict[str, Any]:
