@@ -113,6 +113,9 @@ def test_turns_take_role_changes_new_members_then_a_paced_rotation() -> None:
         "new1",
     ]
     assert teammates_to_read(listed, known(12), 1, NOW, DAY, joined) == ["promoted"]
+    # No window at all: everyone not read just now is due.
+    no_window = teammates_to_read(listed, known(0), 10, NOW, dt.timedelta(0), joined)
+    assert no_window == ["promoted", "new1", "backlog", "older", "old", "fresh"]
 
 
 def test_generated_teammates_carry_one_2fa_flag_each() -> None:

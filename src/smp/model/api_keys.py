@@ -161,6 +161,9 @@ def teammates_to_read(
     never = dt.datetime.min.replace(tzinfo=dt.UTC)
     due.sort(key=lambda name: (known[name][1] if name in known else never, name))
     last_read = max(at for _, at in known.values())
-    elapsed = max(0.0, (now - last_read) / refresh_after)
-    slice_size = math.ceil(len(listed) * elapsed)
+    if refresh_after <= dt.timedelta(0):
+        slice_size = len(due)  # no window: everyone is always due
+    else:
+        elapsed = max(0.0, (now - last_read) / refresh_after)
+        slice_size = math.ceil(len(listed) * elapsed)
     return (changed + new + due[:slice_size])[: max(0, budget)]
