@@ -506,6 +506,116 @@ class ScimTokenRow(Base):
     last_used_at: Mapped[dt.datetime | None]
 
 
+# --- findings: what needs action in each integration (smp.model.findings) ---------
+
+
+class FindingRow(Base):
+    """One rule's observation of one subject, kept across syncs (docs/findings.md).
+
+    `episode` counts the times the condition started: a resolved finding that
+    returns is reopened with episode + 1, so (id, episode) names each occurrence
+    that deserves its own alert.
+    """
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "rule", "subject_key"),
+        Index("ix_findings_status", "status", "severity", "id"),
+        Index("ix_findings_integration_status", "integration_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    rule: Mapped[str] = mapped_column(String(64))
+    # Stable between syncs (a member key, a subuser's username, "account").
+    subject_key: Mapped[str] = mapped_column(String(320))
+    subject_label: Mapped[str] = mapped_column(String(320))
+    # high | medium | low
+    severity: Mapped[str] = mapped_column(String(8))
+    # open | resolved | accepted | snoozed
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    first_seen: Mapped[dt.datetime]
+    # The last evaluation that still saw the condition.
+    last_seen: Mapped[dt.datetime]
+    resolved_at: Mapped[dt.datetime | None]
+    snoozed_until: Mapped[dt.datetime | None]
+    episode: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # When the current episode began (first_seen for episode 1).
+    episode_opened_at: Mapped[dt.datetime]
+    # The last change of status: when, by whom (None = SMP itself), and why.
+    status_changed_at: Mapped[dt.datetime]
+    status_by: Mapped[str | None] = mapped_column(String(64))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class FindingEventRow(Base):
+    """Append-only history of a finding: opened, resolved, reopened, accepted, …"""
+
+    __tablename__ = "finding_events"
+    __table_args__ = (
+        Index("ix_finding_events_finding", "finding_id", "id"),
+        Index("ix_finding_events_integration", "integration_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("findings.id", ondelete="CASCADE")
+    )
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    episode: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    # An SMP user's name, "command line", or None for SMP's own evaluation.
+    actor: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    snoozed_until: Mapped[dt.datetime | None]
+    occurred_at: Mapped[dt.datetime]
+
+
+class FindingThresholdDefaultRow(Base):
+    """A global threshold that replaces a rule's built-in default."""
+
+    __tablename__ = "finding_threshold_defaults"
+
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime]
+
+
+class FindingThresholdOverrideRow(Base):
+    """One integration's threshold: wins over the global one and the built-in."""
+
+    __tablename__ = "finding_threshold_overrides"
+
+    integration_id: Mapped[int] = mapped_column(_integration_fk(), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime]
+
+
+class PostureScoreRow(Base):
+    """An integration's posture score at one evaluation, for its trend."""
+
+    __tablename__ = "posture_scores"
+    __table_args__ = (
+        Index("ix_posture_scores_integration", "integration_id", "evaluated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(_integration_fk())
+    evaluated_at: Mapped[dt.datetime]
+    score: Mapped[int] = mapped_column(Integer)
+    # Open findings by severity the score was computed from.
+    high: Mapped[int] = mapped_column(Integer)
+    medium: Mapped[int] = mapped_column(Integer)
+    low: Mapped[int] = mapped_column(Integer)
+
+
 # --- SSO, IP access and validation (issue M) -------------------------------------
 # Replaced or merged by each sync that can read them (smp.storage.access);
 # every row belongs to an integration and goes with it.
@@ -611,75 +721,6 @@ class ValidationJobRow(Base):
     source_service_account_id: Mapped[int | None] = mapped_column(_source_fk())
     first_seen: Mapped[dt.datetime]
     synced_at: Mapped[dt.datetime]
-
-
-# --- API keys and teammate scopes (issue M) -------------------------------------
-
-
-class ApiKeyRow(Base):
-    """One SendGrid API key of the account as SMP last saw it.
-
-    SendGrid tells neither when a key was created nor when it was last used:
-    `first_seen`/`last_seen` are SMP's own sightings, never shown as either.
-    """
-
-    __tablename__ = "api_keys"
-    __table_args__ = (UniqueConstraint("integration_id", "key_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    integration_id: Mapped[int] = mapped_column(_integration_fk())
-    key_id: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(Text)
-    scopes: Mapped[list[str]] = mapped_column(JSON)
-    first_seen: Mapped[dt.datetime]
-    last_seen: Mapped[dt.datetime]
-    # When its scopes last changed (its first sighting until they do).
-    scopes_changed_at: Mapped[dt.datetime]
-    # False once SendGrid no longer lists the key (deleted or revoked).
-    present: Mapped[bool] = mapped_column(Boolean, default=True)
-    removed_at: Mapped[dt.datetime | None]
-
-
-class ApiKeyScopeChangeRow(Base):
-    """A key's scopes as first seen, then each change between two syncs."""
-
-    __tablename__ = "api_key_scope_changes"
-    __table_args__ = (
-        Index("ix_api_key_scope_changes_key", "integration_id", "key_id", "id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    integration_id: Mapped[int] = mapped_column(_integration_fk())
-    key_id: Mapped[str] = mapped_column(String(64))
-    seen_at: Mapped[dt.datetime]
-    # first_seen | changed
-    change: Mapped[str] = mapped_column(String(16))
-    added: Mapped[list[str]] = mapped_column(JSON)
-    removed: Mapped[list[str]] = mapped_column(JSON)
-
-
-class TeammateScopeRow(Base):
-    """A teammate's scopes from `GET /v3/teammates/{username}`, read in turns.
-
-    `user_type` is the role the teammate had when read: a different role in
-    a later listing makes the teammate due again (docs/adr/0021).
-    """
-
-    __tablename__ = "teammate_scopes"
-    __table_args__ = (
-        UniqueConstraint("integration_id", "username"),
-        Index("ix_teammate_scopes_fetched", "integration_id", "fetched_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    integration_id: Mapped[int] = mapped_column(_integration_fk())
-    username: Mapped[str] = mapped_column(String(200))
-    user_type: Mapped[str] = mapped_column(String(16))
-    # Permission scopes only; SendGrid's 2FA flags are the two columns below.
-    scopes: Mapped[list[str]] = mapped_column(JSON)
-    two_factor_required: Mapped[bool] = mapped_column(Boolean, default=False)
-    two_factor_exempt: Mapped[bool] = mapped_column(Boolean, default=False)
-    fetched_at: Mapped[dt.datetime]
 
 
 # --- API keys and teammate scopes (issue M) -------------------------------------
