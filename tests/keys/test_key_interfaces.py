@@ -95,6 +95,15 @@ def test_cli_lists_the_worlds_keys_and_says_what_sendgrid_does_not_give(
     assert {r["created_and_last_used"] for r in table.values()} == {
         "not available from SendGrid"
     }
+    (mates_file,) = out.glob("*-teammate_scopes.csv")
+    with mates_file.open(newline="", encoding="utf-8") as file:
+        mates = {r["username"]: r for r in csv.DictReader(file)}
+    world_mates = {t["username"]: t for t in world.accounts[0].teammates}
+    assert set(mates) == set(world_mates)  # five teammates: all read at once
+    for username, row in mates.items():
+        given = world_mates[username]["scopes"]
+        assert row["scopes"].split() == sorted(s for s in given if "." in s)
+        assert row["two_factor_exempt"] == str("2fa_exempt" in given)
     missing = CliRunner().invoke(app, ["api-keys", "No such"])
     assert missing.exit_code == 2
     assert len(missing.output.strip().splitlines()) == 1

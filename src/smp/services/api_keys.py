@@ -72,9 +72,13 @@ def teammate_scope_json(mate: TeammateScopes) -> dict[str, Any]:
     }
 
 
-def teammate_scopes(session: Session, integration_id: int) -> list[dict[str, Any]]:
+def teammate_scope_rows(session: Session, integration_id: int) -> list[dict[str, Any]]:
+    """Each teammate's scopes as last read (in turns, docs/adr/0021), scopes as
+    space-separated text for spreadsheets."""
+    mates = list_teammate_scopes(session, integration_id)
     return [
-        teammate_scope_json(m) for m in list_teammate_scopes(session, integration_id)
+        {**row, "scopes": " ".join(row["scopes"])}
+        for row in map(teammate_scope_json, mates)
     ]
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from smp.model import MemberStatus
 from smp.services import read_shapes
 from smp.services.access_rows import access_tables
-from smp.services.api_keys import api_key_rows
+from smp.services.api_keys import api_key_rows, teammate_scope_rows
 from smp.services.read_shapes import (
     Sources,
     event_item,
@@ -173,6 +173,7 @@ def tables(session: Session, integration_id: int) -> dict[str, Table]:
         "monthly_volume": monthly,
         "history": read_shapes.history(session, integration_id),
         "api_keys": api_key_rows(session, integration_id),
+        "teammate_scopes": teammate_scope_rows(session, integration_id),
         **access_tables(session, integration_id),
     }
 
