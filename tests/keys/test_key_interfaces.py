@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.cli.clikit import run
 from tests.support.app import Server, asgi_client, connect_and_sync
 from tests.support.simulator import serve_simulator
 from typer.testing import CliRunner
@@ -29,6 +28,13 @@ FIELDS = [
     "full_access",
     "write_scopes",
 ]
+
+
+def run(*args: str) -> str:
+    """The output of `smp ARGS`, which must succeed."""
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def _writes(scopes: list[str]) -> list[str]:
