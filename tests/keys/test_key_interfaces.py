@@ -8,12 +8,14 @@ import asyncio
 import csv
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.app import Server, asgi_client, connect_and_sync
+from tests.support.app import Server, asgi_client
 from tests.support.simulator import serve_simulator
+from tests.support.web import sign_in, web_client
 from typer.testing import CliRunner
 
 from smp.cli.main import app
@@ -116,8 +118,8 @@ def test_cli_lists_the_worlds_keys_and_says_what_sendgrid_does_not_give(
     assert "Traceback" not in missing.output
 
 
-def test_api_lists_the_inventory_of_an_integration(server: Server) -> None:
-    iid = asyncio.run(connect_and_sync(server, "Keys over the API"))
+def test_api_lists_the_inventory_of_an_integration(server: Server, synced: int) -> None:
+    iid = synced
 
     async def get(params: dict[str, object]) -> tuple[int, dict]:
         async with asgi_client(server) as client:
@@ -144,3 +146,33 @@ def test_api_lists_the_inventory_of_an_integration(server: Server) -> None:
     } == _expected(server.world)
     status, body = asyncio.run(get({"integration": iid + 1000}))
     assert status == 404
+
+
+def test_the_web_page_shows_the_inventory_and_the_exempt_teammates(
+    server: Server, synced: int
+) -> None:
+    iid = synced
+
+    async def page(path: str) -> tuple[int, str]:
+        async with web_client(server) as client:
+            await sign_in(client, server.viewer)
+            answer = await client.get(path)
+        return answer.status_code, answer.text
+
+    status, text = asyncio.run(page(f"/integrations/{iid}/api-keys"))
+    assert status == 200
+    shown = set(re.findall(r'data-key-id="([^"]+)"', text))
+    assert shown == set(_expected(server.world))
+    assert "not available from SendGrid" in text
+    exempt = [
+        t["username"]
+        for t in server.world.accounts[0].teammates
+        if "2fa_exempt" in t["scopes"]
+    ]
+    assert exempt  # the world has some: 40 teammates
+    listed = re.search(r'<ul data-testid="two-factor-exempt">(.*?)</ul>', text, re.S)
+    assert listed is not None
+    assert re.findall(r"<li>([^ <]+) ", listed.group(1)) == sorted(exempt)
+    status, _ = asyncio.run(page(f"/integrations/{iid}"))
+    assert status == 200
+    assert asyncio.run(page(f"/integrations/{iid + 1000}/api-keys"))[0] == 404

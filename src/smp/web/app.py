@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from smp.web import (
     pages_account,
+    pages_api_keys,
     pages_auth,
     pages_dashboard,
     pages_docs,
@@ -95,6 +96,7 @@ def install_web(app: FastAPI) -> None:
         pages_account,
         pages_docs,
         pages_people,
+        pages_api_keys,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
