@@ -47,8 +47,8 @@ from smp.scim.people_mapping import (
     resource_of,
     version_number,
 )
+from smp.services.directory_effects import claims_changed
 from smp.storage import RecordNotFoundError, read_session
-from smp.storage.classifications import reclassify_emails
 from smp.storage.errors import ValueTooLong
 from smp.storage.scim_people import (
     ScimUserNameTaken,
@@ -138,7 +138,7 @@ class PeopleStorage(AsyncScimStorage):
         self, person_id: int, claimed: frozenset[str], now: dt.datetime
     ) -> None:
         """After a write: accounts of a person who left become leavers now."""
-        reclassify_emails(self.engine, claimed, now=now, person_ids=[person_id])
+        claims_changed(self.engine, claimed, now=now, person_ids=[person_id])
 
     def _updated(self, stored: StoredScimPerson, now: dt.datetime) -> None:
         """After an update: reclassify unless matching reads nothing new.

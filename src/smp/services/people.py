@@ -34,11 +34,11 @@ from smp.model.people import (
     domain_key,
     email_key,
 )
+from smp.services.directory_effects import claims_changed, directory_changed
 from smp.services.input_rules import MAX_ID
 from smp.services.refusals import Refused, refusing
 from smp.storage import directory_links as links
 from smp.storage import get_integration, read_session
-from smp.storage.classifications import reclassify, reclassify_emails
 from smp.storage.directory_links import CompanyDomain
 from smp.storage.people_queries import (
     ClassifiedAccount,
@@ -280,7 +280,7 @@ def add_domain(engine: Engine, domain: str, *, now: dt.datetime) -> DomainChange
     with Session(engine) as session, session.begin():
         added = links.add_domain(session, key, now)
     if added:
-        reclassify(engine, now=now)
+        directory_changed(engine, now=now)
     return DomainChange(key, added)
 
 
@@ -293,7 +293,7 @@ def remove_domain(engine: Engine, domain: str, *, now: dt.datetime) -> DomainCha
         raise Refused(
             f"{key!r} is not a company domain", kind="not_found", field="domain"
         )
-    reclassify(engine, now=now)
+    directory_changed(engine, now=now)
     return DomainChange(key, True)
 
 
@@ -318,7 +318,7 @@ def link_account(
         before = links.get_link(session, given)
         links.save_link(session, given, person_id, created_by=actor, now=now)
     # Only this e-mail's accounts can change: the link is all that moved.
-    reclassify_emails(engine, [email_key(given)], now=now)
+    claims_changed(engine, [email_key(given)], now=now)
     with read_session(engine) as session:
         accounts = links.linked_accounts(session, given, person_id)
     previous = before.person_id if before and before.person_id != person_id else None
@@ -335,7 +335,7 @@ def unlink_account(engine: Engine, email: str, *, now: dt.datetime) -> LinkChang
             raise Refused(
                 f"{given!r} is not linked to anyone", kind="not_found", field="email"
             )
-    reclassify_emails(engine, [email_key(given)], now=now)
+    claims_changed(engine, [email_key(given)], now=now)
     return LinkChange(before.email, before.person_id, 0, before.person_id)
 
 

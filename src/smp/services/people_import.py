@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from smp.model.people import IMPORTABLE_STATUSES, PersonStatus, PersonType, email_key
+from smp.services.directory_effects import directory_changed
 from smp.services.people_file import (
     COLUMNS,
     MAX_FILE_BYTES,
@@ -36,7 +37,6 @@ from smp.services.people_file import (
     too_large,
 )
 from smp.services.refusals import Refused
-from smp.storage.classifications import reclassify
 from smp.storage.engine import storage_error
 from smp.storage.people import (
     SOURCE_LIMIT,
@@ -137,7 +137,7 @@ def import_people(
             counts = save_imported_people(session, name, valid, keep=keep, now=now)
         del valid
         if counts.imported or counts.updated or counts.gone:
-            reclassify(engine, now=now)
+            directory_changed(engine, now=now)
     except DBAPIError as error:  # the database, not the file: StorageError
         raise storage_error(error, engine) from None
     return ImportReport(

@@ -722,3 +722,20 @@ def _copy(
             f"ON CONFLICT ({', '.join(_ACCOUNT_KEYS)}) DO UPDATE SET {changing}"
         )
         cursor.execute(f"TRUNCATE {_STAGED}")
+
+
+def integrations_claiming(
+    engine: Engine, email_keys: Collection[str], person_ids: Collection[int] = ()
+) -> list[int]:
+    """The integrations holding accounts on these e-mails or matched to these
+    people: where a targeted reclassification may have changed a verdict."""
+    table = AccountClassificationRow
+    found: set[int] = set()
+    with Session(engine) as session:
+        for chunk in _chunks(sorted({key for key in email_keys if key})):
+            query = select(table.integration_id).where(table.email_key.in_(chunk))
+            found.update(session.scalars(query.distinct()))
+        for chunk in _chunks(sorted(set(person_ids))):
+            query = select(table.integration_id).where(table.person_id.in_(chunk))
+            found.update(session.scalars(query.distinct()))
+    return sorted(found)
