@@ -39,6 +39,7 @@ PAGES: tuple[Swept, ...] = (
         "dashboard-sorted", "/integrations/{id}?role=admin&q=a&sort=-email", (ADMIN,)
     ),
     Swept("settings", "/integrations/{id}/settings"),
+    Swept("api-keys", "/integrations/{id}/api-keys"),
     Swept("delete-integration", "/integrations/{id}/delete", (ADMIN,)),
     Swept("users", "/users", (ADMIN,)),
     Swept("account", "/account"),
