@@ -33,12 +33,16 @@ def _directory(domain: str, status: str) -> bytes:
     ).encode()
 
 
+def _fresh() -> tuple[dt.datetime, str, str]:
+    """Now, a domain and a source name of this test's own."""
+    tag = uuid.uuid4().hex[:8]
+    return dt.datetime.now(dt.UTC), f"{tag}.example", f"hr-{tag}"
+
+
 def test_a_terminating_import_opens_a_finding_and_a_return_resolves_it(
     engine: Engine,
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    domain = f"{uuid.uuid4().hex[:8]}.example"
-    source = f"hr-{uuid.uuid4().hex[:6]}"
+    now, domain, source = _fresh()
     name = seed_members(engine, now, [f"ada@{domain}", f"bob@{domain}"])
     import_people(
         engine, _directory(domain, "active"), filename="hr.csv", source=source, now=now
@@ -66,9 +70,7 @@ def test_a_terminating_import_opens_a_finding_and_a_return_resolves_it(
 def test_a_link_to_a_leaver_opens_a_finding_in_that_integration_only(
     engine: Engine,
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    domain = f"{uuid.uuid4().hex[:8]}.example"
-    source = f"hr-{uuid.uuid4().hex[:6]}"
+    now, domain, source = _fresh()
     guest = f"guest{uuid.uuid4().hex[:6]}@elsewhere.example"
     import_people(
         engine,
