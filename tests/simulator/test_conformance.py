@@ -422,6 +422,14 @@ MUTATIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
         "/v3/subusers/stats",
         _each_entry(_without("name")),
     ),
+    "an SSO integration without enabled": (
+        "/v3/sso/integrations",
+        lambda items: [_without("enabled")(item) for item in items],
+    ),
+    "access attempts without an address": (
+        "/v3/access_settings/activity",
+        _each_result(_without("ip")),
+    ),
     "metered subuser credits without figures": (
         "/v3/subusers/{name}/credits",
         lambda body: {**body, "type": "recurring", "total": None, "used": None},
