@@ -16,7 +16,9 @@ unavailable, not failed, and the key is not marked.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -47,6 +49,23 @@ if TYPE_CHECKING:
 FINAL_JOB_STATES = frozenset({"Done", "Error"})
 
 
+def _write_with(
+    save: Callable[..., int], session: Session, data: Sequence[Any], target: WriteTarget
+) -> Written:
+    """Store a complete listing with `save`; a module-level function, so the
+    writers below (partials of it) reach the writer process (off_loop_writers)."""
+    count = save(
+        session, target.integration_id, data, source_sa_id=target.source, now=target.now
+    )
+    return Written(count)
+
+
+write_sso = partial(_write_with, save_sso)
+write_allowlist = partial(_write_with, save_allowlist)
+write_activity = partial(_write_with, save_access_attempts)
+write_validation_jobs = partial(_write_with, save_validation_jobs)
+
+
 def plan_lacks_it(error: Exception) -> bool:
     """A 403 although the key holds the scope: the plan has no such product."""
     return isinstance(error, MissingScopeError)
@@ -74,19 +93,6 @@ def _certificate(cert: wa.SsoCertificate) -> SsoCertificate:
     return SsoCertificate(str(cert.id), cert.not_before, cert.not_after)
 
 
-def write_sso(
-    session: Session, data: list[SsoIntegration], target: WriteTarget
-) -> Written:
-    count = save_sso(
-        session,
-        target.integration_id,
-        data,
-        source_sa_id=target.source,
-        now=target.now,
-    )
-    return Written(count)
-
-
 async def fetch_allowlist(client: SendGridClient) -> list[AllowedIp]:
     rules = await client.ip_allowlist()
     # A rule without an id is still a rule: its address names it.
@@ -96,19 +102,6 @@ async def fetch_allowlist(client: SendGridClient) -> list[AllowedIp]:
             for r in rules
         }.values()
     )
-
-
-def write_allowlist(
-    session: Session, data: list[AllowedIp], target: WriteTarget
-) -> Written:
-    count = save_allowlist(
-        session,
-        target.integration_id,
-        data,
-        source_sa_id=target.source,
-        now=target.now,
-    )
-    return Written(count)
 
 
 async def fetch_activity(client: SendGridClient) -> list[AccessAttempt]:
@@ -123,32 +116,6 @@ async def fetch_activity(client: SendGridClient) -> list[AccessAttempt]:
         )
         for a in await client.access_activity()
     ]
-
-
-def write_activity(
-    session: Session, data: list[AccessAttempt], target: WriteTarget
-) -> Written:
-    count = save_access_attempts(
-        session,
-        target.integration_id,
-        data,
-        source_sa_id=target.source,
-        now=target.now,
-    )
-    return Written(count)
-
-
-def write_validation_jobs(
-    session: Session, data: list[ValidationJob], target: WriteTarget
-) -> Written:
-    count = save_validation_jobs(
-        session,
-        target.integration_id,
-        data,
-        source_sa_id=target.source,
-        now=target.now,
-    )
-    return Written(count)
 
 
 def _job(job: wa.ValidationJob, detail: wa.ValidationJobDetail | None) -> ValidationJob:
