@@ -12,6 +12,7 @@ from collections import Counter
 
 from tests.support.app import Server, asgi_client, connect_and_sync
 from tests.support.simulator import forget_world, new_key
+from tests.support.web import sign_in, web_client
 from typer.testing import CliRunner
 
 from smp.cli.main import app
@@ -54,6 +55,18 @@ def _api(server: Server, iid: int) -> dict[str, object]:
     return asyncio.run(get())
 
 
+def _dashboard(server: Server, iid: int) -> str:
+    async def get() -> str:
+        async with web_client(server) as client:
+            signed = await sign_in(client, server.viewer)
+            assert signed.status_code in (302, 303), signed.text
+            page = await client.get(f"/integrations/{iid}")
+        assert page.status_code == 200, page.text
+        return " ".join(page.text.split())
+
+    return asyncio.run(get())
+
+
 def test_usage_shows_validation_per_month_and_what_sendgrid_does_not_give(
     server: Server, cli_env: None
 ) -> None:
@@ -66,6 +79,9 @@ def test_usage_shows_validation_per_month_and_what_sendgrid_does_not_give(
     assert json.loads(_usage(str(iid), "--json"))["validation"]["months"] == []
     before = _api(server, iid)
     assert (before["readable"], before["months"]) == (False, [])
+    page = _dashboard(server, iid)
+    assert 'data-testid="validation-unreadable"' in page
+    assert 'data-testid="validation-table"' not in page
 
     async def with_key() -> None:
         key = new_key(server.world, "validation")
@@ -86,3 +102,12 @@ def test_usage_shows_validation_per_month_and_what_sendgrid_does_not_give(
         assert f"up to {month['addresses_up_to']:,}" in text
     assert "single validations are not available from SendGrid" in text
     assert "No e-mail validation key" not in text
+    page = _dashboard(server, iid)
+    assert 'data-testid="validation-unreadable"' not in page
+    for month in months:
+        assert (
+            f'<tr><td>{month["month"]}</td><td class="num">{month["jobs"]:,}</td>'
+            f'<td class="num">{month["segments"]:,}</td>'
+            f'<td class="num">up to {month["addresses_up_to"]:,}</td></tr>'
+        ) in page
+    assert "single validations are not available from SendGrid" in page

@@ -32,6 +32,7 @@ from smp.model import (
 from smp.model.volume_trend import VolumeTrend, volume_trend
 from smp.services.queries import invites_by_expiry, whole_account_known
 from smp.services.unreadable import Unreadable, unreadable
+from smp.services.validation_usage import validation_json
 from smp.storage import (
     InviteCounts,
     count_invites,
@@ -81,6 +82,8 @@ class Dashboard:
     events: list[MemberEvent]
     last_run: SyncRun | None
     charts: dict[str, Any] = field(default_factory=dict)
+    # Bulk e-mail validation per month (smp.services.validation_usage).
+    validation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def whole_account(self) -> bool:
@@ -193,6 +196,7 @@ def gather(
         events=list_member_events(session, iid, limit=25),
         last_run=runs[0] if runs else None,
     )
+    board.validation = validation_json(session, iid)
     board.charts = {
         "spend": _spend_chart(invoices),
         "volume": _volume_chart(trend, board.whole_account),
