@@ -157,7 +157,10 @@ def minimum_requests(
         + (invoices // 100 + 1)
         # sso/integrations, then each one's certificates (a paid account);
         # access_settings/whitelist; access_settings/activity
-        + 1 + len(account.sso_integrations) + 1 + 1
+        + 1
+        + len(account.sso_integrations)
+        + 1
+        + 1
         + 1  # api_keys, then each key's scopes: api_keys/{id}
         + len([k for k in world.keys if k.account == account.username])
         - len([k for k in world.keys if k.kind == "revoked"])
