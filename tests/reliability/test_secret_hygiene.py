@@ -365,6 +365,12 @@ def _ui_flow(
                 )
 
 
+def _a_finding(api: httpx.Client, iid: int) -> str:
+    """A finding of the integration (its page holds evidence), else nobody's."""
+    found = api.get("/api/v1/findings", params={"integration": iid}).json()
+    return str(found["items"][0]["id"]) if found["items"] else str(2**31 - 1)
+
+
 def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
     """Every GET route of the API (from the app), and every export."""
     routes, _ = app_routes()
@@ -376,6 +382,7 @@ def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
         "run_id": str(runs[0]["id"]),
         "dataset": "members",
         "person_id": str(2**31 - 1),
+        "finding_id": _a_finding(api, iid),
     }
     for route in routes:
         if route.method != "GET" or not route.api:
