@@ -303,3 +303,36 @@ def test_accounts_turn_leaver_as_soon_as_a_file_says_so(engine: Engine) -> None:
     assert _classifications(engine, integration) == {ann: "employee", ben: "contractor"}
     run(engine, [person(ann, status="terminated")], source, T2)  # Ben is gone
     assert _classifications(engine, integration) == {ann: "leaver", ben: "leaver"}
+
+
+def test_a_failed_classification_after_the_import_is_said_and_a_retry_heals(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smp.services import people_import
+    from smp.storage import StorageError
+
+    domain = f"{uuid.uuid4().hex[:8]}.test"
+    ann = f"ann@{domain}"
+    integration = seed_members(engine, T1, [ann])
+    source = unique_source()
+    run(engine, [person(ann)], source, T1)
+    real = people_import.directory_changed
+
+    def failing(engine: Engine, *, now: dt.datetime) -> None:
+        raise StorageError("database is locked")
+
+    monkeypatch.setattr(people_import, "directory_changed", failing)
+    with pytest.raises(people_import.ClassificationFailed) as failed:
+        run(engine, [person(ann, status="terminated")], source, T2)
+    said = str(failed.value)
+    assert said.startswith(f"The directory {source} was imported (0 new, 1 updated")
+    assert "database is locked" in said
+    assert "the next sync or import classifies them again" in said
+    # Saved, not yet classified.
+    assert stored_people(engine, source)[ann].status == "terminated"
+    assert _classifications(engine, integration) == {ann: "employee"}
+    # The same file again changes no person, yet classifies the accounts.
+    monkeypatch.setattr(people_import, "directory_changed", real)
+    again = run(engine, [person(ann, status="terminated")], source, T3)
+    assert counted(again) == counts(unchanged=1)
+    assert _classifications(engine, integration) == {ann: "leaver"}

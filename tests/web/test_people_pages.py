@@ -377,3 +377,26 @@ async def test_a_database_failure_during_an_upload_is_said_and_imports_nothing(
     )
     assert 'id="file-error"' in answer.text
     assert not _in_directory(seeded, rows[0]["email"])
+
+
+async def test_a_classification_failure_after_an_upload_says_what_was_saved(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smp.services import people_import
+    from smp.storage import StorageError
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise StorageError("database is locked")
+
+    monkeypatch.setattr(people_import, "directory_changed", failing)
+    rows = _new_people(seeded, ("saved.upload",))
+    async with signed_in(seeded.srv, seeded.srv.admin) as client:
+        answer = await _upload(client, _csv(rows), source="saved")
+    assert answer.status_code == 503
+    assert "The directory saved was imported (1 new, 0 updated, 0 gone)" in (
+        answer.text
+    )
+    assert "the next sync or import classifies them again." in answer.text
+    assert "Nothing was imported" not in answer.text
+    assert 'id="file-error"' in answer.text
+    assert _in_directory(seeded, rows[0]["email"])

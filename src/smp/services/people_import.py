@@ -37,6 +37,7 @@ from smp.services.people_file import (
     too_large,
 )
 from smp.services.refusals import Refused
+from smp.storage import StorageError
 from smp.storage.engine import storage_error
 from smp.storage.people import (
     SOURCE_LIMIT,
@@ -49,6 +50,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_FILE_WORDS",
     "SCIM_SOURCE",
+    "ClassificationFailed",
     "ImportReport",
     "RowError",
     "import_people",
@@ -135,12 +137,10 @@ def import_people(
     try:
         with Session(engine) as session, session.begin():
             counts = save_imported_people(session, name, valid, keep=keep, now=now)
-        del valid
-        if counts.imported or counts.updated or counts.gone:
-            directory_changed(engine, now=now)
     except DBAPIError as error:  # the database, not the file: StorageError
         raise storage_error(error, engine) from None
-    return ImportReport(
+    del valid
+    report = ImportReport(
         name,
         counts.imported,
         counts.updated,
@@ -149,6 +149,29 @@ def import_people(
         errors,
         ignored,
     )
+    # Always, even when nothing changed: a retry of a file whose import was
+    # saved but not classified (the failure below) heals the classifications.
+    _reclassify(engine, report, now=now)
+    return report
+
+
+class ClassificationFailed(StorageError):
+    """The people were saved, then classifying the accounts failed."""
+
+
+def _reclassify(engine: Engine, report: ImportReport, *, now: dt.datetime) -> None:
+    try:
+        try:
+            directory_changed(engine, now=now)
+        except DBAPIError as error:
+            raise storage_error(error, engine) from None
+    except StorageError as error:
+        raise ClassificationFailed(
+            f"The directory {report.source} was imported ({report.imported:,} new, "
+            f"{report.updated:,} updated, {report.gone:,} gone) but classifying "
+            f"the accounts failed ({error}); the next sync or import classifies "
+            "them again"
+        ) from None
 
 
 def checked_source(source: str) -> str:

@@ -15,7 +15,11 @@ from fastapi.responses import Response
 from smp.model.people import Classification, PersonStatus
 from smp.services import people, refusals
 from smp.services.input_rules import MAX_ID
-from smp.services.people_import import MAX_FILE_BYTES, import_people
+from smp.services.people_import import (
+    MAX_FILE_BYTES,
+    ClassificationFailed,
+    import_people,
+)
 from smp.storage import StorageError, list_integrations, read_session
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, clean_text, has_control
@@ -263,6 +267,11 @@ def import_file(
             source=named or None,
             partial=ticked,
             now=who.state.context.now(),
+        )
+    except ClassificationFailed as error:
+        # The people are saved: say so, not "nothing was imported".
+        return _import_page(
+            request, who, pages, status=503, errors={"file": f"{error}."}, **shown
         )
     except StorageError as error:
         # The import is one transaction: a database failure leaves nothing half
