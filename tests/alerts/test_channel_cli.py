@@ -225,6 +225,19 @@ def test_a_failed_test_message_is_exit_1_with_the_reason(
     )
 
 
+def test_a_channel_named_beyond_ascii_sends_its_test_message(
+    receiver: HttpReceiver,
+) -> None:
+    """The event id header is ASCII even when the channel's name is not."""
+    alerts("add", "Sécurité", "--kind", "webhook", "--url-env", "HOOK_URL")
+    sent = alerts("test", "Sécurité")
+    assert sent.exit_code == 0, sent.output
+    assert "Traceback" not in sent.output
+    [posted] = receiver.posted
+    assert posted.headers["X-SMP-Event-Id"].isascii()
+    assert json.loads(posted.body)["channel"] == "Sécurité"
+
+
 def test_a_test_message_arrives_over_starttls(tls: Tls) -> None:
     handler = SmtpHandler()
     with smtp_server(tls, handler) as port:

@@ -134,6 +134,15 @@ def add_channel(engine: Engine, name: str, **options: object) -> None:
     )
 
 
+def channel_id(engine: Engine, name: str) -> int:
+    return manage.find_channel(engine, name).id
+
+
+def next_digest(after: dt.datetime) -> dt.datetime:
+    digest_at = after.replace(hour=DIGEST_HOUR, minute=0, second=0)
+    return digest_at if digest_at > after else digest_at + dt.timedelta(days=1)
+
+
 def round_at(engine: Engine, now: dt.datetime) -> RoundReport:
     return asyncio.run(deliver_due(engine, BOX, now, SETTINGS))
 
@@ -494,9 +503,49 @@ def test_the_rest_waits_for_one_daily_digest_per_channel(
     # Most severe first, though the low one was found first.
     assert [f["id"] for f in body["findings"]] == [medium, low]
     assert digest.headers["X-SMP-Event-Id"] == (
-        f"digest-hook-{digest_at:%Y%m%dT%H%M%SZ}"
+        f"digest-channel-{channel_id(engine, 'hook')}-{digest_at:%Y%m%dT%H%M%SZ}"
     )
     assert round_at(engine, digest_at + dt.timedelta(days=1)).sent == 0
+
+
+def test_a_digest_to_channels_named_beyond_ascii_goes_out(
+    engine: Engine,
+    new_integration: Integration,
+    receiver: HttpReceiver,
+    mailbox: tuple[SmtpHandler, int],
+) -> None:
+    """Event ids are built from the channel's id: a name like "Sécurité" in an
+    HTTP header or a Message-ID once failed every digest until it was lost."""
+    handler, port = mailbox
+    add_channel(
+        engine, "Sécurité", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    add_channel(
+        engine,
+        "Sécurité mail",
+        kind="email",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        sender="smp@example.com",
+        recipients=("secops@example.com",),
+    )
+    add_finding(
+        engine, new_integration, severity="low", subject="u@example.com", opened=at(1)
+    )
+    assert round_at(engine, at(2)).sent == 0  # queued for the digest
+    digest_at = next_digest(at(2))
+    done = round_at(engine, digest_at)
+    assert (done.sent, done.failed, done.errors) == (2, 0, [])
+    [posted] = receiver.posted
+    assert posted.headers["X-SMP-Event-Id"] == (
+        f"digest-channel-{channel_id(engine, 'Sécurité')}-{digest_at:%Y%m%dT%H%M%SZ}"
+    )
+    [mail] = handler.received
+    parsed = email.message_from_bytes(mail.data, policy=email.policy.default)
+    assert (
+        f"digest-channel-{channel_id(engine, 'Sécurité mail')}-"
+        in (parsed["Message-ID"])
+    )
 
 
 def test_a_channel_added_later_gets_what_is_open_in_its_first_digest(

@@ -60,15 +60,30 @@ def body_bytes(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def event_id(batch: Batch) -> str:
+def event_id(batch: Batch, channel_id: int) -> str:
+    """ASCII only: it goes into an HTTP header and a Message-ID, and httpx
+    refuses a header that is not ASCII, so the channel's id, never its name."""
     if batch.kind == "alert":
         return batch.items[0].event_id
     stamp = batch.sent_at.strftime("%Y%m%dT%H%M%SZ")
-    return f"{batch.kind}-{batch.channel}-{stamp}"
+    return f"{batch.kind}-channel-{channel_id}-{stamp}"
 
 
 async def send(channel: Channel, secret: dict[str, str], batch: Batch) -> None:
     """Send `batch` over `channel`; DeliveryFailed with one line if it fails."""
+    try:
+        await _send(channel, secret, batch)
+    except DeliveryFailed:
+        raise
+    except Exception as error:
+        # A bug or a library's surprise must still be one line for the CLI and
+        # a retry for the deliverer, never a traceback or a lost digest.
+        raise DeliveryFailed(
+            f"channel {channel.name}: {type(error).__name__}"
+        ) from None
+
+
+async def _send(channel: Channel, secret: dict[str, str], batch: Batch) -> None:
     timeout = float(channel.settings.get("timeout_s", 10.0))
     if channel.kind is ChannelKind.EMAIL:
         message = email_message(channel, batch)
@@ -83,7 +98,10 @@ async def send(channel: Channel, secret: dict[str, str], batch: Batch) -> None:
     else:
         payload = messages.webhook_payload(batch)
     body = body_bytes(payload)
-    headers = {"Content-Type": "application/json", EVENT_HEADER: event_id(batch)}
+    headers = {
+        "Content-Type": "application/json",
+        EVENT_HEADER: event_id(batch, channel.id),
+    }
     if channel.kind is ChannelKind.WEBHOOK:
         stamp = int(batch.sent_at.timestamp())
         headers[TIMESTAMP_HEADER] = str(stamp)
@@ -97,7 +115,9 @@ def email_message(channel: Channel, batch: Batch) -> EmailMessage:
     message["From"] = channel.settings["from"]
     message["To"] = ", ".join(channel.settings["to"])
     message["Date"] = format_datetime(batch.sent_at)
-    message["Message-ID"] = make_msgid(idstring=event_id(batch), domain="smp.invalid")
+    message["Message-ID"] = make_msgid(
+        idstring=event_id(batch, channel.id), domain="smp.invalid"
+    )
     message.set_content(messages.email_text(batch))
     return message
 
@@ -198,7 +218,7 @@ async def post(url: str, body: bytes, headers: dict[str, str], wait_s: float) ->
         raise DeliveryFailed(f"{host} did not answer within {wait_s:g} s") from None
     except httpx.ConnectError as error:
         raise DeliveryFailed(f"cannot connect to {host}: {_why(error)}") from None
-    except httpx.HTTPError as error:
+    except Exception as error:  # e.g. a header httpx cannot encode: one line
         raise DeliveryFailed(f"{host}: {type(error).__name__}") from None
     if not 200 <= answer.status_code < 300:
         said = _one_line(answer.text, 80)
