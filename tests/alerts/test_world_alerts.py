@@ -12,7 +12,8 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
 from tests.support.alert_receivers import HttpReceiver
 from tests.support.simulator import Setup, synced, wire_up
 
@@ -20,8 +21,10 @@ from smp.model.alerts import RetryPlan
 from smp.services.alerts import manage
 from smp.services.alerts.channels import ChannelOptions
 from smp.services.alerts.delivery import AlertSettings, deliver_due
-from smp.services.findings import list_findings
+from smp.services.findings import finding_detail, list_findings, snooze_finding
 from smp.simulator import World, generate_world, load_world
+from smp.storage.findings import evaluate_findings
+from smp.storage.tables import AlertChannelRow
 from smp.sync import run_sync
 
 pytestmark = [
@@ -30,6 +33,7 @@ pytestmark = [
 ]
 SETTINGS = AlertSettings(digest_hour=0, plan=RetryPlan())
 NAME = "alerted world"
+SNOOZED = "snoozed world"
 
 
 def _world(credits_used: int) -> World:
@@ -107,3 +111,54 @@ async def test_a_synced_world_alerts_each_high_finding_once(
     assert last.headers["X-SMP-Event-Id"] == back
     assert json.loads(last.body)["findings"][0]["integration"] == NAME
     assert len(receiver.posted) == len(expected) + 1
+
+
+async def test_a_finding_snoozed_before_its_digest_is_alerted_when_it_reopens(
+    engine: Engine, receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snoozed before the digest went out, its delivery was skipped; once the
+    snooze ends it is open again in the same episode and alerts exactly once."""
+    monkeypatch.setenv("SMP_PROXY", "none")
+    receiver.reset()
+    with Session(engine) as session, session.begin():
+        session.execute(delete(AlertChannelRow))  # the other test's channel
+    setup = wire_up(_world(credits_used=100), engine)
+    start = setup.context.now()
+    manage.add_channel(
+        engine,
+        setup.box,
+        "digest hook",
+        ChannelOptions(kind="webhook", url=receiver.url(), min_severity="low"),
+        created_by=None,
+        now=start - dt.timedelta(hours=1),
+    )
+    iid = await synced(setup, SNOOZED)
+    waiting = [
+        f
+        for f in list_findings(engine, integration=SNOOZED).items
+        if f.status == "open" and f.severity != "high"
+    ]
+    assert waiting, "the world must open a finding that waits for the digest"
+    snoozed = waiting[0]
+    await _round(setup, 1)  # queues it for the digest
+    snooze_finding(
+        engine,
+        snoozed.id,
+        reason="vendor fixes it this week",
+        until=start + dt.timedelta(days=2),
+        actor="test",
+        now=start + dt.timedelta(minutes=2),
+    )
+    await _round(setup, 60 * 24 + 1)  # the digest: it is skipped, snoozed
+
+    # Past the snooze date an evaluation opens it again, same episode.
+    evaluate_findings(engine, now=start + dt.timedelta(days=3), integration_ids=[iid])
+    reopened = finding_detail(engine, snoozed.id).finding
+    assert (reopened.status, reopened.episode) == ("open", snoozed.episode)
+    for day in (3, 4, 5):
+        await _round(setup, 60 * 24 * day + 1)
+
+    def mentions(body: bytes) -> int:
+        return sum(f["id"] == snoozed.id for f in json.loads(body)["findings"])
+
+    assert sum(mentions(p.body) for p in receiver.posted) == 1

@@ -179,9 +179,10 @@ def queue_new_findings(
             ~already,
         )
     ).all()
-    if not found:
-        return 0
     digest_at = next_digest_at(now, digest_hour)
+    requeued = _requeue_reopened(session, channel, now, digest_at)
+    if not found:
+        return requeued
     rows = []
     for finding_id, episode, severity, opened_at in found:
         at_once = severity == IMMEDIATE_SEVERITY and opened_at >= channel.created_at
@@ -203,7 +204,43 @@ def queue_new_findings(
         index_elements=["channel_id", "finding_id", "episode"]
     )
     session.execute(statement, rows)
-    return len(rows)
+    return requeued + len(rows)
+
+
+def _requeue_reopened(
+    session: Session, channel: Channel, now: dt.datetime, digest_at: dt.datetime
+) -> int:
+    """Queue again the skipped deliveries whose finding is open again in the
+    same episode: snoozed before its alert went out, its snooze has ended, and
+    its episode (kept through a snooze) would otherwise never be alerted."""
+    reopened = (
+        select(FindingRow.id)
+        .where(
+            FindingRow.id == Delivery.finding_id,
+            FindingRow.episode == Delivery.episode,
+            FindingRow.status == OPEN,
+            FindingRow.severity.in_(admitted(channel.min_severity)),
+        )
+        .exists()
+    )
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.channel_id == channel.id,
+            Delivery.status == DeliveryStatus.SKIPPED.value,
+            reopened,
+        )
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            attempts=0,
+            last_error=None,
+            next_attempt_at=case(
+                (Delivery.timing == Timing.IMMEDIATE.value, now), else_=digest_at
+            ),
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _claimable(now: dt.datetime) -> Any:
