@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_models import Error, PatchOp, Resource, SearchRequest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from tests.support.scim import ScimServer
 
 from smp.model.records import ListedTeammate
@@ -277,3 +277,44 @@ def test_searches_by_user_name_e_mail_and_any_filter_with_paging(
     assert names(
         'title eq "Agent" and userName sw "agent"', start_index=2, count=2
     ) == (5, everyone[1:3])
+
+
+def test_any_update_classifies_again_what_a_failed_write_left(
+    client: SyncSCIMClient, served_db: Engine, domain: str
+) -> None:
+    """A write commits, then its reclassification fails (a 500): the user's
+    next update changes nothing matching reads, yet classifies the accounts
+    again."""
+    now = dt.datetime.now(dt.UTC)
+    with session_factory(served_db).begin() as session:
+        integration = create_integration(session, f"Retry {domain}", "global")
+        save_members(
+            session,
+            integration.id,
+            [ListedTeammate("fox", f"fox@{domain}")],
+            source_sa_id=None,
+            now=now,
+        )
+    reclassify(served_db, now=now, integration_ids=[integration.id])
+    model = _model(client)
+    fox = client.create(model.model_validate({"userName": f"fox@{domain}"}))
+    assert isinstance(fox, Resource)
+    assert fox.id is not None
+    assert _classification(served_db, integration.id, "fox").classification == (
+        "employee"
+    )
+    # What the failed reclassification leaves: the verdict from before.
+    with session_factory(served_db).begin() as session:
+        session.execute(
+            update(AccountClassificationRow)
+            .where(AccountClassificationRow.integration_id == integration.id)
+            .values(classification="external", person_id=None, matched_by=None)
+        )
+    # The provider's next push changes only a title: matching reads the same.
+    same = client.query(model, fox.id)
+    assert isinstance(same, Resource)
+    same.title = "Special agent"
+    client.replace(same)
+    assert _person(served_db, fox.id).version == 2
+    account = _classification(served_db, integration.id, "fox")
+    assert (account.classification, account.person_id) == ("employee", int(fox.id))

@@ -141,13 +141,13 @@ class PeopleStorage(AsyncScimStorage):
         claims_changed(self.engine, claimed, now=now, person_ids=[person_id])
 
     def _updated(self, stored: StoredScimPerson, now: dt.datetime) -> None:
-        """After an update: reclassify unless matching reads nothing new.
+        """After an update: reclassify even when matching reads nothing new.
 
-        Identity providers push every profile change (a title, a phone): those
-        change no account's verdict.
+        The write commits before the reclassification; if that fails (a 500),
+        the provider retries the same user, which changes nothing matching
+        reads: reclassifying anyway heals it, for milliseconds per update.
         """
-        if stored.matching_changed:
-            self._written(stored.id, stored.claimed, now)
+        self._written(stored.id, stored.claimed, now)
 
     async def get(
         self,
