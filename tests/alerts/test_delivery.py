@@ -392,6 +392,26 @@ def test_a_500_is_retried_with_backoff_then_sent(
     assert (counts.sent, counts.pending, counts.retrying, counts.failed) == (1, 0, 0, 0)
 
 
+def test_a_receiver_that_echoes_the_path_cannot_leak_the_token(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    """The error is stored, logged and listed: the URL's token stays out."""
+    token = "T0KEN%2Fs3cr3t"
+    add_channel(engine, "slack", kind="slack", url=receiver.url(f"/hook/{token}?k=v9"))
+    add_finding(
+        engine, new_integration, severity="high", subject="e@example.com", opened=at(1)
+    )
+    receiver.replies[:] = ["echo"]
+    echoed = round_at(engine, at(2))
+    [posted] = receiver.posted
+    assert posted.path == f"/hook/{token}?k=v9"  # what the receiver quoted
+    error = f"127.0.0.1:{receiver.port} answered 404 Not Found: Cannot POST …"
+    assert echoed.errors == [f"slack: {error}"]
+    assert statuses(engine) == [("pending", 1, error)]
+    for shown in (token, "T0KEN", "s3cr3t", "hook/"):
+        assert shown not in str(manage.channel_statuses(engine))
+
+
 def test_a_hanging_webhook_times_out_and_is_retried(
     engine: Engine, new_integration: Integration, receiver: HttpReceiver
 ) -> None:

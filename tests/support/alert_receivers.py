@@ -109,7 +109,8 @@ class Posted:
 
 @dataclass
 class HttpReceiver:
-    """Records POSTs; answers with `replies` in turn (then 200), "hang" sleeps."""
+    """Records POSTs; answers with `replies` in turn (then 200), "hang" sleeps,
+    "echo" is a 404 that quotes the request's path."""
 
     port: int = 0
     posted: list[Posted] = field(default_factory=list)
@@ -143,8 +144,11 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
             if reply == "hang":
                 time.sleep(receiver.hang_s)
                 reply = 200
-            assert isinstance(reply, int)
-            answer = b"ok" if reply < 300 else b"no_service"
+            if reply == "echo":  # as some servers do: the path, token and all
+                reply, answer = 404, f"Cannot POST {self.path}".encode()
+            else:
+                assert isinstance(reply, int)
+                answer = b"ok" if reply < 300 else b"no_service"
             try:
                 self.send_response(reply)
                 self.send_header("Content-Length", str(len(answer)))

@@ -15,12 +15,14 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import smtplib
 import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -221,11 +223,30 @@ async def post(url: str, body: bytes, headers: dict[str, str], wait_s: float) ->
     except Exception as error:  # e.g. a header httpx cannot encode: one line
         raise DeliveryFailed(f"{host}: {type(error).__name__}") from None
     if not 200 <= answer.status_code < 300:
-        said = _one_line(answer.text, 80)
+        said = _one_line(_without_secrets(answer.text, parsed), 80)
         raise DeliveryFailed(
             f"{host} answered {answer.status_code} {answer.reason_phrase}"
             + (f": {said}" if said else "")
         )
+
+
+# A path segment this long may be a token (or part of one); shorter ones
+# ("hook", "api") are kept so that the quoted answer still reads.
+TOKEN_LIKE = 5
+
+
+def _without_secrets(text: str, url: httpx.URL) -> str:
+    """The receiver's answer with the URL's path and query cut out: some echo
+    the request ("Cannot POST /hook/T0KEN"), and the path holds the token."""
+    raw = url.raw_path.decode("ascii", "replace")
+    parts = {raw, unquote(raw), url.path, url.query.decode("ascii", "replace")}
+    parts.add(unquote(url.query.decode("ascii", "replace")))
+    for part in list(parts):
+        parts.update(p for p in re.split(r"[/?&=]", part) if len(p) >= TOKEN_LIKE)
+    # Longest first, so a whole path goes before the segments inside it.
+    for part in sorted(parts - {"", "/"}, key=len, reverse=True):
+        text = text.replace(part, "…")
+    return text
 
 
 def _why(error: httpx.ConnectError) -> str:
