@@ -279,6 +279,25 @@ def test_searches_by_user_name_e_mail_and_any_filter_with_paging(
     ) == (5, everyone[1:3])
 
 
+def test_a_search_without_a_filter_is_paged_over_every_user(
+    client: SyncSCIMClient, served_db: Engine, domain: str
+) -> None:
+    model = _model(client)
+    for index in range(3):
+        client.create(model.model_validate({"userName": f"page{index}@{domain}"}))
+    with served_db.connect() as connection:
+        names = connection.scalars(
+            select(PersonRow.scim_user_name)
+            .where(PersonRow.source == "scim", PersonRow.scim_user_name.is_not(None))
+            .order_by(PersonRow.id)
+        ).all()
+    found = client.search(SearchRequest(start_index=2, count=2))
+    assert found.total_results == len(names) >= 3
+    assert [r.user_name for r in found.resources or []] == list(names[1:3])
+    beyond = client.search(SearchRequest(start_index=len(names) + 1))
+    assert (beyond.total_results, beyond.resources or []) == (len(names), [])
+
+
 def test_any_update_classifies_again_what_a_failed_write_left(
     client: SyncSCIMClient, served_db: Engine, domain: str
 ) -> None:

@@ -9,10 +9,11 @@ and after, or matched to them) are reclassified in every integration, so a
 user set `active: false` turns their SendGrid accounts into leavers at once,
 in milliseconds rather than the seconds a full reclassification takes.
 
-Searching: `userName eq` and `emails.value eq` narrow the candidates in SQL
-on indexed columns; any other filter is evaluated by scim2-models over every
-SCIM user (fine for a directory of thousands; each search reads them all).
-The filter then decides exactly, so both paths agree with RFC 7644 §3.4.2.2.
+Searching: with no filter, the page is counted and read in SQL. `userName
+eq` and `emails.value eq` narrow the candidates in SQL on indexed columns;
+any other filter is evaluated by scim2-models over every SCIM user (fine for
+a directory of thousands; each such search reads them all). The filter then
+decides exactly, so both paths agree with RFC 7644 §3.4.2.2.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from smp.storage.scim_people import (
     ScimUserNameTaken,
     ScimVersionMismatch,
     StoredScimPerson,
+    count_scim_people,
     delete_scim_person,
     find_scim_people,
     get_scim_person,
@@ -86,25 +88,26 @@ def _scim_errors() -> Iterator[None]:
         ) from None
 
 
-def _narrowing(scim_filter: ScimFilter[Any] | None) -> dict[str, str]:
-    """The indexed column a simple `eq` filter can be answered from, if any."""
+def _narrowing(scim_filter: ScimFilter[Any] | None) -> tuple[str | None, str | None]:
+    """The userName key or e-mail key a simple `eq` filter can be answered
+    from on an indexed column, if any."""
     if scim_filter is None:
-        return {}
+        return None, None
     node = scim_filter.ast
     if (
         not isinstance(node, Comparison)
         or node.op != CompareOperator.eq
         or not isinstance(node.value, str)
     ):
-        return {}
+        return None, None
     binding = scim_filter.resolve_comparison(node.attr_path, strict=False)
     if binding is None:
-        return {}
+        return None, None
     if binding.urn == USER_NAME_URN:
-        return {"user_name_key": email_key(node.value)}
+        return email_key(node.value), None
     if binding.urn == EMAIL_VALUE_URN:
-        return {"email_key": email_key(node.value)}
-    return {}
+        return None, email_key(node.value)
+    return None, None
 
 
 class PeopleStorage(AsyncScimStorage):
@@ -177,16 +180,27 @@ class PeopleStorage(AsyncScimStorage):
         if scim_filter is not None and not scim_filter.models:
             scim_filter = cast(Any, ScimFilter)[self.model](str(scim_filter))
 
-        def work() -> list[StoredScimPerson]:
-            with read_session(self.engine) as session:
-                return find_scim_people(session, **_narrowing(scim_filter))
-
-        users = [self._resource(stored) for stored in await self._off_loop(work)]
-        found = [u for u in users if scim_filter is None or scim_filter.match(u)]
         start = search_request.start_index_0 or 0
         count = search_request.count
-        stop = None if count is None else start + count
-        return SearchPage(len(found), found[start:stop])
+
+        # All in the worker thread: building resources and matching a filter
+        # over thousands of users would hold up the event loop.
+        def work() -> SearchPage:
+            with read_session(self.engine) as session:
+                if scim_filter is None:
+                    total = count_scim_people(session)
+                    page = find_scim_people(session, offset=start, limit=count)
+                    return SearchPage(total, [self._resource(s) for s in page])
+                user_name, email = _narrowing(scim_filter)
+                stored = find_scim_people(
+                    session, user_name_key=user_name, email_key=email
+                )
+            users = (self._resource(one) for one in stored)
+            found = [user for user in users if scim_filter.match(user)]
+            stop = None if count is None else start + count
+            return SearchPage(len(found), found[start:stop])
+
+        return await self._off_loop(work)
 
     async def create(
         self, resource_type: ResourceType, resource: Resource[Any]

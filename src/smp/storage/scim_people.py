@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import String, Table, null, or_, select, update
+from sqlalchemy import String, Table, func, null, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -135,14 +135,19 @@ def find_scim_people(
     *,
     user_name_key: str | None = None,
     email_key: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[StoredScimPerson]:
     """SCIM users, all of them or those that may have this userName or e-mail.
 
     The e-mail narrowing is a superset: people whose primary e-mail has this
     key (an index), plus everyone with other e-mails (aliases are JSON, not
-    indexed). The caller's filter decides exactly.
+    indexed). The caller's filter decides exactly. `offset` and `limit` page
+    in SQL (by id), for a search with no filter.
     """
-    query = select(PersonRow).where(_live()).order_by(PersonRow.id)
+    query = (
+        select(PersonRow).where(_live()).order_by(PersonRow.id).offset(offset)
+    ).limit(limit)
     if user_name_key is not None:
         query = query.where(PersonRow.scim_user_name == user_name_key)
     if email_key is not None:
@@ -153,6 +158,12 @@ def find_scim_people(
             )
         )
     return [_stored(row) for row in session.scalars(query)]
+
+
+def count_scim_people(session: Session) -> int:
+    """How many SCIM users there are (a search's total with no filter)."""
+    query = select(func.count()).select_from(PersonRow).where(_live())
+    return session.scalar(query) or 0
 
 
 def _manager_email(session: Session, manager_id: str | None) -> str | None:
