@@ -91,7 +91,6 @@ class AlertItem:
     subject: str
     evidence: dict[str, Any]
     fix: tuple[str, ...] = ()
-    link: str | None = None
 
     @property
     def event_id(self) -> str:

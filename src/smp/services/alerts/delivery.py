@@ -53,9 +53,8 @@ def _no_steps(rule: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
-    """Where links point, when the digest goes, how failures are retried."""
+    """When the digest goes and how failures are retried."""
 
-    public_url: str | None = None
     digest_hour: int = DEFAULT_DIGEST_HOUR
     plan: RetryPlan = field(default_factory=RetryPlan)
     lease: dt.timedelta = CLAIM_LEASE
@@ -66,8 +65,7 @@ class AlertSettings:
     def from_environment(
         cls, fix_steps: Callable[[str], tuple[str, ...]] = _no_steps
     ) -> AlertSettings:
-        """SMP_PUBLIC_URL and SMP_ALERT_DIGEST_HOUR (0-23, UTC; default 8)."""
-        url = os.environ.get("SMP_PUBLIC_URL", "").strip() or None
+        """SMP_ALERT_DIGEST_HOUR (0-23, UTC; default 8)."""
         raw = os.environ.get("SMP_ALERT_DIGEST_HOUR", "").strip()
         hour = DEFAULT_DIGEST_HOUR
         if raw:
@@ -76,12 +74,7 @@ class AlertSettings:
                     "SMP_ALERT_DIGEST_HOUR must be an hour from 0 to 23"
                 )
             hour = int(raw)
-        return cls(public_url=url, digest_hour=hour, fix_steps=fix_steps)
-
-    def link(self, finding_id: int) -> str | None:
-        if not self.public_url:
-            return None
-        return f"{self.public_url.rstrip('/')}/findings/{finding_id}"
+        return cls(digest_hour=hour, fix_steps=fix_steps)
 
 
 @dataclass(slots=True)
@@ -107,7 +100,6 @@ def _item(found: store.Claimed, settings: AlertSettings) -> AlertItem:
         subject=found.subject,
         evidence=found.evidence,
         fix=settings.fix_steps(found.rule),
-        link=settings.link(found.finding_id),
     )
 
 

@@ -1,10 +1,11 @@
 """What an alert says, in each channel's format.
 
 Every alert names the integration, the severity, the title, the subject, a
-summary of the evidence, the steps to fix it in SendGrid and a link back to
-SMP (when SMP_PUBLIC_URL is set). Slack gets Block Kit (a plain `text`
-fallback plus blocks), Teams an Adaptive Card in a `message` envelope (what
-both Teams Workflows and the older incoming webhooks accept), the generic
+summary of the evidence and the steps to fix it in SendGrid. No link back to
+SMP yet: it has no web page for one finding to point at. Slack gets Block
+Kit (a plain `text` fallback plus blocks), Teams an Adaptive Card in a
+`message` envelope (what both Teams Workflows and the older incoming
+webhooks accept), the generic
 webhook the findings as JSON, e-mail plain text.
 """
 
@@ -71,8 +72,6 @@ def _lines(item: AlertItem) -> list[str]:
     if item.fix:
         lines.append("Fix:")
         lines += [f"  {n}. {step}" for n, step in enumerate(item.fix, 1)]
-    if item.link:
-        lines.append(f"Details: {item.link}")
     return lines
 
 
@@ -119,8 +118,6 @@ def slack_payload(batch: Batch) -> dict[str, Any]:
     for item in batch.items[:SLACK_ITEMS]:
         lines = [_slack_escape(line) for line in _lines(item)]
         lines[0] = f"*{lines[0]}*"
-        if item.link:  # a link Slack shows as one: <url|label>
-            lines[-1] = f"<{_slack_escape(item.link)}|Open in SMP>"
         blocks.append(
             {
                 "type": "section",
@@ -179,14 +176,6 @@ def teams_payload(batch: Batch) -> dict[str, Any]:
         if item.fix:
             steps = "\n".join(f"{n}. {step}" for n, step in enumerate(item.fix, 1))
             body.append({"type": "TextBlock", "text": steps, "wrap": True})
-        if item.link:
-            body.append(
-                {
-                    "type": "TextBlock",
-                    "text": f"[Open in SMP]({item.link})",
-                    "wrap": True,
-                }
-            )
     more = len(batch.items) - TEAMS_ITEMS
     if more > 0:
         body.append(
@@ -229,7 +218,6 @@ def webhook_payload(batch: Batch) -> dict[str, Any]:
                 "subject": item.subject,
                 "evidence": item.evidence,
                 "fix": list(item.fix),
-                "link": item.link,
             }
             for item in batch.items
         ],
