@@ -7,10 +7,12 @@ every expected value below is the seed's, not the code's.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from sqlalchemy import Engine
-from tests.support.people_rows import MEDIAN_LAG, Seeded, seed_directory
+from sqlalchemy.orm import Session
+from tests.support.people_rows import MEDIAN_LAG, Seeded, person_row, seed_directory
 
 from smp.model.people import Classification, PersonStatus
 from smp.services import people
@@ -204,3 +206,28 @@ def test_the_person_json_shape_is_the_issues(engine: Engine, seeded: Seeded) -> 
         "employee",
         None,
     )
+
+
+def test_search_folds_full_width_letters_and_sharp_s_on_both_databases(
+    engine: Engine, seeded: Seeded
+) -> None:
+    del seeded
+    tag = uuid.uuid4().hex[:8]
+    email = f"weiss-{tag}@fold.test"  # not acme: other searches never see it
+    with Session(engine) as session, session.begin():
+        session.add(
+            person_row(
+                email,
+                now=NOW,
+                last_name=f"Weiß{tag}",
+                department=f"Ｌａｂ {tag}",  # full-width letters
+            )
+        )
+
+    def found(search: str) -> list[str]:
+        return _emails(people.list_people(engine, search=search))
+
+    assert found(f"LAB {tag}") == [email]
+    assert found(f"Ｌａｂ {tag.upper()}") == [email]
+    assert found(f"WEIß{tag}") == [email]
+    assert found(f"ｗｅｉß{tag}") == [email]

@@ -9,16 +9,20 @@ with 200,000 accounts.
 
 A people search is a case-insensitive substring of the name ("first last"),
 the e-mail, the employee id or the department. No index helps a substring;
-the directory is small enough (50,000 people) to test row by row.
+the directory is small enough (50,000 people) to test row by row. Both
+sides are NFKC-normalised (a full-width "Ｌａｂ" is found by "lab"), then
+casefolded on SQLite but lowered on PostgreSQL, whose lower() keeps "ß":
+there "weiss" does not find "Weiß" (SQLite finds it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from smp.model.people import (
@@ -87,8 +91,9 @@ def _fold(value: str | None) -> str | None:
     return None if value is None else email_key(value)
 
 
-def _search_match(session: Session, needle: str) -> ColumnElement[bool]:
-    """Whether the needle is in the person's searched fields, casefolded."""
+def _search_match(session: Session, search: str) -> ColumnElement[bool]:
+    """Whether the search text is in the person's searched fields, folded
+    alike on both sides (casefolded on SQLite, lowered on PostgreSQL)."""
     # `||` on both databases (SQLite before 3.44 has no concat_ws); NULL
     # fields become empty, or the whole text would be NULL.
     first = func.coalesce(PersonRow.first_name, "")
@@ -98,11 +103,20 @@ def _search_match(session: Session, needle: str) -> ColumnElement[bool]:
     joined = first + " " + last + SEPARATOR + PersonRow.email_key
     joined = joined + SEPARATOR + employee_id + SEPARATOR + department
     if session.get_bind().dialect.name != "sqlite":
-        return func.strpos(func.lower(joined), needle) > 0
+        # NFKC in SQL too (PostgreSQL 13+, UTF-8 databases): full-width
+        # letters and ligatures match their plain forms as on SQLite. lower()
+        # is no casefold: ß stays ß, so "weiss" does not find "Weiß" here.
+        folded = func.lower(func.normalize(joined, literal_column("NFKC")))
+        return func.strpos(folded, _lowered(search)) > 0
     # Registered on each use: pooled connections come and go, and it is cheap.
     raw: Any = session.connection().connection.driver_connection
     raw.create_function(SQLITE_FOLD, 1, _fold, deterministic=True)
-    return func.instr(getattr(func, SQLITE_FOLD)(joined), needle) > 0
+    return func.instr(getattr(func, SQLITE_FOLD)(joined), email_key(search)) > 0
+
+
+def _lowered(search: str) -> str:
+    """The search text as PostgreSQL folds the fields: NFKC, then lower()."""
+    return unicodedata.normalize("NFKC", search).lower().strip()
 
 
 def _people_filters(
@@ -115,7 +129,7 @@ def _people_filters(
     if needle:
         # No field holds the separator: such a needle matches nobody.
         ok = SEPARATOR not in needle
-        found.append(_search_match(session, needle) if ok else literal(False))
+        found.append(_search_match(session, search or "") if ok else literal(False))
     return found
 
 
