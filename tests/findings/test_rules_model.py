@@ -4,10 +4,14 @@ posture formula, and the windows and periods that cross a month or year end."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from itertools import takewhile
 
 import pytest
 from tests.support.months import edge_days, month_start
+from typer.testing import CliRunner
 
+from smp.cli.main import app
 from smp.model.findings import Facts, posture_score
 from smp.model.rules_registry import RULES
 from smp.model.rules_usage import (
@@ -32,6 +36,29 @@ def test_registry_ids_unique_and_every_fact_loaded() -> None:
             assert fact.name in LOADERS, (rule.id, fact.name)
         for threshold in rule.thresholds:
             assert threshold.minimum <= threshold.default <= threshold.maximum
+
+
+def test_every_command_a_fix_names_exists_with_its_options() -> None:
+    """A fix step that names `smp ...` names a command SMP has, with options
+    it takes and an argument only where it takes one (once `smp doctor NAME`)."""
+    quoted = [
+        (rule.id, command)
+        for rule in RULES
+        for step in rule.fix
+        for command in re.findall(r"`(smp [^`]*)`", step)
+    ]
+    assert quoted, "no fix step names a command: nothing was checked"
+    for rule_id, command in quoted:
+        words = command.split()[1:]
+        path = list(takewhile(lambda w: w.islower() and not w.startswith("-"), words))
+        rest = words[len(path) :]
+        shown = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
+        assert shown.exit_code == 0, (rule_id, command, shown.output)
+        for n, word in enumerate(rest):
+            if word.startswith("--"):
+                assert word in shown.output, (rule_id, command)
+            elif n == 0 or not rest[n - 1].startswith("--"):
+                assert "Arguments" in shown.output, (rule_id, command)
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,9 @@ KEY_NEEDS_ATTENTION = Rule(
         "so part of the integration's data is no longer read."
     ),
     fix=(
-        "Run `smp doctor NAME` to see what the key misses.",
+        "Run `smp service-account list NAME --json` (NAME: the integration) to "
+        "see the key's status and what it misses, or check the key itself with "
+        "`smp doctor --key-env VAR`, VAR holding the key.",
         "In SendGrid, open Settings → API Keys and edit the key's permissions, "
         "or create a new read-only key with `smp doctor`'s body and add it to SMP.",
     ),
