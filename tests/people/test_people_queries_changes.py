@@ -117,6 +117,12 @@ def test_a_link_waits_for_an_account_and_needs_a_person(engine: Engine) -> None:
         with pytest.raises(Refused) as refused:
             people.link_account(engine, email, someone, actor=None, now=NOW)
         assert (refused.value.kind, refused.value.field) == ("invalid", "email")
+    # 120 characters as given, 340 once NFKC makes each "ﬃ" "ffi".
+    lengthened = "\ufb03" * 110 + "@corp.test"
+    with pytest.raises(Refused) as refused:
+        people.link_account(engine, lengthened, someone, actor=None, now=NOW)
+    assert (refused.value.kind, refused.value.field) == ("invalid", "email")
+    assert "340 characters long once normalised (at most 320)" in str(refused.value)
 
 
 def test_the_median_lag_is_none_at_first_then_the_middle_of_the_lags(

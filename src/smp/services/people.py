@@ -261,11 +261,19 @@ def _domain(domain: str) -> str:
 def _email(email: str) -> str:
     """The e-mail as given (trimmed), or Refused when it is not one."""
     given = email.strip()
-    local, at, domain = email_key(given).rpartition("@")
+    key = email_key(given)
+    local, at, domain = key.rpartition("@")
     if not at or not local or not domain or len(given) > MAX_EMAIL:
         raise Refused(f"{given!r} is not an e-mail address", field="email")
     if any(c.isspace() or not c.isprintable() for c in given):
         raise Refused(f"{given!r} is not an e-mail address", field="email")
+    # NFKC can lengthen it (a ligature "ﬃ" is "ffi"): the key is stored too.
+    if len(key) > MAX_EMAIL:
+        raise Refused(
+            f"the e-mail address is {len(key):,} characters long once normalised "
+            f"(at most {MAX_EMAIL})",
+            field="email",
+        )
     return given
 
 
