@@ -204,6 +204,12 @@ def _corrupt_xlsx() -> bytes:
             b"PK\x03\x04garbage", "hr.xlsx", "XLSX file is damaged", id="broken-zip"
         ),
         pytest.param(
+            b"PK\x03\x04" + bytes(100),
+            "hr.docx",
+            "a .docx file is not a directory SMP can read: use CSV or XLSX",
+            id="word-document",
+        ),
+        pytest.param(
             _corrupt_xlsx(),
             "hr.xlsx",
             "XLSX file is damaged",

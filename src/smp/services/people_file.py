@@ -84,7 +84,10 @@ def read_directory_file(data: bytes, filename: str) -> DirectoryFile:
             f"this is an old Excel file (.xls), which SMP cannot read: {HOW_TO_SAVE}",
             field="file",
         )
-    if suffix in XLSX_SUFFIXES or data.startswith(b"PK\x03\x04"):
+    # A zip named .csv (or with no suffix) is a workbook saved under another
+    # name; a zip named .docx or .zip is another kind of file, said as such.
+    zipped = data.startswith(b"PK\x03\x04") and suffix in CSV_SUFFIXES
+    if suffix in XLSX_SUFFIXES or zipped:
         table = _xlsx_rows(data)
     elif suffix in CSV_SUFFIXES:
         table = _csv_rows(_decoded(data))
