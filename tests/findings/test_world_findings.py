@@ -28,6 +28,8 @@ MINE = {
     "key_needs_attention",
 }
 DAY = dt.timedelta(days=1)
+# In mixed case: the finding's key is the address in lower case.
+EXPIRED_INVITE = "Late.Invitee@Example.com"
 # Storage runs on both databases in test_rules_storage; one sync path here.
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
@@ -49,6 +51,7 @@ def _world() -> World:
     assert sum(t["user_type"] == "admin" for t in account.teammates) == 4
     # One invite expired 10 days ago (over 7), the other expires in 5 days.
     account.pending[0]["expiration_date"] = _epoch(today, -10)
+    account.pending[0]["email"] = EXPIRED_INVITE
     account.pending[1]["expiration_date"] = _epoch(today, 5)
     # The first subuser never sent; the second did.
     for stat in account.subusers[0].daily_stats:
@@ -99,7 +102,7 @@ async def test_world_findings_then_resolutions(setup: Setup) -> None:
     name = "world findings"
     iid = await synced(setup, name)
     account = setup.world.accounts[0]
-    expired, idle = account.pending[0]["email"], account.subusers[0].username
+    idle = account.subusers[0].username
     found = _findings(setup, name, "open")
     assert {rule for rule, _ in found} == {
         "too_many_admins",
@@ -113,15 +116,14 @@ async def test_world_findings_then_resolutions(setup: Setup) -> None:
         ("idle_subuser", idle),
         ("credits_running_out", "account"),
         ("credits_running_out", out),
-        *[(rule, key) for rule, key in found if rule == "expired_invite"],
+        ("expired_invite", "late.invitee@example.com"),
     }
     assert found[("too_many_admins", "account")] == (
         "4 of 10 teammates are admins (40.0 %)"
     )
     assert found[("credits_running_out", "account")] == "the account"
     assert found[("idle_subuser", idle)] == idle
-    [invite] = [label for (rule, _), label in found.items() if rule == "expired_invite"]
-    assert invite == expired
+    assert found[("expired_invite", "late.invitee@example.com")] == EXPIRED_INVITE
 
     changed = load_world(setup.world.to_json())
     account = changed.accounts[0]
