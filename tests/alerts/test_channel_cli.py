@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 from tests.support.alert_receivers import (
     HttpReceiver,
@@ -326,3 +327,24 @@ def test_alerts_send_runs_one_round_for_setups_without_a_server(
     again = CliRunner().invoke(app, send, catch_exceptions=False)
     assert (again.exit_code, json.loads(again.stdout)["sent"]) == (0, 0)
     assert len(receiver.posted) == 1
+
+
+def test_alerts_send_is_exit_1_when_a_channels_secret_does_not_decrypt(
+    engine: Engine,
+) -> None:
+    alerts("add", "hook", "--kind", "webhook", "--url-env", "HOOK_URL")
+    # Encrypted under a master key SMP does not have (e.g. restored from a
+    # backup made before `smp keys rotate-master`).
+    other = Fernet(Fernet.generate_key()).encrypt(b"{}").decode()
+    with Session(engine) as session, session.begin():
+        session.execute(update(AlertChannelRow).values(encrypted_secret=other))
+    sent = CliRunner().invoke(app, ["alerts", "send"], catch_exceptions=False)
+    assert sent.exit_code == 1
+    assert "Traceback" not in sent.output
+    lines = sent.output.strip().splitlines()
+    assert lines[0] == "Alerts: 0 sent, 0 failed (0 given up), 0 no longer open."
+    assert lines[1:] == [
+        "warning: hook: cannot decrypt the stored API keys: the master key does "
+        "not match the one they were encrypted with (check SMP_SECRET_KEY or "
+        "$SMP_HOME/master.key)"
+    ]

@@ -55,7 +55,8 @@ def send_now(
     """Run one alert round now: what `smp serve` and the workers do every minute.
 
     For setups without either (e.g. `smp sync --all` from cron): run it after
-    the sync. Exit 1 when a delivery failed (it is retried by a later round).
+    the sync. Exit 1 when a delivery failed (it is retried by a later round)
+    or a channel could not be used at all (e.g. its secret cannot be read).
     """
     runtime = open_runtime()
     with user_errors():
@@ -84,7 +85,9 @@ def send_now(
         )
         for failure in report.errors:
             warn(failure)
-    if report.failed:
+    # `errors` also holds what `failed` does not count: a channel skipped
+    # whole because its secret does not decrypt must not look like success.
+    if report.failed or report.errors:
         raise typer.Exit(1)
 
 
