@@ -3,7 +3,8 @@ the accounts' classifications, and what an admin adds to them.
 
 The CLI has no SMP users: whoever runs it is the operator, so it may change
 domains and links. Tables on a terminal; `--json` gives the shapes of
-docs/cli.md. Each change reclassifies every account before the command ends.
+docs/cli.md. Each change reclassifies before the command ends: a domain
+change every account, a link or unlink the accounts on that e-mail.
 """
 
 from __future__ import annotations

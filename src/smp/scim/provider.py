@@ -3,8 +3,10 @@
 Only what SMP really does is declared: PATCH (scim2-server applies it to the
 stored user), filtering (any filter; `userName eq` and `emails.value eq` are
 answered from indexed columns, the rest is evaluated over every SCIM user),
-paging by startIndex/count. No bulk, sorting, ETags, password changes or
-Groups: the server answers 501 to those, as RFC 7644 §3.12 says.
+paging by startIndex/count. No bulk, sorting, password changes or Groups:
+the server answers 501 to those, as RFC 7644 §3.12 says. ETags are declared
+unsupported, yet users carry versions and a write with If-Match of an older
+version is still refused (412).
 """
 
 from __future__ import annotations

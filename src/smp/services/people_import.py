@@ -45,6 +45,7 @@ from smp.storage.people import (
     PersonValues,
     save_imported_people,
 )
+from smp.storage.scim_people import SCIM_SOURCE  # no file may mark them gone
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -57,8 +58,6 @@ __all__ = [
     "too_large",
 ]
 
-# SCIM's people are the identity provider's: no file may mark them gone.
-SCIM_SOURCE = "scim"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Deliberately loose: one '@', no spaces, a dot in the domain. SendGrid's own

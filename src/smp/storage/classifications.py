@@ -59,7 +59,7 @@ from smp.model.people import (
     PersonType,
     email_key,
 )
-from smp.storage.engine import SQLITE_MMAP_BYTES
+from smp.storage.engine import SQLITE_MMAP_BYTES, read_session
 from smp.storage.tables import (
     AccountClassificationRow,
     AccountLinkRow,
@@ -731,7 +731,8 @@ def integrations_claiming(
     people: where a targeted reclassification may have changed a verdict."""
     table = AccountClassificationRow
     found: set[int] = set()
-    with Session(engine) as session:
+    # A read: on SQLite it must not queue for the write lock.
+    with read_session(engine) as session:
         for chunk in _chunks(sorted({key for key in email_keys if key})):
             query = select(table.integration_id).where(table.email_key.in_(chunk))
             found.update(session.scalars(query.distinct()))

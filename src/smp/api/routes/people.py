@@ -2,7 +2,8 @@
 how SendGrid accounts match it, and what an admin adds to the matching.
 
 Everyone signed in reads; only admins change domains and links (403 for
-viewers). Each change reclassifies every account before it answers.
+viewers). Each change reclassifies before it answers: a domain change every
+account, a link or unlink the accounts on that e-mail.
 """
 
 from __future__ import annotations
