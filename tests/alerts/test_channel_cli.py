@@ -25,7 +25,7 @@ from typer.testing import CliRunner, Result
 
 from smp.cli.main import app
 from smp.model import Integration
-from smp.storage.tables import AlertChannelRow, FindingRow
+from smp.storage.tables import AlertChannelRow, AlertDeliveryRow, FindingRow
 
 pytestmark = pytest.mark.loopback
 
@@ -295,16 +295,14 @@ def test_mail_is_never_sent_in_the_clear_nor_to_an_untrusted_server(
     assert handler.received == []
 
 
-def test_alerts_send_runs_one_round_for_setups_without_a_server(
-    engine: Engine, new_integration: Integration, receiver: HttpReceiver
-) -> None:
-    alerts("add", "hook", "--kind", "webhook", "--url-env", "HOOK_URL")
+def open_high_finding(engine: Engine, integration: Integration) -> None:
+    """The only finding: high, opened after the channel (so sent at once)."""
     opened = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     with Session(engine) as session, session.begin():
         session.execute(delete(FindingRow))
         session.add(
             FindingRow(
-                integration_id=new_integration.id,
+                integration_id=integration.id,
                 rule="external_admin",
                 subject_key="x@example.org",
                 subject_label="x@example.org",
@@ -318,6 +316,13 @@ def test_alerts_send_runs_one_round_for_setups_without_a_server(
                 status_changed_at=opened,
             )
         )
+
+
+def test_alerts_send_runs_one_round_for_setups_without_a_server(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    alerts("add", "hook", "--kind", "webhook", "--url-env", "HOOK_URL")
+    open_high_finding(engine, new_integration)
     send = ["alerts", "send", "--json"]
     receiver.replies[:] = [500]
     failed = CliRunner().invoke(app, send, catch_exceptions=False)
@@ -348,3 +353,31 @@ def test_alerts_send_is_exit_1_when_a_channels_secret_does_not_decrypt(
         "not match the one they were encrypted with (check SMP_SECRET_KEY or "
         "$SMP_HOME/master.key)"
     ]
+
+
+def test_a_test_message_that_arrives_retries_the_channels_failed_deliveries(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    alerts("add", "hook", "--kind", "webhook", "--url-env", "HOOK_URL")
+    open_high_finding(engine, new_integration)
+    receiver.replies[:] = [500]
+    send = ["alerts", "send", "--json"]
+    assert CliRunner().invoke(app, send, catch_exceptions=False).exit_code == 1
+    # As after the retry plan's last attempt: failed for good.
+    with Session(engine) as session, session.begin():
+        session.execute(update(AlertDeliveryRow).values(status="failed"))
+    tested = alerts("test", "hook")
+    assert tested.exit_code == 0, tested.output
+    assert tested.output.strip().splitlines()[1:] == [
+        "1 failed delivery is due again: the next alert round (or `smp alerts "
+        "send`) sends it."
+    ]
+    again = CliRunner().invoke(app, send, catch_exceptions=False)
+    assert (again.exit_code, json.loads(again.stdout)["sent"]) == (0, 1)
+    # The failed try, the test message, the finding again.
+    assert len(receiver.posted) == 3
+    assert json.loads(receiver.posted[-1].body)["findings"][0]["subject"] == (
+        "x@example.org"
+    )
+    # Nothing failed is left: a second test retries nothing.
+    assert alerts("test", "hook").output.strip().count("\n") == 0

@@ -246,11 +246,15 @@ def remove(name: NameArg, yes: YesFlag = False) -> None:
 
 @channel_app.command("test")
 def test(name: NameArg) -> None:
-    """Send a test message now; exit 1 with the reason when it does not arrive."""
+    """Send a test message now; exit 1 with the reason when it does not arrive.
+
+    When it arrives, the channel's deliveries that failed for good are retried
+    by the next round.
+    """
     runtime = open_runtime()
     with user_errors():
         try:
-            channel = asyncio.run(
+            channel, again = asyncio.run(
                 manage.test_channel(
                     runtime.engine, runtime.box, name, runtime.context.now()
                 )
@@ -262,3 +266,11 @@ def test(name: NameArg) -> None:
         f"({escape(manage.target_of(channel))}).",
         highlight=False,
     )
+    if again:
+        one = again == 1
+        them = "it" if one else "them"
+        console.print(
+            f"{again} failed deliver{'y is' if one else 'ies are'} due again: "
+            f"the next alert round (or `smp alerts send`) sends {them}.",
+            highlight=False,
+        )

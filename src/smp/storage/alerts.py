@@ -243,6 +243,29 @@ def _requeue_reopened(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def retry_failed(session: Session, channel_id: int, now: dt.datetime) -> int:
+    """The channel's failed deliveries due again now, with a fresh retry plan;
+    how many. For once a test message shows the channel works again: what
+    failed while it was down is not lost for good. A finding no longer open
+    by then is skipped by the round, as any other."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.channel_id == channel_id,
+            Delivery.status == DeliveryStatus.FAILED.value,
+        )
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            claim_token=None,
+            claimed_until=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _claimable(now: dt.datetime) -> Any:
     return and_(
         Delivery.status == DeliveryStatus.PENDING.value,

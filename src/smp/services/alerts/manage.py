@@ -84,10 +84,16 @@ def remove_channel(engine: Engine, channel: Channel) -> None:
 
 async def test_channel(
     engine: Engine, box: SecretBox, name: str, now: dt.datetime
-) -> Channel:
-    """Send a test message now; DeliveryFailed (one line) when it fails."""
+) -> tuple[Channel, int]:
+    """Send a test message now; DeliveryFailed (one line) when it fails.
+
+    When it arrives, the channel's failed deliveries are due again (how many
+    is returned): the channel was fixed, what it missed is still worth sending.
+    """
     with refusing(), read_session(engine) as session:
         channel, token = store.get_channel(session, name)
     secret = json.loads(box.decrypt(token))
     await send(channel, secret, Batch("test", (), now, channel.name))
-    return channel
+    with Session(engine) as session, session.begin():
+        again = store.retry_failed(session, channel.id, now)
+    return channel, again
