@@ -126,6 +126,17 @@ def test_the_counts_asked_for_and_a_mix_of_everything(tmp_path: Path) -> None:
     assert last not in truth["company_domains"]
 
 
+def test_everyone_starts_before_they_end_even_when_many_left(
+    tmp_path: Path,
+) -> None:
+    # The n-th leaver ended 3 + n days ago: many end before the recent
+    # start dates the simulator gives (the 163rd, for one).
+    rows, _ = _emit(tmp_path, "--teammates", "90", "--terminated", "170")
+    ended = [row for row in rows if row["end_date"]]
+    assert len(ended) == 170
+    assert all(row["start_date"] <= row["end_date"] for row in ended)
+
+
 def test_the_same_seed_gives_the_same_file_and_another_seed_another(
     tmp_path: Path,
 ) -> None:

@@ -311,6 +311,9 @@ def _csv(build: _Builder) -> str:
     writer.writerow(COLUMNS)
     for number, person in enumerate(build.people, start=1):
         started = build.today - dt.timedelta(days=90 + (number * 37) % 2000)
+        if person.end_date is not None:
+            # Many terminated people end far back: each started before leaving.
+            started = min(started, person.end_date - dt.timedelta(days=30))
         writer.writerow(
             (
                 person.email,
