@@ -1,5 +1,6 @@
 """`smp people import`: its JSON, its words on a terminal, and its exit codes
-(0 imported, 2 rows in error without --partial or a file it cannot read)."""
+(0 imported, 2 rows in error without --partial or a file it cannot read, 1
+saved but not classified)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import tracemalloc
 from pathlib import Path
 
+import pytest
 from tests.support.directory_files import HEADER, csv_text, person, sparse_file
 from typer.testing import CliRunner, Result
 
@@ -148,3 +150,22 @@ def test_files_it_cannot_read_are_one_line_and_exit_2(
         assert words in result.stderr
         assert len(result.stderr.splitlines()) == 1, result.stderr
         assert result.stdout == ""
+
+
+def test_a_classification_failure_after_the_import_exits_1_saying_what_was_saved(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smp.services import people_import
+    from smp.storage import StorageError
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise StorageError("database is locked")
+
+    monkeypatch.setattr(people_import, "directory_changed", failing)
+    file = write(tmp_path / "hr.csv", [person("a@acme.test")])
+    result = smp("people", "import", file)
+    assert result.exit_code == 1
+    said = " ".join(result.stderr.split())  # the console may wrap the line
+    assert said.startswith("error: The directory hr was imported (1 new, 0 updated")
+    assert "the next sync or import classifies them again" in said
+    assert result.stdout == ""

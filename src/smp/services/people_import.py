@@ -9,7 +9,8 @@ can be read are not taken for people who left (they are not marked `gone`).
 
 A full import of a source is the whole directory of that source: its people
 missing from the file turn `gone` (kept for history). Accounts are then
-classified again at once, so a leaver shows without a new sync.
+classified again at once, so a leaver shows without a new sync; if that
+fails, the people stay saved and `ClassificationFailed` says so.
 """
 
 from __future__ import annotations
