@@ -7,10 +7,14 @@ client) and times requests to it one at a time over loopback.
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
+import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -78,3 +82,25 @@ def drop_schema(base_url: str, schema: str) -> None:
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+def on_each_database(
+    databases: str, postgres_url: str, measure: Callable[[str], dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """`measure(url)` on a fresh SQLite file and/or a fresh PostgreSQL schema
+    (`databases`: "sqlite,postgresql"), each removed afterwards; printed as
+    each finishes."""
+    results: dict[str, dict[str, Any]] = {}
+    for database in databases.split(","):
+        print(database, flush=True)
+        if database == "sqlite":
+            with tempfile.TemporaryDirectory() as folder:
+                results[database] = measure(f"sqlite:///{Path(folder) / 'bench.db'}")
+        else:
+            url, schema = postgres_schema(postgres_url)
+            try:
+                results[database] = measure(url)
+            finally:
+                drop_schema(postgres_url, schema)
+        print(database, json.dumps(results[database]), flush=True)
+    return results

@@ -25,7 +25,6 @@ import random
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -44,7 +43,7 @@ from smp.storage.users import create_api_token
 
 # tests/support's free_port: the one copy the tests and benchmarks share.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _server import SERVE, drop_schema, postgres_schema, summary, timed, wait_up
+from _server import SERVE, on_each_database, summary, timed, wait_up
 from tests.support.ports import free_port
 
 PASSWORD = "benchmark password"
@@ -200,18 +199,13 @@ def main() -> None:
     )
     options = parser.parse_args()
     results: dict[str, Any] = {"members": options.members}
-    for database in options.databases.split(","):
-        if database == "sqlite":
-            with tempfile.TemporaryDirectory() as folder:
-                url = f"sqlite:///{Path(folder) / 'bench.db'}"
-                results[database] = measure(url, options.members, options.requests)
-        else:
-            url, schema = postgres_schema(options.postgres_url)
-            try:
-                results[database] = measure(url, options.members, options.requests)
-            finally:
-                drop_schema(options.postgres_url, schema)
-        print(database, json.dumps(results[database]), flush=True)
+    results.update(
+        on_each_database(
+            options.databases,
+            options.postgres_url,
+            lambda url: measure(url, options.members, options.requests),
+        )
+    )
     print(json.dumps({"benchmark": "api_members_and_dashboard", **results}))
 
 

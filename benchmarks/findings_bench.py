@@ -26,7 +26,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ from smp.storage.tables import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import drop_schema, postgres_schema
+from _server import on_each_database
 from people_bench import directory, fill
 
 LIMIT_S = 3.0
@@ -186,18 +185,11 @@ def main() -> None:
     )
     options = parser.parse_args()
     results: dict[str, Any] = {"people": options.people}
-    for database in options.databases.split(","):
-        print(database, flush=True)
-        if database == "sqlite":
-            with tempfile.TemporaryDirectory() as folder:
-                url = f"sqlite:///{Path(folder) / 'bench.db'}"
-                results[database] = measure(url, options)
-        else:
-            url, schema = postgres_schema(options.postgres_url)
-            try:
-                results[database] = measure(url, options)
-            finally:
-                drop_schema(options.postgres_url, schema)
+    results.update(
+        on_each_database(
+            options.databases, options.postgres_url, lambda url: measure(url, options)
+        )
+    )
     print(json.dumps({"benchmark": "findings", **results}))
 
 

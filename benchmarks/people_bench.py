@@ -55,7 +55,7 @@ from smp.storage.tables import CompanyDomainRow, MemberRow, SubuserRow
 from smp.storage.users import create_api_token
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _server import SERVE, drop_schema, postgres_schema, summary, timed, wait_up
+from _server import SERVE, on_each_database, summary, timed, wait_up
 from tests.support.ports import free_port
 
 COMPANY = "corp.example"
@@ -284,19 +284,11 @@ def main() -> None:
     options = parser.parse_args()
     accounts = options.integrations * (TEAMMATES + INVITES + SUBUSERS)
     results: dict[str, Any] = {"people": options.people, "accounts": accounts}
-    for database in options.databases.split(","):
-        print(database, flush=True)
-        if database == "sqlite":
-            with tempfile.TemporaryDirectory() as folder:
-                url = f"sqlite:///{Path(folder) / 'bench.db'}"
-                results[database] = measure(url, options)
-        else:
-            url, schema = postgres_schema(options.postgres_url)
-            try:
-                results[database] = measure(url, options)
-            finally:
-                drop_schema(options.postgres_url, schema)
-        print(database, json.dumps(results[database]), flush=True)
+    results.update(
+        on_each_database(
+            options.databases, options.postgres_url, lambda url: measure(url, options)
+        )
+    )
     print(json.dumps({"benchmark": "people", **results}))
 
 

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from smp.model.people import (
+    LEFT_STATUSES,
     Classification,
     MatchedBy,
     PersonStatus,
@@ -52,7 +53,7 @@ class Claimant:
 
     @property
     def has_left(self) -> bool:
-        return self.status in (PersonStatus.TERMINATED, PersonStatus.GONE)
+        return self.status in LEFT_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

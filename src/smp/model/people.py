@@ -22,6 +22,9 @@ class PersonStatus(StrEnum):
     GONE = "gone"
 
 
+# The statuses of someone who has left: their accounts still listed are leavers'.
+LEFT_STATUSES = frozenset({PersonStatus.TERMINATED, PersonStatus.GONE})
+
 # What a file or a SCIM client may set; `gone` is SMP's own verdict.
 IMPORTABLE_STATUSES = (PersonStatus.ACTIVE, PersonStatus.TERMINATED, PersonStatus.LEAVE)
 
@@ -98,7 +101,7 @@ class Person:
 
     @property
     def has_left(self) -> bool:
-        return self.status in (PersonStatus.TERMINATED, PersonStatus.GONE)
+        return self.status in LEFT_STATUSES
 
     @property
     def display_name(self) -> str:

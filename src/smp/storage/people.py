@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import String, Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from smp.model.people import PersonStatus, PersonType, email_key
+from smp.model.people import LEFT_STATUSES, PersonStatus, PersonType, email_key
 from smp.storage.tables import PersonRow
 from smp.storage.upsert import CHUNK, insert_columns
 
@@ -35,7 +35,8 @@ _PG_QUEUE_SQL = (
     "SELECT pg_advisory_xact_lock(hashtext('smp people import ' || current_schema()))"
 )
 # Statuses that mean the person has left: `terminated_at` is set for them.
-LEFT = frozenset({PersonStatus.TERMINATED.value, PersonStatus.GONE.value})
+# StrEnum members equal (and hash like) the stored strings.
+LEFT = LEFT_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
