@@ -68,6 +68,9 @@ class IntegrationRow(Base):
     last_sync_at: Mapped[dt.datetime | None]
     billing_confirmed_by: Mapped[str | None] = mapped_column(String(200))
     billing_confirmed_at: Mapped[dt.datetime | None]
+    # The SMP user who reviews this integration's accounts (reviewer rule
+    # `owner`, and the fallback of `manager`); None = the admins.
+    review_owner: Mapped[str | None] = mapped_column(String(64))
 
 
 class ServiceAccountRow(Base):
@@ -855,3 +858,80 @@ class AlertDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+
+# --- access reviews: campaigns and their frozen items (docs/reviews.md) ---
+
+
+class ReviewCampaignRow(Base):
+    """An access review of some integrations' accounts, frozen at creation."""
+
+    __tablename__ = "review_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # casefold()ed name: unique without case
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # open | closed
+    status: Mapped[str] = mapped_column(String(16))
+    integration_ids: Mapped[list[int]] = mapped_column(JSON)
+    due: Mapped[dt.date | None] = mapped_column(Date)
+    # owner | manager
+    reviewer_rule: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    signed_off_by: Mapped[str | None] = mapped_column(String(64))
+    signed_off_at: Mapped[dt.datetime | None]
+    # SHA-256 of the items' frozen fields as canonical JSON, in item-id order
+    # (smp.model.reviews.snapshot_digest): the evidence pack states it.
+    snapshot_sha256: Mapped[str] = mapped_column(String(64))
+    reminded_at: Mapped[dt.datetime | None]
+
+
+class ReviewItemRow(Base):
+    """One account of a campaign: its frozen snapshot, then the decision."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        Index("ix_review_items_campaign", "campaign_id", "id"),
+        Index("ix_review_items_reviewer", "campaign_id", "reviewer"),
+        Index("ix_review_items_decision", "campaign_id", "decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("review_campaigns.id", ondelete="CASCADE")
+    )
+    # Not a foreign key: the snapshot outlives a removed integration.
+    integration_id: Mapped[int] = mapped_column(Integer)
+    # teammate | invite | subuser
+    account_kind: Mapped[str] = mapped_column(String(16))
+    account_key: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320))
+    username: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(16))
+    # None = not read (subusers, teammates whose scopes are not read yet).
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    is_sso: Mapped[bool | None] = mapped_column(Boolean)
+    # {"2fa_exempt": bool, "2fa_required": bool}, or None = not read.
+    two_fa: Mapped[dict[str, bool] | None] = mapped_column(JSON)
+    person_id: Mapped[int | None] = mapped_column(Integer)
+    person_name: Mapped[str | None] = mapped_column(String(400))
+    department: Mapped[str | None] = mapped_column(String(200))
+    manager_email: Mapped[str | None] = mapped_column(String(320))
+    classification: Mapped[str] = mapped_column(String(24))
+    # [{"id", "rule", "severity", "title"}] open when the campaign started.
+    open_findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # SMP user name; None = the admins.
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    # keep | revoke | modify; None = undecided
+    decision: Mapped[str | None] = mapped_column(String(8))
+    new_role: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]
+    # none (keep, undecided) | pending (revoke, modify) | verified | overdue
+    remediation: Mapped[str] = mapped_column(String(16), default="none")
+    remediation_checked_at: Mapped[dt.datetime | None]
+    # When a sync saw the change made in SendGrid.
+    remediation_verified_at: Mapped[dt.datetime | None]
