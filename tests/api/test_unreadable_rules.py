@@ -33,8 +33,9 @@ def key(
     )
 
 
-def test_a_full_key_with_a_billing_key_reads_everything() -> None:
-    assert unreadable([key(1, "full"), key(2, "billing")]) == {}
+def test_full_billing_and_validation_keys_read_everything() -> None:
+    keys = [key(1, "full"), key(2, "billing"), key(3, "validation")]
+    assert unreadable(keys) == {}
 
 
 def test_one_key_is_this_key() -> None:
@@ -61,7 +62,7 @@ def test_the_first_key_with_the_capability_must_have_the_extra_scope() -> None:
     # subusers.credits.read does not help, and the message names the key.
     first = key(1, "full", drop="subusers.credits.read")
     found = unreadable([first, key(2, "full")])
-    assert set(found) == {"subuser_credits", "invoices"}
+    assert set(found) == {"subuser_credits", "invoices", "validation_jobs"}
     assert found["subuser_credits"].message == (
         "Key SG.key1… cannot read subusers' credits: add subusers.credits.read"
     )
@@ -74,3 +75,39 @@ def test_removed_keys_read_nothing() -> None:
         found["members"].message
         == "No connected key can read members: add teammates.read"
     )
+
+
+def test_the_security_reads_say_which_scope_is_missing() -> None:
+    """SSO, the IP allowlist, access attempts, the key inventory, teammates'
+    scopes and validation jobs are named like the rest, with their scope."""
+    found = unreadable([key(1, "billing")])
+    assert {
+        data: found[data].message
+        for data in (
+            "api_keys",
+            "teammate_scopes",
+            "sso",
+            "ip_allowlist",
+            "access_activity",
+            "validation_jobs",
+        )
+    } == {
+        "api_keys": "This key cannot read the account's API keys: add api_keys.read",
+        "teammate_scopes": (
+            "This key cannot read teammates' scopes and 2FA flags: add teammates.read"
+        ),
+        "sso": "This key cannot read SSO settings and certificates: add "
+        "sso.settings.read",
+        "ip_allowlist": "This key cannot read the IP allowlist: add "
+        "access_settings.whitelist.read",
+        "access_activity": "This key cannot read access attempts: add "
+        "access_settings.activity.read",
+        "validation_jobs": "This key cannot read e-mail validation jobs: connect a "
+        "separate Email Validation key (validations.email.read)",
+    }
+    # A restricted key without sso.settings.read reads the rest of them.
+    restricted = unreadable(
+        [key(1, "full", drop="sso.settings.read"), key(2, "billing")]
+    )
+    assert {"sso", "validation_jobs"} <= set(restricted)
+    assert not {"api_keys", "ip_allowlist", "access_activity"} & set(restricted)

@@ -42,6 +42,16 @@ READS: dict[str, Read] = {
         Capability.USAGE_VOLUME, "subusers.stats.read", "subusers' volume"
     ),
     "invoices": Read(Capability.INVOICES, None, "invoices"),
+    "api_keys": Read(Capability.API_KEYS, None, "the account's API keys"),
+    "teammate_scopes": Read(
+        Capability.TEAMMATE_SCOPES, None, "teammates' scopes and 2FA flags"
+    ),
+    "sso": Read(Capability.SSO, None, "SSO settings and certificates"),
+    "ip_allowlist": Read(Capability.IP_ALLOWLIST, None, "the IP allowlist"),
+    "access_activity": Read(Capability.ACCESS_ACTIVITY, None, "access attempts"),
+    "validation_jobs": Read(
+        Capability.EMAIL_VALIDATION, None, "e-mail validation jobs"
+    ),
 }
 
 
@@ -64,6 +74,12 @@ def _message(
     if read.capability is Capability.INVOICES:
         # Billing scopes cannot share a key with any other scope.
         return f"{who} read invoices: connect a key with Billing Access ({missing[0]})"
+    if read.capability is Capability.EMAIL_VALIDATION:
+        # Validation scopes, too, live on a key of their own.
+        return (
+            f"{who} read {read.words}: connect a separate Email Validation key "
+            f"({missing[0]})"
+        )
     return f"{who} read {read.words}: add {', '.join(missing)}"
 
 
