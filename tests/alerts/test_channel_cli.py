@@ -348,11 +348,21 @@ def test_alerts_send_is_exit_1_when_a_channels_secret_does_not_decrypt(
     assert "Traceback" not in sent.output
     lines = sent.output.strip().splitlines()
     assert lines[0] == "Alerts: 0 sent, 0 failed (0 given up), 0 no longer open."
-    assert lines[1:] == [
-        "warning: hook: cannot decrypt the stored API keys: the master key does "
-        "not match the one they were encrypted with (check SMP_SECRET_KEY or "
-        "$SMP_HOME/master.key)"
+    assert lines[1:] == [WRONG_KEY]
+    # `smp alerts channel test` says the same in one line, exit 1.
+    tested = alerts("test", "hook")
+    assert tested.exit_code == 1
+    assert tested.output.strip().splitlines() == [
+        WRONG_KEY.replace("warning: ", "error: ", 1)
     ]
+
+
+WRONG_KEY = (
+    "warning: cannot decrypt the secret of alert channel 'hook' (its webhook URL, "
+    "SMTP password or HMAC secret): the master key does not match the one it was "
+    "encrypted with; set SMP_SECRET_KEY or $SMP_HOME/master.key back to that key, "
+    "or remove the channel and add it again"
+)
 
 
 def test_a_test_message_that_arrives_retries_the_channels_failed_deliveries(

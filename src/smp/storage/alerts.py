@@ -128,14 +128,14 @@ def delete_channel(session: Session, channel_id: int) -> None:
     session.execute(delete(AlertChannelRow).where(AlertChannelRow.id == channel_id))
 
 
-def channel_secrets(session: Session) -> list[tuple[int, str]]:
-    """(channel id, token) of every channel: for the master key's rotation."""
+def channel_secrets(session: Session) -> list[tuple[int, str, str]]:
+    """(channel id, name, token) of every channel: for the master key's rotation."""
     rows = session.execute(
-        select(AlertChannelRow.id, AlertChannelRow.encrypted_secret).order_by(
-            AlertChannelRow.id
-        )
+        select(
+            AlertChannelRow.id, AlertChannelRow.name, AlertChannelRow.encrypted_secret
+        ).order_by(AlertChannelRow.id)
     )
-    return [(channel_id, token) for channel_id, token in rows]
+    return [(channel_id, name, token) for channel_id, name, token in rows]
 
 
 def replace_channel_secret(session: Session, channel_id: int, token: str) -> None:

@@ -40,6 +40,17 @@ _MISMATCH = (
 )
 
 
+def channel_mismatch(name: str) -> str:
+    """The one line when an alert channel's secret does not open: it names the
+    channel and what the secret is, not SendGrid keys, and both ways out."""
+    return (
+        f"cannot decrypt the secret of alert channel {name!r} (its webhook URL, "
+        "SMTP password or HMAC secret): the master key does not match the one it "
+        "was encrypted with; set SMP_SECRET_KEY or $SMP_HOME/master.key back to "
+        "that key, or remove the channel and add it again"
+    )
+
+
 def generate_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
@@ -108,11 +119,12 @@ class SecretBox:
     def encrypt(self, plain: str) -> str:
         return self._multi.encrypt(plain.encode("utf-8")).decode("ascii")
 
-    def decrypt(self, token: str) -> str:
+    def decrypt(self, token: str, *, mismatch: str = _MISMATCH) -> str:
+        """The plain text; MasterKeyError saying `mismatch` if it does not open."""
         try:
             return self._multi.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError):
-            raise MasterKeyError(_MISMATCH) from None
+            raise MasterKeyError(mismatch) from None
 
 
 def check_master_key(session: Session, box: SecretBox) -> None:
@@ -145,19 +157,20 @@ def rotate_master_key(
         _write_private(directory / NEW_KEY_FILE, fresh_key, replace_existing=True)
     rotating = MultiFernet([fresh, *old._keys])
 
-    def rotated(token: str) -> str:
+    def rotated(token: str, mismatch: str = _MISMATCH) -> str:
         try:
             return rotating.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken:
-            raise MasterKeyError(_MISMATCH) from None
+            raise MasterKeyError(mismatch) from None
 
     with Session(engine) as session, session.begin():
         stored = encrypted_secrets(session)
         for sa_id, token in stored:
             replace_encrypted_secret(session, sa_id, rotated(token))
         # Alert channels' passwords, webhook URLs and HMAC secrets too.
-        for channel_id, token in channel_secrets(session):
-            replace_channel_secret(session, channel_id, rotated(token))
+        for channel_id, name, token in channel_secrets(session):
+            again = rotated(token, channel_mismatch(name))
+            replace_channel_secret(session, channel_id, again)
     if not using_env:
         os.replace(directory / NEW_KEY_FILE, directory / KEY_FILE)
         _fsync_directory(directory)

@@ -26,6 +26,7 @@ from smp.services.alerts.messages import Batch
 from smp.services.alerts.senders import DeliveryFailed, send
 from smp.storage import MasterKeyError, SecretBox, read_session
 from smp.storage import alerts as store
+from smp.storage.secrets import channel_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,10 @@ async def deliver_due(
         with Session(engine) as session:
             token = store.channel_secret(session, channel.id)
         try:
-            secret = json.loads(box.decrypt(token))
-        except MasterKeyError as error:
-            report.errors.append(f"{channel.name}: {error}")
+            mismatch = channel_mismatch(channel.name)
+            secret = json.loads(box.decrypt(token, mismatch=mismatch))
+        except MasterKeyError as error:  # the message names the channel
+            report.errors.append(str(error))
             continue
         sending = _ChannelRound(engine, channel, secret, now, settings, report, started)
         while await sending.immediate():

@@ -22,6 +22,7 @@ from smp.services.alerts.senders import send
 from smp.services.refusals import refusing
 from smp.storage import SecretBox, read_session
 from smp.storage import alerts as store
+from smp.storage.secrets import channel_mismatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ async def test_channel(
     """
     with refusing(), read_session(engine) as session:
         channel, token = store.get_channel(session, name)
-    secret = json.loads(box.decrypt(token))
+    secret = json.loads(box.decrypt(token, mismatch=channel_mismatch(channel.name)))
     await send(channel, secret, Batch("test", (), now, channel.name))
     with Session(engine) as session, session.begin():
         again = store.retry_failed(session, channel.id, now)
