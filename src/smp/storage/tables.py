@@ -935,3 +935,40 @@ class ReviewItemRow(Base):
     remediation_checked_at: Mapped[dt.datetime | None]
     # When a sync saw the change made in SendGrid.
     remediation_verified_at: Mapped[dt.datetime | None]
+
+
+class AuditEventRow(Base):
+    """One entry of the append-only audit trail (smp.model.audit, docs/audit.md).
+
+    Ids are assigned by SMP (the head's last id + 1), never by a sequence, so
+    they have no gaps and a deleted row shows as one.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_occurred_at", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[dt.datetime]
+    # The SMP user (or `cli:NAME`, a SCIM token's label); None = SMP itself.
+    actor: Mapped[str | None] = mapped_column(String(64))
+    # The client address, or cli | scheduler | worker
+    source: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(320))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The single row (id 1) naming the trail's last entry, updated with each append.
+
+    Without it, deleting the newest entries would leave a shorter chain that
+    still verifies.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,145 @@
+"""The hash chain on both databases: edits and deletions show at their row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+
+import pytest
+from sqlalchemy import Engine, delete, text, update
+
+from smp.model.audit import GENESIS_HASH, AuditEntry, canonical, entry_hash
+from smp.storage import audit, session_factory
+from smp.storage.tables import AuditEventRow, AuditHeadRow
+
+NOON = dt.datetime(2026, 12, 31, 23, 59, 59, 123456, tzinfo=dt.UTC)
+
+
+def _append(engine: Engine, count: int, *, actor: str = "alice") -> None:
+    for number in range(count):
+        with session_factory(engine).begin() as session:
+            audit.append(
+                session,
+                actor=actor,
+                source="127.0.0.1",
+                action="user.add",
+                target=f"user-{number}",
+                details={"role": "viewer", "when": dt.date(2027, 1, 1)},
+                now=NOON + dt.timedelta(seconds=number),
+            )
+
+
+def _reset(engine: Engine) -> None:
+    with session_factory(engine).begin() as session:
+        session.execute(delete(AuditEventRow))
+        session.execute(update(AuditHeadRow).values(last_id=0, last_hash=GENESIS_HASH))
+
+
+@pytest.fixture
+def trail(engine: Engine) -> Engine:
+    _reset(engine)
+    _append(engine, 5)
+    return engine
+
+
+def test_canonical_form_is_sorted_compact_json() -> None:
+    entry = AuditEntry(
+        id=7,
+        occurred_at=dt.datetime(2027, 1, 1, 0, 0, tzinfo=dt.UTC),
+        actor=None,
+        source="cli",
+        action="sync.start",
+        target="Acme",
+        details={"b": 1, "a": [1, 2]},
+    )
+    assert canonical(entry) == (
+        '{"action":"sync.start","actor":null,"details":{"a":[1,2],"b":1},'
+        '"id":7,"occurred_at":"2027-01-01T00:00:00+00:00","source":"cli",'
+        '"target":"Acme"}'
+    )
+    # sha256 of the genesis hash followed by that text, computed independently
+    expected = hashlib.sha256(("0" * 64 + canonical(entry)).encode()).hexdigest()
+    assert entry_hash("0" * 64, entry) == expected
+
+
+def test_an_untouched_chain_verifies(trail: Engine) -> None:
+    report = audit.verify(trail)
+    assert (report.entries, report.broken) == (5, None)
+
+
+def test_an_empty_trail_verifies(engine: Engine) -> None:
+    _reset(engine)
+    report = audit.verify(engine)
+    assert (report.entries, report.broken) == (0, None)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        'UPDATE audit_events SET details = \'{"role": "admin"}\' WHERE id = 3',
+        "UPDATE audit_events SET actor = 'mallory' WHERE id = 3",
+    ],
+)
+def test_an_edited_row_fails_at_that_row(trail: Engine, change: str) -> None:
+    with trail.begin() as connection:
+        connection.execute(text(change))
+    broken = audit.verify(trail).broken
+    assert broken is not None
+    assert (broken.row_id, broken.reason) == (3, "it was edited")
+
+
+def test_a_deleted_middle_row_fails_at_it(trail: Engine) -> None:
+    with trail.begin() as connection:
+        connection.execute(text("DELETE FROM audit_events WHERE id = 3"))
+    broken = audit.verify(trail).broken
+    assert broken is not None
+    assert broken.row_id == 4
+    assert "3" in broken.reason
+    assert "deleted" in broken.reason
+
+
+def test_a_deleted_last_row_fails_at_it(trail: Engine) -> None:
+    with trail.begin() as connection:
+        connection.execute(text("DELETE FROM audit_events WHERE id = 5"))
+    broken = audit.verify(trail).broken
+    assert broken is not None
+    assert broken.row_id == 5
+    assert "deleted" in broken.reason
+
+
+def test_a_rolled_back_action_leaves_no_entry(trail: Engine) -> None:
+    session = session_factory(trail)()
+    with session:
+        audit.append(
+            session,
+            actor="bob",
+            source="cli",
+            action="user.remove",
+            target="carol",
+            details={},
+        )
+        session.rollback()
+    assert audit.verify(trail).entries == 5
+    _append(trail, 1)
+    assert (audit.verify(trail).entries, audit.verify(trail).broken) == (6, None)
+
+
+def test_concurrent_appends_chain_one_after_another(engine: Engine) -> None:
+    _reset(engine)
+    failures: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            _append(engine, 60, actor=name)
+        except BaseException as exc:  # reported below, never lost in the thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("a", "b", "c")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    report = audit.verify(engine)
+    assert (report.entries, report.broken) == (180, None)
