@@ -723,3 +723,33 @@ def test_a_line_break_from_sendgrid_cannot_add_a_mail_header(
         "[SMP] high: Leaver still a teammate: eve Bcc: thief@example.net "
         f"({new_integration.name})"
     )
+
+
+def test_a_down_channel_gets_one_try_a_round_with_backoff_for_both_kinds(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    """A high alert and a digest both due on a dead channel: one try, not two,
+    and nothing more until the backoff has passed."""
+    add_channel(engine, "slack", kind="slack", url=receiver.url())
+    add_finding(
+        engine, new_integration, severity="low", subject="l@example.com", opened=at(1)
+    )
+    assert round_at(engine, at(2)).sent == 0  # queued for the digest
+    digest_at = next_digest(at(2))
+    add_finding(
+        engine,
+        new_integration,
+        severity="high",
+        subject="h@example.com",
+        opened=digest_at - dt.timedelta(seconds=1),
+    )
+    receiver.replies[:] = [502, 502]
+    hits = []
+    for seconds in (0, 30, 60, 180):
+        before = len(receiver.posted)
+        round_at(engine, digest_at + dt.timedelta(seconds=seconds))
+        hits.append(len(receiver.posted) - before)
+    # Down at 0 s and at its first retry (PLAN.first_s = 60 s); back by 180 s,
+    # when the alert and the digest both go.
+    assert hits == [1, 0, 1, 2]
+    assert [status for status, _, _ in statuses(engine)] == ["sent", "sent"]

@@ -307,6 +307,25 @@ def claim(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def backing_off(session: Session, channel_id: int, now: dt.datetime) -> bool:
+    """True while the channel's earliest retry after a failure is still ahead:
+    the channel was down at its last try and its backoff has not passed."""
+    retry_at = session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.channel_id == channel_id,
+            Delivery.status == DeliveryStatus.PENDING.value,
+            Delivery.attempts > 0,
+            Delivery.last_error.is_not(None),
+        )
+    )
+    return retry_at is not None and _aware(retry_at) > now
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # An aggregate may come back naive (SQLite): the column stores UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     """A claimed delivery with what its message needs."""

@@ -131,10 +131,18 @@ async def deliver_due(
         except MasterKeyError as error:  # the message names the channel
             report.errors.append(str(error))
             continue
+        with read_session(engine) as session:
+            waiting = store.backing_off(session, channel.id, now)
+        if waiting:
+            # Down at its last try: nothing goes to it before that retry is
+            # due, new alerts included, so a dead channel costs one try per
+            # backoff step, not one per round and kind.
+            continue
         sending = _ChannelRound(engine, channel, secret, now, settings, report, started)
         while await sending.immediate():
             pass
-        await sending.digest()
+        if not sending.failed:  # one failed try a round is enough
+            await sending.digest()
     return report
 
 
@@ -149,6 +157,7 @@ class _ChannelRound:
     settings: AlertSettings
     report: RoundReport
     started: float
+    failed: bool = False
 
     def in_budget(self) -> bool:
         return time.monotonic() - self.started < ROUND_BUDGET_S
@@ -248,6 +257,7 @@ class _ChannelRound:
         self, ids: list[int], token: str, error: DeliveryFailed, attempts: int
     ) -> None:
         plan = self.settings.plan
+        self.failed = True
         with Session(self.engine) as session, session.begin():
             gave_up = store.finish_failed(
                 session,
