@@ -20,6 +20,7 @@ from smp.storage import (
 )
 from smp.web.deps import PagesDep
 from smp.web.forms import FormText, clean_key, clean_text
+from smp.web.pages_findings import posture_cards
 from smp.web.pages_people import home_card
 from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
 
@@ -70,6 +71,7 @@ def integrations(request: Request, who: SignedInUser, pages: PagesDep) -> Respon
         cards=cards,
         last_runs=last_runs,
         syncing=syncing,
+        posture=posture_cards(who, [i.id for i, _ in cards]),
         **home_card(who),
     )
 
