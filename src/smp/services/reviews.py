@@ -1,0 +1,399 @@
+"""Access reviews' use cases, shared by `smp reviews` and `/api/v1/reviews`.
+
+Admins create campaigns, see and decide every item and sign off; any other
+SMP user is a reviewer who sees and decides only the items assigned to them
+(another's item is `forbidden`, 403). Each write is one transaction with its
+audit entry: a refusal changes nothing. docs/reviews.md has the cycle.
+
+Refusals (`Refused`): an unknown campaign, item, integration or user is
+`not_found`; a decision on a closed campaign, a sign-off with undecided items
+and a taken name are `conflict`; a bad filter, a decision without its reason
+or role and a bad name are `invalid`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from smp.model.reviews import (
+    Campaign,
+    CampaignStatus,
+    Condition,
+    Decision,
+    ReviewerRule,
+    ReviewItem,
+    ReviewRuleError,
+    check_decision,
+    parse_filter,
+)
+from smp.model.users import UserRole, name_key
+from smp.sendgrid.keys import contains_key
+from smp.services.input_rules import KEY_IN_TEXT, MAX_ID
+from smp.services.refusals import Refused, refusing
+from smp.storage import audit, get_integration, list_integrations, read_session
+from smp.storage import reviews as store
+from smp.storage.reviews import Progress
+from smp.storage.users import get_user
+
+__all__ = [
+    "Actor",
+    "Campaign",
+    "ReviewItem",
+    "acting_user",
+    "campaign_detail",
+    "create_campaign",
+    "decide",
+    "integration_names",
+    "list_campaigns",
+    "list_items",
+    "set_review_owner",
+    "sign_off",
+]
+
+MAX_NAME = 200
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: an SMP user's name key (None for the command line as such),
+    whether they are an admin, and where from ("cli" or a client address)."""
+
+    name: str | None
+    is_admin: bool
+    source: str
+
+    @property
+    def reviewer(self) -> str | None:
+        """The reviewer the actor is limited to; None = every item (admins)."""
+        return None if self.is_admin else self.name
+
+
+def acting_user(engine: Engine, user: str, *, source: str) -> Actor:
+    """The actor for an SMP user named `user` (unknown: not_found)."""
+    with refusing(), read_session(engine) as session:
+        found = get_user(session, user)
+    return Actor(found.name, found.role is UserRole.ADMIN, source)
+
+
+def _rule_error(error: ReviewRuleError, field: str | None) -> Refused:
+    return Refused(str(error), field=field)
+
+
+def _campaign_id(campaign_id: str | int) -> int:
+    text = str(campaign_id).strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise Refused(f"no review campaign {str(campaign_id)!r}", kind="not_found")
+    return int(text)
+
+
+def _require_admin(actor: Actor, what: str) -> None:
+    if not actor.is_admin:
+        raise Refused(f"only an admin may {what}", kind="forbidden")
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > MAX_NAME:
+        raise Refused(f"a campaign name has 1 to {MAX_NAME} characters", field="name")
+    if _CONTROL.search(cleaned):
+        raise Refused("the campaign name holds control characters", field="name")
+    if contains_key(cleaned):
+        raise Refused(KEY_IN_TEXT, field="name")
+    return cleaned
+
+
+def create_campaign(
+    engine: Engine,
+    *,
+    name: str,
+    integrations: Sequence[str],
+    due: dt.date | None,
+    rule: ReviewerRule,
+    actor: Actor,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> Campaign:
+    """Freeze every account of `integrations` (names or ids) into a campaign."""
+    _require_admin(actor, "start a review campaign")
+    cleaned = _clean_name(name)
+    wanted = [i.strip() for i in integrations if i.strip()]
+    if not wanted:
+        raise Refused("name at least one integration to review", field="integrations")
+    with refusing(name_field="name"), Session(engine) as session, session.begin():
+        ids = sorted({_integration(session, i) for i in wanted})
+        campaign_id = store.create_campaign(
+            session,
+            name=cleaned,
+            integration_ids=ids,
+            due=due,
+            rule=rule,
+            created_by=actor.name,
+            now=now,
+            progress=progress,
+        )
+        created = store.campaign(session, campaign_id)
+        audit.append(
+            session,
+            actor=actor.name,
+            source=actor.source,
+            action="review.create",
+            target=f"review:{campaign_id}",
+            details={
+                "name": cleaned,
+                "integrations": ids,
+                "due": None if due is None else due.isoformat(),
+                "reviewer_rule": rule.value,
+                "items": created.items,
+                "snapshot_sha256": created.snapshot_sha256,
+            },
+            now=now,
+        )
+    return created
+
+
+def _integration(session: Session, name_or_id: str) -> int:
+    if name_or_id.isascii() and name_or_id.isdigit() and int(name_or_id) > MAX_ID:
+        raise Refused(f"no integration {name_or_id!r}", kind="not_found")
+    return get_integration(session, name_or_id).id
+
+
+def list_campaigns(engine: Engine, actor: Actor) -> list[Campaign]:
+    """Admins: every campaign; a reviewer: those with items assigned to them."""
+    with read_session(engine) as session:
+        return store.list_campaigns(session, reviewer=actor.reviewer)
+
+
+def campaign_detail(engine: Engine, campaign_id: str | int, actor: Actor) -> Campaign:
+    number = _campaign_id(campaign_id)
+    with refusing(), read_session(engine) as session:
+        return store.campaign(session, number, reviewer=actor.reviewer)
+
+
+def integration_names(engine: Engine) -> dict[int, str]:
+    with read_session(engine) as session:
+        return {i.id: i.name for i in list_integrations(session)}
+
+
+def _conditions(session: Session, expression: str | None) -> list[Condition]:
+    """The filter parsed, integration names as ids and reviewers as name keys."""
+    if expression is None:
+        return []
+    try:
+        parsed = parse_filter(expression)
+    except ReviewRuleError as error:
+        raise _rule_error(error, "filter") from None
+    resolved: list[Condition] = []
+    for c in parsed:
+        if c.value is not None and c.field == "integration":
+            try:
+                c = Condition(c.field, c.negated, str(_integration(session, c.value)))
+            except Refused:
+                raise Refused(
+                    f"filter: no integration {c.value!r}", field="filter"
+                ) from None
+        elif c.value is not None and c.field == "reviewer":
+            c = Condition(c.field, c.negated, name_key(c.value))
+        resolved.append(c)
+    return resolved
+
+
+def _reviewer_scope(actor: Actor, reviewer: str | None) -> str | None:
+    """Whose items to read: a reviewer only their own, an admin anyone's."""
+    if reviewer is None:
+        return actor.reviewer
+    key = name_key(reviewer)
+    if not actor.is_admin and key != actor.name:
+        raise Refused("a reviewer sees only their own items", kind="forbidden")
+    return key
+
+
+def list_items(
+    engine: Engine,
+    campaign_id: str | int,
+    actor: Actor,
+    *,
+    expression: str | None = None,
+    reviewer: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ReviewItem]:
+    number = _campaign_id(campaign_id)
+    scope = _reviewer_scope(actor, reviewer)
+    with refusing(), read_session(engine) as session:
+        store.campaign(session, number)
+        conditions = _conditions(session, expression)
+        return store.list_items(
+            session,
+            number,
+            conditions=conditions,
+            reviewer=scope,
+            limit=limit,
+            offset=offset,
+        )
+
+
+def _item_ids(item_ids: Sequence[str | int]) -> list[int]:
+    numbers: list[int] = []
+    for raw in item_ids:
+        text = str(raw).strip()
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+            raise Refused(f"no review item {str(raw)!r}", kind="not_found")
+        numbers.append(int(text))
+    return sorted(set(numbers))
+
+
+def _check_items(
+    session: Session, campaign_id: int, numbers: Sequence[int], actor: Actor
+) -> None:
+    owners = store.item_reviewers(session, campaign_id, numbers)
+    missing = [n for n in numbers if n not in owners]
+    if missing:
+        shown = ", ".join(str(n) for n in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise Refused(
+            f"campaign {campaign_id} has no item {shown}{more}", kind="not_found"
+        )
+    if actor.is_admin:
+        return
+    others = [n for n in numbers if owners[n] != actor.name]
+    if others:
+        shown = ", ".join(str(n) for n in others[:5])
+        raise Refused(
+            f"item {shown} is assigned to another reviewer: "
+            "a reviewer decides only their own items",
+            kind="forbidden",
+        )
+
+
+def decide(
+    engine: Engine,
+    campaign_id: str | int,
+    actor: Actor,
+    decision: Decision | str,
+    *,
+    item_ids: Sequence[str | int] = (),
+    expression: str | None = None,
+    new_role: str | None = None,
+    reason: str | None = None,
+    now: dt.datetime,
+) -> int:
+    """Decide the items given, or every item the filter selects (a reviewer:
+    among their own); how many were decided. All or nothing."""
+    number = _campaign_id(campaign_id)
+    if bool(item_ids) == (expression is not None):
+        raise Refused("give item ids or --filter, not both and not neither")
+    try:
+        verdict = check_decision(decision, new_role=new_role, reason=reason)
+    except ReviewRuleError as error:
+        message = str(error)
+        field = "role" if "role" in message else "reason"
+        if message.startswith("unknown decision"):
+            field = "decision"
+        raise _rule_error(error, field) from None
+    numbers = _item_ids(item_ids)
+    with refusing(), Session(engine) as session, session.begin():
+        found = store.lock_campaign(session, number)
+        if found.status is CampaignStatus.CLOSED:
+            raise Refused(
+                f"campaign {found.name!r} is closed (signed off): "
+                "its decisions are final",
+                kind="conflict",
+            )
+        conditions = _conditions(session, expression)
+        if numbers:
+            _check_items(session, number, numbers, actor)
+        changed = store.decide(
+            session,
+            number,
+            verdict,
+            actor=actor.name,
+            now=now,
+            item_ids=numbers or None,
+            conditions=conditions,
+            reviewer=actor.reviewer,
+        )
+        details: dict[str, object] = {
+            "decision": verdict.decision.value,
+            "new_role": None if verdict.new_role is None else verdict.new_role.value,
+            "reason": verdict.reason,
+            "count": changed,
+        }
+        if expression is not None:
+            details["filter"] = expression
+        else:
+            details["items"] = numbers[:1000]
+        audit.append(
+            session,
+            actor=actor.name,
+            source=actor.source,
+            action="review.decide_bulk" if expression is not None else "review.decide",
+            target=f"review:{number}",
+            details=details,
+            now=now,
+        )
+    return changed
+
+
+def sign_off(
+    engine: Engine, campaign_id: str | int, actor: Actor, *, now: dt.datetime
+) -> Campaign:
+    """Close a campaign whose every item is decided (admins only)."""
+    number = _campaign_id(campaign_id)
+    _require_admin(actor, "sign off a review campaign")
+    with refusing(), Session(engine) as session, session.begin():
+        found = store.lock_campaign(session, number)
+        if found.status is CampaignStatus.CLOSED:
+            raise Refused(
+                f"campaign {found.name!r} is signed off already", kind="conflict"
+            )
+        undecided = store.count_undecided(session, number)
+        if undecided:
+            raise Refused(
+                f"campaign {found.name!r} has {undecided} undecided "
+                f"item{'s' if undecided != 1 else ''}: decide every item first",
+                kind="conflict",
+            )
+        store.sign_off(session, number, actor=actor.name, now=now)
+        audit.append(
+            session,
+            actor=actor.name,
+            source=actor.source,
+            action="review.signoff",
+            target=f"review:{number}",
+            details={"name": found.name},
+            now=now,
+        )
+        return store.campaign(session, number)
+
+
+def set_review_owner(
+    engine: Engine,
+    integration: str,
+    user: str | None,
+    actor: Actor,
+    *,
+    now: dt.datetime,
+) -> str | None:
+    """Name the SMP user who reviews an integration's accounts (None: admins)."""
+    _require_admin(actor, "name an integration's reviewer")
+    with refusing(), Session(engine) as session, session.begin():
+        iid = _integration(session, integration)
+        owner = None if user is None else get_user(session, user).name
+        store.set_review_owner(session, iid, owner)
+        audit.append(
+            session,
+            actor=actor.name,
+            source=actor.source,
+            action="integration.review_owner",
+            target=f"integration:{iid}",
+            details={"review_owner": owner},
+            now=now,
+        )
+    return owner
