@@ -47,6 +47,8 @@ PAGES: tuple[Swept, ...] = (
     # Before the admin's import flow: how to import; after it (viewer): people.
     Swept("people", "/people"),
     Swept("accounts", "/accounts"),
+    Swept("findings", "/findings"),
+    Swept("findings-filtered", "/findings?integration={id}&status=any&severity=high"),
     Swept("not-found", "/integrations/987654", status=404),
     Swept("forbidden", "/users", (VIEWER,), status=403),
 )
@@ -131,6 +133,23 @@ def open_person(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
     return response.text()
 
 
+def open_finding(page: Page, base: str, id_: int, keys: dict[str, str]) -> str:
+    """The first of the synced integration's findings, from the Findings page."""
+    page.goto(f"{base}/findings?integration={id_}&status=any")
+    with page.expect_navigation() as landed:
+        page.locator('[data-testid="findings"] a[href^="/findings/"]').first.click()
+    response = landed.value
+    assert response is not None
+    return response.text()
+
+
+def accept_refused(page: Page, base: str, id_: int, keys: dict[str, str]) -> str:
+    """Blanks pass the browser's `required`; SMP asks for a reason beside the field."""
+    open_finding(page, base, id_, keys)
+    page.get_by_label("Reason for accepting").fill("   ")
+    return submit(page, "Accept")
+
+
 FLOWS: tuple[Flow, ...] = (
     Flow("integrate-refused", ADMIN, integrate_refused),
     Flow("settings-key-added", ADMIN, add_billing_key),
@@ -139,4 +158,7 @@ FLOWS: tuple[Flow, ...] = (
     Flow("login-refused", ANONYMOUS, sign_in_refused),
     Flow("people-import-report", ADMIN, import_directory),
     Flow("person", ADMIN, open_person),
+    Flow("finding", ADMIN, open_finding),
+    Flow("finding", VIEWER, open_finding),
+    Flow("finding-accept-refused", ADMIN, accept_refused),
 )

@@ -20,6 +20,7 @@ from smp.web import (
     pages_auth,
     pages_dashboard,
     pages_docs,
+    pages_findings,
     pages_integrations,
     pages_people,
     pages_settings,
@@ -97,6 +98,7 @@ def install_web(app: FastAPI) -> None:
         pages_docs,
         pages_people,
         pages_api_keys,
+        pages_findings,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
