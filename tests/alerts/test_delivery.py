@@ -753,3 +753,87 @@ def test_a_down_channel_gets_one_try_a_round_with_backoff_for_both_kinds(
     # when the alert and the digest both go.
     assert hits == [1, 0, 1, 2]
     assert [status for status, _, _ in statuses(engine)] == ["sent", "sent"]
+
+
+def test_a_slow_send_keeps_its_claim_from_a_second_deliverer(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    """The claim is renewed for the send's worst case before it starts: a
+    second server whose round starts after the first claim's lease (shrunk
+    here to 1 s) still cannot send the same finding while the first sends."""
+    add_channel(
+        engine,
+        "hook",
+        kind="webhook",
+        url=receiver.url(),
+        hmac_secret=HMAC_SECRET,
+        timeout_s=3.0,
+    )
+    add_finding(
+        engine, new_integration, severity="high", subject="s@example.com", opened=at(1)
+    )
+    short = AlertSettings(
+        digest_hour=DIGEST_HOUR, plan=PLAN, lease=dt.timedelta(seconds=1)
+    )
+    receiver.replies[:] = ["hang"]
+    receiver.hang_s = 1.5
+    first: list[RoundReport] = []
+    thread = threading.Thread(
+        target=lambda: first.append(asyncio.run(deliver_due(engine, BOX, at(2), short)))
+    )
+    thread.start()
+    for _ in range(200):  # until the first deliverer's POST has arrived
+        if receiver.posted:
+            break
+        threading.Event().wait(0.01)
+    assert receiver.posted
+    late = at(2) + dt.timedelta(seconds=1.2)  # past the first claim's lease
+    second = asyncio.run(deliver_due(engine, BOX, late, short))
+    thread.join(timeout=10)
+    assert (first[0].sent, second.sent) == (1, 0)
+    assert len(receiver.posted) == 1
+    assert statuses(engine) == [("sent", 1, None)]
+
+
+def test_the_lease_of_a_send_outlasts_the_senders_limit() -> None:
+    """A send is cut off at SESSION_TIMEOUTS timeouts; its lease is longer."""
+    from smp.model.alerts import Channel, ChannelKind
+    from smp.services.alerts.senders import SESSION_TIMEOUTS
+
+    for kind in ChannelKind:
+        channel = Channel(1, "c", kind, "low", {"timeout_s": 60.0}, START)
+        assert delivery.send_lease(channel) > dt.timedelta(
+            seconds=60.0 * SESSION_TIMEOUTS
+        )
+
+
+def test_an_smtp_session_slow_at_every_step_is_cut_off_at_its_limit(
+    engine: Engine,
+    new_integration: Integration,
+    mailbox: tuple[SmtpHandler, int],
+) -> None:
+    """Each reply inside the 0.5 s timeout, five recipients past the session's
+    1.5 s limit: the send fails in one line, so it never outlives its claim."""
+    handler, port = mailbox
+    add_channel(
+        engine,
+        "mail",
+        kind="email",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        sender="smp@example.com",
+        recipients=tuple(f"r{n}@example.com" for n in range(5)),
+        timeout_s=0.5,
+    )
+    add_finding(
+        engine, new_integration, severity="high", subject="w@example.com", opened=at(1)
+    )
+    handler.rcpt_delay_s = 0.4
+    try:
+        slow = round_at(engine, at(2))
+    finally:
+        handler.rcpt_delay_s = 0.0
+    error = f"SMTP server 127.0.0.1:{port} did not finish within 1.5 s"
+    assert slow.errors == [f"mail: {error}"]
+    assert handler.received == []
+    assert round_at(engine, at(3)).sent == 1

@@ -4,6 +4,7 @@ POST and answers as told (a status, or a hang past the sender's timeout)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,9 @@ class SmtpHandler:
     received: list[Mail] = field(default_factory=list)
     # A reply for RCPT TO, e.g. "550 5.7.1 relaying denied": refuse every mail.
     refuse_with: str | None = None
+    # Seconds before each RCPT reply: a server slow at every step, each reply
+    # inside the sender's timeout, the whole session not.
+    rcpt_delay_s: float = 0.0
 
     async def handle_RCPT(
         self,
@@ -44,6 +48,8 @@ class SmtpHandler:
     ) -> str:
         if self.refuse_with:
             return self.refuse_with
+        if self.rcpt_delay_s:
+            await asyncio.sleep(self.rcpt_delay_s)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -307,6 +307,18 @@ def claim(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def renew(session: Session, ids: Sequence[int], token: str, until: dt.datetime) -> int:
+    """Extend the claim on `ids` still held with `token` to `until`; how many.
+
+    Called right before each send with the send's worst case: a second server
+    cannot take the rows over while the first is still sending them."""
+    result = session.execute(
+        update(Delivery).where(_mine(ids, token)).values(claimed_until=until),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def backing_off(session: Session, channel_id: int, now: dt.datetime) -> bool:
     """True while the channel's earliest retry after a failure is still ahead:
     the channel was down at its last try and its backoff has not passed."""

@@ -23,7 +23,12 @@ from sqlalchemy.orm import Session
 
 from smp.model.alerts import AlertItem, Channel, RetryPlan, Timing
 from smp.services.alerts.messages import Batch
-from smp.services.alerts.senders import DeliveryFailed, send
+from smp.services.alerts.senders import (
+    DeliveryFailed,
+    channel_timeout,
+    send,
+    session_limit_s,
+)
 from smp.storage import MasterKeyError, SecretBox, read_session
 from smp.storage import alerts as store
 from smp.storage.secrets import channel_mismatch
@@ -31,9 +36,12 @@ from smp.storage.secrets import channel_mismatch
 log = logging.getLogger(__name__)
 
 DEFAULT_DIGEST_HOUR = 8
-# Longer than any send can take (the longest timeout is 60 s, SMTP has a few
-# round trips): a claim is only taken over when its holder surely died.
+# A claim's first lease: from the claim to the first send's renewal, a few
+# database round trips. Before each send the claim is renewed for the send's
+# worst case plus SEND_MARGIN (`send_lease`): a claim is only taken over when
+# its holder surely died, however slow the channel.
 CLAIM_LEASE = dt.timedelta(minutes=5)
+SEND_MARGIN = dt.timedelta(seconds=30)
 # Immediate alerts claimed per channel and round; a digest lists up to this.
 IMMEDIATE_BATCH = 20
 DIGEST_LIMIT = 500
@@ -41,6 +49,13 @@ DIGEST_LIMIT = 500
 # round, whose `now` is fresh. So a claim's `now` is at most this plus one
 # send old, well inside the lease, and a webhook's timestamp stays recent.
 ROUND_BUDGET_S = 60.0
+
+
+def send_lease(channel: Channel) -> dt.timedelta:
+    """Longer than one send over `channel` can take: the senders cut a send off
+    at `session_limit_s` of the channel's timeout, plus a margin for the
+    database writes around it and clocks that drift a little between servers."""
+    return dt.timedelta(seconds=session_limit_s(channel_timeout(channel))) + SEND_MARGIN
 
 
 class AlertSettingError(ValueError):
@@ -231,9 +246,31 @@ class _ChannelRound:
             with Session(self.engine) as session, session.begin():
                 store.release(session, [row.delivery_id for row in rows], token)
 
+    def clock(self) -> dt.datetime:
+        """The round's `now` moved on by the time the round has taken."""
+        return self.now + dt.timedelta(seconds=time.monotonic() - self.started)
+
+    def _renew(self, ids: list[int], token: str) -> bool:
+        """Hold the claim for this send's worst case; False if it was lost."""
+        until = self.clock() + send_lease(self.channel)
+        with Session(self.engine) as session, session.begin():
+            held = store.renew(session, ids, token, until)
+            if held == len(ids):
+                return True
+            # Taken over (this process stalled past the lease): the new holder
+            # sends them; give back the rest untried.
+            store.release(session, ids, token)
+        log.warning(
+            "alert channel %s: a claim expired before its send", self.channel.name
+        )
+        return False
+
     async def _send(self, batch: Batch, rows: list[store.Claimed], token: str) -> bool:
         ids = [row.delivery_id for row in rows]
         attempts = max(row.attempts for row in rows) + 1
+        if not self._renew(ids, token):
+            self.failed = True
+            return False
         try:
             await send(self.channel, self.secret, batch)
         except DeliveryFailed as error:

@@ -10,6 +10,7 @@ is a `DeliveryFailed` whose message never holds a URL path or a password.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.policy
 import hashlib
 import hmac
@@ -19,6 +20,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -37,10 +39,23 @@ EVENT_HEADER = "X-SMP-Event-Id"
 # Headers folded only past RFC 5322's hard limit: a long subject folded right
 # after "Subject:" reads back with a leading space in some clients.
 MAIL_POLICY = email.policy.default.clone(max_line_length=998)
+# A channel's timeout bounds each wait (connect, TLS, one reply); a whole send
+# is cut off at this many timeouts, however many round trips it has. So a
+# send's worst case is known and a delivery claim can be held longer than it.
+SESSION_TIMEOUTS = 3
 
 
 class DeliveryFailed(Exception):
     """A send that did not go through; the message is one line for people."""
+
+
+def session_limit_s(timeout: float) -> float:
+    """The longest one send over a channel with `timeout` can take."""
+    return SESSION_TIMEOUTS * timeout
+
+
+def channel_timeout(channel: Channel) -> float:
+    return float(channel.settings.get("timeout_s", 10.0))
 
 
 def _tls() -> ssl.SSLContext:
@@ -86,7 +101,7 @@ async def send(channel: Channel, secret: dict[str, str], batch: Batch) -> None:
 
 
 async def _send(channel: Channel, secret: dict[str, str], batch: Batch) -> None:
-    timeout = float(channel.settings.get("timeout_s", 10.0))
+    timeout = channel_timeout(channel)
     if channel.kind is ChannelKind.EMAIL:
         message = email_message(channel, batch)
         await asyncio.to_thread(
@@ -134,8 +149,17 @@ def send_email(
     host, port = settings["host"], int(settings["port"])
     where = f"{host}:{port}"
     context = _tls()
+    # smtplib's timeout is per reply: a server answering each command just in
+    # time (or many recipients) could stretch a session past any claim. The
+    # watchdog shuts the socket at the session's limit; the blocked call fails.
+    opened: list[smtplib.SMTP] = []
+    cut = threading.Event()
+    watchdog = threading.Timer(session_limit_s(timeout), _cut_off, (opened, cut))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+            opened.append(smtp)
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
                 raise DeliveryFailed(
@@ -183,9 +207,25 @@ def send_email(
         reply = _smtp_reply(error.smtp_code, error.smtp_error)
         raise DeliveryFailed(f"SMTP server {where} answered {reply}") from None
     except (smtplib.SMTPException, ssl.SSLError, OSError) as error:
+        if cut.is_set():
+            raise DeliveryFailed(
+                f"SMTP server {where} did not finish within "
+                f"{session_limit_s(timeout):g} s"
+            ) from None
         raise DeliveryFailed(
             f"SMTP server {where}: {_one_line(str(error)) or type(error).__name__}"
         ) from None
+    finally:
+        watchdog.cancel()
+
+
+def _cut_off(opened: list[smtplib.SMTP], cut: threading.Event) -> None:
+    cut.set()
+    sock = opened[0].sock if opened else None  # connecting: bounded by timeout
+    if sock is not None:
+        # Already closed: the session ended by itself.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _smtp_reply(code: int, text: bytes | str) -> str:
@@ -208,15 +248,19 @@ async def post(url: str, body: bytes, headers: dict[str, str], wait_s: float) ->
     except BadNetworkSetting as error:
         raise DeliveryFailed(str(error)) from None
     try:
-        async with httpx.AsyncClient(
-            verify=_tls(),
-            proxy=httpx.Proxy(proxy) if proxy else None,
-            trust_env=False,
-            timeout=wait_s,
-            follow_redirects=False,
-        ) as client:
+        # httpx's timeout is per phase; the whole POST is cut off at the limit.
+        async with (
+            asyncio.timeout(session_limit_s(wait_s)),
+            httpx.AsyncClient(
+                verify=_tls(),
+                proxy=httpx.Proxy(proxy) if proxy else None,
+                trust_env=False,
+                timeout=wait_s,
+                follow_redirects=False,
+            ) as client,
+        ):
             answer = await client.post(url, content=body, headers=headers)
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):
         raise DeliveryFailed(f"{host} did not answer within {wait_s:g} s") from None
     except httpx.ConnectError as error:
         raise DeliveryFailed(f"cannot connect to {host}: {_why(error)}") from None
