@@ -200,11 +200,16 @@ def queue_new_findings(
         )
     postgres = session.get_bind().dialect.name == "postgresql"
     insert = postgresql.insert if postgres else sqlite.insert
-    statement = insert(Delivery).on_conflict_do_nothing(
-        index_elements=["channel_id", "finding_id", "episode"]
+    # RETURNING lists only the rows this call inserted: another server that
+    # queued the same episodes between the SELECT above and this INSERT made
+    # them, and they count there, not twice.
+    statement = (
+        insert(Delivery)
+        .on_conflict_do_nothing(index_elements=["channel_id", "finding_id", "episode"])
+        .returning(Delivery.id)
     )
-    session.execute(statement, rows)
-    return requeued + len(rows)
+    inserted = session.execute(statement, rows).all()
+    return requeued + len(inserted)
 
 
 def _requeue_reopened(
