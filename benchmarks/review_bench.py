@@ -1,0 +1,129 @@
+"""Benchmark: an access review of 200 integrations' 200,000 accounts (issue N:
+creation <= 10 s, a bulk decision over 100,000 items <= 10 s, peak RSS <= 300 MB).
+
+The world is the people benchmark's (benchmarks/people_bench.py: its accounts
+and HR file, classified by a real import). The first half of the integrations
+is named to the SMP user `bench` as reviewer, so the filter `reviewer=bench`
+selects exactly half the items for one bulk decision.
+
+The campaign is timed in a fresh process, so its peak RSS is the campaign's
+own and not the world builder's:
+
+* create: `smp reviews create` over every integration (the frozen snapshot);
+* decide: `keep` for `reviewer=bench` (one UPDATE);
+* export: the evidence pack (added beside these steps in STEP).
+
+    .venv/bin/python benchmarks/review_bench.py [--people 50000]
+        [--integrations 200] [--databases sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from smp.services.people_import import import_people
+from smp.storage import make_engine
+from smp.storage.tables import IntegrationRow
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import on_each_database
+from people_bench import directory, fill
+
+CREATE_LIMIT_S = DECIDE_LIMIT_S = 10.0
+RSS_LIMIT_MB = 300
+
+# Run in its own process: the figures of the campaign alone.
+STEP = """
+import datetime as dt, json, resource, sys, time
+from smp.model.reviews import ReviewerRule
+from smp.services import reviews
+from smp.services.reviews import Actor
+from smp.storage import make_engine
+
+engine = make_engine(sys.argv[1])
+admin = Actor("bench", True, "benchmark")
+now = dt.datetime.now(dt.UTC)
+names = list(reviews.integration_names(engine).values())
+started = time.perf_counter()
+campaign = reviews.create_campaign(
+    engine, name="Bench review", integrations=names, due=None,
+    rule=ReviewerRule.OWNER, actor=admin, now=now)
+created_s = time.perf_counter() - started
+started = time.perf_counter()
+decided = reviews.decide(
+    engine, campaign.id, admin, "keep", expression="reviewer=bench", now=now)
+decide_s = time.perf_counter() - started
+# The evidence pack's export is timed here (issue N: <= 30 s).
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"items": campaign.items, "create_s": round(created_s, 2),
+                  "decided": decided, "decide_s": round(decide_s, 2),
+                  "peak_rss_mb": round(peak_mb)}))
+"""
+
+
+def _owners(url: str, integrations: int) -> None:
+    """The first half of the integrations reviewed by `bench`."""
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(IntegrationRow)
+            .where(IntegrationRow.id <= integrations // 2)
+            .values(review_owner="bench")
+        )
+    engine.dispose()
+
+
+def measure(url: str, options: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(5)
+    data, _, terminated = directory(options.people, rng)
+    fill(url, options.people, options.integrations, terminated)
+    engine = make_engine(url)
+    import_people(engine, data, filename="hr.csv", now=dt.datetime.now(dt.UTC))
+    engine.dispose()
+    _owners(url, options.integrations)
+    done = subprocess.run(
+        [sys.executable, "-c", STEP, url], check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["within_limit"] = (
+        result["create_s"] <= CREATE_LIMIT_S
+        and result["decide_s"] <= DECIDE_LIMIT_S
+        and result["peak_rss_mb"] <= RSS_LIMIT_MB
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--people", type=int, default=50_000)
+    parser.add_argument("--integrations", type=int, default=200)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "SMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    options = parser.parse_args()
+    results: dict[str, Any] = {"people": options.people}
+    results.update(
+        on_each_database(
+            options.databases, options.postgres_url, lambda url: measure(url, options)
+        )
+    )
+    print(json.dumps({"benchmark": "reviews", **results}))
+
+
+if __name__ == "__main__":
+    main()
