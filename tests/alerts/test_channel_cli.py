@@ -17,6 +17,7 @@ from tests.support.alert_receivers import (
     HttpReceiver,
     SmtpHandler,
     Tls,
+    high_finding,
     smtp_server,
 )
 from tests.support.people_cli import use_database
@@ -300,22 +301,7 @@ def open_high_finding(engine: Engine, integration: Integration) -> None:
     opened = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     with Session(engine) as session, session.begin():
         session.execute(delete(FindingRow))
-        session.add(
-            FindingRow(
-                integration_id=integration.id,
-                rule="external_admin",
-                subject_key="x@example.org",
-                subject_label="x@example.org",
-                severity="high",
-                status="open",
-                title="External admin: x@example.org",
-                evidence={"email": "x@example.org"},
-                first_seen=opened,
-                last_seen=opened,
-                episode_opened_at=opened,
-                status_changed_at=opened,
-            )
-        )
+        session.add(high_finding(integration.id, opened))
 
 
 def test_alerts_send_runs_one_round_for_setups_without_a_server(

@@ -5,6 +5,7 @@ POST and answers as told (a status, or a hang past the sender's timeout)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from tests.support.ports import free_port
+
+from smp.storage.tables import FindingRow
 
 
 @dataclass
@@ -183,3 +186,21 @@ def http_receiver() -> Iterator[HttpReceiver]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def high_finding(integration_id: int, opened: dt.datetime) -> FindingRow:
+    """An open high finding (sent at once) about x@example.org, opened at `opened`."""
+    return FindingRow(
+        integration_id=integration_id,
+        rule="external_admin",
+        subject_key="x@example.org",
+        subject_label="x@example.org",
+        severity="high",
+        status="open",
+        title="External admin: x@example.org",
+        evidence={"email": "x@example.org"},
+        first_seen=opened,
+        last_seen=opened,
+        episode_opened_at=opened,
+        status_changed_at=opened,
+    )

@@ -25,6 +25,7 @@ from smp.api.problems import (
     problem_responses,
 )
 from smp.api.routes import (
+    alert_channels,
     api_keys,
     data,
     exports,
@@ -50,7 +51,7 @@ CookieAuth = Callable[[Request], User | None]
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=problem_responses(400, 401, 422))
     modules = (integrations, service_accounts, data, runs, exports, users, people)
-    for module in (*modules, api_keys, findings):
+    for module in (*modules, api_keys, findings, alert_channels):
         router.include_router(module.router)
     return router
 

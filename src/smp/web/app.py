@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from smp.web import (
     pages_account,
+    pages_alert_settings,
     pages_api_keys,
     pages_auth,
     pages_dashboard,
@@ -99,6 +100,7 @@ def install_web(app: FastAPI) -> None:
         pages_people,
         pages_api_keys,
         pages_findings,
+        pages_alert_settings,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
