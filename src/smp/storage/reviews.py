@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, and_, func, insert, select, update
+from sqlalchemy import Engine, Table, and_, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -263,6 +263,30 @@ def create_campaign(
     return row.id
 
 
+def _columns(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "item_id"}
+
+
+def _new_ids(session: Session, count: int) -> list[int]:
+    """`count` unused item ids in ascending order.
+
+    PostgreSQL: from the table's sequence. SQLite: after the largest id; the
+    transaction holds SQLite's one write lock (BEGIN IMMEDIATE), so no other
+    writer takes them meanwhile.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('review_items', 'id'))"
+                " FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        ).all()
+        return sorted(ids)
+    last = session.scalar(select(func.max(ITEMS.c.id))) or 0
+    return list(range(last + 1, last + 1 + count))
+
+
 def _freeze(
     session: Session,
     campaign_id: int,
@@ -274,15 +298,16 @@ def _freeze(
 ) -> Iterator[dict[str, Any]]:
     """Insert the items page by page; yield each one's frozen fields with its id."""
     after, done = 0, 0
-    insert_items = insert(ITEMS).returning(ITEMS.c.id, sort_by_parameter_order=True)
     while page := _source_page(session, integration_ids, after):
         after = page[-1][0]
         findings = _open_findings(session, {(r[1], r[3]) for r in page})
         rows = [_item(r, campaign_id, rule, owners, users, findings) for r in page]
-        ids = session.scalars(insert_items, rows).all()
-        for item_id, item in zip(ids, rows, strict=True):
-            item["item_id"] = item_id
-            yield item
+        for item_id, item in zip(_new_ids(session, len(rows)), rows, strict=True):
+            item["id"] = item["item_id"] = item_id
+        # Ids chosen beforehand: a plain executemany is many times faster on
+        # psycopg than INSERT … RETURNING over thousands of rows.
+        session.execute(insert(ITEMS), [_columns(item) for item in rows])
+        yield from rows
         done += len(rows)
         if progress is not None:
             progress(done)
