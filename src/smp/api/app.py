@@ -32,6 +32,7 @@ from smp.api.routes import (
     findings,
     integrations,
     people,
+    reviews,
     runs,
     service_accounts,
     users,
@@ -51,7 +52,7 @@ CookieAuth = Callable[[Request], User | None]
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=problem_responses(400, 401, 422))
     modules = (integrations, service_accounts, data, runs, exports, users, people)
-    for module in (*modules, api_keys, findings, alert_channels):
+    for module in (*modules, api_keys, findings, alert_channels, reviews):
         router.include_router(module.router)
     return router
 
