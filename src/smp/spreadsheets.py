@@ -23,8 +23,9 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from os import PathLike
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from openpyxl.cell import WriteOnlyCell
@@ -70,21 +71,39 @@ def csv_text(rows: Rows) -> str:
 
 def xlsx_bytes(sheets: Mapping[str, Rows]) -> bytes:
     """A workbook with one sheet per table; every text is a string cell."""
+    tables = [(name, columns(rows), rows) for name, rows in sheets.items()]
+    out = io.BytesIO()
+    write_xlsx(out, [(n, names, _values(rows, names)) for n, names, rows in tables])
+    return out.getvalue()
+
+
+def _values(rows: Rows, names: Sequence[str]) -> Iterable[list[object]]:
+    return ([row.get(name) for name in names] for row in rows)
+
+
+def write_xlsx(
+    target: str | PathLike[str] | IO[bytes],
+    sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]],
+) -> None:
+    """A workbook written to `target`, one sheet per (name, header, rows).
+
+    Rows are consumed one at a time (openpyxl's write-only mode keeps each
+    sheet in a temporary file), so a caller can stream a 200,000-row table
+    from the database without holding it in memory. Every text is a string
+    cell, as in `xlsx_bytes`.
+    """
     from openpyxl import Workbook  # imported when needed: it slows every start
 
     cell = _xlsx_cell_maker()  # once, not once per cell of a large export
     book = Workbook(write_only=True)
-    for name, rows in sheets.items():
+    for name, header, rows in sheets:
         sheet = book.create_sheet(_SHEET_NAME_FORBIDDEN.sub("-", name)[:31])
-        names = columns(rows)
-        sheet.append([cell(sheet, name) for name in names])
-        for row in rows:
-            sheet.append([cell(sheet, row.get(name)) for name in names])
-    if not sheets:  # a workbook needs a sheet to open at all
+        sheet.append([cell(sheet, title) for title in header])
+        for values in rows:
+            sheet.append([cell(sheet, value) for value in values])
+    if not book.worksheets:  # a workbook needs a sheet to open at all
         book.create_sheet("empty")
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    book.save(target)
 
 
 def _csv_cell(value: object) -> object:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress, TextColumn
 
+from smp.cli import reviews_evidence_cmd
 from smp.cli.opening import (
     EXIT_BAD_INPUT,
     console,
@@ -24,6 +25,7 @@ from smp.cli.opening import (
 )
 from smp.cli.views import data_table
 from smp.model.reviews import Campaign, Decision, ReviewerRule, ReviewItem
+from smp.model.rules_reviews import remediation_steps
 from smp.services import reviews
 from smp.services.findings import COMMAND_LINE
 from smp.services.reviews import Actor
@@ -96,6 +98,11 @@ def item_json(item: ReviewItem, names: dict[int, str]) -> dict[str, Any]:
         "decided_by": item.decided_by,
         "decided_at": None if item.decided_at is None else item.decided_at.isoformat(),
         "remediation": item.remediation.value,
+        # What to change in SendGrid for a revoke or modify decision.
+        "remediation_steps": list(remediation_steps(item)),
+        "remediation_verified_at": None
+        if item.remediation_verified_at is None
+        else item.remediation_verified_at.isoformat(),
     }
 
 
@@ -320,3 +327,6 @@ def owner(
             now=runtime.context.now(),
         )
     _say(f"{integration}: reviewed by {named or 'the admins'}")
+
+
+reviews_evidence_cmd.register(reviews_app)  # export, verify
