@@ -30,6 +30,8 @@ from smp.model.rules_access import (
     no_allowlist,
 )
 from smp.simulator import Account, World, generate_world, load_world
+from smp.simulator.faults import FaultRule
+from smp.storage.findings import evaluate_findings
 from smp.storage.tables import FindingRow
 from smp.sync.engine import run_sync
 
@@ -118,6 +120,67 @@ async def test_a_sync_finds_what_the_world_implies_and_resolves_what_changed(
         **dict.fromkeys(expected - after, "resolved"),
         **dict.fromkeys(after, "open"),
     }
+
+
+async def test_a_never_synced_integration_has_no_access_findings(
+    engine: Engine,
+) -> None:
+    """Its key holds every scope, yet nothing was read: no "no IP allowlist"."""
+    setup: Setup = wire_up(_world(), engine)
+    iid = await connect_world(setup, "never synced", ("full",))
+    evaluate_findings(engine, now=setup.context.now(), integration_ids=[iid])
+    assert _findings(engine, iid) == {}
+
+
+async def test_reads_that_failed_make_no_access_findings(engine: Engine) -> None:
+    """The allowlist refused (403, as a key without the scope), SSO and the
+    access attempts answering 500: none of their rules fires."""
+    world = _world()
+    world.accounts[0].ip_allowlist = []  # were it read, "no allowlist" is due
+    setup: Setup = wire_up(world, engine)
+    iid = await connect_world(setup, "reads failed", ("full",))
+    setup.sim.add_fault(
+        FaultRule(kind="status", status=403, path="/v3/access_settings/whitelist*")
+    )
+    for path in ("/v3/sso/*", "/v3/access_settings/activity*"):
+        setup.sim.add_fault(FaultRule(kind="status", status=500, path=path))
+    report = await run_sync(setup.engine, setup.box, iid, setup.context)
+    failed = {n for n, r in report.capabilities.items() if r.outcome == "failed"}
+    assert {"sso", "ip_allowlist", "access_activity"} <= failed
+    assert _findings(engine, iid) == {}
+    # Read at last: the findings come.
+    setup.sim.clear_faults()
+    await run_sync(setup.engine, setup.box, iid, setup.context)
+    assert set(_findings(engine, iid)) == _expected(
+        setup.world.accounts[0], setup.context.now()
+    )
+
+
+async def test_a_plan_without_sso_any_more_resolves_its_sso_findings(
+    engine: Engine,
+) -> None:
+    """Downgraded to a free plan, SendGrid refuses SSO: the SSO rows an
+    earlier sync stored are stale, and their findings resolve."""
+    setup: Setup = wire_up(_world(), engine)
+    iid = await connect_world(setup, "downgraded", ("full",))
+    await run_sync(setup.engine, setup.box, iid, setup.context)
+    sso = {
+        key: status
+        for key, status in _findings(engine, iid).items()
+        if key[0] in ("admin_without_sso", "sso_certificate_expiring")
+    }
+    assert set(sso.values()) == {"open"}
+    assert {rule for rule, _ in sso} == {
+        "admin_without_sso",
+        "sso_certificate_expiring",
+    }
+    world = load_world(setup.world.to_json())
+    world.accounts[0].type = "free"
+    setup.sim.replace_world(world)
+    report = await run_sync(setup.engine, setup.box, iid, setup.context)
+    assert report.capabilities["sso"].outcome == "unavailable"
+    after = _findings(engine, iid)
+    assert {key: after[key] for key in sso} == dict.fromkeys(sso, "resolved")
 
 
 # --- each rule on facts written by hand ------------------------------------------

@@ -1,7 +1,9 @@
 """Rules over SSO, the IP allowlist and access attempts (issue M).
 
-Each fact is None for an integration no key can read it for: the rule then
-cannot tell, and leaves that integration's findings as they are.
+Each fact is None for an integration whose latest sync run did not read it
+(never synced, no key with the scope, a failed read): the rule then cannot
+tell, and leaves that integration's findings as they are
+(smp.storage.access_facts).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class AccessAddress:
 
 SSO_SETUP: Fact[SsoSetup | None] = Fact("sso_setup")
 PRIVILEGED_MEMBERS: Fact[Sequence[PrivilegedMember]] = Fact("privileged_members")
-# None: no key reads the allowlist; else its number of rules.
+# None: the latest sync did not read the allowlist; else its number of rules.
 ALLOWLIST_RULES: Fact[int | None] = Fact("allowlist_rules")
 ACCESS_ADDRESSES: Fact[Sequence[AccessAddress] | None] = Fact("access_addresses")
 

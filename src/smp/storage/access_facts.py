@@ -1,9 +1,14 @@
 """Loaders of the SSO and IP-access facts (smp.model.rules_access), one bulk
 query each over every integration in scope (docs/findings.md).
 
-"Readable" is decided by the keys: an integration none of whose live keys
-has the capability gets no value, so its default (None) makes the rule
-leave its findings as they are.
+"Read" is decided by the integration's latest finished sync run: only when
+it read the capability ("ok" in `sync_runs.capabilities`) do the stored rows
+say how the account is. An integration never synced, or whose latest run
+could not read it (no key with the scope, a fault), gets no value, so its
+default (None) makes the rule leave its findings as they are: a key holding
+the scope is not data read. SSO that the plan no longer has ("unavailable":
+SendGrid refused a key holding the scope) is SSO off, whatever rows an
+earlier run stored, so its findings resolve.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from smp.model import Outcome
 from smp.model.rules_access import (
     AccessAddress,
     PrivilegedMember,
@@ -24,9 +30,9 @@ from smp.storage.tables import (
     AccessAttemptRow,
     IpAllowlistRow,
     MemberRow,
-    ServiceAccountRow,
     SsoCertificateRow,
     SsoIntegrationRow,
+    SyncRunRow,
 )
 from smp.vocabulary import Capability
 
@@ -34,19 +40,35 @@ if TYPE_CHECKING:
     from smp.storage.finding_facts import Loaded, Scope
 
 
-def _reading(session: Session, scope: Scope, capability: Capability) -> set[int]:
-    """The integrations with a live key that has `capability`."""
-    k = ServiceAccountRow
-    rows = session.execute(
-        select(k.integration_id, k.capabilities).where(
-            scope.where(k.integration_id), k.removed_at.is_(None)
-        )
+def _last_outcomes(
+    session: Session, scope: Scope, capability: Capability
+) -> dict[int, str | None]:
+    """Integration -> the outcome of `capability` in its latest finished run."""
+    r = SyncRunRow
+    latest = (
+        select(func.max(r.id))
+        .where(scope.where(r.integration_id), r.finished_at.is_not(None))
+        .group_by(r.integration_id)
     )
-    return {iid for iid, capabilities in rows if capability in (capabilities or ())}
+    rows = session.execute(
+        select(r.integration_id, r.capabilities).where(r.id.in_(latest))
+    )
+    return {
+        iid: (capabilities or {}).get(capability, {}).get("outcome")
+        for iid, capabilities in rows
+    }
+
+
+def _read(session: Session, scope: Scope, capability: Capability) -> set[int]:
+    """The integrations whose latest run read `capability`."""
+    outcomes = _last_outcomes(session, scope, capability)
+    return {iid for iid, outcome in outcomes.items() if outcome == Outcome.OK}
 
 
 def sso_setup(session: Session, scope: Scope) -> Loaded:
-    readable = _reading(session, scope, Capability.SSO)
+    outcomes = _last_outcomes(session, scope, Capability.SSO)
+    readable = {iid for iid, o in outcomes.items() if o == Outcome.OK}
+    lacking = {iid for iid, o in outcomes.items() if o == Outcome.UNAVAILABLE}
     enabled: dict[int, bool] = dict.fromkeys(readable, False)
     names: dict[tuple[int, str], tuple[str | None, bool]] = {}
     s = SsoIntegrationRow
@@ -68,7 +90,10 @@ def sso_setup(session: Session, scope: Scope) -> Loaded:
         if iid in readable:
             name, on = names.get((iid, sso_id), (None, False))
             certs[iid].append(SsoCertificateFact(sso_id, name, on, cert_id, not_after))
-    return {iid: SsoSetup(enabled[iid], tuple(certs[iid])) for iid in readable}
+    found = {iid: SsoSetup(enabled[iid], tuple(certs[iid])) for iid in readable}
+    # The plan has no SSO (any more): rows from before the downgrade are stale.
+    found.update(dict.fromkeys(lacking, SsoSetup(False, ())))
+    return found
 
 
 def privileged_members(session: Session, scope: Scope) -> Loaded:
@@ -90,7 +115,7 @@ def privileged_members(session: Session, scope: Scope) -> Loaded:
 
 
 def allowlist_rules(session: Session, scope: Scope) -> Loaded:
-    counts = dict.fromkeys(_reading(session, scope, Capability.IP_ALLOWLIST), 0)
+    counts = dict.fromkeys(_read(session, scope, Capability.IP_ALLOWLIST), 0)
     a = IpAllowlistRow
     for (iid,) in session.execute(
         select(a.integration_id).where(scope.where(a.integration_id))
@@ -102,7 +127,7 @@ def allowlist_rules(session: Session, scope: Scope) -> Loaded:
 
 def access_addresses(session: Session, scope: Scope) -> Loaded:
     found: dict[int, list[AccessAddress]] = {
-        iid: [] for iid in _reading(session, scope, Capability.ACCESS_ACTIVITY)
+        iid: [] for iid in _read(session, scope, Capability.ACCESS_ACTIVITY)
     }
     a = AccessAttemptRow
     rows = session.execute(
