@@ -12,8 +12,8 @@ import datetime as dt
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
+from smp.cli.list_default import ListByDefault
 from smp.cli.opening import (
     EXIT_BAD_INPUT,
     console,
@@ -32,23 +32,11 @@ IdArg = Annotated[str, typer.Argument(help="The finding's id (from `smp findings
 Reason = Annotated[
     str, typer.Option("--reason", help="Why: kept with the finding's history.")
 ]
-HELP = ("--help", "-h")
 COLUMNS = ["id", "integration", "severity", "status", "title", "first_seen"]
 
 
-class _ListByDefault(TyperGroup):
-    """`smp findings acme --json` is `smp findings list acme --json`."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        # Typer's own click types its Context: any context is passed on as is.
-        first = args[0] if args else None
-        if first is None or (first not in self.commands and first not in HELP):
-            args = ["list", *args]
-        return super().parse_args(ctx, args)
-
-
 findings_app = typer.Typer(
-    cls=_ListByDefault,
+    cls=ListByDefault,
     help="What needs action in each integration: list findings, accept or snooze them.",
     no_args_is_help=False,
 )

@@ -10,6 +10,7 @@ from rich.markup import escape
 from smp.cli import (
     alerts_cmd,
     api_keys_cmd,
+    audit_cmd,
     connect_cmd,
     data_cmd,
     demo_cmd,
@@ -19,6 +20,7 @@ from smp.cli import (
     integrations_cmd,
     keys_cmd,
     people_cmd,
+    reviews_cmd,
     serve_cmd,
     simulator_cmd,
     sync_cmd,
@@ -42,6 +44,8 @@ app.add_typer(people_cmd.people_app, name="people")
 app.add_typer(simulator_cmd.app, name="simulator")
 app.add_typer(alerts_cmd.alerts_app, name="alerts")
 app.add_typer(findings_cmd.findings_app, name="findings")
+app.add_typer(audit_cmd.audit_app, name="audit")
+app.add_typer(reviews_cmd.reviews_app, name="reviews")
 demo_cmd.register(app)
 doctor_cmd.register(app)
 sync_cmd.register(app)

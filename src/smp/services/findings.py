@@ -32,6 +32,7 @@ from smp.model.findings import (
 )
 from smp.model.rules_registry import BY_ID, RULES
 from smp.sendgrid.keys import contains_key
+from smp.services.audit import Actor, cli_actor, record
 from smp.services.input_rules import KEY_IN_TEXT, MAX_ID
 from smp.services.refusals import Refused, refusing
 from smp.storage import finding_queries as queries
@@ -175,6 +176,7 @@ def _decide(
     actor: str,
     now: dt.datetime,
     until: dt.datetime | None = None,
+    audit_as: Actor | None = None,
 ) -> FindingDetail:
     number = _finding_id(finding_id)
     cleaned = _reason(reason)
@@ -196,15 +198,36 @@ def _decide(
             now=now,
             snoozed_until=until,
         )
+        details = {"reason": cleaned, **({"until": until} if until else {})}
+        action = f"finding.{'snooze' if until else 'accept'}"
+        record(session, _by(actor, audit_as), action, f"finding {number}", details)
     return finding_detail(engine, number)
 
 
+def _by(actor: str, audit_as: Actor | None) -> Actor:
+    return audit_as or (
+        cli_actor() if actor == COMMAND_LINE else Actor(actor, "unknown")
+    )
+
+
 def accept_finding(
-    engine: Engine, finding_id: str | int, *, reason: str, actor: str, now: dt.datetime
+    engine: Engine,
+    finding_id: str | int,
+    *,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+    audit_as: Actor | None = None,
 ) -> FindingDetail:
     """Accepted while its condition holds (docs/findings.md)."""
     return _decide(
-        engine, finding_id, FindingStatus.ACCEPTED, reason=reason, actor=actor, now=now
+        engine,
+        finding_id,
+        FindingStatus.ACCEPTED,
+        reason=reason,
+        actor=actor,
+        now=now,
+        audit_as=audit_as,
     )
 
 
@@ -216,6 +239,7 @@ def snooze_finding(
     until: dt.date | dt.datetime,
     actor: str,
     now: dt.datetime,
+    audit_as: Actor | None = None,
 ) -> FindingDetail:
     """Snoozed until `until` (a date: 00:00 UTC), which must be in the future."""
     end = snooze_end(until)
@@ -234,6 +258,7 @@ def snooze_finding(
         actor=actor,
         now=now,
         until=end,
+        audit_as=audit_as,
     )
 
 
@@ -259,6 +284,7 @@ def set_threshold(
     integration: str | None,
     actor: str,
     now: dt.datetime,
+    audit_as: Actor | None = None,
 ) -> None:
     """Set (or with None clear) a threshold globally or for one integration.
     Takes effect at the next evaluation."""
@@ -282,6 +308,9 @@ def set_threshold(
             actor=actor,
             now=now,
         )
+        details = {"value": value, "integration": integration}
+        by = _by(actor, audit_as)
+        record(session, by, "threshold.set", f"{rule}.{name}", details)
 
 
 def list_thresholds(engine: Engine) -> list[ThresholdView]:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from smp.model import Integration
+from smp.services.audit import Actor, record
 from smp.services.input_rules import MAX_ID
 from smp.services.refusals import Refused, refusing
 from smp.storage import (
@@ -83,10 +84,20 @@ def find(engine: Engine, name_or_id: str | int) -> Integration:
         return get_integration(session, name_or_id)
 
 
-def rename(engine: Engine, integration_id: int, new_name: str) -> Integration:
+def rename(
+    engine: Engine,
+    integration_id: int,
+    new_name: str,
+    *,
+    audit_as: Actor | None = None,
+) -> Integration:
     """Give an integration another name; its data and keys stay."""
     with refusing(name_field="name"), Session(engine) as session, session.begin():
-        return rename_integration(session, integration_id, new_name)
+        before = get_integration(session, integration_id).name
+        renamed = rename_integration(session, integration_id, new_name)
+        details = {"from": before, "to": renamed.name}
+        record(session, audit_as, "integration.rename", renamed.name, details)
+        return renamed
 
 
 def footprint(engine: Engine, integration_id: int) -> str:
@@ -95,7 +106,11 @@ def footprint(engine: Engine, integration_id: int) -> str:
         return integration_footprint(session, integration_id).describe()
 
 
-def delete(engine: Engine, integration_id: int) -> None:
+def delete(
+    engine: Engine, integration_id: int, *, audit_as: Actor | None = None
+) -> None:
     """Delete an integration with its keys and everything collected for it."""
     with refusing(), Session(engine) as session, session.begin():
+        name = get_integration(session, integration_id).name
         delete_integration(session, integration_id)
+        record(session, audit_as, "integration.delete", name, {"id": integration_id})

@@ -29,6 +29,7 @@ from smp.sendgrid import (
     SendGridError,
     diagnose,
 )
+from smp.services.audit import Actor, record
 from smp.services.input_rules import MAX_ID
 from smp.services.key_rules import (
     AccountAlreadyConnected,
@@ -211,6 +212,7 @@ async def connect(
     base_url: str | None = None,
     billing_confirmed_by: str | None = None,
     sync_interval_s: int | None = None,
+    audit_as: Actor | None = None,
 ) -> tuple[Integration, list[StoredKey]]:
     """Create an integration with its first keys; all or nothing.
 
@@ -230,6 +232,9 @@ async def connect(
         )
         if sync_interval_s is not None:
             integration = set_sync_interval(session, integration.id, sync_interval_s)
+        keys_shown = [_key_details(sa) for sa in stored]
+        details = {"region": region, "keys": keys_shown}
+        record(session, audit_as, "integration.connect", integration.name, details)
     return integration, [
         StoredKey(sa, c.report) for sa, c in zip(stored, checked, strict=True)
     ]
@@ -243,6 +248,7 @@ async def add_key(
     context: SyncContext,
     *,
     billing_confirmed_by: str | None = None,
+    audit_as: Actor | None = None,
 ) -> StoredKey:
     """Add one more key, of any kind, to an existing integration (by name or id)."""
     with refusing(), Session(engine) as session:
@@ -255,6 +261,8 @@ async def add_key(
         _, (stored,) = _store(
             session, box, integration, [checked], billing_confirmed_by
         )
+        details = _key_details(stored)
+        record(session, audit_as, "key.add", integration.name, details)
     return StoredKey(stored, checked.report)
 
 
@@ -267,8 +275,17 @@ def find_key(
         return integration, find_service_account(session, integration.id, label_or_key)
 
 
+def _key_details(key: ServiceAccount) -> dict[str, str]:
+    """A key as the audit trail shows it: never more of the secret than its id."""
+    return {"key": key.display_key, "label": key.label, "kind": str(key.kind)}
+
+
 def remove_key(
-    engine: Engine, sa_id: int, *, integration_id: int | None = None
+    engine: Engine,
+    sa_id: int,
+    *,
+    integration_id: int | None = None,
+    audit_as: Actor | None = None,
 ) -> ServiceAccount:
     """Stop using a key; what it collected is kept, shown as from a removed key.
 
@@ -281,4 +298,7 @@ def remove_key(
         found = get_service_account(session, sa_id)
         if integration_id is not None and found.integration_id != integration_id:
             raise absent
-        return remove_service_account(session, sa_id, dt.datetime.now(dt.UTC))
+        removed = remove_service_account(session, sa_id, dt.datetime.now(dt.UTC))
+        owner = get_integration(session, removed.integration_id).name
+        record(session, audit_as, "key.remove", owner, _key_details(removed))
+        return removed

@@ -34,6 +34,7 @@ from smp.model.people import (
     domain_key,
     email_key,
 )
+from smp.services.audit import Actor, named, record
 from smp.services.directory_effects import claims_changed, directory_changed
 from smp.services.input_rules import MAX_ID
 from smp.services.refusals import Refused, refusing
@@ -282,21 +283,29 @@ def list_domains(engine: Engine) -> tuple[CompanyDomain, ...]:
         return tuple(links.list_domains(session))
 
 
-def add_domain(engine: Engine, domain: str, *, now: dt.datetime) -> DomainChange:
+def add_domain(
+    engine: Engine, domain: str, *, now: dt.datetime, audit_as: Actor | None = None
+) -> DomainChange:
     """Name a company domain: its accounts with no person become unknown_internal."""
     key = _domain(domain)
     with Session(engine) as session, session.begin():
         added = links.add_domain(session, key, now)
+        if added:
+            record(session, audit_as, "company_domain.add", key)
     if added:
         directory_changed(engine, now=now)
     return DomainChange(key, added)
 
 
-def remove_domain(engine: Engine, domain: str, *, now: dt.datetime) -> DomainChange:
+def remove_domain(
+    engine: Engine, domain: str, *, now: dt.datetime, audit_as: Actor | None = None
+) -> DomainChange:
     """Forget a company domain (Refused not_found when it is not one)."""
     key = domain_key(domain)
     with Session(engine) as session, session.begin():
         removed = links.remove_domain(session, key)
+        if removed:
+            record(session, audit_as, "company_domain.remove", key)
     if not removed:
         raise Refused(
             f"{key!r} is not a company domain", kind="not_found", field="domain"
@@ -312,6 +321,7 @@ def link_account(
     *,
     actor: str | None,
     now: dt.datetime,
+    audit_as: Actor | None = None,
 ) -> LinkChange:
     """Link an account e-mail to a person; it wins over matching by e-mail.
 
@@ -325,6 +335,8 @@ def link_account(
             raise Refused(f"no person {person_id}", kind="not_found", field="person_id")
         before = links.get_link(session, given)
         links.save_link(session, given, person_id, created_by=actor, now=now)
+        by = named(actor, audit_as)
+        record(session, by, "account_link.add", given, {"person_id": person_id})
     # Only this e-mail's accounts can change: the link is all that moved.
     claims_changed(engine, [email_key(given)], now=now)
     with read_session(engine) as session:
@@ -333,7 +345,9 @@ def link_account(
     return LinkChange(given, person_id, accounts, previous)
 
 
-def unlink_account(engine: Engine, email: str, *, now: dt.datetime) -> LinkChange:
+def unlink_account(
+    engine: Engine, email: str, *, now: dt.datetime, audit_as: Actor | None = None
+) -> LinkChange:
     """Remove an e-mail's manual link (Refused not_found when it has none);
     its accounts are matched by e-mail again."""
     given = email.strip()
@@ -343,6 +357,8 @@ def unlink_account(engine: Engine, email: str, *, now: dt.datetime) -> LinkChang
             raise Refused(
                 f"{given!r} is not linked to anyone", kind="not_found", field="email"
             )
+        gone = {"person_id": before.person_id}
+        record(session, audit_as, "account_link.remove", before.email, gone)
     claims_changed(engine, [email_key(given)], now=now)
     return LinkChange(before.email, before.person_id, 0, before.person_id)
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from smp.sendgrid.keys import contains_key
+from smp.services.audit import Actor, named, record
 from smp.services.input_rules import KEY_IN_TEXT, MAX_ID, PRINTABLE
 from smp.services.refusals import Refused
 from smp.storage.scim_tokens import (
@@ -46,12 +47,20 @@ def clean_label(label: str) -> str:
 
 
 def new_scim_token(
-    engine: Engine, label: str, *, created_by: str | None, now: dt.datetime
+    engine: Engine,
+    label: str,
+    *,
+    created_by: str | None,
+    now: dt.datetime,
+    audit_as: Actor | None = None,
 ) -> tuple[ScimToken, str]:
     """A new SCIM token: (its record, the token, to show once)."""
     cleaned = clean_label(label)
     with Session(engine) as session, session.begin():
-        return create_scim_token(session, cleaned, created_by=created_by, now=now)
+        made = create_scim_token(session, cleaned, created_by=created_by, now=now)
+        by = named(created_by, audit_as)
+        record(session, by, "scim_token.create", cleaned, {"token_id": made[0].id})
+        return made
 
 
 def scim_tokens(engine: Engine) -> list[ScimToken]:
@@ -60,11 +69,14 @@ def scim_tokens(engine: Engine) -> list[ScimToken]:
         return list_scim_tokens(session)
 
 
-def revoke(engine: Engine, token_id: int) -> None:
+def revoke(engine: Engine, token_id: int, *, audit_as: Actor | None = None) -> None:
     """Revoke a SCIM token: its provider's next request gets 401."""
     found = False
     if 0 < token_id <= MAX_ID:
         with Session(engine) as session, session.begin():
             found = revoke_scim_token(session, token_id)
+            if found:
+                target = f"SCIM token {token_id}"
+                record(session, audit_as, "scim_token.revoke", target)
     if not found:
         raise Refused(f"no SCIM token has the id {token_id}", kind="not_found")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from smp.services import refusals, user_admin
+from smp.services import audit, refusals, user_admin
 from smp.services.users import time_zones
 from smp.storage import read_session
 from smp.storage.users import list_api_tokens
@@ -71,19 +71,30 @@ def add_token(
         cleaned = clean_text(label, "A label", max_length=100)
     except ValueError as error:
         return _page(request, who, pages, status=422, error=str(error))
-    record, raw = user_admin.new_token(who.state.engine, who.user.name, cleaned)
+    record, raw = user_admin.new_token(
+        who.state.engine,
+        who.user.name,
+        cleaned,
+        audit_as=audit.request_actor(who.user.name, request),
+    )
     return _page(request, who, pages, status=201, new_token=raw, new_id=record.id)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(
     token_id: int,
+    request: Request,
     who: SignedInUser,
     csrf_token: FormText = "",
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     try:
-        user_admin.revoke_token(who.state.engine, who.user.name, token_id)
+        user_admin.revoke_token(
+            who.state.engine,
+            who.user.name,
+            token_id,
+            audit_as=audit.request_actor(who.user.name, request),
+        )
     except refusals.Refused:
         raise Refused(404, "You have no such token.") from None
     return RedirectResponse("/account", status_code=303)

@@ -11,10 +11,12 @@ import math
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from smp.model.users import name_key
 from smp.runtime.server_state import app_state
+from smp.services import audit
 from smp.services.users import check_login, upgraded_hash
 from smp.storage.logins import login_succeeded, start_login_attempt
 from smp.storage.users import (
@@ -113,15 +115,18 @@ def login(
         )
         found = find_login(session, username) if plausible else None
     if isinstance(attempt, dt.timedelta):
+        _failed(state.engine, client, name, "too many failed sign-ins")
         return _refused(request, pages, shown, attempt)
     # The check and any rehash take most of a second: outside any transaction.
     if not check_login(found, password) or found is None:
+        _failed(state.engine, client, name, "wrong user name or password")
         return _login_page(
             request, pages, status=401, username=shown, error=WRONG_LOGIN
         )
     new_hash = upgraded_hash(found, password)
     with Session(state.engine) as session, session.begin():
         login_succeeded(session, name, client, attempt)
+        audit.record(session, audit.Actor(found.user.name, client), "login", name)
         if new_hash:
             replace_password_hash(session, found, new_hash)
         purge_expired_sessions(session, now=now)
@@ -139,11 +144,20 @@ def login(
     return response
 
 
+def _failed(engine: Engine, client: str, name: str, why: str) -> None:
+    """A failed sign-in in the audit trail: nobody is signed in, so no actor."""
+    with Session(engine) as session, session.begin():
+        by = audit.Actor(None, client)
+        audit.record(session, by, "login.failed", name, {"reason": why})
+
+
 @router.post("/logout")
 def logout(request: Request, who: SignedInUser, csrf_token: FormText = "") -> Response:
     check_csrf(who.csrf, csrf_token)
     with Session(who.state.engine) as session, session.begin():
         end_web_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        by = audit.request_actor(who.user.name, request)
+        audit.record(session, by, "logout", who.user.name)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

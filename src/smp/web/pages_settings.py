@@ -10,8 +10,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from smp.model import Integration
+from smp.services import audit, onboarding, refusals
 from smp.services import integrations as integration_cases
-from smp.services import onboarding, refusals
 from smp.services.onboarding import NewKey, StoredKey, add_key
 from smp.storage import (
     list_service_accounts,
@@ -105,6 +105,7 @@ async def add_service_account(
             ),
             who.state.context,
             billing_confirmed_by=confirmed_by(who, billing_account_confirmed),
+            audit_as=audit.request_actor(who.user.name, request),
         )
     except ValueError as problem:
         error = str(problem)
@@ -134,7 +135,10 @@ def remove_key(
     who, integration = change.who, change.integration
     try:
         key = onboarding.remove_key(
-            who.state.engine, sa_id, integration_id=integration.id
+            who.state.engine,
+            sa_id,
+            integration_id=integration.id,
+            audit_as=audit.request_actor(who.user.name, request),
         )
     except refusals.Refused:
         raise Refused(404, "There is no such service account.") from None
@@ -157,7 +161,10 @@ def rename(
     who, integration = change.who, change.integration
     try:
         renamed = integration_cases.rename(
-            who.state.engine, integration.id, clean_text(name, "The new name")
+            who.state.engine,
+            integration.id,
+            clean_text(name, "The new name"),
+            audit_as=audit.request_actor(who.user.name, request),
         )
     except (ValueError, refusals.Refused) as error:  # a taken name included
         return settings_page(
@@ -202,7 +209,11 @@ def delete(
             409, "A sync of this integration is running; delete it when it ends."
         )
     what = _what_goes(who, integration)
-    integration_cases.delete(who.state.engine, integration.id)
+    integration_cases.delete(
+        who.state.engine,
+        integration.id,
+        audit_as=audit.request_actor(who.user.name, request),
+    )
     return redirect_saying(
         "/integrations",
         request,

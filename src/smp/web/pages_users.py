@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from smp.model.users import UserRole, name_key
-from smp.services import refusals, user_admin
+from smp.services import audit, refusals, user_admin
 from smp.storage import read_session
 from smp.storage.users import list_users
 from smp.web.deps import PagesDep
@@ -53,7 +53,13 @@ def add_user(
     if role not in ("admin", "viewer"):
         raise Refused(422, "A role is admin or viewer.")
     try:
-        added = user_admin.add_user(who.state.engine, name, password, UserRole(role))
+        added = user_admin.add_user(
+            who.state.engine,
+            name,
+            password,
+            UserRole(role),
+            audit_as=audit.request_actor(who.user.name, request),
+        )
     except refusals.Refused as error:
         return _page(request, who, pages, status=422, error=str(error))
     return redirect_saying(
@@ -75,7 +81,12 @@ def remove_user(
     check_csrf(who.csrf, csrf_token)
     require_admin(who)
     try:
-        user_admin.remove_user(who.state.engine, _known_name(name), by=who.user.name)
+        user_admin.remove_user(
+            who.state.engine,
+            _known_name(name),
+            by=who.user.name,
+            audit_as=audit.request_actor(who.user.name, request),
+        )
     except refusals.Refused as error:
         return _refused(request, who, pages, error)
     return redirect_saying(
@@ -115,7 +126,12 @@ def change_role(
     if role not in ("admin", "viewer"):
         raise Refused(422, "A role is admin or viewer.")
     try:
-        user_admin.change_role(who.state.engine, _known_name(name), UserRole(role))
+        user_admin.change_role(
+            who.state.engine,
+            _known_name(name),
+            UserRole(role),
+            audit_as=audit.request_actor(who.user.name, request),
+        )
     except refusals.Refused as error:
         return _refused(request, who, pages, error)
     # Someone who gave up their own admin role can no longer see /users.
@@ -136,7 +152,11 @@ def reset_password(
     check_csrf(who.csrf, csrf_token)
     require_admin(who)
     try:
-        password = user_admin.reset_password(who.state.engine, _known_name(name))
+        password = user_admin.reset_password(
+            who.state.engine,
+            _known_name(name),
+            audit_as=audit.request_actor(who.user.name, request),
+        )
     except refusals.Refused as error:
         return _refused(request, who, pages, error)
     return _page(request, who, pages, reset_name=name, reset_password=password)

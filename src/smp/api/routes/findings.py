@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query
 
+from smp.api.acting import Acting
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.finding_schemas import (
     AcceptIn,
@@ -114,7 +115,7 @@ def finding(finding_id: IdPath, state: State, _user: CurrentUser) -> FindingDeta
     responses=problem_responses(403, 404, 409),
 )
 def accept(
-    finding_id: IdPath, body: AcceptIn, state: State, user: AdminUser
+    finding_id: IdPath, body: AcceptIn, state: State, user: AdminUser, by: Acting
 ) -> FindingDetailOut:
     """Accepted while its condition holds; when it ends the finding resolves,
     and if it returns it opens again (409: it is resolved already)."""
@@ -126,6 +127,7 @@ def accept(
                 reason=body.reason,
                 actor=user.name,
                 now=state.context.now(),
+                audit_as=by,
             )
         )
     )
@@ -138,7 +140,7 @@ def accept(
     responses=problem_responses(403, 404, 409),
 )
 def snooze(
-    finding_id: IdPath, body: SnoozeIn, state: State, user: AdminUser
+    finding_id: IdPath, body: SnoozeIn, state: State, user: AdminUser, by: Acting
 ) -> FindingDetailOut:
     """`until` must be in the future; from 00:00 UTC that day the finding is
     open again if its condition still holds."""
@@ -151,6 +153,7 @@ def snooze(
                 until=body.until,
                 actor=user.name,
                 now=state.context.now(),
+                audit_as=by,
             )
         )
     )
@@ -189,6 +192,7 @@ def set_threshold(
     body: ThresholdIn,
     state: State,
     user: AdminUser,
+    by: Acting,
 ) -> list[ThresholdOut]:
     """Applies from the next evaluation (a sync, or `smp findings evaluate`).
     A value outside the threshold's range is refused (422)."""
@@ -203,6 +207,7 @@ def set_threshold(
             else str(body.integration_id),
             actor=user.name,
             now=state.context.now(),
+            audit_as=by,
         )
     )
     return thresholds(state, user)

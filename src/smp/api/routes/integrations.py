@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
+from smp.api.acting import Acting
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.convert import integration_out, key_check, service_account_out
 from smp.api.params import IntegrationPath, Limit, Offset, find_integration
@@ -60,7 +61,7 @@ def list_all(
     responses=problem_responses(403, 409),
 )
 async def create(
-    body: IntegrationCreate, state: State, user: AdminUser
+    body: IntegrationCreate, state: State, user: AdminUser, by: Acting
 ) -> IntegrationCreated:
     """Create an integration; every key is checked against SendGrid before storing.
 
@@ -81,6 +82,7 @@ async def create(
                 f"{user.name} (API)" if body.billing_account_confirmed else None
             ),
             sync_interval_s=body.sync_interval_s,
+            audit_as=by,
         )
     except Refused as error:
         raise problem(error) from None
@@ -121,6 +123,7 @@ def update(
     body: IntegrationUpdate,
     state: State,
     _user: AdminUser,
+    by: Acting,
 ) -> IntegrationOut:
     """Rename (`name`) and/or set the sync interval in seconds (`sync_interval_s`;
     null returns to the server's default). Fields left out stay as they are.
@@ -130,7 +133,7 @@ def update(
         find_integration(session, integration_id)
     if body.name is not None:
         try:
-            integrations.rename(state.engine, integration_id, body.name)
+            integrations.rename(state.engine, integration_id, body.name, audit_as=by)
         except Refused as error:
             raise problem(error) from None
     with Session(state.engine) as session, session.begin():
@@ -149,7 +152,9 @@ def update(
     response_class=Response,
     responses=problem_responses(403, 404, 409),
 )
-def delete(integration_id: IntegrationPath, state: State, _user: AdminUser) -> Response:
+def delete(
+    integration_id: IntegrationPath, state: State, _user: AdminUser, by: Acting
+) -> Response:
     """Delete an integration with its keys and everything collected for it.
 
     This cannot be undone. Refused (409) while a sync of it is running.
@@ -159,7 +164,7 @@ def delete(integration_id: IntegrationPath, state: State, _user: AdminUser) -> R
     with read_session(state.engine) as session:
         find_integration(session, integration_id)
     try:
-        integrations.delete(state.engine, integration_id)
+        integrations.delete(state.engine, integration_id, audit_as=by)
     except Refused as error:
         raise problem(error) from None
     return Response(status_code=204)

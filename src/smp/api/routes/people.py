@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Query, Response
 
+from smp.api.acting import Acting
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.params import IdPath, Limit, Offset, Search
 from smp.api.people_schemas import (
@@ -143,10 +144,14 @@ def domains(
     response_model=DomainChangeOut,
     responses=problem_responses(403),
 )
-def add_domain(body: DomainIn, state: State, _user: AdminUser) -> DomainChangeOut:
+def add_domain(
+    body: DomainIn, state: State, _user: AdminUser, by: Acting
+) -> DomainChangeOut:
     """Adding a listed domain again changes nothing (`changed` false)."""
     now = state.context.now()
-    change = _answer(lambda: people.add_domain(state.engine, body.domain, now=now))
+    change = _answer(
+        lambda: people.add_domain(state.engine, body.domain, now=now, audit_as=by)
+    )
     return DomainChangeOut(domain=change.domain, changed=change.changed)
 
 
@@ -157,9 +162,13 @@ def add_domain(body: DomainIn, state: State, _user: AdminUser) -> DomainChangeOu
     response_class=Response,
     responses=problem_responses(403, 404),
 )
-def remove_domain(domain: DomainPath, state: State, _user: AdminUser) -> Response:
+def remove_domain(
+    domain: DomainPath, state: State, _user: AdminUser, by: Acting
+) -> Response:
     now = state.context.now()
-    return _no_content(lambda: people.remove_domain(state.engine, domain, now=now))
+    return _no_content(
+        lambda: people.remove_domain(state.engine, domain, now=now, audit_as=by)
+    )
 
 
 @router.post(
@@ -168,7 +177,7 @@ def remove_domain(domain: DomainPath, state: State, _user: AdminUser) -> Respons
     response_model=LinkOut,
     responses=problem_responses(403, 404),
 )
-def link(body: LinkIn, state: State, user: AdminUser) -> LinkOut:
+def link(body: LinkIn, state: State, user: AdminUser, by: Acting) -> LinkOut:
     """A manual link wins over matching by e-mail; it replaces the e-mail's
     previous link. Any person may be linked, gone ones too (their accounts
     are then leavers); an e-mail no account has yet waits for a sync."""
@@ -179,6 +188,7 @@ def link(body: LinkIn, state: State, user: AdminUser) -> LinkOut:
             body.person_id,
             actor=user.name,
             now=state.context.now(),
+            audit_as=by,
         )
     )
     return LinkOut(
@@ -196,7 +206,9 @@ def link(body: LinkIn, state: State, user: AdminUser) -> LinkOut:
     response_class=Response,
     responses=problem_responses(403, 404),
 )
-def unlink(email: EmailPath, state: State, _user: AdminUser) -> Response:
+def unlink(email: EmailPath, state: State, _user: AdminUser, by: Acting) -> Response:
     """Its accounts are matched by e-mail again."""
     now = state.context.now()
-    return _no_content(lambda: people.unlink_account(state.engine, email, now=now))
+    return _no_content(
+        lambda: people.unlink_account(state.engine, email, now=now, audit_as=by)
+    )

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from smp.api.acting import Acting
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.convert import key_check, service_account_out
 from smp.api.params import IdPath, IntegrationParam, Limit, Offset, find_integration
@@ -69,7 +70,7 @@ def list_all(
     responses=problem_responses(403, 404, 409),
 )
 async def create(
-    body: ServiceAccountCreate, state: State, user: AdminUser
+    body: ServiceAccountCreate, state: State, user: AdminUser, by: Acting
 ) -> CheckedServiceAccount:
     """Check a key against SendGrid, store it if usable, and report its capabilities.
 
@@ -88,6 +89,7 @@ async def create(
             billing_confirmed_by=(
                 f"{user.name} (API)" if body.billing_account_confirmed else None
             ),
+            audit_as=by,
         )
     except Refused as error:
         raise problem(error) from None
@@ -116,10 +118,12 @@ def read(
     response_class=Response,
     responses=problem_responses(403, 404),
 )
-def remove(service_account_id: IdPath, state: State, _user: AdminUser) -> Response:
+def remove(
+    service_account_id: IdPath, state: State, _user: AdminUser, by: Acting
+) -> Response:
     """Stop using a key; what it collected is kept, shown as from a removed key."""
     try:
-        remove_key(state.engine, service_account_id)
+        remove_key(state.engine, service_account_id, audit_as=by)
     except Refused as error:
         raise problem(error) from None
     return Response(status_code=204)

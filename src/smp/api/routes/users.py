@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from smp.api.acting import Acting
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.params import Limit, Offset
 from smp.api.problems import ApiProblem, problem_responses
@@ -24,6 +25,7 @@ from smp.api.schemas import (
 )
 from smp.model.users import ApiToken, User, UserRole
 from smp.services import user_admin
+from smp.services.audit import Actor
 from smp.services.input_rules import PRINTABLE
 from smp.services.refusals import Refused
 from smp.storage import read_session
@@ -53,9 +55,9 @@ def token_info(token: ApiToken) -> TokenInfo:
     )
 
 
-def _new_token(state: State, name: str, label: str) -> TokenOut:
+def _new_token(state: State, name: str, label: str, by: Actor) -> TokenOut:
     try:
-        record, raw = user_admin.new_token(state.engine, name, label)
+        record, raw = user_admin.new_token(state.engine, name, label, audit_as=by)
     except Refused as error:
         raise problem(error) from None
     return TokenOut(token=raw, label=record.label, id=record.id)
@@ -93,9 +95,11 @@ def my_tokens(state: State, user: CurrentUser) -> list[TokenInfo]:
     response_model=TokenOut,
     summary="Create an API token for yourself",
 )
-def add_my_token(body: TokenCreate, state: State, user: CurrentUser) -> TokenOut:
+def add_my_token(
+    body: TokenCreate, state: State, user: CurrentUser, by: Acting
+) -> TokenOut:
     """The token is in this answer only; SMP keeps just its hash."""
-    return _new_token(state, user.name, body.label)
+    return _new_token(state, user.name, body.label, by)
 
 
 @router.delete(
@@ -106,10 +110,10 @@ def add_my_token(body: TokenCreate, state: State, user: CurrentUser) -> TokenOut
     summary="Revoke one of your API tokens",
 )
 def revoke_my_token(
-    token_id: Annotated[Id, Path()], state: State, user: CurrentUser
+    token_id: Annotated[Id, Path()], state: State, user: CurrentUser, by: Acting
 ) -> Response:
     try:
-        user_admin.revoke_token(state.engine, user.name, token_id)
+        user_admin.revoke_token(state.engine, user.name, token_id, audit_as=by)
     except Refused:
         raise ApiProblem(404, f"you have no token {token_id}") from None
     return Response(status_code=204)
@@ -132,11 +136,11 @@ def users(
     responses=problem_responses(409),
     summary="Add an SMP user",
 )
-def add(body: UserCreate, state: State, _user: AdminUser) -> UserOut:
+def add(body: UserCreate, state: State, _user: AdminUser, by: Acting) -> UserOut:
     password = body.password.get_secret_value()
     try:
         created = user_admin.add_user(
-            state.engine, body.name, password, UserRole(body.role)
+            state.engine, body.name, password, UserRole(body.role), audit_as=by
         )
     except Refused as error:
         raise problem(error) from None
@@ -150,11 +154,13 @@ def add(body: UserCreate, state: State, _user: AdminUser) -> UserOut:
     summary="Change a user's role",
 )
 def change_role(
-    name: UserName, body: RoleChange, state: State, _user: AdminUser
+    name: UserName, body: RoleChange, state: State, _user: AdminUser, by: Acting
 ) -> UserOut:
     """The last admin cannot be made a viewer."""
     try:
-        changed = user_admin.change_role(state.engine, name, UserRole(body.role))
+        changed = user_admin.change_role(
+            state.engine, name, UserRole(body.role), audit_as=by
+        )
     except Refused as error:
         raise problem(error) from None
     return user_out(changed)
@@ -166,10 +172,12 @@ def change_role(
     responses=problem_responses(404),
     summary="Reset a user's password to a generated one",
 )
-def reset_password(name: UserName, state: State, _user: AdminUser) -> PasswordReset:
+def reset_password(
+    name: UserName, state: State, _user: AdminUser, by: Acting
+) -> PasswordReset:
     """The new password is in this answer only; the user's sessions and tokens end."""
     try:
-        password = user_admin.reset_password(state.engine, name)
+        password = user_admin.reset_password(state.engine, name, audit_as=by)
     except Refused as error:
         raise problem(error) from None
     return PasswordReset(name=name, password=password)
@@ -182,9 +190,9 @@ def reset_password(name: UserName, state: State, _user: AdminUser) -> PasswordRe
     responses=problem_responses(404, 409),
     summary="Remove a user with their tokens and sessions",
 )
-def remove(name: UserName, state: State, user: AdminUser) -> Response:
+def remove(name: UserName, state: State, user: AdminUser, by: Acting) -> Response:
     try:
-        user_admin.remove_user(state.engine, name, by=user.name)
+        user_admin.remove_user(state.engine, name, by=user.name, audit_as=by)
     except Refused as error:
         raise problem(error) from None
     return Response(status_code=204)
@@ -197,6 +205,6 @@ def remove(name: UserName, state: State, user: AdminUser) -> Response:
     responses=problem_responses(404),
     summary="Create an API token for a user",
 )
-def token(name: UserName, state: State, _user: AdminUser) -> TokenOut:
+def token(name: UserName, state: State, _user: AdminUser, by: Acting) -> TokenOut:
     """A new bearer token for a user, shown once (only its hash is stored)."""
-    return _new_token(state, name, "api")
+    return _new_token(state, name, "api", by)

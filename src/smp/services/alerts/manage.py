@@ -19,6 +19,7 @@ from smp.services.alerts.channels import (
 )
 from smp.services.alerts.messages import Batch
 from smp.services.alerts.senders import send
+from smp.services.audit import Actor, named, record
 from smp.services.refusals import refusing
 from smp.storage import SecretBox, read_session
 from smp.storage import alerts as store
@@ -40,6 +41,7 @@ def add_channel(
     *,
     created_by: str | None,
     now: dt.datetime,
+    audit_as: Actor | None = None,
 ) -> tuple[Channel, CheckedChannel]:
     """Check and store a channel; its secrets encrypted. Refused on bad input."""
     name = check_name(name)
@@ -55,6 +57,9 @@ def add_channel(
             created_by=created_by,
             now=now,
         )
+        shown = {"kind": str(channel.kind), "min_severity": channel.min_severity}
+        by = named(created_by, audit_as)
+        record(session, by, "alert_channel.add", channel.name, shown)
     return channel, checked
 
 
@@ -78,9 +83,13 @@ def find_channel(engine: Engine, name: str) -> Channel:
         return store.get_channel(session, name)[0]
 
 
-def remove_channel(engine: Engine, channel: Channel) -> None:
+def remove_channel(
+    engine: Engine, channel: Channel, *, audit_as: Actor | None = None
+) -> None:
     with Session(engine) as session, session.begin():
         store.delete_channel(session, channel.id)
+        shown = {"kind": str(channel.kind)}
+        record(session, audit_as, "alert_channel.remove", channel.name, shown)
 
 
 async def test_channel(
