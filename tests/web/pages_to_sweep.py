@@ -49,6 +49,8 @@ PAGES: tuple[Swept, ...] = (
     Swept("accounts", "/accounts"),
     Swept("findings", "/findings"),
     Swept("findings-filtered", "/findings?integration={id}&status=any&severity=high"),
+    Swept("alert-channels", "/settings/alerts", (ADMIN,)),
+    Swept("thresholds", "/settings/thresholds", (ADMIN,)),
     Swept("not-found", "/integrations/987654", status=404),
     Swept("forbidden", "/users", (VIEWER,), status=403),
 )
@@ -150,6 +152,23 @@ def accept_refused(page: Page, base: str, id_: int, keys: dict[str, str]) -> str
     return submit(page, "Accept")
 
 
+def add_channel(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/settings/alerts")
+    page.locator("#ch-name").fill("Security team")
+    page.locator("#ch-kind").select_option("slack")
+    page.locator("#ch-url").fill("https://hooks.slack.example/services/T0/B0/x")
+    return submit(page, "Add channel")
+
+
+def add_channel_refused(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/settings/alerts")
+    page.locator("#ch-name").fill("Mailbox")
+    page.locator("#ch-kind").select_option("email")
+    page.locator("#ch-smtp_host").fill("smtp.example.com")
+    page.locator("#ch-sender").fill("not an address")
+    return submit(page, "Add channel")
+
+
 FLOWS: tuple[Flow, ...] = (
     Flow("integrate-refused", ADMIN, integrate_refused),
     Flow("settings-key-added", ADMIN, add_billing_key),
@@ -161,4 +180,6 @@ FLOWS: tuple[Flow, ...] = (
     Flow("finding", ADMIN, open_finding),
     Flow("finding", VIEWER, open_finding),
     Flow("finding-accept-refused", ADMIN, accept_refused),
+    Flow("alert-channel-added", ADMIN, add_channel),
+    Flow("alert-channel-refused", ADMIN, add_channel_refused),
 )
