@@ -141,6 +141,7 @@ async def test_a_sync_stores_what_the_world_holds(
     )
     got = [(m.month, m.jobs, m.segments, m.addresses_up_to) for m in months]
     assert got == expected_months(account)
+    assert all(m.jobs_not_read == 0 for m in months)  # each job's details read
     assert sum(m.jobs for m in months) == len(account.validation_jobs) > 0
 
 

@@ -45,12 +45,13 @@ def test_a_job_counts_in_the_utc_month_it_started(day: dt.date) -> None:
         ),
     ]
     got = [
-        (m.month, m.jobs, m.segments, m.addresses_up_to)
+        (m.month, m.jobs, m.segments, m.jobs_not_read, m.addresses_up_to, m.summary)
         for m in validation_months(jobs)
     ]
     assert got == [
-        (previous, 1, 3, 4_500),
-        (first, 4, 5 + 7 + 11, 23 * 1_500),
+        (previous, 1, 3, 0, 4_500, "3 segments, up to 4,500 addresses"),
+        # The job not read leaves the month without a bound: "at least".
+        (first, 4, 5 + 7 + 11, 1, None, "at least 23 segments; 1 job not read"),
     ]
 
 

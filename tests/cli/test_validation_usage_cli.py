@@ -10,14 +10,17 @@ import datetime as dt
 import json
 from collections import Counter
 
+from sqlalchemy.orm import Session
 from tests.support.app import Server, asgi_client, connect_and_sync
 from tests.support.simulator import forget_world, new_key
 from tests.support.web import sign_in, web_client
 from typer.testing import CliRunner
 
 from smp.cli.main import app
+from smp.model.access import ValidationJob
 from smp.services.onboarding import add_key
 from smp.simulator import Account
+from smp.storage.access import save_validation_jobs
 from smp.sync.engine import run_sync
 
 
@@ -29,8 +32,10 @@ def expected_months(account: Account) -> list[dict[str, object]]:
         jobs[started.strftime("%Y-%m")] += 1
         segments[started.strftime("%Y-%m")] += job.get("segments", 0)
     return [
-        {"month": m, "jobs": jobs[m], "segments": segments[m],
-         "addresses_up_to": segments[m] * 1500}
+        {"month": m, "jobs": jobs[m], "segments": segments[m], "jobs_not_read": 0,
+         "addresses_up_to": segments[m] * 1500,
+         "summary": f"{segments[m]:,} segments, up to {segments[m] * 1500:,} "
+                    "addresses"}
         for m in sorted(jobs)
     ]  # fmt: skip
 
@@ -111,3 +116,38 @@ def test_usage_shows_validation_per_month_and_what_sendgrid_does_not_give(
             f'<td class="num">up to {month["addresses_up_to"]:,}</td></tr>'
         ) in page
     assert "single validations are not available from SendGrid" in page
+
+    # A job listed whose details SMP never read: its month says so, no bound.
+    latest = months[-1]
+    started = dt.datetime.strptime(latest["month"], "%Y-%m").replace(tzinfo=dt.UTC)
+    with Session(setup.engine) as session, session.begin():
+        save_validation_jobs(
+            session,
+            iid,
+            [ValidationJob("job-not-read", "Processing", started_at=started)],
+            source_sa_id=None,
+            now=started,
+        )
+    incomplete = {
+        **latest,
+        "jobs": latest["jobs"] + 1,
+        "jobs_not_read": 1,
+        "addresses_up_to": None,
+        "summary": f"at least {latest['segments']:,} segments; 1 job not read",
+    }
+    assert _api(server, iid)["months"][-1] == incomplete
+    assert json.loads(_usage(str(iid), "--json"))["validation"]["months"][-1] == (
+        incomplete
+    )
+    text = " ".join(_usage(str(iid)).split())
+    assert f"up to {latest['addresses_up_to']:,}" not in text
+    assert (
+        f"{latest['month']}: at least {latest['segments']:,} segments; 1 job not "
+        "read, so no upper bound of addresses."
+    ) in text
+    assert (
+        f'<tr data-testid="validation-incomplete"><td>{latest["month"]}</td>'
+        f'<td class="num">{latest["jobs"] + 1:,}</td>'
+        f'<td class="num">at least {latest["segments"]:,}</td>'
+        '<td class="num">unknown: 1 job not read</td></tr>'
+    ) in _dashboard(server, iid)

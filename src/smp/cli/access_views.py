@@ -23,12 +23,24 @@ def render_validation(data: dict[str, Any]) -> None:
     )
     for column in ("month", "jobs", "segments", "addresses"):
         table.add_column(column, justify="left" if column == "month" else "right")
+    incomplete = []
     for month in data["months"]:
+        # A job not read: its segments are missing, so no bound holds.
+        bound = month["addresses_up_to"]
+        if bound is None:
+            incomplete.append(month)
         table.add_row(
             month["month"],
             f"{month['jobs']:,}",
-            f"{month['segments']:,}",
-            f"up to {month['addresses_up_to']:,}",
+            f"{month['segments']:,}"
+            if bound is not None
+            else f"≥ {month['segments']:,}",
+            f"up to {bound:,}" if bound is not None else "unknown",
         )
     console.print(table)
+    for month in incomplete:
+        console.print(
+            f"{month['month']}: {month['summary']}, so no upper bound of addresses.",
+            highlight=False,
+        )
     console.print(f"Addresses: {data['note']}.")

@@ -77,31 +77,55 @@ class ValidationMonth:
 
     month: dt.date  # the month's first day
     jobs: int
-    segments: int
+    segments: int  # of the jobs whose details were read
+    # Jobs whose segments SMP has not read (details never fetched or not given
+    # yet): their segments are missing from `segments`, so no bound holds.
+    jobs_not_read: int = 0
 
     @property
-    def addresses_up_to(self) -> int:
-        """An upper bound: the last segment of a job may hold fewer addresses."""
-        return self.segments * ADDRESSES_PER_SEGMENT
+    def complete(self) -> bool:
+        return self.jobs_not_read == 0
+
+    @property
+    def addresses_up_to(self) -> int | None:
+        """An upper bound: the last segment of a job may hold fewer addresses.
+        None when a job was not read: any bound would be wrong."""
+        return self.segments * ADDRESSES_PER_SEGMENT if self.complete else None
+
+    @property
+    def summary(self) -> str:
+        """The month in one line, e.g. `at least 13 segments; 2 jobs not read`."""
+        if self.addresses_up_to is not None:
+            return (
+                f"{self.segments:,} segments, up to {self.addresses_up_to:,} addresses"
+            )
+        jobs = "job" if self.jobs_not_read == 1 else "jobs"
+        return (
+            f"at least {self.segments:,} segments; {self.jobs_not_read:,} {jobs} "
+            "not read"
+        )
 
 
 def validation_months(jobs: Iterable[ValidationJob]) -> list[ValidationMonth]:
     """Jobs and segments per month of their start, oldest month first.
 
     A job's month is that of `started_at` in UTC, as SendGrid stamps it; a job
-    with no start time belongs to no month. A job whose details were never
-    read counts as a job with 0 segments.
+    with no start time belongs to no month. A job whose segments were never
+    read counts as a job, in `jobs_not_read`, never as 0 segments.
     """
     jobs_in: dict[dt.date, int] = {}
     segments_in: dict[dt.date, int] = {}
+    unread_in: dict[dt.date, int] = {}
     for job in jobs:
         if job.started_at is None:
             continue
         month = job.started_at.astimezone(dt.UTC).date().replace(day=1)
         jobs_in[month] = jobs_in.get(month, 0) + 1
         segments_in[month] = segments_in.get(month, 0) + (job.segments or 0)
+        unread = job.segments is None
+        unread_in[month] = unread_in.get(month, 0) + unread
     return [
-        ValidationMonth(month, jobs_in[month], segments_in[month])
+        ValidationMonth(month, jobs_in[month], segments_in[month], unread_in[month])
         for month in sorted(jobs_in)
     ]
 

@@ -102,6 +102,7 @@ def validation_month_rows(
             "month": m.month.strftime("%Y-%m"),
             "jobs": m.jobs,
             "segments": m.segments,
+            "jobs_not_read": m.jobs_not_read,
             "addresses_up_to": m.addresses_up_to,
             "single_validations": SINGLE_VALIDATIONS,
         }
