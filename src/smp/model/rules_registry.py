@@ -6,6 +6,7 @@ from smp.model import (
     rules_access,
     rules_keys,
     rules_people,
+    rules_reviews,
     rules_service_accounts,
     rules_usage,
 )
@@ -22,6 +23,7 @@ RULES: tuple[Rule, ...] = (
     rules_service_accounts.KEY_NEEDS_ATTENTION,
     *rules_keys.KEY_RULES,
     *rules_access.ACCESS_RULES,
+    rules_reviews.STILL_PRESENT,
 )
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from smp.model.rules_people import FlaggedAccount, PendingInvite
 from smp.model.rules_service_accounts import ServiceKey
 from smp.model.rules_usage import CreditPeriod
-from smp.storage import access_facts, key_facts
+from smp.storage import access_facts, key_facts, review_facts
 from smp.storage.tables import (
     AccountClassificationRow,
     CompanyDomainRow,
@@ -225,4 +225,5 @@ LOADERS: Mapping[str, FactLoader] = {
     "access_addresses": FactLoader(
         access_facts.access_addresses, default=access_facts.not_read
     ),
+    "pending_remediations": FactLoader(review_facts.pending_remediations),
 }
