@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.support.alert_receivers import (
     HttpReceiver,
@@ -31,7 +31,7 @@ from tests.support.app import Server
 
 from smp.model import Integration
 from smp.runtime.alerting import alert_round
-from smp.storage.tables import AlertChannelRow, FindingRow
+from smp.storage.tables import AlertChannelRow, AuditEventRow, FindingRow
 
 pytestmark = pytest.mark.loopback
 
@@ -82,7 +82,7 @@ async def add(
 
 
 async def test_channels_are_added_listed_and_removed_and_never_show_a_secret(
-    client: httpx.AsyncClient, server: Server, receiver: HttpReceiver
+    client: httpx.AsyncClient, server: Server, receiver: HttpReceiver, engine: Engine
 ) -> None:
     where = f"127.0.0.1:{receiver.port}"
     slack = await add(
@@ -158,6 +158,23 @@ async def test_channels_are_added_listed_and_removed_and_never_show_a_secret(
     again = await client.delete(f"{CHANNELS}/Hook", headers=admin(server))
     assert again.status_code == 404
     assert again.json()["detail"] == "no alert channel 'Hook'"
+    with Session(engine) as session:
+        latest = session.scalars(
+            select(AuditEventRow)
+            .where(AuditEventRow.action.like("alert_channel.%"))
+            .order_by(AuditEventRow.id.desc())
+            .limit(5)
+        ).all()
+        audited = [(r.actor, r.source, r.action, r.target) for r in latest]
+        details = [r.details for r in latest]
+    assert audited[::-1] == [
+        (server.admin, "127.0.0.1", "alert_channel.add", "Slack ops"),
+        (server.admin, "127.0.0.1", "alert_channel.add", "Hook"),
+        (server.admin, "127.0.0.1", "alert_channel.add", "Mail"),
+        (server.admin, "127.0.0.1", "alert_channel.remove", "Hook"),
+        (server.admin, "127.0.0.1", "alert_channel.remove", "Slack ops"),
+    ]
+    no_secret_in(str(details))
 
 
 async def test_a_test_message_is_signed_and_its_outcome_told_without_the_token(

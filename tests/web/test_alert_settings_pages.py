@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.support.alert_receivers import HttpReceiver, http_receiver
 from tests.support.app import Server
@@ -21,6 +21,7 @@ from tests.support.web import csrf_of, sign_in, web_client
 from smp.model import Integration
 from smp.storage.tables import (
     AlertChannelRow,
+    AuditEventRow,
     FindingThresholdDefaultRow,
     FindingThresholdOverrideRow,
 )
@@ -230,7 +231,10 @@ async def test_viewers_are_refused_and_strangers_sent_to_sign_in(
 
 
 async def test_thresholds_are_set_overridden_and_cleared(
-    admin: httpx.AsyncClient, new_integration: Integration
+    admin: httpx.AsyncClient,
+    new_integration: Integration,
+    server: Server,
+    engine: Engine,
 ) -> None:
     page = await admin.get(THRESHOLDS)
     assert page.status_code == 200
@@ -269,6 +273,13 @@ async def test_thresholds_are_set_overridden_and_cleared(
     section = section[: section.index("</section>")]
     assert "No integration has its own value." in section
     assert "<dt>Global</dt><dd>14 days</dd>" in section
+    with Session(engine) as session:
+        latest = session.scalars(
+            select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(3)
+        ).all()
+    assert [(r.actor, r.source, r.action) for r in latest] == [
+        (server.admin, "127.0.0.1", "threshold.set")
+    ] * 3
 
 
 async def test_an_out_of_range_threshold_is_refused_beside_it_and_nothing_changes(

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from smp.model.alerts import SEVERITIES, ChannelKind
 from smp.model.rules_registry import BY_ID
-from smp.services import findings, refusals
+from smp.services import audit, findings, refusals
 from smp.services.alerts import manage
 from smp.services.alerts.channels import DEFAULT_SMTP_PORT, ChannelOptions
 from smp.services.alerts.senders import DeliveryFailed
@@ -154,6 +154,7 @@ def add_channel(
             ),
             created_by=who.user.name,
             now=who.state.context.now(),
+            audit_as=audit.request_actor(who.user.name, request),
         )
     except refusals.Refused as error:
         field = FIELD_OF.get(error.field or "name", error.field or "name")
@@ -187,7 +188,11 @@ def remove_channel(
 ) -> Response:
     _admin(who, csrf_token)
     channel = _channel(who, channel_id).channel
-    manage.remove_channel(who.state.engine, channel)
+    manage.remove_channel(
+        who.state.engine,
+        channel,
+        audit_as=audit.request_actor(who.user.name, request),
+    )
     return redirect_saying(
         ALERTS,
         request,
@@ -282,6 +287,7 @@ def set_threshold(
             integration=integration.strip() or None,
             actor=who.user.name,
             now=who.state.context.now(),
+            audit_as=audit.request_actor(who.user.name, request),
         )
     except refusals.Refused as error:
         if error.kind == "not_found" or error.field != "value":

@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Path, Response
 from pydantic import SecretStr
 
+from smp.api.acting import Acting
 from smp.api.alert_schemas import (
     ChannelAddedOut,
     ChannelIn,
@@ -141,7 +142,9 @@ def channels(state: State, _user: AdminUser) -> list[ChannelOut]:
     response_model=ChannelAddedOut,
     responses=problem_responses(409),
 )
-def add_channel(body: ChannelIn, state: State, user: AdminUser) -> ChannelAddedOut:
+def add_channel(
+    body: ChannelIn, state: State, user: AdminUser, by: Acting
+) -> ChannelAddedOut:
     """Checked like `smp alerts channel add`: an http(s) URL with a host, an
     SMTP server (mail goes only over STARTTLS) with a sender and 1 to 20
     recipients. A webhook needs its `hmac_secret` here: an API answer never
@@ -159,6 +162,7 @@ def add_channel(body: ChannelIn, state: State, user: AdminUser) -> ChannelAddedO
             _options(body),
             created_by=user.name,
             now=state.context.now(),
+            audit_as=by,
         )
     )
     return ChannelAddedOut(
@@ -173,9 +177,11 @@ def add_channel(body: ChannelIn, state: State, user: AdminUser) -> ChannelAddedO
     response_class=Response,
     responses=problem_responses(404),
 )
-def remove_channel(channel: ChannelPath, state: State, _user: AdminUser) -> Response:
+def remove_channel(
+    channel: ChannelPath, state: State, _user: AdminUser, by: Acting
+) -> Response:
     found = _find(state, channel)
-    manage.remove_channel(state.engine, found.channel)
+    manage.remove_channel(state.engine, found.channel, audit_as=by)
     return Response(status_code=204)
 
 
