@@ -51,6 +51,8 @@ PAGES: tuple[Swept, ...] = (
     Swept("findings-filtered", "/findings?integration={id}&status=any&severity=high"),
     Swept("alert-channels", "/settings/alerts", (ADMIN,)),
     Swept("thresholds", "/settings/thresholds", (ADMIN,)),
+    Swept("audit", "/audit", (ADMIN,)),
+    Swept("audit-filtered", "/audit?action=login&since=2020-01-01", (ADMIN,)),
     Swept("not-found", "/integrations/987654", status=404),
     Swept("forbidden", "/users", (VIEWER,), status=403),
 )

@@ -27,6 +27,7 @@ from smp.api.problems import (
 from smp.api.routes import (
     alert_channels,
     api_keys,
+    audit,
     data,
     exports,
     findings,
@@ -52,7 +53,7 @@ CookieAuth = Callable[[Request], User | None]
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=problem_responses(400, 401, 422))
     modules = (integrations, service_accounts, data, runs, exports, users, people)
-    for module in (*modules, api_keys, findings, alert_channels, reviews):
+    for module in (*modules, api_keys, findings, alert_channels, reviews, audit):
         router.include_router(module.router)
     return router
 

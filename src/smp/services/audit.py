@@ -14,6 +14,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,3 +182,11 @@ def export(
     except OSError as error:
         raise Refused(f"cannot write {out}: {error.strerror or error}") from None
     return count
+
+
+def export_bytes(engine: Engine, suffix: str) -> bytes:
+    """The whole trail as a .csv or .xlsx file's content (the web's download)."""
+    with tempfile.TemporaryDirectory(prefix="smp-audit-") as folder:
+        out = Path(folder) / f"audit{suffix}"
+        export(engine, out)
+        return out.read_bytes()

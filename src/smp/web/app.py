@@ -18,6 +18,7 @@ from smp.web import (
     pages_account,
     pages_alert_settings,
     pages_api_keys,
+    pages_audit,
     pages_auth,
     pages_dashboard,
     pages_docs,
@@ -101,6 +102,7 @@ def install_web(app: FastAPI) -> None:
         pages_api_keys,
         pages_findings,
         pages_alert_settings,
+        pages_audit,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
