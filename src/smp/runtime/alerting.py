@@ -2,7 +2,8 @@
 
 A round (smp.services.alerts.delivery.deliver_due) queues the findings that
 opened since the last one and sends what is due: high severity at once, the
-daily digest at its hour, retries when their backoff has passed. Rounds may
+daily digest at its hour, retries when their backoff has passed; then the
+access reviews' due-date reminders (smp.services.review_reminders). Rounds may
 overlap across processes and servers: the delivery table's claims keep each
 message to one sender. In one process, a round never overlaps the next: a
 tick that finds one still running (a channel timing out) lets it finish.
@@ -23,6 +24,7 @@ from smp.services.alerts.delivery import (
     RoundReport,
     deliver_due,
 )
+from smp.services.review_reminders import send_reminders
 from smp.storage import SecretBox
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ async def alert_round(
     report = await deliver_due(
         engine, box, now, settings or settings_from_environment()
     )
+    await send_reminders(engine, box, now)  # access reviews' due dates
     if report.sent or report.failed or report.skipped:
         log.info(
             "alerts: %d sent, %d failed (%d given up), %d no longer open",

@@ -1,12 +1,11 @@
 """What an alert says, in each channel's format.
 
 Every alert names the integration, the severity, the title, the subject, a
-summary of the evidence and the steps to fix it in SendGrid. No link back to
-SMP yet: it has no web page for one finding to point at. Slack gets Block
-Kit (a plain `text` fallback plus blocks), Teams an Adaptive Card in a
-`message` envelope (what both Teams Workflows and the older incoming
-webhooks accept), the generic
-webhook the findings as JSON, e-mail plain text.
+summary of the evidence, the steps to fix it in SendGrid and a link to the
+finding's page in SMP (when SMP_PUBLIC_URL is set). Slack gets Block Kit (a
+plain `text` fallback plus blocks), Teams an Adaptive Card in a `message`
+envelope (what both Teams Workflows and the older incoming webhooks accept),
+the generic webhook the findings as JSON, e-mail plain text.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ EVIDENCE_CHARS = 300
 class Batch:
     """One message: a single finding at once, a daily digest, or a test."""
 
-    kind: str  # "alert" | "digest" | "test"
+    kind: str  # "alert" | "digest" | "test" | "reminder" (an access review's)
     items: tuple[AlertItem, ...]
     sent_at: dt.datetime
     channel: str
@@ -41,6 +40,8 @@ class Batch:
     def heading(self) -> str:
         if self.kind == "test":
             return f"SMP test message for channel {self.channel}"
+        if self.kind == "reminder":
+            return f"SMP reminder: {self.items[0].title}"
         if self.kind == "digest":
             count = len(self.items)
             return f"SMP daily digest: {count} new finding{'s' * (count != 1)}"
@@ -72,6 +73,8 @@ def _lines(item: AlertItem) -> list[str]:
     if item.fix:
         lines.append("Fix:")
         lines += [f"  {n}. {step}" for n, step in enumerate(item.fix, 1)]
+    if item.link:
+        lines.append(f"Open in SMP: {item.link}")
     return lines
 
 
@@ -118,6 +121,8 @@ def slack_payload(batch: Batch) -> dict[str, Any]:
     for item in batch.items[:SLACK_ITEMS]:
         lines = [_slack_escape(line) for line in _lines(item)]
         lines[0] = f"*{lines[0]}*"
+        if item.link:  # a link Slack shows as one: <url|label>
+            lines[-1] = f"<{_slack_escape(item.link)}|Open in SMP>"
         blocks.append(
             {
                 "type": "section",
@@ -176,6 +181,14 @@ def teams_payload(batch: Batch) -> dict[str, Any]:
         if item.fix:
             steps = "\n".join(f"{n}. {step}" for n, step in enumerate(item.fix, 1))
             body.append({"type": "TextBlock", "text": steps, "wrap": True})
+        if item.link:
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "text": f"[Open in SMP]({item.link})",
+                    "wrap": True,
+                }
+            )
     more = len(batch.items) - TEAMS_ITEMS
     if more > 0:
         body.append(
@@ -201,9 +214,11 @@ def teams_payload(batch: Batch) -> dict[str, Any]:
 
 def webhook_payload(batch: Batch) -> dict[str, Any]:
     return {
-        "event": {"alert": "finding.opened", "digest": "findings.digest"}.get(
-            batch.kind, "test"
-        ),
+        "event": {
+            "alert": "finding.opened",
+            "digest": "findings.digest",
+            "reminder": "review.reminder",
+        }.get(batch.kind, "test"),
         "channel": batch.channel,
         "sent_at": batch.sent_at.astimezone(dt.UTC).isoformat(),
         "findings": [
@@ -218,6 +233,7 @@ def webhook_payload(batch: Batch) -> dict[str, Any]:
                 "subject": item.subject,
                 "evidence": item.evidence,
                 "fix": list(item.fix),
+                "link": item.link,
             }
             for item in batch.items
         ],
