@@ -1,10 +1,22 @@
-"""Alert settings from the environment: the digest hour is checked."""
+"""Alert settings from the environment: the digest hour is checked, the
+public URL makes each alert's link to the finding's page."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import pytest
 
+from smp.model.alerts import AlertItem
 from smp.services.alerts.delivery import AlertSettingError, AlertSettings
+from smp.services.alerts.messages import (
+    Batch,
+    email_text,
+    slack_payload,
+    teams_payload,
+    webhook_payload,
+)
 
 
 @pytest.mark.parametrize("hour", ["24", "-1", "eight", "7.5"])
@@ -19,3 +31,49 @@ def test_a_digest_hour_outside_0_to_23_is_refused(
 def test_the_hour_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMP_ALERT_DIGEST_HOUR", "23")
     assert AlertSettings.from_environment().digest_hour == 23
+
+
+def test_the_public_url_makes_each_alerts_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMP_PUBLIC_URL", " https://smp.example.com/base/ ")
+    settings = AlertSettings.from_environment()
+    assert settings.link(7) == "https://smp.example.com/base/findings/7"
+    monkeypatch.delenv("SMP_PUBLIC_URL")
+    assert AlertSettings.from_environment().link(7) is None
+
+
+@pytest.mark.parametrize(
+    "url", ["smp.example.com", "ftp://smp.example.com", "https://", "https://a/?b=1"]
+)
+def test_a_public_url_that_is_no_http_address_is_refused(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMP_PUBLIC_URL", url)
+    with pytest.raises(AlertSettingError, match=r"^SMP_PUBLIC_URL must be the http"):
+        AlertSettings.from_environment()
+
+
+def test_without_a_public_url_messages_carry_no_link() -> None:
+    item = AlertItem(
+        finding_id=3,
+        episode=1,
+        integration="Acme",
+        rule="external_admin",
+        severity="high",
+        title="External admin: eve@evil.test",
+        subject="eve@evil.test",
+        evidence={"email": "eve@evil.test"},
+        fix=("Open Settings → Teammates",),
+    )
+    batch = Batch("alert", (item,), dt.datetime(2026, 12, 31, 23, tzinfo=dt.UTC), "c")
+    assert email_text(batch) == (
+        "SMP high finding: External admin: eve@evil.test\n\n"
+        "[HIGH] External admin: eve@evil.test\n"
+        "Integration: Acme\n"
+        "Subject: eve@evil.test\n"
+        "Evidence: email: eve@evil.test\n"
+        "Fix:\n"
+        "  1. Open Settings → Teammates\n"
+    )
+    assert webhook_payload(batch)["findings"][0]["link"] is None
+    assert "Open in SMP" not in json.dumps(teams_payload(batch))
+    assert "Open in SMP" not in json.dumps(slack_payload(batch))

@@ -49,6 +49,7 @@ PLAN = RetryPlan(first_s=60, cap_s=600, max_attempts=3)
 DIGEST_HOUR = 7
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
 SETTINGS = AlertSettings(
+    public_url="https://smp.example.com/",
     digest_hour=DIGEST_HOUR,
     plan=PLAN,
     fix_steps=lambda rule: FIX if rule == "leaver_teammate" else (),
@@ -188,6 +189,7 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
 
     name = new_integration.name
     title = f"Leaver still a teammate: {subject}"
+    link = f"https://smp.example.com/findings/{finding}"
     evidence_line = "email: ann<&>@example.com; left_on: 2026-01-31; roles: admin"
     by_path = {p.path: p for p in receiver.posted}
     assert sorted(by_path) == ["/hook/T0KEN", "/slack/T0KEN", "/teams/T0KEN"]
@@ -220,6 +222,7 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
                     "roles": ["admin"],
                 },
                 "fix": list(FIX),
+                "link": link,
             }
         ],
     }
@@ -244,7 +247,8 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
                         "left_on: 2026-01-31; roles: admin\n"
                         "Fix:\n"
                         "  1. Open Settings &gt; Teammates in SendGrid\n"
-                        "  2. Delete the teammate"
+                        "  2. Delete the teammate\n"
+                        f"<{link}|Open in SMP>"
                     ),
                 },
             },
@@ -286,6 +290,7 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
             "text": "1. Open Settings > Teammates in SendGrid\n2. Delete the teammate",
             "wrap": True,
         },
+        {"type": "TextBlock", "text": f"[Open in SMP]({link})", "wrap": True},
     ]
 
     [mail] = handler.received
@@ -309,6 +314,7 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
         "Fix:\n"
         "  1. Open Settings > Teammates in SendGrid\n"
         "  2. Delete the teammate\n"
+        f"Open in SMP: {link}\n"
     )
 
     again = round_at(engine, at(3))
@@ -593,7 +599,7 @@ def test_the_servers_scheduler_tick_sends_with_the_rules_fix_steps(
         engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
     )
     rule = BY_ID["leaver_with_access"]
-    add_finding(
+    finding = add_finding(
         engine,
         new_integration,
         severity="high",
@@ -612,9 +618,7 @@ def test_the_servers_scheduler_tick_sends_with_the_rules_fix_steps(
     [posted] = receiver.posted
     [sent] = json.loads(posted.body)["findings"]
     assert sent["fix"] == list(rule.fix)
-    # No link: SMP has no web page for one finding yet (not a 404 to click).
-    assert "link" not in sent
-    assert "smp.example.com" not in posted.body.decode()
+    assert sent["link"] == f"https://smp.example.com/findings/{finding}"
 
 
 def test_a_round_past_its_time_budget_leaves_the_rest_to_the_next(

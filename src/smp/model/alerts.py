@@ -91,6 +91,8 @@ class AlertItem:
     subject: str
     evidence: dict[str, Any]
     fix: tuple[str, ...] = ()
+    # The finding's page in SMP (None: SMP_PUBLIC_URL is not set).
+    link: str | None = None
 
     @property
     def event_id(self) -> str:

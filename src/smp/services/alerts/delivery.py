@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -69,8 +70,10 @@ def _no_steps(rule: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
-    """When the digest goes and how failures are retried."""
+    """Where links point, when the digest goes, how failures are retried."""
 
+    # The address users open SMP at; None: alerts carry no link.
+    public_url: str | None = None
     digest_hour: int = DEFAULT_DIGEST_HOUR
     plan: RetryPlan = field(default_factory=RetryPlan)
     lease: dt.timedelta = CLAIM_LEASE
@@ -81,7 +84,9 @@ class AlertSettings:
     def from_environment(
         cls, fix_steps: Callable[[str], tuple[str, ...]] = _no_steps
     ) -> AlertSettings:
-        """SMP_ALERT_DIGEST_HOUR (0-23, UTC; default 8)."""
+        """SMP_PUBLIC_URL (an http(s) address) and SMP_ALERT_DIGEST_HOUR
+        (0-23, UTC; default 8)."""
+        url = _public_url(os.environ.get("SMP_PUBLIC_URL", ""))
         raw = os.environ.get("SMP_ALERT_DIGEST_HOUR", "").strip()
         hour = DEFAULT_DIGEST_HOUR
         if raw:
@@ -90,7 +95,27 @@ class AlertSettings:
                     "SMP_ALERT_DIGEST_HOUR must be an hour from 0 to 23"
                 )
             hour = int(raw)
-        return cls(digest_hour=hour, fix_steps=fix_steps)
+        return cls(public_url=url, digest_hour=hour, fix_steps=fix_steps)
+
+    def link(self, finding_id: int) -> str | None:
+        """The finding's page, `/findings/ID` under the public address."""
+        if not self.public_url:
+            return None
+        return f"{self.public_url.rstrip('/')}/findings/{finding_id}"
+
+
+def _public_url(raw: str) -> str | None:
+    """A link in an alert is opened elsewhere: it must be a whole http(s) address."""
+    text = raw.strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise AlertSettingError(
+            "SMP_PUBLIC_URL must be the http(s) address users open SMP at, "
+            "e.g. https://smp.example.com"
+        )
+    return text
 
 
 @dataclass(slots=True)
@@ -116,6 +141,7 @@ def _item(found: store.Claimed, settings: AlertSettings) -> AlertItem:
         subject=found.subject,
         evidence=found.evidence,
         fix=settings.fix_steps(found.rule),
+        link=settings.link(found.finding_id),
     )
 
 
