@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from smp.model.api_keys import NOT_FROM_SENDGRID, ApiKeyRecord, TeammateScopes
-from smp.storage import list_service_accounts
-from smp.storage.api_keys import list_api_keys, list_teammate_scopes
+from smp.storage import RecordNotFoundError, list_service_accounts
+from smp.storage.api_keys import list_api_keys, list_teammate_scopes, scope_history
 from smp.vocabulary import Capability
 
 DATES_NOTE = (
@@ -58,6 +58,35 @@ def api_key_rows(session: Session, integration_id: int) -> list[dict[str, Any]]:
             "created_and_last_used": NOT_FROM_SENDGRID,
         }
         for row in api_keys(session, integration_id)
+    ]
+
+
+def key_history(
+    session: Session, integration_id: int, key_id: str | None = None
+) -> list[dict[str, Any]]:
+    """`[{"key_id", "name", "seen_at", "change", "added", "removed"}]`, oldest
+    first: each key's scopes when a sync first saw it (`first_seen`), then
+    each change a later sync saw (`changed`). `key_id` narrows it to one key,
+    also one SendGrid no longer lists; RecordNotFoundError if none has it."""
+    names = {
+        k.key_id: k.name
+        for k in list_api_keys(session, integration_id, include_removed=True)
+    }
+    if key_id is not None:
+        # As shown elsewhere: SG.<key id>… is accepted too.
+        key_id = key_id.strip().removeprefix("SG.").rstrip("….")
+        if key_id not in names:
+            raise RecordNotFoundError(f"no API key {key_id!r} in this integration")
+    return [
+        {
+            "key_id": change.key_id,
+            "name": names.get(change.key_id),
+            "seen_at": _moment(seen_at),
+            "change": change.change,
+            "added": list(change.added),
+            "removed": list(change.removed),
+        }
+        for seen_at, change in scope_history(session, integration_id, key_id)
     ]
 
 

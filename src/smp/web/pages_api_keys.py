@@ -23,6 +23,12 @@ def api_keys(
         keys = inventory.api_keys(session, integration.id)
         problem = inventory.unreadable_message(session, integration.id)
         mates = inventory.teammate_scope_rows(session, integration.id)
+        # A first sighting lists every scope; the page shows what changed.
+        changes = [
+            c
+            for c in inventory.key_history(session, integration.id)
+            if c["change"] == "changed"
+        ]
     return pages.render(
         request,
         "api_keys.html",
@@ -33,4 +39,5 @@ def api_keys(
         dates_note=inventory.DATES_NOTE,
         exempt=[m for m in mates if m["two_factor_exempt"]],
         teammates_read=len(mates),
+        changes=changes[::-1],  # newest first
     )

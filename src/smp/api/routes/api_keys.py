@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from smp.api.auth import CurrentUser, State
 from smp.api.params import IntegrationParam, find_integration
-from smp.api.problems import problem_responses
+from smp.api.problems import ApiProblem, problem_responses
 from smp.services import api_keys as inventory
-from smp.storage import read_session
+from smp.storage import RecordNotFoundError, read_session
 
 router = APIRouter(tags=["data"], responses=problem_responses(404))
 
@@ -59,4 +61,47 @@ def api_keys(
         total=len(rows),
         dates=inventory.DATES_NOTE,
         unreadable=problem,
+    )
+
+
+class ScopeChangeOut(BaseModel):
+    key_id: str
+    name: str | None = Field(description="The key's name as last listed")
+    seen_at: str = Field(
+        description="When a sync of SMP saw it: SendGrid keeps no history"
+    )
+    change: str = Field(description="first_seen (its scopes then) or changed")
+    added: list[str]
+    removed: list[str]
+
+
+class ScopeHistory(BaseModel):
+    items: list[ScopeChangeOut]
+    total: int
+
+
+KeyIdPath = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+]
+
+
+@router.get(
+    "/api-keys/{key_id}/history",
+    summary="Show how an API key's scopes changed between syncs",
+    response_model=ScopeHistory,
+)
+def api_key_history(
+    key_id: KeyIdPath, integration: IntegrationParam, state: State, _user: CurrentUser
+) -> ScopeHistory:
+    """The key's scopes when a sync first saw it, then each change a later
+    sync saw (scopes added and removed), oldest first. A key SendGrid no
+    longer lists keeps its history."""
+    with read_session(state.engine) as session:
+        find_integration(session, integration)
+        try:
+            changes = inventory.key_history(session, integration, key_id)
+        except RecordNotFoundError as error:
+            raise ApiProblem(404, str(error)) from None
+    return ScopeHistory(
+        items=[ScopeChangeOut(**change) for change in changes], total=len(changes)
     )
