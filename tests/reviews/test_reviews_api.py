@@ -1,0 +1,178 @@
+"""`/api/v1/reviews`: admins create and sign off, a reviewer (a viewer) sees
+and decides only their own items (403 for another's), 409 for a closed
+campaign or undecided items, 422 for a bad filter; refusals change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from tests.support.app import Server, asgi_client, connect_and_sync
+
+from smp.model.reviews import ReviewerRule
+from smp.services import reviews
+from smp.services.reviews import Actor
+
+# The API's words and shapes; storage runs on both databases in test_campaigns.
+pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+
+ROOT = Actor("root", True, "test")
+NOW = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(server) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def campaigns(server: Server, engine: Engine) -> dict[str, Any]:
+    """Campaign "mine" reviewed by the viewer, "theirs" by the admins."""
+    asyncio.run(connect_and_sync(server, "Reviewed"))
+    reviews.set_review_owner(engine, "Reviewed", server.viewer, ROOT, now=NOW)
+    made = {}
+    for name in ("mine", "theirs"):
+        made[name] = reviews.create_campaign(
+            engine,
+            name=f"API {name}",
+            integrations=["Reviewed"],
+            due=None,
+            rule=ReviewerRule.OWNER,
+            actor=ROOT,
+            now=NOW,
+        )
+        reviews.set_review_owner(engine, "Reviewed", None, ROOT, now=NOW)
+    return made
+
+
+def _accounts(server: Server) -> int:
+    account = server.world.accounts[0]
+    return len(account.teammates) + len(account.pending) + len(account.subusers)
+
+
+async def test_create_and_list(
+    server: Server, client: httpx.AsyncClient, campaigns: dict[str, Any]
+) -> None:
+    admin, viewer = server.auth(server.admin_token), server.auth(server.viewer_token)
+    body = {"name": "API created", "integrations": ["Reviewed"], "due": "2027-01-31"}
+    refused = await client.post("/api/v1/reviews", headers=viewer, json=body)
+    assert refused.status_code == 403
+    made = await client.post("/api/v1/reviews", headers=admin, json=body)
+    assert made.status_code == 201, made.text
+    created = made.json()
+    assert created["items"] == _accounts(server)
+    assert (created["status"], created["due"], created["decided"]) == (
+        "open",
+        "2027-01-31",
+        0,
+    )
+    assert len(created["snapshot_sha256"]) == 64
+    again = await client.post("/api/v1/reviews", headers=admin, json=body)
+    assert again.status_code == 409
+    unknown = await client.post(
+        "/api/v1/reviews",
+        headers=admin,
+        json={**body, "name": "x", "integrations": ["nope"]},
+    )
+    assert unknown.status_code == 404
+    listed = await client.get("/api/v1/reviews", headers=viewer)
+    assert [c["name"] for c in listed.json()] == ["API mine"]
+    everyone = await client.get("/api/v1/reviews", headers=admin)
+    assert {"API mine", "API theirs", "API created"} <= {
+        c["name"] for c in everyone.json()
+    }
+
+
+async def test_reviewer_sees_and_decides_only_own_items(
+    server: Server, client: httpx.AsyncClient, campaigns: dict[str, Any]
+) -> None:
+    admin, viewer = server.auth(server.admin_token), server.auth(server.viewer_token)
+    mine, theirs = campaigns["mine"].id, campaigns["theirs"].id
+    own = (await client.get(f"/api/v1/reviews/{mine}/items", headers=viewer)).json()
+    assert len(own) == _accounts(server)
+    assert {i["reviewer"] for i in own} == {server.viewer}
+    none = await client.get(f"/api/v1/reviews/{theirs}/items", headers=viewer)
+    assert none.json() == []
+    other = (await client.get(f"/api/v1/reviews/{theirs}/items", headers=admin)).json()
+    before = other[0]
+    forbidden = await client.post(
+        f"/api/v1/reviews/{theirs}/decisions",
+        headers=viewer,
+        json={"items": [before["item_id"]], "decision": "revoke", "reason": "gone"},
+    )
+    assert forbidden.status_code == 403
+    assert "another reviewer" in forbidden.json()["detail"]
+    after = (await client.get(f"/api/v1/reviews/{theirs}/items", headers=admin)).json()
+    assert after[0] == before
+    decided = await client.post(
+        f"/api/v1/reviews/{mine}/decisions",
+        headers=viewer,
+        json={"items": [own[0]["item_id"]], "decision": "revoke", "reason": "left"},
+    )
+    assert decided.json() == {"decided": 1}
+    item = (await client.get(f"/api/v1/reviews/{mine}/items", headers=viewer)).json()[0]
+    assert (
+        item["decision"],
+        item["reason"],
+        item["decided_by"],
+        item["remediation"],
+    ) == (
+        "revoke",
+        "left",
+        server.viewer,
+        "pending",
+    )
+
+
+async def test_bad_input_and_signoff(
+    server: Server, client: httpx.AsyncClient, campaigns: dict[str, Any]
+) -> None:
+    admin = server.auth(server.admin_token)
+    theirs = campaigns["theirs"].id
+    url = f"/api/v1/reviews/{theirs}"
+    bad = await client.post(
+        f"{url}/decisions",
+        headers=admin,
+        json={"filter": "role=root", "decision": "keep"},
+    )
+    assert bad.status_code == 422
+    assert "role is one of owner, admin, user" in bad.json()["detail"]
+    reasonless = await client.post(
+        f"{url}/decisions",
+        headers=admin,
+        json={"filter": "role=admin", "decision": "revoke"},
+    )
+    assert reasonless.status_code == 422
+    early = await client.post(f"{url}/signoff", headers=admin)
+    assert early.status_code == 409
+    assert f"{_accounts(server)} undecided items" in early.json()["detail"]
+    viewer = await client.post(
+        f"{url}/signoff", headers=server.auth(server.viewer_token)
+    )
+    assert viewer.status_code == 403
+    everything = await client.post(
+        f"{url}/decisions",
+        headers=admin,
+        json={"filter": "decision=none", "decision": "keep"},
+    )
+    assert everything.json() == {"decided": _accounts(server)}
+    closed = await client.post(f"{url}/signoff", headers=admin)
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["status"], closed.json()["decided"]) == (
+        "closed",
+        _accounts(server),
+    )
+    late = await client.post(
+        f"{url}/decisions",
+        headers=admin,
+        json={"filter": "kind=teammate", "decision": "keep"},
+    )
+    assert late.status_code == 409
+    missing = await client.get("/api/v1/reviews/2147483646", headers=admin)
+    assert missing.status_code == 404
