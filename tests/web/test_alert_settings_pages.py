@@ -212,7 +212,10 @@ async def test_forms_without_the_csrf_token_change_nothing(
 
 
 async def test_viewers_are_refused_and_strangers_sent_to_sign_in(
-    server: Server, viewer: httpx.AsyncClient, admin: httpx.AsyncClient
+    server: Server,
+    viewer: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    receiver: HttpReceiver,
 ) -> None:
     for path in (ALERTS, THRESHOLDS):
         page = await viewer.get(path)
@@ -221,11 +224,24 @@ async def test_viewers_are_refused_and_strangers_sent_to_sign_in(
     home = await viewer.get("/integrations")
     assert 'href="/settings/alerts"' not in home.text
     assert 'href="/settings/alerts"' in (await admin.get("/integrations")).text
+    channel = {"name": "Ops", "kind": "slack", "url": receiver.url(f"/s/{TOKEN}")}
+    assert (await post_form(admin, ALERTS, channel)).status_code == 303
+    listed = await admin.get(ALERTS)
+    found = re.search(r'action="/settings/alerts/(\d+)/remove"', listed.text)
+    assert found
     token = csrf_of(home.text)
-    posted = await viewer.post(
-        ALERTS, data={"name": "x", "kind": "slack", "csrf_token": token}
-    )
-    assert posted.status_code == 403
+    for path, data in (
+        (ALERTS, {**channel, "name": "Mine"}),
+        (f"{ALERTS}/{found.group(1)}/test", {}),
+        (f"{ALERTS}/{found.group(1)}/remove", {}),
+        (THRESHOLDS, {"rule": "expired_invite", "name": "days", "value": "9"}),
+    ):
+        posted = await viewer.post(path, data={**data, "csrf_token": token})
+        assert posted.status_code == 403, path
+    assert receiver.posted == []
+    after = await admin.get(ALERTS)
+    assert after.text.count('/remove"') == 1
+    assert "Mine" not in after.text
     async with web_client(server) as stranger:
         assert (await stranger.get(ALERTS)).headers["location"] == "/login"
 
