@@ -116,6 +116,15 @@ def test_creation_freezes_every_account_of_the_world(rw: ReviewWorld) -> None:
     for key in invites:
         assert by_key[key].person_id is None
         assert by_key[key].scopes is None
+    # Open findings are frozen with their account: both invites are external
+    # (no company domain), the first has expired too.
+    first, second = (("invite", member_key(p["email"])) for p in account.pending)
+    assert {f["rule"] for f in by_key[first].open_findings} == {
+        "expired_invite",
+        "external_invite",
+    }
+    assert {f["rule"] for f in by_key[second].open_findings} == {"external_invite"}
+    assert set(by_key[first].open_findings[0]) == {"id", "rule", "severity", "title"}
     for key, sub in subs.items():
         assert by_key[key].email == sub.email
         assert by_key[key].is_sso is None

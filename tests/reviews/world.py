@@ -3,6 +3,8 @@
 The teammates are all in the directory: the first half managed by
 `maria.manager@corp.example` (an SMP user `maria.manager` exists), the rest
 by a manager who is no SMP user. The integration's named reviewer is `olga`.
+The first invite has expired; no domain is the company's, so both invites
+are external.
 What the tests expect is read off the world and these literals, not SMP.
 """
 
@@ -51,6 +53,11 @@ def manager(index: int, count: int) -> str:
 
 def build(engine: Engine, name: str) -> ReviewWorld:
     world = generate_world(seed=41, accounts=1, teammates=8, pending=2, subusers=2)
+    # The first invite expired 10 days ago: an open `expired_invite` finding.
+    expired = dt.datetime.combine(world.today_date(), dt.time(12), tzinfo=dt.UTC)
+    world.accounts[0].pending[0]["expiration_date"] = int(
+        (expired - dt.timedelta(days=10)).timestamp()
+    )
     setup = wire_up(world, engine)
     iid = asyncio.run(synced(setup, name))
     now = setup.context.now()
