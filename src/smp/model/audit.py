@@ -83,7 +83,11 @@ def utc_text(moment: dt.datetime) -> str:
 
 
 def canonical(entry: AuditEntry) -> str:
-    """Sorted-key compact JSON of every field: the exact text that is hashed."""
+    """Sorted-key compact JSON of every field: the exact text that is hashed.
+
+    `details` must be plain JSON values already (`plain_details`): storage
+    hashes what it stores, and reads back what JSON gives.
+    """
     return json.dumps(
         {
             "id": entry.id,
@@ -92,7 +96,7 @@ def canonical(entry: AuditEntry) -> str:
             "source": entry.source,
             "action": entry.action,
             "target": entry.target,
-            "details": plain_details(entry.details),
+            "details": entry.details,
         },
         sort_keys=True,
         separators=(",", ":"),
