@@ -32,7 +32,7 @@ from smp.model.reviews import ReviewerRule
 from smp.services import reviews
 from smp.services.refusals import Refused
 from smp.simulator.scopes import TWO_FACTOR_EXEMPT, TWO_FACTOR_REQUIRED
-from smp.storage.tables import ReviewCampaignRow, ReviewItemRow
+from smp.storage.tables import AuditEventRow, ReviewCampaignRow, ReviewItemRow
 
 FLAGS = {TWO_FACTOR_EXEMPT, TWO_FACTOR_REQUIRED}
 LATER = dt.timedelta(hours=1)
@@ -41,7 +41,7 @@ LATER = dt.timedelta(hours=1)
 @pytest.fixture(scope="module")
 def rw(engine: Engine) -> ReviewWorld:
     made = build(engine, "review world")
-    reviews.set_review_owner(engine, made.name, OWNER_USER, ADMIN, now=made.now)
+    reviews.set_review_owner(engine, made.name, OWNER_USER, ADMIN)
     return made
 
 
@@ -68,6 +68,14 @@ def _rows(engine: Engine, campaign_id: int) -> list[ReviewItemRow]:
         )
         session.expunge_all()
     return rows
+
+
+def _last_audit(engine: Engine) -> tuple[str, str, dict[str, Any]]:
+    with Session(engine) as session:
+        row = session.scalars(
+            select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(1)
+        ).one()
+        return row.action, row.target, row.details
 
 
 def _state(engine: Engine, campaign_id: int) -> list[tuple[Any, ...]]:
@@ -235,6 +243,17 @@ def test_bulk_filter_and_decisions(rw: ReviewWorld) -> None:
         now=rw.now,
     )
     assert count == len(marketing) == 4
+    assert _last_audit(rw.engine) == (
+        "review.decide_bulk",
+        f"review {created.id}",
+        {
+            "decision": "keep",
+            "new_role": None,
+            "reason": None,
+            "count": 4,
+            "filter": "classification=employee and department=Marketing",
+        },
+    )
     undecided = reviews.list_items(
         rw.engine, created.id, ADMIN, expression="decision=none"
     )
@@ -307,10 +326,14 @@ def test_signoff_needs_every_item_decided_then_closes(rw: ReviewWorld) -> None:
     with pytest.raises(Refused, match="has 11 undecided items") as refused:
         reviews.sign_off(rw.engine, created.id, ADMIN, now=rw.now)
     assert refused.value.http_status == 409
+    audited = _last_audit(rw.engine)
+    assert audited[0] == "review.decide"
     with pytest.raises(Refused) as viewer:
         reviews.sign_off(rw.engine, created.id, OLGA, now=rw.now)
     assert viewer.value.http_status == 403
     assert _state(rw.engine, created.id) == before
+    # Refusals leave no audit entry either.
+    assert _last_audit(rw.engine) == audited
     reviews.decide(
         rw.engine, created.id, ADMIN, "keep", expression="decision=none", now=rw.now
     )

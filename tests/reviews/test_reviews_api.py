@@ -35,7 +35,7 @@ async def client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
 def campaigns(server: Server, engine: Engine) -> dict[str, Any]:
     """Campaign "mine" reviewed by the viewer, "theirs" by the admins."""
     asyncio.run(connect_and_sync(server, "Reviewed"))
-    reviews.set_review_owner(engine, "Reviewed", server.viewer, ROOT, now=NOW)
+    reviews.set_review_owner(engine, "Reviewed", server.viewer, ROOT)
     made = {}
     for name in ("mine", "theirs"):
         made[name] = reviews.create_campaign(
@@ -47,7 +47,7 @@ def campaigns(server: Server, engine: Engine) -> dict[str, Any]:
             actor=ROOT,
             now=NOW,
         )
-        reviews.set_review_owner(engine, "Reviewed", None, ROOT, now=NOW)
+        reviews.set_review_owner(engine, "Reviewed", None, ROOT)
     return made
 
 

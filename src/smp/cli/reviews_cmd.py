@@ -1,6 +1,6 @@
 """`smp reviews create|list|show|items|decide|signoff|owner`: access reviews.
 
-The command line acts as an admin (recorded as the "command line"); `--as
+The command line acts as an admin (recorded as `cli:<OS user>`); `--as
 USER` acts as that SMP user instead, so a reviewer sees and decides only the
 items assigned to them. The evidence pack's `export` and `verify` commands
 register on `reviews_app` from their own module. docs/reviews.md has the cycle.
@@ -27,7 +27,6 @@ from smp.cli.views import data_table
 from smp.model.reviews import Campaign, Decision, ReviewerRule, ReviewItem
 from smp.model.rules_reviews import remediation_steps
 from smp.services import reviews
-from smp.services.findings import COMMAND_LINE
 from smp.services.reviews import Actor
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -59,7 +58,7 @@ def _say(text: str) -> None:
 
 def _actor(engine: Any, user: str | None) -> Actor:
     if user is None:
-        return Actor(COMMAND_LINE, True, SOURCE)
+        return reviews.command_line()
     with user_errors():
         return reviews.acting_user(engine, user, source=SOURCE)
 
@@ -323,8 +322,7 @@ def owner(
             runtime.engine,
             integration,
             user,
-            Actor(COMMAND_LINE, True, SOURCE),
-            now=runtime.context.now(),
+            reviews.command_line(),
         )
     _say(f"{integration}: reviewed by {named or 'the admins'}")
 

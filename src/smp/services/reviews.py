@@ -34,9 +34,11 @@ from smp.model.reviews import (
 )
 from smp.model.users import UserRole, name_key
 from smp.sendgrid.keys import contains_key
+from smp.services import audit
+from smp.services.audit import record
 from smp.services.input_rules import KEY_IN_TEXT, MAX_ID
 from smp.services.refusals import Refused, refusing
-from smp.storage import audit, get_integration, list_integrations, read_session
+from smp.storage import get_integration, list_integrations, read_session
 from smp.storage import reviews as store
 from smp.storage.reviews import Progress
 from smp.storage.users import get_user
@@ -47,6 +49,7 @@ __all__ = [
     "ReviewItem",
     "acting_user",
     "campaign_detail",
+    "command_line",
     "create_campaign",
     "decide",
     "integration_names",
@@ -70,9 +73,21 @@ class Actor:
     source: str
 
     @property
+    def audited(self) -> audit.Actor:
+        """The same actor in the audit trail's terms."""
+        return audit.Actor(self.name, self.source)
+
+    @property
     def reviewer(self) -> str | None:
         """The reviewer the actor is limited to; None = every item (admins)."""
         return None if self.is_admin else self.name
+
+
+def command_line() -> Actor:
+    """The CLI acting as such: an admin, named `cli:<OS user>` as in the audit
+    trail."""
+    named = audit.cli_actor()
+    return Actor(named.name, True, named.source)
 
 
 def acting_user(engine: Engine, user: str, *, source: str) -> Actor:
@@ -139,13 +154,12 @@ def create_campaign(
             progress=progress,
         )
         created = store.campaign(session, campaign_id)
-        audit.append(
+        record(
             session,
-            actor=actor.name,
-            source=actor.source,
-            action="review.create",
-            target=f"review:{campaign_id}",
-            details={
+            actor.audited,
+            "review.create",
+            f"review {campaign_id}",
+            {
                 "name": cleaned,
                 "integrations": ids,
                 "due": None if due is None else due.isoformat(),
@@ -153,7 +167,6 @@ def create_campaign(
                 "items": created.items,
                 "snapshot_sha256": created.snapshot_sha256,
             },
-            now=now,
         )
     return created
 
@@ -329,14 +342,12 @@ def decide(
             details["filter"] = expression
         else:
             details["items"] = numbers[:1000]
-        audit.append(
+        record(
             session,
-            actor=actor.name,
-            source=actor.source,
-            action="review.decide_bulk" if expression is not None else "review.decide",
-            target=f"review:{number}",
-            details=details,
-            now=now,
+            actor.audited,
+            "review.decide_bulk" if expression is not None else "review.decide",
+            f"review {number}",
+            details,
         )
     return changed
 
@@ -361,14 +372,12 @@ def sign_off(
                 kind="conflict",
             )
         store.sign_off(session, number, actor=actor.name, now=now)
-        audit.append(
+        record(
             session,
-            actor=actor.name,
-            source=actor.source,
-            action="review.signoff",
-            target=f"review:{number}",
-            details={"name": found.name},
-            now=now,
+            actor.audited,
+            "review.signoff",
+            f"review {number}",
+            {"name": found.name},
         )
         return store.campaign(session, number)
 
@@ -378,8 +387,6 @@ def set_review_owner(
     integration: str,
     user: str | None,
     actor: Actor,
-    *,
-    now: dt.datetime,
 ) -> str | None:
     """Name the SMP user who reviews an integration's accounts (None: admins)."""
     _require_admin(actor, "name an integration's reviewer")
@@ -387,13 +394,11 @@ def set_review_owner(
         iid = _integration(session, integration)
         owner = None if user is None else get_user(session, user).name
         store.set_review_owner(session, iid, owner)
-        audit.append(
+        record(
             session,
-            actor=actor.name,
-            source=actor.source,
-            action="integration.review_owner",
-            target=f"integration:{iid}",
-            details={"review_owner": owner},
-            now=now,
+            actor.audited,
+            "integration.review_owner",
+            f"integration {iid}",
+            {"review_owner": owner},
         )
     return owner
