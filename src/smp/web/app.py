@@ -25,6 +25,7 @@ from smp.web import (
     pages_findings,
     pages_integrations,
     pages_people,
+    pages_reviews,
     pages_settings,
     pages_users,
 )
@@ -103,6 +104,7 @@ def install_web(app: FastAPI) -> None:
         pages_findings,
         pages_alert_settings,
         pages_audit,
+        pages_reviews,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
