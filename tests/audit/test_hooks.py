@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import httpx
@@ -9,12 +10,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.support.app import make_users
+from tests.support.directory_files import HEADER, csv_text, person, unique_source
 from tests.support.web import sign_in
 
 from smp.model.users import UserRole
 from smp.runtime.server_config import ServerConfig
 from smp.server import create_app
-from smp.services import audit, integrations, user_admin
+from smp.services import audit, integrations, people, user_admin
+from smp.services.people_import import import_people
 from smp.storage import SecretBox, create_integration, generate_key
 from smp.storage.tables import AuditEventRow
 from smp.sync import SyncContext
@@ -108,3 +111,31 @@ def test_integration_rename_and_delete_from_the_cli(engine: Engine) -> None:
     assert row.details == {"from": "Hooked Co", "to": "Hooked Two"}
     integrations.delete(engine, made.id)
     assert _last(engine).action == "integration.delete"
+
+
+def test_a_people_import_and_settings_are_recorded(engine: Engine) -> None:
+    source = unique_source()
+    rows = [HEADER, person("ann@hooked.example", first_name="Ann", status="active")]
+    data = csv_text(rows).encode()
+    now = dt.datetime(2027, 1, 1, 0, 0, tzinfo=dt.UTC)
+    by = audit.Actor("importer", "198.51.100.8")
+    import_people(engine, data, filename="hr.csv", source=source, now=now, audit_as=by)
+    row = _last(engine)
+    assert _seen(row) == ("importer", "198.51.100.8", "people.import", source)
+    assert row.details == {
+        "file": "hr.csv",
+        "imported": 1,
+        "updated": 0,
+        "gone": 0,
+        "rows_in_error": 0,
+    }
+    people.add_domain(engine, "hooked.example", now=now, audit_as=by)
+    assert _seen(_last(engine)) == (
+        "importer",
+        "198.51.100.8",
+        "company_domain.add",
+        "hooked.example",
+    )
+    people.remove_domain(engine, "hooked.example", now=now)
+    assert _last(engine).action == "company_domain.remove"
+    assert _last(engine).source == "cli"

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from smp.model.people import IMPORTABLE_STATUSES, PersonStatus, PersonType, email_key
+from smp.services.audit import Actor, record
 from smp.services.directory_effects import directory_changed
 from smp.services.people_file import (
     COLUMNS,
@@ -113,6 +114,7 @@ def import_people(
     source: str | None = None,
     partial: bool = False,
     now: dt.datetime,
+    audit_as: Actor | None = None,
 ) -> ImportReport:
     """Import the directory file `data` (named `filename`) as `source`.
 
@@ -137,6 +139,14 @@ def import_people(
     try:
         with Session(engine) as session, session.begin():
             counts = save_imported_people(session, name, valid, keep=keep, now=now)
+            details = {
+                "file": filename[-200:],
+                "imported": counts.imported,
+                "updated": counts.updated,
+                "gone": counts.gone,
+                "rows_in_error": len(errors),
+            }
+            record(session, audit_as, "people.import", name, details)
     except DBAPIError as error:  # the database, not the file: StorageError
         raise storage_error(error, engine) from None
     del valid

@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from smp.model.people import Classification, PersonStatus
-from smp.services import people, refusals
+from smp.services import audit, people, refusals
 from smp.services.input_rules import MAX_ID
 from smp.services.people_import import (
     MAX_FILE_BYTES,
@@ -267,6 +267,7 @@ def import_file(
             source=named or None,
             partial=ticked,
             now=who.state.context.now(),
+            audit_as=audit.request_actor(who.user.name, request),
         )
     except ClassificationFailed as error:
         # The people are saved: say so, not "nothing was imported".
