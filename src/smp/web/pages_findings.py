@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from smp.model.findings import FindingStatus, PostureScore, Severity
 from smp.model.rules_registry import BY_ID, RULES
-from smp.services import findings, refusals
+from smp.services import audit, findings, refusals
 from smp.services.input_rules import MAX_ID
 from smp.storage import list_integrations, read_session
 from smp.web.deps import PagesDep
@@ -275,6 +275,7 @@ def accept(
             reason=reason,
             actor=who.user.name,
             now=who.state.context.now(),
+            audit_as=audit.request_actor(who.user.name, request),
         )
         return f"Accepted finding {finding_id}."
 
@@ -313,6 +314,7 @@ def snooze(
             until=day,
             actor=who.user.name,
             now=who.state.context.now(),
+            audit_as=audit.request_actor(who.user.name, request),
         )
         return f"Snoozed finding {finding_id} until {day.isoformat()}."
 

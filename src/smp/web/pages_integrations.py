@@ -7,8 +7,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from smp.model import Integration
 from smp.sendgrid.keys import contains_key
+from smp.services import audit, refusals
 from smp.services import integrations as integration_cases
-from smp.services import refusals
 from smp.services.key_rules import Slot
 from smp.services.onboarding import NewKey, connect
 from smp.services.refusals import Hints
@@ -143,6 +143,7 @@ async def integrate(
                 region=region,
                 base_url=state.config.sendgrid_base_url,
                 billing_confirmed_by=confirmed_by(who, billing_account_confirmed),
+                audit_as=audit.request_actor(who.user.name, request),
             )
         except refusals.Refused as error:
             errors[FIELDS.get(error.field or "", "form")] = error.told(WEB_HINTS)
