@@ -112,17 +112,29 @@ CASES: dict[str, tuple[Mutation | bytes, str]] = {
 
 
 class Spoiler(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, pattern: str, case: str):
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        pattern: str,
+        case: str,
+        unless: str | None = None,
+    ):
         self.inner = inner
         self.pattern = pattern
         self.case = case
+        # A path the pattern also matches but that is another endpoint
+        # (`/v3/teammates/*` and `/v3/teammates/pending`).
+        self.unless = unless
         self.spoiled = 0
+
+    def _spoils(self, path: str) -> bool:
+        if self.unless is not None and fnmatch.fnmatchcase(path, self.unless):
+            return False
+        return fnmatch.fnmatchcase(path, self.pattern)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
-        if response.status_code != 200 or not fnmatch.fnmatchcase(
-            request.url.path, self.pattern
-        ):
+        if response.status_code != 200 or not self._spoils(request.url.path):
             return response
         body = await response.aread()
         change, content_type = CASES[self.case]

@@ -22,7 +22,12 @@ def _to_moment(value: Any) -> dt.datetime | None:
     if isinstance(value, bool):
         raise ValueError("a boolean is not a time")
     if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            # Past year 9999 (or NaN): a ValueError, so the answer's shape is
+            # refused in one line naming the field, never an OverflowError.
+            raise ValueError(f"not a time: {value!r:.40} is out of range") from None
     if isinstance(value, str):
         text = value.strip()
         if text.isdigit():
@@ -39,9 +44,32 @@ def _to_moment(value: Any) -> dt.datetime | None:
 
 
 Moment = Annotated[dt.datetime | None, BeforeValidator(_to_moment)]
-Count = Annotated[
-    int | None, BeforeValidator(lambda v: None if v is None else int(float(v)))
-]
+
+
+def _identifier(value: Any) -> str:
+    """An id as text; a number is accepted, anything else refused."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("an id must be a text or a number")
+    return str(value)
+
+
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+
+
+def _count(value: Any) -> int | None:
+    """A whole number given as a number or digits; anything else a ValueError
+    (a TypeError or OverflowError would escape pydantic's one-line refusal)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a count: {type(value).__name__}")
+    try:
+        return int(float(value))
+    except (OverflowError, ValueError):
+        raise ValueError(f"not a count: {str(value)[:40]!r}") from None
+
+
+Count = Annotated[int | None, BeforeValidator(_count)]
 
 
 class SsoIntegration(Wire):
@@ -54,7 +82,9 @@ class SsoIntegration(Wire):
 
 
 class SsoCertificate(Wire):
-    id: OptionalText = None
+    # Required: a certificate SMP cannot name cannot be followed to its expiry,
+    # and dropping it would lose the one SMP stored.
+    id: Identifier
     not_before: Moment = None
     not_after: Moment = None
 

@@ -83,7 +83,7 @@ async def fetch_sso(client: SendGridClient) -> list[SsoIntegration]:
             name=sso.name,
             completed=sso.completed_integration,
             last_updated=sso.last_updated,
-            certificates=tuple(_certificate(c) for c in certs if c.id is not None),
+            certificates=tuple(_certificate(c) for c in certs),
         )
         for sso, certs in zip(listed, certificates, strict=True)
     ]
