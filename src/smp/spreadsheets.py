@@ -12,7 +12,8 @@ through this one module so the three cannot drift apart again.
   is left alone, so it stays a number in the spreadsheet.
 - XLSX has cell types: text is written as a string cell, which no spreadsheet
   evaluates, so it keeps its exact text (but for a carriage return, which
-  XML reads back as a line feed).
+  XML reads back as a line feed, and the control characters XML cannot hold,
+  written as U+FFFD).
 
 Pure formatting, no I/O: callers write the text or bytes where they belong.
 """
@@ -21,17 +22,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
-from typing import IO, TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
-    CellMaker = Callable[[WriteOnlyWorksheet, object], WriteOnlyCell]
+from typing import IO
+from xml.sax.saxutils import escape as xml_escape
 
 Row = Mapping[str, object]
 Rows = Sequence[Row]
@@ -87,44 +86,160 @@ def write_xlsx(
 ) -> None:
     """A workbook written to `target`, one sheet per (name, header, rows).
 
-    Rows are consumed one at a time (openpyxl's write-only mode keeps each
-    sheet in a temporary file), so a caller can stream a 200,000-row table
-    from the database without holding it in memory. Every text is a string
-    cell, as in `xlsx_bytes`.
+    Rows are consumed one at a time and streamed into the zip, so a caller
+    can write a 200,000-row table from the database without holding it in
+    memory. The sheets are SpreadsheetML written here rather than through
+    openpyxl: openpyxl builds a Cell object per value and costs about 0.4 ms
+    a row of 24 columns, two minutes for an access review's evidence pack,
+    whose limit is 30 s; this costs a twentieth of that. Only the parts
+    every reader needs are written (the workbook, its sheets, one plain
+    style); the tests read every workbook back with openpyxl.
     """
-    from openpyxl import Workbook  # imported when needed: it slows every start
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        names: list[str] = []
+        for name, header, rows in sheets:
+            names.append(_sheet_title(name, names))
+            part = f"xl/worksheets/sheet{len(names)}.xml"
+            with book.open(part, "w", force_zip64=True) as sheet:
+                _write_sheet(sheet, header, rows)
+        if not names:  # a workbook needs a sheet to open at all
+            names.append("empty")
+            book.writestr("xl/worksheets/sheet1.xml", _SHEET_HEAD + _SHEET_TAIL)
+        for part, text in _package_parts(names).items():
+            book.writestr(part, text)
 
-    cell = _xlsx_cell_maker()  # once, not once per cell of a large export
-    book = Workbook(write_only=True)
-    for name, header, rows in sheets:
-        sheet = book.create_sheet(_SHEET_NAME_FORBIDDEN.sub("-", name)[:31])
-        sheet.append([cell(sheet, title) for title in header])
-        for values in rows:
-            sheet.append([cell(sheet, value) for value in values])
-    if not book.worksheets:  # a workbook needs a sheet to open at all
-        book.create_sheet("empty")
-    book.save(target)
+
+# The SpreadsheetML parts around the sheets (ECMA-376 part 1, the minimum).
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_SHEET_HEAD = f'{_XML_HEAD}<worksheet xmlns="{_MAIN}"><sheetData>'
+_SHEET_TAIL = "</sheetData></worksheet>"
+_STYLES = (
+    f'{_XML_HEAD}<styleSheet xmlns="{_MAIN}">'
+    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/>'
+    "</border></borders>"
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+    "</cellStyleXfs>"
+    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" '
+    'xfId="0"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
+    "</cellStyles></styleSheet>"
+)
+# XML 1.0 cannot hold these control characters at all.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _sheet_title(name: str, taken: Sequence[str]) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\, no quote at
+    either end, unique without case."""
+    title = _SHEET_NAME_FORBIDDEN.sub("-", name).strip("'")[:31] or "Sheet"
+    used = {t.casefold() for t in taken}
+    number = 1
+    base = title
+    while title.casefold() in used:
+        number += 1
+        suffix = f" ({number})"
+        title = base[: 31 - len(suffix)] + suffix
+    return title
+
+
+def _column_letters(count: int) -> list[str]:
+    letters = []
+    for index in range(1, count + 1):
+        name = ""
+        while index:
+            index, rest = divmod(index - 1, 26)
+            name = chr(65 + rest) + name
+        letters.append(name)
+    return letters
+
+
+def _cell_xml(ref: str, value: object) -> str:
+    """One cell; text is always a string cell, so nothing becomes a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return f'<c r="{ref}"><v>{value!r}</v></c>'
+    if isinstance(value, dict | list | tuple):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
+    text = xml_escape(_ILLEGAL_XML.sub("\ufffd", text))
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _write_sheet(
+    out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> None:
+    letters = _column_letters(len(header))
+    out.write(_SHEET_HEAD.encode())
+    number = 0
+    for number, values in enumerate(itertools.chain([header], rows), 1):
+        if len(values) > len(letters):
+            letters = _column_letters(len(values))
+        cells = "".join(
+            _cell_xml(f"{letter}{number}", value)
+            for letter, value in zip(letters, values, strict=False)
+        )
+        out.write(f'<row r="{number}">{cells}</row>'.encode())
+    out.write(_SHEET_TAIL.encode())
+
+
+def _package_parts(names: Sequence[str]) -> dict[str, str]:
+    numbers = range(1, len(names) + 1)
+    sheets = "".join(
+        f'<sheet name="{xml_escape(name, {chr(34): "&quot;"})}" sheetId="{n}" '
+        f'r:id="rId{n}"/>'
+        for n, name in zip(numbers, names, strict=True)
+    )
+    rels = "".join(
+        f'<Relationship Id="rId{n}" Type="{_REL}/worksheet" '
+        f'Target="worksheets/sheet{n}.xml"/>'
+        for n in numbers
+    )
+    styles_id = len(names) + 1
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
+        f'ContentType="{_TYPE}.worksheet+xml"/>'
+        for n in numbers
+    )
+    return {
+        "[Content_Types].xml": (
+            f'{_XML_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/'
+            '2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+            'package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            f'ContentType="{_TYPE}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{_TYPE}.styles+xml"/>'
+            f"{overrides}</Types>"
+        ),
+        "_rels/.rels": (
+            f'{_XML_HEAD}<Relationships xmlns="{_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{_REL}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'{_XML_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}">'
+            f"<sheets>{sheets}</sheets></workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'{_XML_HEAD}<Relationships xmlns="{_PKG_REL}">{rels}'
+            f'<Relationship Id="rId{styles_id}" Type="{_REL}/styles" '
+            'Target="styles.xml"/></Relationships>'
+        ),
+        "xl/styles.xml": _STYLES,
+    }
 
 
 def _csv_cell(value: object) -> object:
     return neutralised(value) if isinstance(value, str) else value
-
-
-def _xlsx_cell_maker() -> CellMaker:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    def cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
-        if value is None or isinstance(value, bool | int | float):
-            return WriteOnlyCell(sheet, value=value)
-        if isinstance(value, dict | list | tuple):
-            text = json.dumps(value, ensure_ascii=False, default=str)
-        else:
-            text = str(value)
-        # XML cannot hold most control characters; openpyxl refuses them.
-        made = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
-        # openpyxl makes any text that starts with "=" a formula; text stays text.
-        made.data_type = "s"
-        return made
-
-    return cell

@@ -41,8 +41,7 @@ from smp.services.review_pack import (
     PackFacts,
     when,
     write_json,
-    write_report,
-    write_workbook,
+    write_workbook_and_report,
 )
 from smp.services.reviews import Actor, campaign_detail
 from smp.storage import audit
@@ -88,9 +87,8 @@ def export_pack(
     try:
         with refusing(), pack_source(engine, found.id) as source:
             facts = PackFacts.read(source, now)
-            write_workbook(work, source, facts)
+            write_workbook_and_report(work, source, facts)
             recomputed = write_json(work, source, facts)
-            write_report(work, source, facts)
         stored = str(facts.header.fields["snapshot_sha256"])
         own = write_manifest(
             work,

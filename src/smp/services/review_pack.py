@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -200,24 +200,45 @@ def _sheet_names(integrations: Sequence[tuple[int, str]]) -> dict[int, str]:
     return names
 
 
-def write_workbook(directory: Path, source: PackSource, facts: PackFacts) -> None:
-    header = [title for title, _ in ITEM_COLUMNS]
+_ENV = Environment(
+    loader=PackageLoader("smp.services", "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def write_workbook_and_report(
+    directory: Path, source: PackSource, facts: PackFacts
+) -> None:
+    """reviews.xlsx and report.html in one pass over the items: both list
+    them per integration, in the same order (one database read, not two)."""
     keys = [key for _, key in ITEM_COLUMNS]
     sheet_names = _sheet_names(facts.header.integrations)
+    # The template's macros (head, section_head, row, section_tail, tail).
+    report: Any = _ENV.get_template("review_report.html").make_module()
+    with (directory / REPORT).open("w", encoding="utf-8") as html:
+        html.write(report.head(facts, facts.summary_rows()))
 
-    def rows(iid: int, integration: str) -> Iterator[list[object]]:
-        for item in source.items(iid):
-            shown = record(item, integration)
-            yield [shown[key] for key in keys]
+        def rows(iid: int, integration: str) -> Iterator[list[object]]:
+            counts = facts.per_integration.get(iid, Counter())
+            html.write(report.section_head(integration, dict(sorted(counts.items()))))
+            for item in source.items(iid):
+                shown = record(item, integration)
+                html.write(report.row(shown))
+                yield [shown[key] for key in keys]
+            html.write(report.section_tail())
 
-    sheets: list[tuple[str, Sequence[str], Iterable[Sequence[object]]]] = [
-        (SUMMARY_SHEET, ["Field", "Value"], facts.summary_rows())
-    ]
-    sheets += [
-        (sheet_names[iid], header, rows(iid, name))
-        for iid, name in facts.header.integrations
-    ]
-    write_xlsx(directory / WORKBOOK, sheets)
+        sheets: list[tuple[str, Sequence[str], Iterable[Sequence[object]]]] = [
+            (SUMMARY_SHEET, ["Field", "Value"], facts.summary_rows())
+        ]
+        sheets += [
+            (sheet_names[iid], [title for title, _ in ITEM_COLUMNS], rows(iid, name))
+            for iid, name in facts.header.integrations
+        ]
+        write_xlsx(directory / WORKBOOK, sheets)
+        html.write(report.tail())
 
 
 def _json_item(shown: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,41 +287,3 @@ def write_json(directory: Path, source: PackSource, facts: PackFacts) -> str:
         digest = snapshot_digest(written())
         out.write("\n ]\n}\n")
     return digest
-
-
-_ENV = Environment(
-    loader=PackageLoader("smp.services", "templates"),
-    autoescape=select_autoescape(default=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def write_report(directory: Path, source: PackSource, facts: PackFacts) -> None:
-    template = _ENV.get_template("review_report.html")
-
-    def items(iid: int, name: str) -> Iterator[dict[str, Any]]:
-        for item in source.items(iid):
-            yield record(item, name)
-
-    sections = [
-        {
-            "name": name,
-            "counts": dict(sorted(facts.per_integration.get(iid, Counter()).items())),
-            "items": items(iid, name),
-        }
-        for iid, name in facts.header.integrations
-    ]
-    with (directory / REPORT).open("w", encoding="utf-8") as out:
-        _write_all(
-            out,
-            template.generate(
-                facts=facts, summary=facts.summary_rows(), sections=sections
-            ),
-        )
-
-
-def _write_all(out: TextIO, chunks: Iterable[str]) -> None:
-    for chunk in chunks:
-        out.write(chunk)
