@@ -1,4 +1,5 @@
-"""Bad input corpus: every endpoint the sync reads, answered badly in 12 ways.
+"""Bad input corpus: every endpoint the sync reads, answered badly in 12 ways
+(and issue M's endpoints also with 429s, 5xx, timeouts and resets).
 
 Each case either fails only the capability that reads the endpoint, with a
 message naming the endpoint, keeping that capability's data; or (for answers
@@ -10,6 +11,7 @@ rest of the sync is unaffected, and no secret reaches the log.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -25,7 +27,7 @@ from tests.support.truth import expected, integrity_problems, stored
 
 from smp.model import Outcome
 from smp.services.onboarding import add_key, connect
-from smp.simulator import generate_world
+from smp.simulator import FaultRule, generate_world
 from smp.storage import SecretBox, generate_key
 from smp.storage.access import (
     list_access_attempts,
@@ -209,3 +211,76 @@ def m_stored(engine: Engine, iid: int) -> dict[str, frozenset[object]]:
         "m:access_activity": frozenset((a.ip, a.allowed) for a in attempts),
         "m:validation_jobs": frozenset((j.job_id, j.status, j.segments) for j in jobs),
     }
+
+
+# Issue M's endpoints (fnmatch patterns, as FaultRule takes them) and what a
+# fault there may fail: `/v3/teammates/*` also matches the pending invites.
+M_FAULTS: dict[str, set[str]] = {
+    "/v3/api_keys": {"api_keys"},
+    "/v3/api_keys/*": {"api_keys"},
+    "/v3/teammates/*": {"teammate_scopes", "invites"},
+    "/v3/sso/integrations": {"sso"},
+    "/v3/sso/integrations/*/certificates": {"sso"},
+    "/v3/access_settings/whitelist": {"ip_allowlist"},
+    "/v3/access_settings/activity": {"access_activity"},
+    "/v3/validations/email/jobs": {"email_validation"},
+    "/v3/validations/email/jobs/*": {"email_validation"},
+}
+FAULTS = {
+    "429": FaultRule(kind="429"),
+    "503": FaultRule(kind="status", status=503),
+    "502_html": FaultRule(kind="status", status=502, html=True),
+    "timeout": FaultRule(kind="timeout", timeout_s=0.05),
+    "reset": FaultRule(kind="reset"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_a_failing_m_endpoint_fails_its_capability_in_one_line(
+    engine: Engine, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 429 that never ends, a 5xx (HTML too), a timeout or a reset on each
+    of issue M's endpoints: after the retries, only what reads it fails, in
+    one line naming the endpoint; its stored data is kept."""
+    world = generate_world(seed=21, accounts=1, teammates=8, pending=2, subusers=2)
+    wired = wire(world, max_attempts=2)
+    box = SecretBox.from_key(generate_key())
+    forget_world(engine, world)
+    keys = [new_key(world, kind) for kind in ("full", "billing")]
+    integration, _ = await connect(
+        engine,
+        box,
+        f"fault {fault} {uuid.uuid4().hex[:6]}",
+        keys,
+        wired.context,
+        base_url=BASE_URL,
+        billing_confirmed_by=CONFIRMED_BY,
+    )
+    iid = integration.id
+    await add_key(engine, box, iid, new_key(world, "validation"), wired.context)
+    assert (await run_sync(engine, box, iid, wired.context)).outcome is Outcome.OK
+    caplog.set_level(logging.INFO)
+    for pattern, may_fail in M_FAULTS.items():
+        before = m_stored(engine, iid)
+        wired.sim.clear_faults()
+        wired.sim.add_fault(dataclasses.replace(FAULTS[fault], path=pattern))
+        report = await run_sync(engine, box, iid, wired.context)
+        wired.sim.clear_faults()
+        failed = {
+            c: r.error or ""
+            for c, r in report.capabilities.items()
+            if r.outcome is Outcome.FAILED
+        }
+        assert failed, (pattern, report.to_json())
+        assert set(failed) <= may_fail, (pattern, report.to_json())
+        for error in failed.values():
+            assert "\n" not in error
+            assert error.startswith(f"GET {pattern.split('*')[0]}"), (pattern, error)
+        others = {
+            c: r.outcome for c, r in report.capabilities.items() if c not in may_fail
+        }
+        assert set(others.values()) == {Outcome.OK}, (pattern, report.to_json())
+        assert m_stored(engine, iid) == before, pattern
+    assert "Traceback" not in caplog.text
+    for secret in {k.raw for k in keys}:
+        assert secret not in caplog.text
