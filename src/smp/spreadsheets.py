@@ -149,47 +149,32 @@ def _sheet_title(name: str, taken: Sequence[str]) -> str:
     return title
 
 
-def _column_letters(count: int) -> list[str]:
-    letters = []
-    for index in range(1, count + 1):
-        name = ""
-        while index:
-            index, rest = divmod(index - 1, 26)
-            name = chr(65 + rest) + name
-        letters.append(name)
-    return letters
-
-
-def _cell_xml(ref: str, value: object) -> str:
-    """One cell; text is always a string cell, so nothing becomes a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
-    if isinstance(value, dict | list | tuple):
+def _cell_xml(value: object) -> str:
+    """One cell; text is always a string cell, so nothing becomes a formula.
+    (No `r` attribute: cells follow each other, an empty one as `<c/>`.)"""
+    if type(value) is str:  # most cells: checked first, it is the hot path
+        text = value
+    elif value is None:
+        return "<c/>"
+    elif isinstance(value, bool):
+        return f'<c t="b"><v>{int(value)}</v></c>'
+    elif isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return f"<c><v>{value!r}</v></c>"
+    elif isinstance(value, dict | list | tuple):
         text = json.dumps(value, ensure_ascii=False, default=str)
     else:
         text = str(value)
     text = xml_escape(_ILLEGAL_XML.sub("\ufffd", text))
-    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 def _write_sheet(
     out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> None:
-    letters = _column_letters(len(header))
     out.write(_SHEET_HEAD.encode())
-    number = 0
-    for number, values in enumerate(itertools.chain([header], rows), 1):
-        if len(values) > len(letters):
-            letters = _column_letters(len(values))
-        cells = "".join(
-            _cell_xml(f"{letter}{number}", value)
-            for letter, value in zip(letters, values, strict=False)
-        )
-        out.write(f'<row r="{number}">{cells}</row>'.encode())
+    for values in itertools.chain([header], rows):
+        cells = "".join([_cell_xml(value) for value in values])
+        out.write(f"<row>{cells}</row>".encode())
     out.write(_SHEET_TAIL.encode())
 
 
