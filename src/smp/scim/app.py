@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from scim2_models import PayloadTooLargeException
-from scim2_server.applications.asgi import ASGIApplication, Send
+from scim2_server.applications.asgi import ASGIApplication, Receive, Scope, Send
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
@@ -22,8 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from smp.scim.auth import authenticate
-from smp.scim.people_storage import PeopleStorage
+from smp.scim.people_storage import ACTING, PeopleStorage
 from smp.scim.provider import scim_provider, user_model
+from smp.services.audit import Actor
 
 MOUNT_PATH = "/scim/v2"
 # A user is a few KB even with every attribute filled; the server's own
@@ -75,10 +76,19 @@ class ScimApp(ASGIApplication):
                 detail=f"the body is larger than {MAX_BODY_BYTES} bytes"
             )
         if self.needs_auth(request):
-            await run_in_threadpool(
+            token = await run_in_threadpool(
                 authenticate, self.engine, request.header("Authorization"), self.now
             )
+            # The storage's writes run in this task: they read it for the trail.
+            ACTING.set(Actor(token.label, str(request.subject or "unknown")))
         return await self.handler.handle(request)
+
+    async def read_request(self, scope: Scope, receive: Receive) -> ScimRequest:
+        """The SCIM request, its `subject` the client address (for the trail)."""
+        request = await super().read_request(scope, receive)
+        client = scope.get("client")
+        request.subject = client[0] if client else None
+        return request
 
 
 def build_scim_app(engine: Engine, *, now: Callable[[], dt.datetime]) -> ASGIApp:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from scim2_models import (
@@ -48,6 +49,7 @@ from smp.scim.people_mapping import (
     resource_of,
     version_number,
 )
+from smp.services import audit
 from smp.services.directory_effects import claims_changed
 from smp.storage import RecordNotFoundError, read_session
 from smp.storage.errors import ValueTooLong
@@ -108,6 +110,17 @@ def _narrowing(scim_filter: ScimFilter[Any] | None) -> tuple[str | None, str | N
     if binding.urn == EMAIL_VALUE_URN:
         return None, email_key(node.value)
     return None, None
+
+
+# Who sends the request being served (the token's label, the client address),
+# set by ScimApp once the token is checked: the audit trail's actor and source.
+ACTING: ContextVar[audit.Actor | None] = ContextVar("smp_scim_acting", default=None)
+
+
+def _record(session: Session, action: str, person_id: int, user_name: object) -> None:
+    details = {} if user_name is None else {"userName": str(user_name)[:320]}
+    by = ACTING.get() or audit.Actor(None, "scim")
+    audit.record(session, by, action, f"person {person_id}", details)
 
 
 class PeopleStorage(AsyncScimStorage):
@@ -212,6 +225,12 @@ class PeopleStorage(AsyncScimStorage):
             now = self.now()
             with Session(self.engine) as session, session.begin():
                 stored = insert_scim_person(session, fields, now=now)
+                _record(
+                    session,
+                    "scim.create",
+                    stored.id,
+                    getattr(resource, "user_name", None),
+                )
             self._written(stored.id, stored.claimed, now)
             return stored
 
@@ -238,6 +257,12 @@ class PeopleStorage(AsyncScimStorage):
                     now=now,
                     expected_version=version_number(expected_version),
                 )
+                _record(
+                    session,
+                    "scim.update",
+                    stored.id,
+                    getattr(resource, "user_name", None),
+                )
             self._updated(stored, now)
             return stored
 
@@ -261,6 +286,7 @@ class PeopleStorage(AsyncScimStorage):
                     now=now,
                     expected_version=version_number(expected_version),
                 )
+                _record(session, "scim.delete", deleted.id, None)
             self._written(deleted.id, deleted.claimed, now)
 
         await self._off_loop(work)
