@@ -96,6 +96,24 @@ def _source_page(
 ) -> list[Any]:
     ac, m, ts, p = AccountClassificationRow, MemberRow, TeammateScopeRow, PersonRow
     member_kinds = (AccountKind.TEAMMATE.value, AccountKind.INVITE.value)
+    # The page's ids first, then the joins for those alone: a planner
+    # without statistics would otherwise join every remaining account and
+    # sort them all, for each page (PostgreSQL after a first import).
+    ids = (
+        select(ac.id)
+        .where(
+            # Neither `IS true` nor a bare IN: SQLite would walk the (present,
+            # …) or (integration_id, …) index and sort every page again, which
+            # grows with the square of the accounts. Hidden from the index
+            # (`+ 0`), the walk stays on the primary key, in id order, once.
+            ac.present.is_not(False),
+            (ac.integration_id + 0).in_(integration_ids),
+            ac.id > after,
+        )
+        .order_by(ac.id)
+        .limit(PAGE)
+        .subquery()
+    )
     query = (
         select(
             ac.id,
@@ -116,6 +134,8 @@ def _source_page(
             p.department,
             p.manager_email,
         )
+        .select_from(ids)
+        .join(ac, ac.id == ids.c.id)
         .outerjoin(
             m,
             and_(
@@ -133,51 +153,58 @@ def _source_page(
             ),
         )
         .outerjoin(p, p.id == ac.person_id)
-        .where(
-            # Neither `IS true` nor a bare IN: SQLite would walk the (present,
-            # …) or (integration_id, …) index and sort every page again, which
-            # grows with the square of the accounts. Hidden from the index
-            # (`+ 0`), the walk stays on the primary key, in id order, once.
-            ac.present.is_not(False),
-            (ac.integration_id + 0).in_(integration_ids),
-            ac.id > after,
-        )
         .order_by(ac.id)
-        .limit(PAGE)
     )
     return list(session.execute(query))
 
 
-def _open_findings(
-    session: Session, keys: set[tuple[int, str]]
-) -> dict[tuple[int, str], list[dict[str, Any]]]:
-    """Open findings whose subject is one of the accounts (a member key or a
-    subuser's username, as the rules name them)."""
-    found: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
-    if not keys:
-        return found
-    query = (
-        select(
-            FindingRow.id,
-            FindingRow.integration_id,
-            FindingRow.subject_key,
-            FindingRow.rule,
-            FindingRow.severity,
-            FindingRow.title,
+Findings = dict[tuple[int, str], list[dict[str, Any]]]
+
+
+class _OpenFindings:
+    """Open findings by (integration, subject): a member key or a subuser's
+    username, as the rules name them.
+
+    Read a whole integration at a time, without a list of thousands of
+    subjects in the query (building it costs more than reading a few
+    findings too many), and kept while pages hold that integration's accounts.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._loaded: set[int] = set()
+        self.found: Findings = defaultdict(list)
+
+    def cover(self, integration_ids: set[int]) -> None:
+        gone = self._loaded - integration_ids
+        if gone:
+            self.found = defaultdict(
+                list, {k: v for k, v in self.found.items() if k[0] not in gone}
+            )
+            self._loaded -= gone
+        missing = integration_ids - self._loaded
+        if not missing:
+            return
+        query = (
+            select(
+                FindingRow.id,
+                FindingRow.integration_id,
+                FindingRow.subject_key,
+                FindingRow.rule,
+                FindingRow.severity,
+                FindingRow.title,
+            )
+            .where(
+                FindingRow.integration_id.in_(missing),
+                FindingRow.status == FindingStatus.OPEN.value,
+            )
+            .order_by(FindingRow.id)
         )
-        .where(
-            FindingRow.status == FindingStatus.OPEN.value,
-            FindingRow.integration_id.in_({i for i, _ in keys}),
-            FindingRow.subject_key.in_({k for _, k in keys}),
-        )
-        .order_by(FindingRow.id)
-    )
-    for fid, iid, subject, rule, severity, title in session.execute(query):
-        if (iid, subject) in keys:
-            found[(iid, subject)].append(
+        for fid, iid, subject, rule, severity, title in self._session.execute(query):
+            self.found[(iid, subject)].append(
                 {"id": fid, "rule": rule, "severity": severity, "title": title}
             )
-    return found
+        self._loaded |= missing
 
 
 def _manager_user(manager_email: str | None, users: set[str]) -> str | None:
@@ -201,7 +228,7 @@ def _item(
     rule: ReviewerRule,
     owners: Mapping[int, str | None],
     users: set[str],
-    findings: Mapping[tuple[int, str], list[dict[str, Any]]],
+    findings: Findings,
 ) -> tuple[dict[str, Any], str | None]:
     """The account's frozen fields (SNAPSHOT_FIELDS, the id still 0) and its
     reviewer."""
@@ -266,6 +293,7 @@ def create_campaign(
 ) -> int:
     """Freeze the accounts of `integration_ids` into a new open campaign."""
     key = campaign_key(name)
+    _one_creation(session)
     if session.scalar(
         select(ReviewCampaignRow.id).where(ReviewCampaignRow.name_key == key)
     ):
@@ -345,21 +373,34 @@ def _write_items(session: Session, rows: list[tuple[Any, ...]]) -> None:
 def _new_ids(session: Session, count: int) -> list[int]:
     """`count` unused item ids in ascending order.
 
-    PostgreSQL: from the table's sequence. SQLite: after the largest id; the
-    transaction holds SQLite's one write lock (BEGIN IMMEDIATE), so no other
-    writer takes them meanwhile.
+    Only creation inserts items, one creation at a time (`_one_creation`):
+    PostgreSQL moves the table's sequence past a block in one call (a
+    nextval per id cost more than writing the items); SQLite continues after
+    the largest id under its one write lock (BEGIN IMMEDIATE).
     """
     if session.get_bind().dialect.name == "postgresql":
-        ids = session.scalars(
+        last = session.scalar(
             text(
-                "SELECT nextval(pg_get_serial_sequence('review_items', 'id'))"
-                " FROM generate_series(1, :n)"
+                "SELECT setval(s.seq, nextval(s.seq) + :n - 1) FROM"
+                " (SELECT pg_get_serial_sequence('review_items', 'id')::regclass"
+                " AS seq) AS s"
             ),
             {"n": count},
-        ).all()
-        return sorted(ids)
+        )
+        assert last is not None
+        return list(range(last - count + 1, last + 1))
     last = session.scalar(select(func.max(ITEMS.c.id))) or 0
     return list(range(last + 1, last + 1 + count))
+
+
+def _one_creation(session: Session) -> None:
+    """PostgreSQL: no other campaign is created in this transaction's time
+    (keyed by schema: two SMPs in one database do not wait for each other)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :n))"),
+            {"n": "smp.reviews.create"},
+        )
 
 
 def _freeze(
@@ -373,10 +414,11 @@ def _freeze(
 ) -> Iterator[dict[str, Any]]:
     """Insert the items page by page; yield each one's frozen fields with its id."""
     after, done = 0, 0
+    findings = _OpenFindings(session)
     while page := _source_page(session, integration_ids, after):
         after = page[-1][0]
-        findings = _open_findings(session, {(r[1], r[3]) for r in page})
-        items = [_item(r, rule, owners, users, findings) for r in page]
+        findings.cover({r[1] for r in page})
+        items = [_item(r, rule, owners, users, findings.found) for r in page]
         for item_id, (frozen, _) in zip(
             _new_ids(session, len(items)), items, strict=True
         ):
