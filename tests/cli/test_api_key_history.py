@@ -13,6 +13,7 @@ import re
 from tests.support.app import Server, asgi_client, connect_and_sync
 from tests.support.simulator import forget_world
 from tests.support.web import sign_in, web_client
+from tests.web.test_browser_sweep import html_problems
 from typer.testing import CliRunner
 
 from smp.cli.main import app
@@ -103,6 +104,7 @@ def test_a_narrowed_key_shows_exactly_the_removed_scopes_with_the_time(
     ]
 
     page = _page(server, f"/integrations/{iid}/api-keys")
+    assert html_problems(page) == []  # the sweep's strict parse, with the table
     rows = re.findall(
         r'<tr data-key-id="([^"]+)" data-seen-at="([^"]+)">.*?'
         r'class="removed">([^<]*)</td>\s*<td data-label="Added" class="added">'

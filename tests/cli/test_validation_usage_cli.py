@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tests.support.app import Server, asgi_client, connect_and_sync
 from tests.support.simulator import forget_world, new_key
 from tests.support.web import sign_in, web_client
+from tests.web.test_browser_sweep import html_problems
 from typer.testing import CliRunner
 
 from smp.cli.main import app
@@ -60,16 +61,20 @@ def _api(server: Server, iid: int) -> dict[str, object]:
     return asyncio.run(get())
 
 
-def _dashboard(server: Server, iid: int) -> str:
+def _html(server: Server, iid: int) -> str:
     async def get() -> str:
         async with web_client(server) as client:
             signed = await sign_in(client, server.viewer)
             assert signed.status_code in (302, 303), signed.text
             page = await client.get(f"/integrations/{iid}")
         assert page.status_code == 200, page.text
-        return " ".join(page.text.split())
+        return page.text
 
     return asyncio.run(get())
+
+
+def _dashboard(server: Server, iid: int) -> str:
+    return " ".join(_html(server, iid).split())
 
 
 def test_usage_shows_validation_per_month_and_what_sendgrid_does_not_give(
@@ -151,3 +156,4 @@ def test_usage_shows_validation_per_month_and_what_sendgrid_does_not_give(
         f'<td class="num">at least {latest["segments"]:,}</td>'
         '<td class="num">unknown: 1 job not read</td></tr>'
     ) in _dashboard(server, iid)
+    assert html_problems(_html(server, iid)) == []  # the sweep's strict parse
