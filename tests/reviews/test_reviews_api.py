@@ -89,17 +89,50 @@ async def test_create_and_list(
     }
 
 
+async def _items(
+    client: httpx.AsyncClient, campaign: int, auth: dict[str, str], **params: Any
+) -> list[dict[str, Any]]:
+    answer = await client.get(
+        f"/api/v1/reviews/{campaign}/items", headers=auth, params=params
+    )
+    assert answer.status_code == 200, answer.text
+    page = answer.json()
+    assert page["total"] >= len(page["items"])
+    found: list[dict[str, Any]] = page["items"]
+    return found
+
+
+async def test_items_are_paged(
+    server: Server, client: httpx.AsyncClient, campaigns: dict[str, Any]
+) -> None:
+    viewer = server.auth(server.viewer_token)
+    mine = campaigns["mine"].id
+    answer = await client.get(
+        f"/api/v1/reviews/{mine}/items",
+        headers=viewer,
+        params={"limit": 5, "offset": 5, "filter": "kind=teammate"},
+    )
+    page = answer.json()
+    teammates = len(server.world.accounts[0].teammates)
+    assert (page["total"], page["limit"], page["offset"]) == (teammates, 5, 5)
+    every = await _items(client, mine, viewer, filter="kind=teammate", limit=500)
+    assert [i["item_id"] for i in page["items"]] == [i["item_id"] for i in every[5:10]]
+    bad = await client.get(
+        f"/api/v1/reviews/{mine}/items", headers=viewer, params={"filter": "x=y"}
+    )
+    assert bad.status_code == 422
+
+
 async def test_reviewer_sees_and_decides_only_own_items(
     server: Server, client: httpx.AsyncClient, campaigns: dict[str, Any]
 ) -> None:
     admin, viewer = server.auth(server.admin_token), server.auth(server.viewer_token)
     mine, theirs = campaigns["mine"].id, campaigns["theirs"].id
-    own = (await client.get(f"/api/v1/reviews/{mine}/items", headers=viewer)).json()
+    own = await _items(client, mine, viewer, limit=500)
     assert len(own) == _accounts(server)
     assert {i["reviewer"] for i in own} == {server.viewer}
-    none = await client.get(f"/api/v1/reviews/{theirs}/items", headers=viewer)
-    assert none.json() == []
-    other = (await client.get(f"/api/v1/reviews/{theirs}/items", headers=admin)).json()
+    assert await _items(client, theirs, viewer) == []
+    other = await _items(client, theirs, admin)
     before = other[0]
     forbidden = await client.post(
         f"/api/v1/reviews/{theirs}/decisions",
@@ -108,7 +141,7 @@ async def test_reviewer_sees_and_decides_only_own_items(
     )
     assert forbidden.status_code == 403
     assert "another reviewer" in forbidden.json()["detail"]
-    after = (await client.get(f"/api/v1/reviews/{theirs}/items", headers=admin)).json()
+    after = await _items(client, theirs, admin)
     assert after[0] == before
     decided = await client.post(
         f"/api/v1/reviews/{mine}/decisions",
@@ -116,7 +149,7 @@ async def test_reviewer_sees_and_decides_only_own_items(
         json={"items": [own[0]["item_id"]], "decision": "revoke", "reason": "left"},
     )
     assert decided.json() == {"decided": 1}
-    item = (await client.get(f"/api/v1/reviews/{mine}/items", headers=viewer)).json()[0]
+    item = (await _items(client, mine, viewer))[0]
     assert (
         item["decision"],
         item["reason"],

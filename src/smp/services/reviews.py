@@ -55,6 +55,7 @@ __all__ = [
     "integration_names",
     "list_campaigns",
     "list_items",
+    "page_items",
     "set_review_owner",
     "sign_off",
 ]
@@ -250,6 +251,36 @@ def list_items(
             limit=limit,
             offset=offset,
         )
+
+
+def page_items(
+    engine: Engine,
+    campaign_id: str | int,
+    actor: Actor,
+    *,
+    expression: str | None = None,
+    reviewer: str | None = None,
+    limit: int,
+    offset: int = 0,
+) -> tuple[list[ReviewItem], int]:
+    """A page of `list_items` and how many items match in all."""
+    number = _campaign_id(campaign_id)
+    scope = _reviewer_scope(actor, reviewer)
+    with refusing(), read_session(engine) as session:
+        store.campaign(session, number)
+        conditions = _conditions(session, expression)
+        items = store.list_items(
+            session,
+            number,
+            conditions=conditions,
+            reviewer=scope,
+            limit=limit,
+            offset=offset,
+        )
+        total = store.count_items(
+            session, number, conditions=conditions, reviewer=scope
+        )
+    return items, total
 
 
 def _item_ids(item_ids: Sequence[str | int]) -> list[int]:

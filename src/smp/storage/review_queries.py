@@ -182,6 +182,19 @@ def list_items(
     return [_review_item(r) for r in session.execute(query)]
 
 
+def count_items(
+    session: Session,
+    campaign_id: int,
+    *,
+    conditions: Sequence[Condition] = (),
+    reviewer: str | None = None,
+) -> int:
+    query = select(func.count()).where(
+        *item_conditions(campaign_id, conditions, reviewer)
+    )
+    return session.scalar(query) or 0
+
+
 def iter_items(engine: Engine, campaign_id: int) -> Iterator[ReviewItem]:
     """Every item of a campaign in id order, a page at a time."""
     after = 0

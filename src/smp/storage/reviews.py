@@ -43,6 +43,7 @@ from smp.storage.review_queries import (
     PAGE,
     campaign,
     campaign_record,
+    count_items,
     count_undecided,
     item_conditions,
     item_reviewers,
@@ -64,6 +65,7 @@ from smp.storage.tables import (
 
 __all__ = [
     "campaign",
+    "count_items",
     "count_undecided",
     "create_campaign",
     "decide",

@@ -25,6 +25,7 @@ from smp.api.review_schemas import (
     DecisionIn,
     ItemOut,
 )
+from smp.api.schemas import Page
 from smp.model.reviews import Campaign, ReviewItem
 from smp.model.users import User
 from smp.services import reviews
@@ -142,8 +143,8 @@ def show(
 
 @router.get(
     "/{campaign_id}/items",
-    summary="A campaign's items (a reviewer: own items only)",
-    response_model=list[ItemOut],
+    summary="A campaign's items, a page at a time (a reviewer: own items only)",
+    response_model=Page[ItemOut],
     responses=problem_responses(403, 404),
 )
 def items(
@@ -153,14 +154,19 @@ def items(
     request: Request,
     filter_: Annotated[
         str | None,
-        Query(alias="filter", max_length=1000, description="e.g. role=admin"),
+        Query(
+            alias="filter",
+            max_length=1000,
+            description="e.g. classification=employee and department=Marketing",
+        ),
     ] = None,
     reviewer: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Limit | None = None,
+    limit: Limit = 100,
     offset: Offset = 0,
-) -> list[ItemOut]:
-    found = _answer(
-        lambda: reviews.list_items(
+) -> Page[ItemOut]:
+    """In item order; `total` counts every item that matches."""
+    found, total = _answer(
+        lambda: reviews.page_items(
             state.engine,
             campaign_id,
             _actor(user, request),
@@ -171,7 +177,9 @@ def items(
         )
     )
     names = reviews.integration_names(state.engine)
-    return [_item(i, names) for i in found]
+    return Page(
+        items=[_item(i, names) for i in found], total=total, limit=limit, offset=offset
+    )
 
 
 @router.post(
