@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import html5lib
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
@@ -217,6 +218,9 @@ def test_the_files_hold_the_world_and_the_decisions(packs: Packs) -> None:
     assert not re.search(r"\b(src|href)\s*=|<script|@import|url\(", html)
     assert html.count("<tr>") - 0 >= len(expected)
     assert "DRAFT" not in html
+    parser = html5lib.HTMLParser(namespaceHTMLElements=False)
+    parser.parse(html)
+    assert parser.errors == []
 
 
 def test_an_open_campaigns_pack_is_a_draft_everywhere(packs: Packs) -> None:

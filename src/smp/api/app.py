@@ -33,6 +33,7 @@ from smp.api.routes import (
     findings,
     integrations,
     people,
+    review_evidence,
     reviews,
     runs,
     service_accounts,
@@ -53,7 +54,8 @@ CookieAuth = Callable[[Request], User | None]
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=problem_responses(400, 401, 422))
     modules = (integrations, service_accounts, data, runs, exports, users, people)
-    for module in (*modules, api_keys, findings, alert_channels, reviews, audit):
+    extra = (api_keys, findings, alert_channels, reviews, review_evidence, audit)
+    for module in (*modules, *extra):
         router.include_router(module.router)
     return router
 
