@@ -53,6 +53,9 @@ PAGES: tuple[Swept, ...] = (
     Swept("thresholds", "/settings/thresholds", (ADMIN,)),
     Swept("audit", "/audit", (ADMIN,)),
     Swept("audit-filtered", "/audit?action=login&since=2020-01-01", (ADMIN,)),
+    # Before the admin's review flows: none yet; the viewer then sees theirs.
+    Swept("reviews", "/reviews"),
+    Swept("review-new", "/reviews/new", (ADMIN,)),
     Swept("not-found", "/integrations/987654", status=404),
     Swept("forbidden", "/users", (VIEWER,), status=403),
 )
@@ -171,6 +174,54 @@ def add_channel_refused(page: Page, base: str, _: int, keys: dict[str, str]) -> 
     return submit(page, "Add channel")
 
 
+def start_review(page: Page, base: str, id_: int, keys: dict[str, str]) -> str:
+    """The viewer reviews the integration; a campaign starts: its page."""
+    page.goto(f"{base}/reviews/new")
+    owner = page.locator(f"#owner-{id_}")
+    viewer = owner.locator("option", has_text="viewer-").first.get_attribute("value")
+    owner.select_option(viewer or "")
+    with page.expect_navigation():
+        page.locator(f"form:has(#owner-{id_}) button").click()
+    page.get_by_label("Name", exact=True).fill("Sweep review")
+    page.get_by_label("Integrations").select_option(str(id_))
+    page.get_by_label("Reviewers").select_option("owner")
+    return submit(page, "Start campaign")
+
+
+def open_review(page: Page, base: str, _: int, keys: dict[str, str]) -> str:
+    page.goto(f"{base}/reviews")
+    with page.expect_navigation() as landed:
+        page.get_by_role("link", name="Sweep review").click()
+    response = landed.value
+    assert response is not None
+    return response.text()
+
+
+def review_bulk_confirm(page: Page, base: str, id_: int, keys: dict[str, str]) -> str:
+    open_review(page, base, id_, keys)
+    return submit(page, "Review bulk decision…")
+
+
+def review_signoff_refused(
+    page: Page, base: str, id_: int, keys: dict[str, str]
+) -> str:
+    open_review(page, base, id_, keys)
+    return submit(page, "Sign off")
+
+
+def review_item_refused(page: Page, base: str, id_: int, keys: dict[str, str]) -> str:
+    """An item's page after a revoke without a reason (refused beside it)."""
+    open_review(page, base, id_, keys)
+    with page.expect_navigation():
+        page.locator('[data-testid="account"]').first.click()
+    page.locator("form.decide select[name=decision]").select_option("revoke")
+    with page.expect_navigation() as landed:
+        page.locator("form.decide button").click()
+    response = landed.value
+    assert response is not None
+    return response.text()
+
+
 FLOWS: tuple[Flow, ...] = (
     Flow("integrate-refused", ADMIN, integrate_refused),
     Flow("settings-key-added", ADMIN, add_billing_key),
@@ -184,4 +235,9 @@ FLOWS: tuple[Flow, ...] = (
     Flow("finding-accept-refused", ADMIN, accept_refused),
     Flow("alert-channel-added", ADMIN, add_channel),
     Flow("alert-channel-refused", ADMIN, add_channel_refused),
+    Flow("review-started", ADMIN, start_review),
+    Flow("review-bulk-confirm", ADMIN, review_bulk_confirm),
+    Flow("review-signoff-refused", ADMIN, review_signoff_refused),
+    Flow("review", VIEWER, open_review),
+    Flow("review-item-refused", VIEWER, review_item_refused),
 )

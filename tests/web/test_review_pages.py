@@ -30,6 +30,7 @@ from tests.support.web import csrf_of, sign_in, web_client
 from smp.model.reviews import ReviewerRule
 from smp.services import reviews
 from smp.services.people_import import import_people
+from smp.services.review_pages import review_owners
 from smp.services.reviews import Actor
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
@@ -340,6 +341,28 @@ async def test_new_campaign_form_and_its_refusals(
         assert made.status_code == 303, made.text
         landed = await client.get(made.headers["location"])
         assert f"{reviewed.accounts} accounts frozen for review" in landed.text
+        named = await client.post(
+            "/reviews/owners",
+            data={"integration": str(reviewed.integration_id), "user": server.viewer}
+            | {"csrf_token": token},
+        )
+        assert named.status_code == 303, named.text
+        assert review_owners(engine)[reviewed.integration_id] == server.viewer
+        unknown = await client.post(
+            "/reviews/owners",
+            data={"integration": str(reviewed.integration_id), "user": "nobody"}
+            | {"csrf_token": token},
+        )
+        assert unknown.status_code == 404
+        assert f'id="owner-{reviewed.integration_id}-error"' in unknown.text
+        assert review_owners(engine)[reviewed.integration_id] == server.viewer
+        cleared = await client.post(
+            "/reviews/owners",
+            data={"integration": str(reviewed.integration_id), "user": ""}
+            | {"csrf_token": token},
+        )
+        assert cleared.status_code == 303, cleared.text
+        assert review_owners(engine)[reviewed.integration_id] is None
         taken = await client.post(
             "/reviews/new",
             data={"name": "q1", "integrations": [str(reviewed.integration_id)]}

@@ -176,7 +176,6 @@ def set_owner(
             integration,
             user or None,
             actor_of(who, request),
-            now=who.state.context.now(),
         )
     except refusals.Refused as error:
         if error.kind != "not_found" or not user:
