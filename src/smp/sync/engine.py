@@ -58,6 +58,7 @@ from smp.storage import (
 )
 from smp.storage.classifications import reclassify
 from smp.storage.findings import evaluate_findings
+from smp.storage.review_remediation import check_remediation
 from smp.sync import access_chains, chains, key_chains, sanity, write_jobs
 from smp.sync.context import SyncContext
 from smp.sync.gate import enter_sync
@@ -204,6 +205,12 @@ class Run:
         saved; a failure is logged in one line and the next sync evaluates
         again: it must not change the sync's outcome."""
         try:
+            # First: a review decision carried out resolves its finding now.
+            check_remediation(
+                self.engine,
+                now=self.context.now(),
+                integration_ids=[self.integration.id],
+            )
             evaluate_findings(
                 self.engine,
                 now=self.context.now(),
