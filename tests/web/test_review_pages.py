@@ -12,6 +12,7 @@ off the world and these rules, never off SMP's pages.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -27,11 +28,12 @@ from tests.support.app import Server, connect_and_sync
 from tests.support.directory_files import HEADER, csv_text, person
 from tests.support.web import csrf_of, sign_in, web_client
 
-from smp.model.reviews import ReviewerRule
+from smp.model.reviews import Campaign, CampaignStatus, ReviewerRule
 from smp.services import reviews
 from smp.services.people_import import import_people
 from smp.services.review_pages import review_owners
 from smp.services.reviews import Actor
+from smp.web.pages_review_decisions import is_overdue
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
@@ -399,3 +401,61 @@ async def test_export_downloads_the_evidence_pack(
             f"/reviews/{campaign_id}/export", data={"csrf_token": csrf_of(page.text)}
         )
         assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("due", "today", "late"),
+    [
+        (dt.date(2026, 12, 31), dt.date(2026, 12, 31), False),
+        (dt.date(2026, 12, 31), dt.date(2027, 1, 1), True),
+        (dt.date(2027, 2, 28), dt.date(2027, 3, 1), True),
+        (dt.date(2027, 3, 1), dt.date(2027, 2, 28), False),
+    ],
+)
+def test_a_campaign_is_overdue_the_day_after_its_due_date(
+    engine: Engine, due: dt.date, today: dt.date, late: bool
+) -> None:
+    open_one = Campaign(
+        1,
+        "Q",
+        CampaignStatus.OPEN,
+        (1,),
+        due,
+        ReviewerRule.OWNER,
+        None,
+        NOW,
+        None,
+        None,
+        "0" * 64,
+    )
+    assert is_overdue(open_one, today) is late
+    # A signed-off campaign is never late.
+    closed = dataclasses.replace(open_one, status=CampaignStatus.CLOSED)
+    assert is_overdue(closed, today) is False
+
+
+async def test_the_list_marks_overdue_campaigns(
+    server: Server, engine: Engine, reviewed: Reviewed
+) -> None:
+    today = server.setup.context.now().date()
+    late, on_time = (
+        reviews.create_campaign(
+            engine,
+            name=name,
+            integrations=["Reviewed"],
+            due=due,
+            rule=ReviewerRule.OWNER,
+            actor=ROOT,
+            now=NOW,
+        ).id
+        for name, due in (
+            ("Late", today - dt.timedelta(days=1)),
+            ("On time", today),
+        )
+    )
+    async with signed_in(server, server.admin) as client:
+        listed = (await client.get("/reviews")).text
+    rows = dict(re.findall(r'<tr data-campaign="(\d+)">(.*?)</tr>', listed, re.S))
+    assert "overdue" in rows[str(late)]
+    assert "overdue" not in rows[str(on_time)]
+    assert f"0 of {reviewed.accounts} items decided" in rows[str(late)]
