@@ -11,9 +11,9 @@ import json
 import re
 
 from tests.support.app import Server, asgi_client, connect_and_sync
+from tests.support.html import html_problems
 from tests.support.simulator import forget_world
 from tests.support.web import sign_in, web_client
-from tests.web.test_browser_sweep import html_problems
 from typer.testing import CliRunner
 
 from smp.cli.main import app

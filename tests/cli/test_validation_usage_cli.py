@@ -12,9 +12,9 @@ from collections import Counter
 
 from sqlalchemy.orm import Session
 from tests.support.app import Server, asgi_client, connect_and_sync
+from tests.support.html import html_problems
 from tests.support.simulator import forget_world, new_key
 from tests.support.web import sign_in, web_client
-from tests.web.test_browser_sweep import html_problems
 from typer.testing import CliRunner
 
 from smp.cli.main import app

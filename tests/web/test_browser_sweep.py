@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import html5lib
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.support.app import Server, make_server
+from tests.support.html import html_problems
 from tests.web.browserkit import ARGS, CHROMIUM, sign_in
 from tests.web.pages_to_sweep import (
     ADMIN,
@@ -44,30 +44,8 @@ WIDTH = "document.scrollingElement.scrollWidth"
 FITS = f"{WIDTH} <= document.scrollingElement.clientWidth"
 # What a narrow screen changes; the desktop pass ran every rule already.
 PHONE_RULES = ("scrollable-region-focusable", "target-size", "meta-viewport")
-IDREFS = ("aria-describedby", "aria-labelledby", "aria-controls", "for", "list")
 
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
-
-
-def html_problems(text: str) -> list[str]:
-    """Parse errors, duplicate ids and references to ids the page lacks."""
-    parser = html5lib.HTMLParser(namespaceHTMLElements=False)
-    tree = parser.parse(text)
-    lines = text.splitlines()
-    found = [
-        f"line {line}:{col} {code} {data or ''}: {lines[line - 1].strip()[:120]}"
-        for (line, col), code, data in parser.errors
-    ]
-    ids = [e.get("id") for e in tree.iter() if e.get("id")]
-    found += [
-        f"duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})
-    ]
-    for element in tree.iter():
-        for attribute in IDREFS:
-            for ref in (element.get(attribute) or "").split():
-                if ref not in ids:
-                    found.append(f"<{element.tag} {attribute}={ref!r}>: no such id")
-    return found
 
 
 def axe_problems(page: Page, rules: tuple[str, ...] = ()) -> list[str]:
