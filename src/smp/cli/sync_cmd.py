@@ -33,6 +33,7 @@ from smp.cli.opening import (
     whole_line,
 )
 from smp.model import Outcome
+from smp.services.audit import cli_actor
 from smp.storage import LockBusyError, get_integration, list_integrations
 from smp.sync import COLLECTED, SyncReport, run_sync, writer_for
 from smp.sync.gc_tuning import tune_for_sync
@@ -81,7 +82,12 @@ async def sync_many(
 
             try:
                 return await run_sync(
-                    runtime.engine, runtime.box, iid, runtime.context, progress=progress
+                    runtime.engine,
+                    runtime.box,
+                    iid,
+                    runtime.context,
+                    progress=progress,
+                    started_by=cli_actor().name,
                 )
             except LockBusyError as error:
                 # Nothing was read: no bar stuck at 0/7, the reason is printed.

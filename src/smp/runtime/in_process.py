@@ -47,17 +47,29 @@ class SyncRunner:
         task = self._tasks.get(integration_id)
         return task is not None and not task.done()
 
-    def start(self, integration_id: int, trigger: str) -> bool:
-        """Start a sync in the background; False when one is already running."""
+    def start(
+        self,
+        integration_id: int,
+        trigger: str,
+        *,
+        started_by: str | None = None,
+        source: str | None = None,
+    ) -> bool:
+        """Start a sync in the background; False when one is already running.
+
+        `started_by` and `source` go to the audit trail (None: SMP itself)."""
         if self.running(integration_id):
             return False
+        asked = (started_by, source)
         task = asyncio.get_running_loop().create_task(
-            self._run(integration_id, trigger), name=f"smp-sync-{integration_id}"
+            self._run(integration_id, trigger, asked), name=f"smp-sync-{integration_id}"
         )
         self._tasks[integration_id] = task
         return True
 
-    async def _run(self, integration_id: int, trigger: str) -> None:
+    async def _run(
+        self, integration_id: int, trigger: str, asked: tuple[str | None, str | None]
+    ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._lock_wait_s
         try:
@@ -69,6 +81,8 @@ class SyncRunner:
                         integration_id,
                         self._context,
                         trigger=trigger,
+                        started_by=asked[0],
+                        source=asked[1],
                     )
                     break
                 except LockBusyError:

@@ -48,6 +48,7 @@ from smp.sendgrid import (
 from smp.storage import (
     SecretBox,
     StorageError,
+    audit,
     close_interrupted_runs,
     finish_sync_run,
     get_integration,
@@ -67,6 +68,8 @@ from smp.sync.report import SyncReport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# The audit trail's source of a sync nobody named: where it was started from.
+TRIGGER_SOURCES = {"schedule": "scheduler", "worker": "worker"}
 Progress = Callable[[str, Outcome | None], None]
 
 # Capabilities SMP collects, in the order they are reported.
@@ -95,7 +98,11 @@ async def run_sync(
     *,
     trigger: str = "cli",
     progress: Progress | None = None,
+    started_by: str | None = None,
+    source: str | None = None,
 ) -> SyncReport:
+    """Sync one integration; `started_by`/`source` name who asked, for the audit
+    trail (default: SMP itself, from the trigger: cli, scheduler, worker…)."""
     with read_session(engine) as session:
         found = get_integration(session, integration)
         accounts = list_service_accounts(session, found.id)
@@ -107,7 +114,16 @@ async def run_sync(
             with Session(engine) as session, session.begin():
                 # Holding the lock, any unfinished run is one whose process died.
                 close_interrupted_runs(session, found.id, now=context.now())
-                return start_sync_run(session, found.id, trigger, now=context.now())
+                run_id = start_sync_run(session, found.id, trigger, now=context.now())
+                audit.append(
+                    session,
+                    actor=started_by,
+                    source=source or TRIGGER_SOURCES.get(trigger, trigger),
+                    action="sync.start",
+                    target=found.name,
+                    details={"trigger": trigger, "run_id": run_id},
+                )
+                return run_id
 
         # On a thread: waiting for SQLite's write lock must not stall the loop.
         run_id = await on_thread(open_run)

@@ -149,7 +149,10 @@ async def integrate(
             errors[FIELDS.get(error.field or "", "form")] = error.told(WEB_HINTS)
         else:
             if stored:
-                state.syncs.start(integration.id, "connect")
+                by = audit.request_actor(who.user.name, request)
+                state.syncs.start(
+                    integration.id, "connect", started_by=by.name, source=by.source
+                )
             return pages.render(
                 request,
                 "integrate_done.html",

@@ -228,7 +228,8 @@ async def sync_now(
     change: AdminChange,
 ) -> Response:
     who, integration = change.who, change.integration
-    who.state.syncs.start(integration.id, "web")
+    by = audit.request_actor(who.user.name, request)
+    who.state.syncs.start(integration.id, "web", started_by=by.name, source=by.source)
     return redirect_saying(
         f"/integrations/{integration.id}",
         request,

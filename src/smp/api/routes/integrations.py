@@ -87,7 +87,9 @@ async def create(
     except Refused as error:
         raise problem(error) from None
     if stored:
-        state.syncs.start(integration.id, "connect")
+        state.syncs.start(
+            integration.id, "connect", started_by=by.name, source=by.source
+        )
     with read_session(state.engine) as session:
         out = _out(state, session, integration)
     checked = [

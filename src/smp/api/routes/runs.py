@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from smp.api.acting import Acting
 from smp.api.auth import AdminUser, CurrentUser, State
 from smp.api.convert import run_out
 from smp.api.params import IdPath, IntegrationParam, Limit, Offset, find_integration
@@ -42,11 +43,15 @@ def runs(
     response_model=SyncStarted,
     responses=problem_responses(403),
 )
-async def start(body: SyncStart, state: State, _user: AdminUser) -> SyncStarted:
+async def start(
+    body: SyncStart, state: State, _user: AdminUser, by: Acting
+) -> SyncStarted:
     """Start a sync in the background; follow it with `GET /sync-runs`."""
     with read_session(state.engine) as session:
         find_integration(session, body.integration_id)
-    started = state.syncs.start(body.integration_id, "api")
+    started = state.syncs.start(
+        body.integration_id, "api", started_by=by.name, source=by.source
+    )
     return SyncStarted(integration_id=body.integration_id, started=started)
 
 
