@@ -16,7 +16,6 @@ stage's reminder (logged), rather than anyone getting it twice.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from smp.model.alerts import AlertItem, Channel
+from smp.services.alerts.delivery import channel_secret
 from smp.services.alerts.messages import Batch
 from smp.services.alerts.senders import DeliveryFailed, send
 from smp.storage import MasterKeyError, SecretBox, read_session
@@ -195,9 +195,7 @@ async def _send_one(
     report: ReminderReport,
 ) -> None:
     try:
-        with Session(engine) as session:
-            token = alert_store.channel_secret(session, channel.id)
-        await send(channel, json.loads(box.decrypt(token)), batch)
+        await send(channel, channel_secret(engine, box, channel), batch)
     except (DeliveryFailed, MasterKeyError) as error:
         report.failed += 1
         report.errors.append(f"{channel.name}: {error}")

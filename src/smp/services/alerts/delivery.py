@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
@@ -164,11 +165,8 @@ async def deliver_due(
         if time.monotonic() - started >= ROUND_BUDGET_S:
             report.deferred = True
             break
-        with Session(engine) as session:
-            token = store.channel_secret(session, channel.id)
         try:
-            mismatch = channel_mismatch(channel.name)
-            secret = json.loads(box.decrypt(token, mismatch=mismatch))
+            secret = channel_secret(engine, box, channel)
         except MasterKeyError as error:  # the message names the channel
             report.errors.append(str(error))
             continue
@@ -342,3 +340,17 @@ class _ChannelRound:
             plan.max_attempts,
             ", gave up" if gave_up else "",
         )
+
+
+def channel_secret(engine: Engine, box: SecretBox, channel: Channel) -> dict[str, Any]:
+    """The channel's decrypted settings; MasterKeyError names the channel.
+
+    Every sender (alerts, reminders) goes through here, so a secret that does
+    not decrypt always says which channel and what to do.
+    """
+    with Session(engine) as session:
+        token = store.channel_secret(session, channel.id)
+    decoded: dict[str, Any] = json.loads(
+        box.decrypt(token, mismatch=channel_mismatch(channel.name))
+    )
+    return decoded
