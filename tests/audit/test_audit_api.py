@@ -68,6 +68,11 @@ async def _admins_only(server: Server, client: httpx.AsyncClient) -> None:
         "/api/v1/audit", headers=admin, params={"since": "yesterday"}
     )
     assert bad.status_code == 422
+    # A time at the calendar's edge, in a zone that pushes it past it in UTC.
+    edge = {"since": "0001-01-01T00:00:00+14:00", "action": "user.add"}
+    everything = await client.get("/api/v1/audit", headers=admin, params=edge)
+    assert everything.status_code == 200, everything.text
+    assert everything.json()["total"] == body["total"]
 
 
 async def test_connect_sync_keys_and_a_finding_are_recorded_without_secrets(

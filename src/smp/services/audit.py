@@ -114,6 +114,18 @@ def entry_json(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def utc_start(since: dt.datetime | None) -> dt.datetime | None:
+    """`since` in UTC; a time beyond the calendar's ends in UTC becomes that end
+    (0001-01-01T00:00+14:00 is before any entry, not an error)."""
+    if since is None:
+        return None
+    try:
+        return since.astimezone(dt.UTC)
+    except OverflowError:
+        end = dt.datetime.min if since.year == 1 else dt.datetime.max
+        return end.replace(tzinfo=dt.UTC)
+
+
 def list_entries(
     engine: Engine,
     *,
@@ -125,7 +137,7 @@ def list_entries(
     """Entries newest first, and how many match in all."""
     with read_session(engine) as session:
         return audit_store.page_entries(
-            session, since=since, action=action, limit=limit, offset=offset
+            session, since=utc_start(since), action=action, limit=limit, offset=offset
         )
 
 
@@ -164,7 +176,8 @@ def export(
 
     def rows() -> Iterator[list[object]]:
         nonlocal count
-        for entry in audit_store.iter_entries(engine, since=since, action=action):
+        start = utc_start(since)
+        for entry in audit_store.iter_entries(engine, since=start, action=action):
             count += 1
             yield _cells(entry)
 
