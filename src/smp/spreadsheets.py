@@ -88,10 +88,10 @@ def write_xlsx(
 
     Rows are consumed one at a time and streamed into the zip, so a caller
     can write a 200,000-row table from the database without holding it in
-    memory. The sheets are SpreadsheetML written here rather than through
-    openpyxl: openpyxl builds a Cell object per value and costs about 0.4 ms
-    a row of 24 columns, two minutes for an access review's evidence pack,
-    whose limit is 30 s; this costs a twentieth of that. Only the parts
+    memory. The sheets are SpreadsheetML written here rather than through a
+    library: openpyxl's write-only mode, XlsxWriter and PyExcelerate each
+    put a 200,000-item evidence pack over its 30 s or 300 MB (ADR 25,
+    benchmarks/xlsx_bench.py); this is 5 to 13 times faster. Only the parts
     every reader needs are written (the workbook, its sheets, one plain
     style); the tests read every workbook back with openpyxl.
     """
