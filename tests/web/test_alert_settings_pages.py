@@ -313,6 +313,19 @@ async def test_an_out_of_range_threshold_is_refused_beside_it_and_nothing_change
     assert field_error(words.text, "t-sso_certificate_expiring-days") == (
         "sso_certificate_expiring.days is a whole number. Nothing was changed."
     )
+    for text in ("--5", "-", "5-", "²", "１２", "1e3"):
+        odd = await post_form(admin, THRESHOLDS, {**rule, "value": text}, THRESHOLDS)
+        assert odd.status_code == 422, text
+        assert field_error(odd.text, "t-sso_certificate_expiring-days") == (
+            "sso_certificate_expiring.days is a whole number. Nothing was changed."
+        )
+    for text in ("3650000000000", "-99999999999999999999999"):
+        long = await post_form(admin, THRESHOLDS, {**rule, "value": text}, THRESHOLDS)
+        assert long.status_code == 422, text
+        assert field_error(long.text, "t-sso_certificate_expiring-days") == (
+            "sso_certificate_expiring.days must be from 1 to 365 days; "
+            "that number is too long. Nothing was changed."
+        )
     page = (await admin.get(THRESHOLDS)).text
     section = page[page.index('id="t-sso_certificate_expiring-days"') :]
     section = section[: section.index("</section>")]

@@ -262,7 +262,8 @@ def snooze_finding(
     )
 
 
-def _threshold(rule_id: str, name: str) -> Threshold:
+def threshold_of(rule_id: str, name: str) -> Threshold:
+    """The rule's threshold called `name` (its range and unit), or Refused."""
     rule = BY_ID.get(rule_id)
     if rule is None:
         raise Refused(f"no rule {rule_id!r}", field="rule")
@@ -288,7 +289,7 @@ def set_threshold(
 ) -> None:
     """Set (or with None clear) a threshold globally or for one integration.
     Takes effect at the next evaluation."""
-    threshold = _threshold(rule, name)
+    threshold = threshold_of(rule, name)
     if value is not None and not threshold.minimum <= value <= threshold.maximum:
         raise Refused(
             f"{rule}.{name} must be from {threshold.minimum} to "

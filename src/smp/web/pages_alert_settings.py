@@ -9,6 +9,8 @@ about; the checks are the CLI's and the API's (services.alerts).
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -258,6 +260,28 @@ def thresholds(request: Request, who: SignedInUser, pages: PagesDep) -> Response
     return _thresholds_page(request, who, pages)
 
 
+# ASCII digits only: "²" is a digit to str.isdigit() but not to int().
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,12}")
+_TOO_LONG = re.compile(r"-?[0-9]{13,}")
+
+
+def _threshold_number(rule: str, name: str, row: str, text: str) -> int | None:
+    """None for an empty value (it clears); a number too long to be in any
+    range is refused with the range rather than cut short."""
+    if not text:
+        return None
+    if _WHOLE_NUMBER.fullmatch(text):
+        return int(text)
+    if _TOO_LONG.fullmatch(text):
+        limits = findings.threshold_of(rule, name)
+        raise refusals.Refused(
+            f"{row} must be from {limits.minimum} to {limits.maximum} "
+            f"{limits.unit}; that number is too long",
+            field="value",
+        )
+    raise refusals.Refused(f"{row} is a whole number", field="value")
+
+
 @router.post(THRESHOLDS)
 def set_threshold(
     request: Request,
@@ -273,12 +297,7 @@ def set_threshold(
     _admin(who, csrf_token)
     row = f"{rule}.{name}"[:130]
     try:
-        number = None
-        if value.strip():
-            text = value.strip()
-            if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()):
-                raise refusals.Refused(f"{row} is a whole number", field="value")
-            number = int(text[:12])
+        number = _threshold_number(rule, name, row, value.strip())
         findings.set_threshold(
             who.state.engine,
             rule=rule,
