@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -55,3 +57,30 @@ def test_xlsx_cells_are_values_of_their_type() -> None:
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
     assert book["empty"].max_row == 1
     assert book["empty"]["A1"].value is None
+
+
+def _first_row(data: bytes) -> list[object]:
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    return [cell.value for cell in sheet[2]]
+
+
+def test_xlsx_text_that_looks_like_an_escape_is_written_escaped() -> None:
+    # Excel reads `_xHHHH_` in a cell as an escaped character (`_x0041_` shows
+    # "A"); written as `_x005F_x0041_` it shows what was typed. openpyxl does
+    # not decode either, so the sheet's XML is what is checked.
+    texts = ["_x0041_", "plain_x", "_x12_"]
+    data = xlsx_bytes({"t": [{str(n): t for n, t in enumerate(texts)}]})
+    with zipfile.ZipFile(io.BytesIO(data)) as pack:
+        sheet = pack.read("xl/worksheets/sheet1.xml").decode()
+    cells = re.findall(r"<t xml:space=\"preserve\">([^<]*)</t>", sheet)
+    assert cells[-3:] == ["_x005F_x0041_", "plain_x", "_x12_"]
+
+
+def test_xlsx_cell_longer_than_excel_allows_is_cut_and_says_so() -> None:
+    data = xlsx_bytes({"t": [{"long": "y" * 40_000, "short": "y" * 32_767}]})
+    long, short = _first_row(data)
+    assert isinstance(long, str)
+    assert len(long) == 32_767
+    assert long.endswith("(cut: a spreadsheet cell holds 32,767 characters)")
+    assert short == "y" * 32_767

@@ -40,6 +40,13 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# Excel holds at most 32,767 characters a cell; a longer one makes it
+# "repair" the whole file, so the text is cut and says so.
+CELL_LIMIT = 32_767
+CUT_NOTE = " … (cut: a spreadsheet cell holds 32,767 characters)"
+# SpreadsheetML reads `_xHHHH_` as an escaped character; a literal one gets
+# its underscore escaped (`_x005F_`) so it reads back as it was written.
+_ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 # Excel's sheet names: at most 31 characters, none of these.
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
@@ -164,6 +171,10 @@ def _cell_xml(value: object) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     else:
         text = str(value)
+    if len(text) > CELL_LIMIT:
+        text = text[: CELL_LIMIT - len(CUT_NOTE)] + CUT_NOTE
+    if "_x" in text:
+        text = _ESCAPE_LIKE.sub(r"_x005F_\1", text)
     text = xml_escape(_ILLEGAL_XML.sub("\ufffd", text))
     return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
