@@ -54,7 +54,32 @@ def clean_key(value: str, what: str, *, required: bool) -> str:
     return cleaned
 
 
+# ASCII digits only: str.isdigit() also says yes to "²" and "١", which
+# int() then refuses (or reads as another number).
+_DIGITS = re.compile(r"[0-9]+")
+LAST_PAGE = 100_000
+
+
+def _number(value: str, high: int) -> int | None:
+    """The whole number written in ASCII digits, anything above `high` as
+    high + 1 (so a thousand-digit number costs nothing); None if not one."""
+    text = value.strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    if len(text.lstrip("0")) > len(str(high)):
+        return high + 1
+    return int(text)
+
+
 def bounded_int(value: str, what: str, low: int, high: int) -> int:
-    if not value.strip().isdigit() or not low <= int(value) <= high:
+    number = _number(value, high)
+    if number is None or not low <= number <= high:
         raise Refused(422, f"{what} must be a whole number from {low} to {high}.")
-    return int(value)
+    return number
+
+
+def page_number(value: str) -> int:
+    """The page asked for in a query string: 1 unless it is a whole number,
+    and never past LAST_PAGE (the listing then says the page is empty)."""
+    number = _number(value, LAST_PAGE)
+    return 1 if number is None else max(1, min(number, LAST_PAGE))

@@ -16,7 +16,7 @@ from smp.model.audit import ChainReport
 from smp.services import audit
 from smp.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from smp.web.deps import PagesDep
-from smp.web.forms import FormText, has_control
+from smp.web.forms import FormText, has_control, page_number
 from smp.web.session import Refused, SignedInUser, check_csrf, require_admin
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +44,7 @@ def _render(
     page: str = "1",
     verdict: ChainReport | None = None,
 ) -> Response:
-    number = max(1, min(int(page), 100_000)) if page.isdigit() else 1
+    number = page_number(page)
     error = None
     start = None
     try:

@@ -14,7 +14,7 @@ from smp.storage import list_service_accounts, list_sync_runs, read_session
 from smp.storage.member_queries import SORTS
 from smp.web.dashboard import MemberQuery, gather
 from smp.web.deps import PagesDep
-from smp.web.forms import has_control
+from smp.web.forms import has_control, page_number
 from smp.web.pages_integrations import find
 from smp.web.session import Refused, SignedIn, SignedInUser
 
@@ -32,7 +32,7 @@ def _query(role: str, status: str, q: str, sort: str, page: str) -> MemberQuery:
             status=MemberStatus(status) if status else None,
             q=" ".join(q.split())[:100],
             sort=sort if sort.lstrip("-") in SORTS else "email",
-            page=max(1, min(int(page), 100_000)) if page.isdigit() else 1,
+            page=page_number(page),
         )
     except ValueError:
         raise Refused(400, "That role or status does not exist.") from None

@@ -23,7 +23,7 @@ from smp.services.input_rules import MAX_ID
 from smp.storage import list_integrations, read_session
 from smp.web.deps import PagesDep
 from smp.web.flash import redirect_saying
-from smp.web.forms import FormText
+from smp.web.forms import FormText, page_number
 from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
 
 router = APIRouter(include_in_schema=False)
@@ -70,7 +70,7 @@ class FindingsQuery:
 
 
 def _page_number(page: str) -> int:
-    return max(1, min(int(page), 100_000)) if page.isdigit() else 1
+    return page_number(page)
 
 
 def _findings_query(

@@ -22,7 +22,7 @@ from smp.services.people_import import (
 )
 from smp.storage import StorageError, list_integrations, read_session
 from smp.web.deps import PagesDep
-from smp.web.forms import FormText, clean_text, has_control
+from smp.web.forms import FormText, clean_text, has_control, page_number
 from smp.web.people_words import (
     CLASSIFICATIONS,
     MEANINGS,
@@ -47,7 +47,7 @@ Text = Annotated[str, Query(max_length=4096)]
 
 
 def _page_number(page: str) -> int:
-    return max(1, min(int(page), 100_000)) if page.isdigit() else 1
+    return page_number(page)
 
 
 def _pages(total: int) -> int:

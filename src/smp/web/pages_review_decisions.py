@@ -41,7 +41,7 @@ from smp.services.review_pages import NONE, UNDECIDED, ItemFilter
 from smp.services.reviews import Actor
 from smp.web.deps import PagesDep
 from smp.web.flash import redirect_saying
-from smp.web.forms import FormText, has_control
+from smp.web.forms import FormText, has_control, page_number
 from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require_admin
 
 router = APIRouter(include_in_schema=False)
@@ -79,7 +79,7 @@ def is_overdue(campaign: Campaign, today: dt.date) -> bool:
 
 
 def _page_number(page: str) -> int:
-    return max(1, min(int(page), 100_000)) if page.isdigit() else 1
+    return page_number(page)
 
 
 def _filter_text(value: str, what: str, limit: int) -> str:
