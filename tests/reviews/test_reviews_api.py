@@ -176,6 +176,13 @@ async def test_bad_input_and_signoff(
     )
     assert bad.status_code == 422
     assert "role is one of owner, admin, user" in bad.json()["detail"]
+    unknown = await client.post(
+        f"{url}/decisions",
+        headers=admin,
+        json={"filter": "integration=nosuch", "decision": "keep"},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"] == "filter: no integration 'nosuch'"
     reasonless = await client.post(
         f"{url}/decisions",
         headers=admin,

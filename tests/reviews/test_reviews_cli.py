@@ -124,6 +124,7 @@ def test_reviewer_view_and_decisions(campaign: int) -> None:
         (["--filter", "kind=teammate", "modify", "--reason", "x"], "new role"),
         (["--filter", "colour=red", "keep"], "filter: unknown field 'colour'"),
         (["--filter", "kind=teammate", "1", "keep"], "not both"),
+        (["--filter", "integration=nosuch", "keep"], "filter: no integration"),
     ],
 )
 def test_bad_decisions(campaign: int, args: list[str], message: str) -> None:
@@ -133,6 +134,12 @@ def test_bad_decisions(campaign: int, args: list[str], message: str) -> None:
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert as_json("items", str(campaign)) == before
+
+
+def test_an_unknown_integration_in_a_filter_is_bad_input(campaign: int) -> None:
+    listed = smp("items", str(campaign), "--filter", "integration=nosuch")
+    assert listed.exit_code == 2
+    assert listed.output.strip() == "error: filter: no integration 'nosuch'"
 
 
 def test_signoff_needs_every_decision(campaign: int) -> None:

@@ -233,6 +233,25 @@ async def test_admin_bulk_decision_changes_exactly_the_filtered_items(
     assert sum(d is None for d in decisions.values()) == reviewed.accounts - wanted
 
 
+async def test_a_bulk_decision_on_an_unknown_integration_is_refused_on_the_filter(
+    server: Server, engine: Engine, reviewed: Reviewed
+) -> None:
+    campaign_id = _campaign(engine, "Unknown integration")
+    unknown = {"integration": "999999", "classification": "", "f_decision": ""}
+    unknown |= {"reviewer": "", "department": ""}
+    async with signed_in(server, server.admin) as client:
+        page = await client.get(f"/reviews/{campaign_id}")
+        confirmed = await client.post(
+            f"/reviews/{campaign_id}/bulk/confirm",
+            data={**unknown, "decision": "keep", "role": "user", "reason": ""}
+            | {"csrf_token": csrf_of(page.text), "expected": "1"},
+        )
+        assert confirmed.status_code == 422, confirmed.text
+        assert "Filter: no integration &#39;999999&#39;." in confirmed.text
+        assert "There is no such review campaign" not in confirmed.text
+    assert set(_decisions(engine, campaign_id).values()) == {None}
+
+
 async def test_sign_off_is_refused_while_items_are_undecided(
     server: Server, engine: Engine, reviewed: Reviewed
 ) -> None:

@@ -40,6 +40,7 @@ from smp.services.input_rules import KEY_IN_TEXT, MAX_ID
 from smp.services.refusals import Refused, refusing
 from smp.storage import get_integration, list_integrations, read_session
 from smp.storage import reviews as store
+from smp.storage.errors import RecordNotFoundError
 from smp.storage.reviews import Progress
 from smp.storage.users import get_user
 
@@ -175,7 +176,10 @@ def create_campaign(
 def _integration(session: Session, name_or_id: str) -> int:
     if name_or_id.isascii() and name_or_id.isdigit() and int(name_or_id) > MAX_ID:
         raise Refused(f"no integration {name_or_id!r}", kind="not_found")
-    return get_integration(session, name_or_id).id
+    try:
+        return get_integration(session, name_or_id).id
+    except RecordNotFoundError:
+        raise Refused(f"no integration {name_or_id!r}", kind="not_found") from None
 
 
 def list_campaigns(engine: Engine, actor: Actor) -> list[Campaign]:
