@@ -345,6 +345,12 @@ def decide(
         if message.startswith("unknown decision"):
             field = "decision"
         raise _rule_error(error, field) from None
+    # The reason and the filter reach the audit trail, campaign.json, the
+    # workbook and the report: a pasted key is refused before any of them.
+    if verdict.reason is not None and contains_key(verdict.reason):
+        raise Refused(KEY_IN_TEXT, field="reason")
+    if expression is not None and contains_key(expression):
+        raise Refused(KEY_IN_TEXT, field="filter")
     numbers = _item_ids(item_ids)
     with refusing(), Session(engine) as session, session.begin():
         found = store.lock_campaign(session, number)

@@ -1,0 +1,101 @@
+"""Rules a decision keeps beyond its reason and role: no SendGrid key in a
+reason or a filter, no role for a subuser, a bulk decision leaves decided
+items alone unless told to override, and a reviewer without items sees no
+campaign. Every refusal changes nothing and writes no audit entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from tests.reviews.world import ADMIN, OWNER_USER, ReviewWorld, build
+
+from smp.model.reviews import ReviewerRule
+from smp.services import reviews
+from smp.services.input_rules import KEY_IN_TEXT
+from smp.services.refusals import Refused
+from smp.storage.tables import AuditEventRow, ReviewItemRow
+
+# A key's shape: SG. + a 22-character id + . + a 43-character secret.
+KEY = "SG." + "k" * 22 + "." + "s" * 43
+
+
+@pytest.fixture(scope="module")
+def rw(engine: Engine) -> ReviewWorld:
+    made = build(engine, "decision rules world")
+    reviews.set_review_owner(engine, made.name, OWNER_USER, ADMIN)
+    return made
+
+
+def _create(rw: ReviewWorld, name: str) -> int:
+    return reviews.create_campaign(
+        rw.engine,
+        name=name,
+        integrations=[rw.name],
+        due=None,
+        rule=ReviewerRule.OWNER,
+        actor=ADMIN,
+        now=rw.now,
+    ).id
+
+
+def _state(engine: Engine, campaign_id: int) -> tuple[list[tuple[Any, ...]], int]:
+    """The items' decisions and how many audit entries exist."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                ReviewItemRow.id,
+                ReviewItemRow.decision,
+                ReviewItemRow.reason,
+                ReviewItemRow.remediation,
+            )
+            .where(ReviewItemRow.campaign_id == campaign_id)
+            .order_by(ReviewItemRow.id)
+        ).all()
+        audited = session.scalar(select(func.count()).select_from(AuditEventRow))
+    return [tuple(r) for r in rows], int(audited or 0)
+
+
+def _ids(engine: Engine, campaign_id: int, kind: str) -> list[int]:
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(ReviewItemRow.id)
+                .where(
+                    ReviewItemRow.campaign_id == campaign_id,
+                    ReviewItemRow.account_kind == kind,
+                )
+                .order_by(ReviewItemRow.id)
+            )
+        )
+
+
+def test_a_key_in_a_reason_or_a_filter_is_refused(rw: ReviewWorld) -> None:
+    campaign_id = _create(rw, "Keys")
+    before = _state(rw.engine, campaign_id)
+    first = _ids(rw.engine, campaign_id, "teammate")[0]
+    with pytest.raises(Refused) as in_reason:
+        reviews.decide(
+            rw.engine,
+            campaign_id,
+            ADMIN,
+            "revoke",
+            item_ids=[first],
+            reason=f"left; their key was {KEY}",
+            now=rw.now,
+        )
+    assert (str(in_reason.value), in_reason.value.field) == (KEY_IN_TEXT, "reason")
+    assert in_reason.value.http_status == 422
+    with pytest.raises(Refused) as in_filter:
+        reviews.decide(
+            rw.engine,
+            campaign_id,
+            ADMIN,
+            "keep",
+            expression=f'department="{KEY}"',
+            now=rw.now,
+        )
+    assert (str(in_filter.value), in_filter.value.field) == (KEY_IN_TEXT, "filter")
+    assert _state(rw.engine, campaign_id) == before
