@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import Engine, delete, text, update
+from sqlalchemy import Engine, delete, text
 from tests.support.people_cli import use_database
 from typer.testing import CliRunner, Result
 
@@ -32,7 +32,8 @@ def trail(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> En
     use_database(engine, tmp_path, monkeypatch)
     with session_factory(engine).begin() as session:
         session.execute(delete(AuditEventRow))
-        session.execute(update(AuditHeadRow).values(last_id=0, last_hash=GENESIS_HASH))
+        session.execute(delete(AuditHeadRow))  # a test below deletes it
+        session.add(AuditHeadRow(id=1, last_id=0, last_hash=GENESIS_HASH))
     monkeypatch.setenv("SMP_NEW_PASSWORD", "correct horse battery staple 9")
     for number in range(4):
         result = smp("users", "add", f"audited-{tmp_path.name[-6:]}-{number}")
@@ -94,6 +95,28 @@ def test_a_changed_row_fails_verify_at_that_row(
     assert why in result.output
     shown = json.loads(smp("audit", "verify", "--json").output)
     assert (shown["intact"], shown["broken_at"]) == (False, row)
+
+
+def test_a_deleted_head_row_fails_verify_and_smp_keeps_recording(
+    trail: Engine, tmp_path: Path
+) -> None:
+    with trail.begin() as connection:
+        connection.execute(text("DELETE FROM audit_head"))
+    missing = smp("audit", "verify")
+    assert missing.exit_code == 1
+    assert "breaks at entry 4: the head row (audit_head) is missing" in missing.output
+    added = smp("users", "add", f"after-head-{tmp_path.name[-6:]}")
+    assert added.exit_code == 0, added.output
+    entries = json.loads(smp("audit", "--json").output)
+    assert [(e["id"], e["action"], e["actor"]) for e in entries[:2]] == [
+        (6, "user.add", f"cli:{getpass.getuser()}"),
+        (5, "audit.head_recreated", None),
+    ]
+    again = smp("audit", "verify")
+    assert again.exit_code == 1
+    assert "breaks at entry 5: the head row (audit_head) had been deleted" in (
+        again.output
+    )
 
 
 def test_export_to_csv_and_xlsx(trail: Engine, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import threading
 
 import pytest
-from sqlalchemy import Engine, delete, text, update
+from sqlalchemy import Engine, delete, select, text
 
 from smp.model.audit import GENESIS_HASH, AuditEntry, canonical, entry_hash
 from smp.storage import audit, session_factory
@@ -33,7 +33,8 @@ def _append(engine: Engine, count: int, *, actor: str = "alice") -> None:
 def _reset(engine: Engine) -> None:
     with session_factory(engine).begin() as session:
         session.execute(delete(AuditEventRow))
-        session.execute(update(AuditHeadRow).values(last_id=0, last_hash=GENESIS_HASH))
+        session.execute(delete(AuditHeadRow))  # tests below delete it
+        session.add(AuditHeadRow(id=1, last_id=0, last_hash=GENESIS_HASH))
 
 
 @pytest.fixture
@@ -106,6 +107,50 @@ def test_a_deleted_last_row_fails_at_it(trail: Engine) -> None:
     assert broken is not None
     assert broken.row_id == 5
     assert "deleted" in broken.reason
+
+
+def test_a_deleted_head_row_is_recreated_from_the_last_entry(trail: Engine) -> None:
+    with trail.begin() as connection:
+        connection.execute(text("DELETE FROM audit_head"))
+    broken = audit.verify(trail).broken
+    assert broken is not None
+    assert broken.row_id == 5
+    assert "head row (audit_head) is missing" in broken.reason
+    _append(trail, 2)  # would collide with entry 1 if the chain started again
+    with session_factory(trail)() as session:
+        rows = session.execute(
+            select(AuditEventRow.id, AuditEventRow.action, AuditEventRow.prev_hash)
+            .where(AuditEventRow.id > 4)
+            .order_by(AuditEventRow.id)
+        ).all()
+        fifth = session.scalar(select(AuditEventRow.hash).where(AuditEventRow.id == 5))
+    assert [(r[0], r[1]) for r in rows] == [
+        (5, "user.add"),
+        (6, "audit.head_recreated"),
+        (7, "user.add"),
+        (8, "user.add"),
+    ]
+    assert rows[1][2] == fifth
+    report = audit.verify(trail)
+    assert report.entries == 5
+    assert report.broken is not None
+    assert report.broken.row_id == 6
+    assert "head row (audit_head) had been deleted" in report.broken.reason
+
+
+def test_an_empty_trail_without_its_head_row_fails(engine: Engine) -> None:
+    _reset(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_head"))
+    broken = audit.verify(engine).broken
+    assert broken is not None
+    assert "head row (audit_head) is missing" in broken.reason
+    _append(engine, 1)
+    with session_factory(engine)() as session:
+        actions = session.scalars(
+            select(AuditEventRow.action).order_by(AuditEventRow.id)
+        )
+        assert list(actions) == ["audit.head_recreated", "user.add"]
 
 
 def test_a_rolled_back_action_leaves_no_entry(trail: Engine) -> None:

@@ -18,6 +18,10 @@ from typing import Any
 
 # The `prev_hash` of the first entry: no entry comes before it.
 GENESIS_HASH = "0" * 64
+# The entry SMP writes when it finds the head row deleted and recreates it
+# from the last entry left. Entries deleted together with the head cannot
+# show any more, so verify reports this entry as a break for good.
+HEAD_RECREATED = "audit.head_recreated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +115,8 @@ def verify(rows: Iterable[StoredEntry], head: tuple[int, str] | None) -> ChainRe
     """Walk `rows` in id order; the first row that breaks the chain, and why.
 
     `head` is the (last id, last hash) recorded with every append, None when
-    nothing was ever appended; it is what makes removing the last rows show.
+    its row is missing (the migration creates it, so only a hand deleted it);
+    it is what makes removing the last rows show.
     """
     count = 0
     expected_id = 1
@@ -129,17 +134,31 @@ def verify(rows: Iterable[StoredEntry], head: tuple[int, str] | None) -> ChainRe
             )
         if entry_hash(row.prev_hash, row.entry) != row.hash:
             return ChainReport(count, ChainBreak(row_id, "it was edited"))
+        if row.entry.action == HEAD_RECREATED:
+            return ChainReport(count, ChainBreak(row_id, _RECREATED))
         count += 1
         expected_id += 1
         prev = row.hash
     return ChainReport(count, _against_head(count, prev, head))
 
 
+_MISSING = (
+    "the head row (audit_head) is missing: it was deleted outside SMP, "
+    "so deleted last entries would not show"
+)
+_RECREATED = (
+    "the head row (audit_head) had been deleted outside SMP and SMP recreated "
+    "it here from the last entry left; entries deleted with it would not show"
+)
+
+
 def _against_head(
     count: int, last_hash: str, head: tuple[int, str] | None
 ) -> ChainBreak | None:
     """The chain's end against the head that each append updates."""
-    head_id, head_hash = head or (0, GENESIS_HASH)
+    if head is None:
+        return ChainBreak(count, _MISSING)
+    head_id, head_hash = head
     if head_id > count:
         return ChainBreak(count + 1, f"entries {count + 1} to {head_id} were deleted")
     if head_id < count:

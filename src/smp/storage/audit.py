@@ -4,7 +4,8 @@
 write transactions are serialized already by BEGIN IMMEDIATE), takes the next
 id and the last hash from it, and writes the entry and the new head together:
 concurrent appends therefore chain one after the other, and an action that
-rolls back leaves no entry.
+rolls back leaves no entry. A head row deleted by hand is recreated from the
+last entry, with an entry saying so that verify reports (docs/audit.md).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from smp.model.audit import (
     GENESIS_HASH,
+    HEAD_RECREATED,
     AuditEntry,
     ChainReport,
     StoredEntry,
@@ -49,20 +52,66 @@ def append(
 
     `details` must not hold secrets: the trail is shown to every admin.
     """
+    at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    head = _locked_head(session)
+    if head is None:  # deleted by hand: SMP must keep working, and say so
+        head = _recreate_head(session)
+        head = _write(session, head, None, source, HEAD_RECREATED, "audit_head", {}, at)
+    last_id, last_hash = _write(
+        session, head, actor, source, action, target, details, at
+    )
+    session.execute(
+        update(AuditHeadRow)
+        .where(AuditHeadRow.id == _HEAD_ID)
+        .values(last_id=last_id, last_hash=last_hash)
+    )
+    session.flush()
+
+
+def _locked_head(session: Session) -> tuple[int, str] | None:
     head = session.execute(
         select(AuditHeadRow.last_id, AuditHeadRow.last_hash)
         .where(AuditHeadRow.id == _HEAD_ID)
         .with_for_update()
     ).one_or_none()
-    if head is None:  # a database whose head row was removed: start it again
-        session.add(AuditHeadRow(id=_HEAD_ID, last_id=0, last_hash=GENESIS_HASH))
-        session.flush()
-        last_id, last_hash = 0, GENESIS_HASH
-    else:
-        last_id, last_hash = head
+    return None if head is None else (int(head[0]), str(head[1]))
+
+
+def _recreate_head(session: Session) -> tuple[int, str]:
+    """A new head naming the last entry left (genesis on an empty trail).
+
+    Starting again at id 1 would collide with entry 1 and refuse every audited
+    action (sign-ins included) for good.
+    """
+    last = session.execute(
+        select(AuditEventRow.id, AuditEventRow.hash)
+        .order_by(AuditEventRow.id.desc())
+        .limit(1)
+    ).one_or_none()
+    last_id, last_hash = (0, GENESIS_HASH) if last is None else last
+    try:
+        with session.begin_nested():
+            session.add(AuditHeadRow(id=_HEAD_ID, last_id=last_id, last_hash=last_hash))
+    except IntegrityError:  # a concurrent append recreated it first
+        pass
+    return _locked_head(session) or (last_id, last_hash)
+
+
+def _write(
+    session: Session,
+    after: tuple[int, str],
+    actor: str | None,
+    source: str,
+    action: str,
+    target: str,
+    details: Mapping[str, object],
+    at: dt.datetime,
+) -> tuple[int, str]:
+    """Add the entry that follows `after` (last id, last hash); its id and hash."""
+    last_id, last_hash = after
     entry = AuditEntry(
         id=last_id + 1,
-        occurred_at=(now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
+        occurred_at=at,
         actor=None if actor is None else actor[:_SHORT],
         source=source[:_SHORT],
         action=action[:_SHORT],
@@ -83,12 +132,7 @@ def append(
             hash=digest,
         )
     )
-    session.execute(
-        update(AuditHeadRow)
-        .where(AuditHeadRow.id == _HEAD_ID)
-        .values(last_id=entry.id, last_hash=digest)
-    )
-    session.flush()
+    return entry.id, digest
 
 
 def _entry(row: AuditEventRow) -> AuditEntry:
