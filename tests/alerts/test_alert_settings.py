@@ -77,3 +77,81 @@ def test_without_a_public_url_messages_carry_no_link() -> None:
     assert webhook_payload(batch)["findings"][0]["link"] is None
     assert "Open in SMP" not in json.dumps(teams_payload(batch))
     assert "Open in SMP" not in json.dumps(slack_payload(batch))
+
+
+def test_teams_cards_show_sendgrid_text_as_text_not_markdown() -> None:
+    """A name from SendGrid that is Markdown (a link, bold, a list) is shown
+    as typed: each special character comes with a backslash before it."""
+    item = AlertItem(
+        finding_id=4,
+        episode=1,
+        integration="**Acme** #1",
+        rule="external_admin",
+        severity="high",
+        title="External admin: [Reset 2FA](https://evil.test/x)",
+        subject="[Reset 2FA](https://evil.test/x)",
+        evidence={"name": "<b>_x_</b>", "note": "a|b `c` ~d~"},
+        fix=("- Open Settings > Teammates",),
+        link="https://smp.example.com/findings/4",
+    )
+    batch = Batch("alert", (item,), dt.datetime(2026, 12, 31, 23, tzinfo=dt.UTC), "c")
+    card = teams_payload(batch)["attachments"][0]["content"]
+    link = r"\[Reset 2FA\]\(https://evil.test/x\)"
+    assert card["body"] == [
+        {
+            "type": "TextBlock",
+            "text": f"SMP high finding: External admin: {link}",
+            "weight": "Bolder",
+            "size": "Medium",
+            "wrap": True,
+        },
+        {
+            "type": "TextBlock",
+            "text": rf"\[HIGH\] External admin: {link}",
+            "weight": "Bolder",
+            "wrap": True,
+            "separator": True,
+        },
+        {
+            "type": "FactSet",
+            "facts": [
+                {"title": "Integration", "value": r"\*\*Acme\*\* #1"},
+                {"title": "Severity", "value": "high"},
+                {"title": "Subject", "value": link},
+                {
+                    "title": "Evidence",
+                    "value": r"name: \<b\>\_x\_\</b\>; note: a\|b \`c\` \~d\~",
+                },
+            ],
+        },
+        {
+            "type": "TextBlock",
+            "text": r"1. \- Open Settings \> Teammates",
+            "wrap": True,
+        },
+        {
+            "type": "TextBlock",
+            "text": "[Open in SMP](https://smp.example.com/findings/4)",
+            "wrap": True,
+        },
+    ]
+
+
+def test_teams_escapes_what_starts_a_list_or_heading_only_at_a_line_start() -> None:
+    item = AlertItem(
+        finding_id=5,
+        episode=1,
+        integration="# Acme\n- one\n  2. two",
+        rule="external_admin",
+        severity="low",
+        title="x-y.z #3",
+        subject="3. eve@evil.test",
+        evidence={},
+        fix=(),
+    )
+    batch = Batch("alert", (item,), dt.datetime(2027, 1, 1, 0, tzinfo=dt.UTC), "c")
+    card = teams_payload(batch)["attachments"][0]["content"]
+    assert card["body"][1]["text"] == r"\[LOW\] x-y.z #3"
+    facts = {f["title"]: f["value"] for f in card["body"][2]["facts"]}
+    assert facts["Integration"] == "\\# Acme\n\\- one\n  2\\. two"
+    assert facts["Subject"] == r"3\. eve@evil.test"

@@ -264,14 +264,14 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
     assert card["body"] == [
         {
             "type": "TextBlock",
-            "text": heading,
+            "text": r"SMP high finding: Leaver still a teammate: ann\<&\>@example.com",
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
         },
         {
             "type": "TextBlock",
-            "text": f"[HIGH] {title}",
+            "text": r"\[HIGH\] Leaver still a teammate: ann\<&\>@example.com",
             "weight": "Bolder",
             "wrap": True,
             "separator": True,
@@ -281,13 +281,19 @@ def test_a_high_finding_goes_at_once_to_every_kind_with_exact_content(
             "facts": [
                 {"title": "Integration", "value": name},
                 {"title": "Severity", "value": "high"},
-                {"title": "Subject", "value": subject},
-                {"title": "Evidence", "value": evidence_line},
+                {"title": "Subject", "value": r"ann\<&\>@example.com"},
+                {
+                    "title": "Evidence",
+                    "value": r"email: ann\<&\>@example.com; left\_on: 2026-01-31; "
+                    "roles: admin",
+                },
             ],
         },
         {
             "type": "TextBlock",
-            "text": "1. Open Settings > Teammates in SendGrid\n2. Delete the teammate",
+            "text": (
+                "1. Open Settings \\> Teammates in SendGrid\n2. Delete the teammate"
+            ),
             "wrap": True,
         },
         {"type": "TextBlock", "text": f"[Open in SMP]({link})", "wrap": True},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,11 +146,31 @@ def slack_payload(batch: Batch) -> dict[str, Any]:
     return {"text": _slack_escape(batch.heading), "blocks": blocks}
 
 
+# Adaptive Card TextBlocks and FactSet values are Markdown: a teammate or
+# key named `[Reset 2FA](https://…)` would become a link, `**x**` bold.
+# CommonMark reads a backslash before ASCII punctuation as that character
+# itself. These start markup anywhere; a list, quote or heading only at the
+# start of a line (so "eve@evil.test" keeps its dots as they are).
+_TEAMS_INLINE = re.compile(r"([\\`*_~\[\]()<>|])")
+_TEAMS_LINE_START = re.compile(r"^(\s*)([-+#]|[0-9]+\.)", re.MULTILINE)
+
+
+def _teams_escape(text: str) -> str:
+    text = _TEAMS_INLINE.sub(r"\\\1", text)
+    return _TEAMS_LINE_START.sub(_escape_line_start, text)
+
+
+def _escape_line_start(found: re.Match[str]) -> str:
+    space, mark = found.groups()
+    # "1." becomes "1\.": the dot after the digits is what makes a list.
+    return space + mark[:-1] + "\\" + mark[-1]
+
+
 def teams_payload(batch: Batch) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": batch.heading,
+            "text": _teams_escape(batch.heading),
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
@@ -161,7 +182,7 @@ def teams_payload(batch: Batch) -> dict[str, Any]:
         body.append(
             {
                 "type": "TextBlock",
-                "text": f"[{item.severity.upper()}] {item.title}",
+                "text": _teams_escape(f"[{item.severity.upper()}] {item.title}"),
                 "weight": "Bolder",
                 "wrap": True,
                 "separator": True,
@@ -171,15 +192,20 @@ def teams_payload(batch: Batch) -> dict[str, Any]:
             {
                 "type": "FactSet",
                 "facts": [
-                    {"title": "Integration", "value": item.integration},
+                    {"title": "Integration", "value": _teams_escape(item.integration)},
                     {"title": "Severity", "value": item.severity},
-                    {"title": "Subject", "value": item.subject},
-                    {"title": "Evidence", "value": evidence_summary(item.evidence)},
+                    {"title": "Subject", "value": _teams_escape(item.subject)},
+                    {
+                        "title": "Evidence",
+                        "value": _teams_escape(evidence_summary(item.evidence)),
+                    },
                 ],
             }
         )
         if item.fix:
-            steps = "\n".join(f"{n}. {step}" for n, step in enumerate(item.fix, 1))
+            steps = "\n".join(
+                f"{n}. {_teams_escape(step)}" for n, step in enumerate(item.fix, 1)
+            )
             body.append({"type": "TextBlock", "text": steps, "wrap": True})
         if item.link:
             body.append(
