@@ -54,13 +54,15 @@ def test_canonical_form_is_sorted_compact_json() -> None:
         target="Acme",
         details={"b": 1, "a": [1, 2]},
     )
-    assert canonical(entry) == (
+    text = (
         '{"action":"sync.start","actor":null,"details":{"a":[1,2],"b":1},'
         '"id":7,"occurred_at":"2027-01-01T00:00:00+00:00","source":"cli",'
         '"target":"Acme"}'
     )
-    # sha256 of the genesis hash followed by that text, computed independently
-    expected = hashlib.sha256(("0" * 64 + canonical(entry)).encode()).hexdigest()
+    assert canonical(entry) == text
+    # SHA-256 of 64 zeros followed by `text`, computed once outside SMP
+    expected = "ee70cb295d4dd017ae21d4365dda6533d8cb94308301a7841e8b488467ef7649"
+    assert hashlib.sha256(("0" * 64 + text).encode()).hexdigest() == expected
     assert entry_hash("0" * 64, entry) == expected
 
 
