@@ -99,3 +99,61 @@ def test_a_key_in_a_reason_or_a_filter_is_refused(rw: ReviewWorld) -> None:
         )
     assert (str(in_filter.value), in_filter.value.field) == (KEY_IN_TEXT, "filter")
     assert _state(rw.engine, campaign_id) == before
+
+
+def test_a_subuser_cannot_be_modified(rw: ReviewWorld) -> None:
+    campaign_id = _create(rw, "Subusers")
+    before = _state(rw.engine, campaign_id)
+    subuser = _ids(rw.engine, campaign_id, "subuser")[0]
+    why = "SendGrid subusers have no role; revoke disables or deletes them"
+    with pytest.raises(Refused) as one:
+        reviews.decide(
+            rw.engine,
+            campaign_id,
+            ADMIN,
+            "modify",
+            item_ids=[subuser],
+            new_role="user",
+            reason="less access",
+            now=rw.now,
+        )
+    assert str(one.value) == f"modify: item {subuser} is a subuser: {why}"
+    assert one.value.http_status == 422
+    # The world has 2 subusers among its 12 accounts.
+    with pytest.raises(Refused) as bulk:
+        reviews.decide(
+            rw.engine,
+            campaign_id,
+            ADMIN,
+            "modify",
+            expression="kind!=invite",
+            new_role="user",
+            reason="less access",
+            now=rw.now,
+        )
+    assert str(bulk.value) == (
+        f"modify: the filter selects 2 subusers: {why} "
+        "(add kind!=subuser to the filter)"
+    )
+    assert _state(rw.engine, campaign_id) == before
+    teammates = reviews.decide(
+        rw.engine,
+        campaign_id,
+        ADMIN,
+        "modify",
+        expression="kind!=subuser and kind!=invite",
+        new_role="user",
+        reason="less access",
+        now=rw.now,
+    )
+    assert teammates == 8
+    revoked = reviews.decide(
+        rw.engine,
+        campaign_id,
+        ADMIN,
+        "revoke",
+        item_ids=[subuser],
+        reason="unused",
+        now=rw.now,
+    )
+    assert revoked == 1

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from smp.model.people import AccountKind
 from smp.model.reviews import (
     Campaign,
     CampaignStatus,
@@ -320,6 +321,40 @@ def _check_items(
         )
 
 
+def _no_subusers(
+    session: Session,
+    campaign_id: int,
+    numbers: Sequence[int],
+    conditions: Sequence[Condition],
+    actor: Actor,
+) -> None:
+    """A modify decision never reaches a subuser: SendGrid subusers have no
+    role, so SMP could never verify it (revoke disables or deletes them)."""
+    subusers = store.count_selected(
+        session,
+        campaign_id,
+        item_ids=numbers or None,
+        conditions=[*conditions, Condition("kind", False, AccountKind.SUBUSER.value)],
+        reviewer=actor.reviewer,
+    )
+    if not subusers:
+        return
+    why = "SendGrid subusers have no role; revoke disables or deletes them"
+    if numbers:
+        which = (
+            f"item {numbers[0]} is a subuser"
+            if len(numbers) == 1
+            else f"{subusers} of the items are subusers"
+        )
+        raise Refused(f"modify: {which}: {why}", field="decision")
+    plural = "s" if subusers != 1 else ""
+    raise Refused(
+        f"modify: the filter selects {subusers} subuser{plural}: {why} "
+        "(add kind!=subuser to the filter)",
+        field="decision",
+    )
+
+
 def decide(
     engine: Engine,
     campaign_id: str | int,
@@ -363,6 +398,8 @@ def decide(
         conditions = _conditions(session, expression)
         if numbers:
             _check_items(session, number, numbers, actor)
+        if verdict.decision is Decision.MODIFY:
+            _no_subusers(session, number, numbers, conditions, actor)
         changed = store.decide(
             session,
             number,

@@ -195,6 +195,26 @@ def count_items(
     return session.scalar(query) or 0
 
 
+def count_selected(
+    session: Session,
+    campaign_id: int,
+    *,
+    item_ids: Sequence[int] | None,
+    conditions: Sequence[Condition] = (),
+    reviewer: str | None = None,
+) -> int:
+    """How many items the ids given (or, without ids, the conditions) select."""
+    where = item_conditions(campaign_id, conditions, reviewer)
+    if item_ids is None:
+        return session.scalar(select(func.count()).where(*where)) or 0
+    found = 0
+    for start in range(0, len(item_ids), PAGE):
+        chunk = item_ids[start : start + PAGE]
+        query = select(func.count()).where(*where, ITEMS.c.id.in_(chunk))
+        found += session.scalar(query) or 0
+    return found
+
+
 def iter_items(engine: Engine, campaign_id: int) -> Iterator[ReviewItem]:
     """Every item of a campaign in id order, a page at a time."""
     after = 0

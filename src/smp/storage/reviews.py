@@ -44,6 +44,7 @@ from smp.storage.review_queries import (
     campaign,
     campaign_record,
     count_items,
+    count_selected,
     count_undecided,
     item_conditions,
     item_reviewers,
@@ -66,6 +67,7 @@ from smp.storage.tables import (
 __all__ = [
     "campaign",
     "count_items",
+    "count_selected",
     "count_undecided",
     "create_campaign",
     "decide",
