@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from smp.api.problems import ApiProblem
 from smp.model.users import User
 from smp.runtime.server_state import AppState, app_state
+from smp.services import audit
 from smp.storage import read_session
 from smp.storage.users import (
     find_api_token,
@@ -48,7 +49,12 @@ def current_user(
 ) -> User:
     user = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        user = token_user(app_state(request), credentials.credentials)
+        state = app_state(request)
+        user = token_user(state, credentials.credentials)
+        if user is None:  # never the token itself: it may be a real one mistyped
+            address = request.client.host if request.client else "unknown"
+            why = "unknown or revoked token"
+            audit.record_failed_login(state.engine, address, audit.API_TOKEN, why)
     if user is None:
         raise ApiProblem(
             401, "a valid bearer token is required", headers=UNAUTHENTICATED

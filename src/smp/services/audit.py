@@ -102,6 +102,30 @@ def record(
     )
 
 
+# At most one `login.failed` per target and address in this time: the sign-in
+# throttle (smp.storage.logins) still counts every try.
+FAILED_LOGIN_EVERY = dt.timedelta(minutes=1)
+UNKNOWN_USER = "(unknown user)"
+API_TOKEN = "api token"
+
+
+def record_failed_login(engine: Engine, address: str, target: str, why: str) -> None:
+    """A refused sign-in or API token, in its own transaction: nobody is signed
+    in, so no actor. `target` is an existing user's name, UNKNOWN_USER or
+    API_TOKEN, never what was typed: a password typed as the name must not
+    land in a trail every admin reads."""
+    with Session(engine) as session, session.begin():
+        audit_store.append_unless_recent(
+            session,
+            within=FAILED_LOGIN_EVERY,
+            actor=None,
+            source=address,
+            action="login.failed",
+            target=target,
+            details={"reason": why},
+        )
+
+
 def entry_json(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id,

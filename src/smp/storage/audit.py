@@ -68,6 +68,50 @@ def append(
     session.flush()
 
 
+def append_unless_recent(
+    session: Session,
+    *,
+    within: dt.timedelta,
+    actor: str | None,
+    source: str,
+    action: str,
+    target: str,
+    details: Mapping[str, object],
+    now: dt.datetime | None = None,
+) -> bool:
+    """`append`, unless the same action on the same target from the same source
+    was recorded less than `within` ago; whether it appended.
+
+    For repeated failed sign-ins: a script's thousand guesses a minute would
+    otherwise bury the trail. The head's lock makes concurrent tries queue.
+    """
+    at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    _locked_head(session)
+    e = AuditEventRow
+    seen = session.scalar(
+        select(e.id)
+        .where(
+            e.occurred_at >= at - within,
+            e.action == action[:_SHORT],
+            e.source == source[:_SHORT],
+            e.target == target[:_TARGET],
+        )
+        .limit(1)
+    )
+    if seen is not None:
+        return False
+    append(
+        session,
+        actor=actor,
+        source=source,
+        action=action,
+        target=target,
+        details=details,
+        now=at,
+    )
+    return True
+
+
 def _locked_head(session: Session) -> tuple[int, str] | None:
     head = session.execute(
         select(AuditHeadRow.last_id, AuditHeadRow.last_hash)

@@ -11,7 +11,6 @@ import math
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from smp.model.users import name_key
@@ -114,12 +113,18 @@ def login(
             session, name, client, now=now, policy=config.login_throttle
         )
         found = find_login(session, username) if plausible else None
+    # Only a real user's name: an unknown one may be a password typed there.
+    target = audit.UNKNOWN_USER if found is None else found.user.name
     if isinstance(attempt, dt.timedelta):
-        _failed(state.engine, client, name, "too many failed sign-ins")
+        audit.record_failed_login(
+            state.engine, client, target, "too many failed sign-ins"
+        )
         return _refused(request, pages, shown, attempt)
     # The check and any rehash take most of a second: outside any transaction.
     if not check_login(found, password) or found is None:
-        _failed(state.engine, client, name, "wrong user name or password")
+        audit.record_failed_login(
+            state.engine, client, target, "wrong user name or password"
+        )
         return _login_page(
             request, pages, status=401, username=shown, error=WRONG_LOGIN
         )
@@ -142,13 +147,6 @@ def login(
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
-
-
-def _failed(engine: Engine, client: str, name: str, why: str) -> None:
-    """A failed sign-in in the audit trail: nobody is signed in, so no actor."""
-    with Session(engine) as session, session.begin():
-        by = audit.Actor(None, client)
-        audit.record(session, by, "login.failed", name, {"reason": why})
 
 
 @router.post("/logout")
