@@ -1,8 +1,9 @@
 """Alert delivery against real receivers: exact content, the HMAC, once only
 with two deliverers at once, retries with backoff, timeouts and refusals.
 
-Times are relative to the moment the test runs; each round is given its
-`now`, so backoff and the digest hour are tested without sleeping.
+Times are fixed instants (START, just before a year's end); each round is
+given its `now` and a clock for how long it runs, so backoff and the digest
+hour are tested without sleeping and without depending on today.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 from tests.support.alert_receivers import (
     HttpReceiver,
@@ -45,9 +46,9 @@ BOX = SecretBox.from_key(Fernet.generate_key())
 HMAC_SECRET = "s3cret-for-the-receiver-only"
 FIX = ("Open Settings > Teammates in SendGrid", "Delete the teammate")
 PLAN = RetryPlan(first_s=60, cap_s=600, max_attempts=3)
-# Any hour: the digest is tested by giving rounds times before and after it.
 DIGEST_HOUR = 7
-START = dt.datetime.now(dt.UTC).replace(microsecond=0)
+# After the digest hour on the year's last day: the next digest is next year's.
+START = dt.datetime(2026, 12, 31, 22, 30, tzinfo=dt.UTC)
 SETTINGS = AlertSettings(
     public_url="https://smp.example.com/",
     digest_hour=DIGEST_HOUR,
@@ -123,14 +124,16 @@ def set_finding(engine: Engine, finding_id: int, **values: object) -> None:
         )
 
 
-def add_channel(engine: Engine, name: str, **options: object) -> None:
+def add_channel(
+    engine: Engine, name: str, created: dt.datetime = START, **options: object
+) -> None:
     manage.add_channel(
         engine,
         BOX,
         name,
         ChannelOptions(**options),  # type: ignore[arg-type]
         created_by=None,
-        now=START,
+        now=created,
     )
 
 
@@ -143,8 +146,28 @@ def next_digest(after: dt.datetime) -> dt.datetime:
     return digest_at if digest_at > after else digest_at + dt.timedelta(days=1)
 
 
-def round_at(engine: Engine, now: dt.datetime) -> RoundReport:
-    return asyncio.run(deliver_due(engine, BOX, now, SETTINGS))
+class Clock:
+    """A round's monotonic clock that moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def wait(self, seconds: float) -> Callable[[], None]:
+        def move() -> None:
+            self.seconds += seconds
+
+        return move
+
+
+def round_at(
+    engine: Engine, now: dt.datetime, clock: Callable[[], float] | None = None
+) -> RoundReport:
+    return asyncio.run(
+        deliver_due(engine, BOX, now, SETTINGS, monotonic=clock or Clock())
+    )
 
 
 def statuses(engine: Engine) -> list[tuple[str, int, str | None]]:
@@ -492,14 +515,46 @@ def test_an_smtp_refusal_is_one_line_and_the_mail_stays_pending(
     assert len(handler.received) == 1
 
 
+@pytest.mark.parametrize(
+    ("start", "digest_at"),
+    [
+        # Before the digest hour: that same day's digest, on a month's last day.
+        (
+            dt.datetime(2026, 11, 30, 5, 10, tzinfo=dt.UTC),
+            dt.datetime(2026, 11, 30, DIGEST_HOUR, tzinfo=dt.UTC),
+        ),
+        # After it, on the year's last day: the next day's, in the next year.
+        (
+            dt.datetime(2026, 12, 31, 22, 30, tzinfo=dt.UTC),
+            dt.datetime(2027, 1, 1, DIGEST_HOUR, tzinfo=dt.UTC),
+        ),
+    ],
+)
 def test_the_rest_waits_for_one_daily_digest_per_channel(
-    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+    engine: Engine,
+    new_integration: Integration,
+    receiver: HttpReceiver,
+    start: dt.datetime,
+    digest_at: dt.datetime,
 ) -> None:
+    def at(minutes: float) -> dt.datetime:
+        return start + dt.timedelta(minutes=minutes)
+
     add_channel(
-        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+        engine,
+        "hook",
+        start,
+        kind="webhook",
+        url=receiver.url(),
+        hmac_secret=HMAC_SECRET,
     )
     add_channel(
-        engine, "pager", kind="slack", url=receiver.url("/pager"), min_severity="high"
+        engine,
+        "pager",
+        start,
+        kind="slack",
+        url=receiver.url("/pager"),
+        min_severity="high",
     )
     low = add_finding(
         engine, new_integration, severity="low", subject="l@example.com", opened=at(1)
@@ -516,9 +571,6 @@ def test_the_rest_waits_for_one_daily_digest_per_channel(
     )
     assert round_at(engine, at(2)).sent == 0
     set_finding(engine, gone, status="resolved", resolved_at=at(3))
-    digest_at = at(2).replace(hour=DIGEST_HOUR, minute=0, second=0)
-    if digest_at <= at(2):
-        digest_at += dt.timedelta(days=1)
     assert round_at(engine, digest_at - dt.timedelta(seconds=1)).sent == 0
     done = round_at(engine, digest_at)
     assert (done.sent, done.skipped) == (2, 1)
@@ -532,6 +584,101 @@ def test_the_rest_waits_for_one_daily_digest_per_channel(
         f"digest-channel-{channel_id(engine, 'hook')}-{digest_at:%Y%m%dT%H%M%SZ}"
     )
     assert round_at(engine, digest_at + dt.timedelta(days=1)).sent == 0
+
+
+def test_a_digest_past_the_rounds_budget_waits_for_the_next_round(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    """An alert that took the round past its budget leaves the digest to the
+    next round, which stamps it with its own time."""
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    add_finding(
+        engine, new_integration, severity="low", subject="l@example.com", opened=at(1)
+    )
+    assert round_at(engine, at(2)).sent == 0  # queued for the digest
+    digest_at = dt.datetime(2027, 1, 1, DIGEST_HOUR, tzinfo=dt.UTC)
+    add_finding(
+        engine,
+        new_integration,
+        severity="high",
+        subject="h@example.com",
+        opened=digest_at - dt.timedelta(seconds=1),
+    )
+    clock = Clock()
+    receiver.on_post = clock.wait(delivery.ROUND_BUDGET_S + 1)
+    late = round_at(engine, digest_at, clock)
+    assert (late.sent, late.deferred) == (1, True)
+    [alert] = receiver.posted
+    assert json.loads(alert.body)["event"] == "finding.opened"
+    receiver.on_post = None
+    next_round = digest_at + dt.timedelta(minutes=2)
+    assert round_at(engine, next_round).sent == 1
+    digest = receiver.posted[1]
+    assert json.loads(digest.body)["event"] == "findings.digest"
+    assert digest.headers["X-SMP-Timestamp"] == str(int(next_round.timestamp()))
+
+
+def test_a_message_is_stamped_when_it_is_sent_not_when_the_round_began(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    """Receivers refuse a timestamp five minutes off (docs/alerts.md): a digest
+    sent after a slow alert carries the time it went."""
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    add_finding(
+        engine, new_integration, severity="low", subject="l@example.com", opened=at(1)
+    )
+    assert round_at(engine, at(2)).sent == 0  # queued for the digest
+    digest_at = dt.datetime(2027, 1, 1, DIGEST_HOUR, tzinfo=dt.UTC)
+    add_finding(
+        engine,
+        new_integration,
+        severity="high",
+        subject="h@example.com",
+        opened=digest_at - dt.timedelta(seconds=1),
+    )
+    clock = Clock()
+    receiver.on_post = clock.wait(50)  # each send takes 50 s
+    assert round_at(engine, digest_at, clock).sent == 2
+    alert, digest = receiver.posted
+    assert alert.headers["X-SMP-Timestamp"] == str(int(digest_at.timestamp()))
+    sent_at = digest_at + dt.timedelta(seconds=50)
+    assert digest.headers["X-SMP-Timestamp"] == str(int(sent_at.timestamp()))
+    assert json.loads(digest.body)["sent_at"] == "2027-01-01T07:00:50+00:00"
+    with read_session(engine) as session:
+        sent = session.scalars(
+            select(AlertDeliveryRow.sent_at).order_by(AlertDeliveryRow.id)
+        ).all()
+    # Recorded when each send ended: the alert's after 50 s, the digest's
+    # (the older row) after 100 s.
+    assert [s.replace(tzinfo=dt.UTC) for s in sent] == [
+        dt.datetime(2027, 1, 1, 7, 1, 40, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 1, 7, 0, 50, tzinfo=dt.UTC),
+    ]
+
+
+def test_the_backoff_counts_from_the_failure_not_the_rounds_start(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    """A send that fails after 90 s waits the whole first step (60 s) from
+    then: no retry 59 s after the failure."""
+    add_channel(engine, "slack", kind="slack", url=receiver.url())
+    add_finding(
+        engine, new_integration, severity="high", subject="a@example.com", opened=at(1)
+    )
+    receiver.replies[:] = [500]
+    clock = Clock()
+    receiver.on_post = clock.wait(90)
+    assert round_at(engine, at(2), clock).failed == 1
+    receiver.on_post = None
+    failed_at = at(2) + dt.timedelta(seconds=90)
+    assert round_at(engine, failed_at + dt.timedelta(seconds=59)).sent == 0
+    assert len(receiver.posted) == 1
+    assert round_at(engine, failed_at + dt.timedelta(seconds=60)).sent == 1
+    assert statuses(engine) == [("sent", 2, None)]
 
 
 def test_a_digest_to_channels_named_beyond_ascii_goes_out(
@@ -688,11 +835,17 @@ def test_the_celery_beat_task_runs_a_round_on_the_worker(
     schedule = celery_app.app.conf.beat_schedule["smp-deliver-alerts"]
     assert schedule["task"] == "smp.deliver_alerts"
     assert "smp.deliver_alerts" in celery_app.app.tasks
-    add_channel(
-        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
-    )
-    # Opened now (after the channel was added): the task reads the real clock.
+    # The task reads the real clock: the channel was added a minute before
+    # the finding opened, and that was just now.
     opened = dt.datetime.now(dt.UTC)
+    add_channel(
+        engine,
+        "hook",
+        opened - dt.timedelta(minutes=1),
+        kind="webhook",
+        url=receiver.url(),
+        hmac_secret=HMAC_SECRET,
+    )
     add_finding(
         engine, new_integration, severity="high", subject="w@example.com", opened=opened
     )

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -125,6 +125,8 @@ class HttpReceiver:
     posted: list[Posted] = field(default_factory=list)
     replies: list[int | str] = field(default_factory=list)
     hang_s: float = 3.0
+    # Called as each POST arrives, before the answer (e.g. to move a test's clock).
+    on_post: Callable[[], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str = "/hook/SECRET-TOKEN") -> str:
@@ -138,6 +140,7 @@ class HttpReceiver:
         with self.lock:
             self.posted.clear()
             self.replies.clear()
+            self.on_post = None
 
 
 def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
@@ -146,6 +149,8 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             reply = receiver.next_reply()
+            if receiver.on_post is not None:
+                receiver.on_post()
             with receiver.lock:
                 receiver.posted.append(
                     Posted(self.path, dict(self.headers.items()), body)

@@ -147,9 +147,17 @@ def _item(found: store.Claimed, settings: AlertSettings) -> AlertItem:
 
 
 async def deliver_due(
-    engine: Engine, box: SecretBox, now: dt.datetime, settings: AlertSettings
+    engine: Engine,
+    box: SecretBox,
+    now: dt.datetime,
+    settings: AlertSettings,
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> RoundReport:
-    """Queue what opened since the last round, then send what is due."""
+    """Queue what opened since the last round, then send what is due.
+
+    `now` is when the round starts; `monotonic` measures how long it has run
+    (the budget, and the time each send and failure is recorded at)."""
     report = RoundReport()
     with read_session(engine) as session:
         channels = store.list_channels(session)
@@ -160,9 +168,10 @@ async def deliver_due(
             report.queued += store.queue_new_findings(
                 session, channel, now, digest_hour=settings.digest_hour
             )
-    started = time.monotonic()
+    started = monotonic()
     for channel in channels:
-        if time.monotonic() - started >= ROUND_BUDGET_S:
+        elapsed = dt.timedelta(seconds=monotonic() - started)
+        if elapsed >= dt.timedelta(seconds=ROUND_BUDGET_S):
             report.deferred = True
             break
         try:
@@ -171,13 +180,15 @@ async def deliver_due(
             report.errors.append(str(error))
             continue
         with read_session(engine) as session:
-            waiting = store.backing_off(session, channel.id, now)
+            waiting = store.backing_off(session, channel.id, now + elapsed)
         if waiting:
             # Down at its last try: nothing goes to it before that retry is
             # due, new alerts included, so a dead channel costs one try per
             # backoff step, not one per round and kind.
             continue
-        sending = _ChannelRound(engine, channel, secret, now, settings, report, started)
+        sending = _ChannelRound(
+            engine, channel, secret, now, settings, report, started, monotonic
+        )
         while await sending.immediate():
             pass
         if not sending.failed:  # one failed try a round is enough
@@ -196,10 +207,11 @@ class _ChannelRound:
     settings: AlertSettings
     report: RoundReport
     started: float
+    monotonic: Callable[[], float]
     failed: bool = False
 
     def in_budget(self) -> bool:
-        return time.monotonic() - self.started < ROUND_BUDGET_S
+        return self.monotonic() - self.started < ROUND_BUDGET_S
 
     async def immediate(self) -> bool:
         """Send one claimed batch, one message each; True if more may be due.
@@ -216,10 +228,7 @@ class _ChannelRound:
             return False
         token, live, got = claimed
         for index, one in enumerate(live):
-            batch = Batch(
-                "alert", (_item(one, self.settings),), self.now, self.channel.name
-            )
-            if not await self._send(batch, [one], token):
+            if not await self._send("alert", [one], token):
                 self._release(live[index + 1 :], token)
                 return False
             if not self.in_budget():
@@ -230,14 +239,15 @@ class _ChannelRound:
 
     async def digest(self) -> None:
         """All due digest rows of the channel in one message."""
+        if not self.in_budget():  # the next round sends it, freshly stamped
+            self.report.deferred = True
+            return
         claimed = self._claim(Timing.DIGEST, DIGEST_LIMIT)
         if claimed is None:
             return
         token, live, _ = claimed
         if live:
-            items = tuple(_item(one, self.settings) for one in live)
-            batch = Batch("digest", items, self.now, self.channel.name)
-            await self._send(batch, live, token)
+            await self._send("digest", live, token)
 
     def _claim(
         self, timing: Timing, limit: int
@@ -272,7 +282,7 @@ class _ChannelRound:
 
     def clock(self) -> dt.datetime:
         """The round's `now` moved on by the time the round has taken."""
-        return self.now + dt.timedelta(seconds=time.monotonic() - self.started)
+        return self.now + dt.timedelta(seconds=self.monotonic() - self.started)
 
     def _renew(self, ids: list[int], token: str) -> bool:
         """Hold the claim for this send's worst case; False if it was lost."""
@@ -289,12 +299,16 @@ class _ChannelRound:
         )
         return False
 
-    async def _send(self, batch: Batch, rows: list[store.Claimed], token: str) -> bool:
+    async def _send(self, kind: str, rows: list[store.Claimed], token: str) -> bool:
         ids = [row.delivery_id for row in rows]
         attempts = max(row.attempts for row in rows) + 1
         if not self._renew(ids, token):
             self.failed = True
             return False
+        # Stamped when it goes, not when the round started: a webhook's
+        # receiver refuses a timestamp more than five minutes off.
+        items = tuple(_item(one, self.settings) for one in rows)
+        batch = Batch(kind, items, self.clock(), self.channel.name)
         try:
             await send(self.channel, self.secret, batch)
         except DeliveryFailed as error:
@@ -310,7 +324,7 @@ class _ChannelRound:
             self._failed(ids, token, failed, attempts)
             return False
         with Session(self.engine) as session, session.begin():
-            store.finish_sent(session, ids, token, self.now)
+            store.finish_sent(session, ids, token, self.clock())
         self.report.sent += len(ids)
         return True
 
@@ -326,7 +340,8 @@ class _ChannelRound:
                 token,
                 error=str(error),
                 attempts=attempts,
-                now=self.now,
+                # The backoff counts from the failure, however long it took.
+                now=self.clock(),
                 plan=plan,
             )
         self.report.failed += len(ids)
