@@ -27,6 +27,7 @@ from smp.model import Outcome
 from smp.model.reviews import ReviewerRule
 from smp.services import reviews
 from smp.simulator import World, generate_world
+from smp.storage.review_remediation import check_remediation
 from smp.storage.tables import FindingRow, ReviewItemRow
 from smp.sync.context import default_limiter
 from smp.sync.engine import run_sync
@@ -37,6 +38,9 @@ DECIDED = dt.datetime(2026, 12, 30, 9, 0, tzinfo=dt.UTC)
 FIRST = DECIDED + dt.timedelta(days=2)  # 2027-01-01 09:00
 LATE = DECIDED + dt.timedelta(days=8, hours=1)
 LAST = DECIDED + dt.timedelta(days=9)
+# The accounts come back in SendGrid; the wait starts again from that sync.
+BACK = LAST + dt.timedelta(days=3)  # 2027-01-11 09:00
+BACK_LATE = BACK + dt.timedelta(days=7)
 
 
 @dataclass
@@ -226,6 +230,7 @@ def test_still_present_after_the_threshold_is_a_finding(scene: Scene) -> None:
         "decision": "revoke",
         "new_role": None,
         "decided_at": "2026-12-30T09:00:00+00:00",
+        "waiting_since": "2026-12-30T09:00:00+00:00",
         "days": 8,
         "threshold_days": 7,
     }
@@ -243,3 +248,59 @@ def test_the_finding_resolves_once_the_removal_is_seen(scene: Scene) -> None:
     (finding,) = _findings(engine, scene.integration_id).values()
     assert finding.status == "resolved"
     assert finding.resolved_at == LAST
+
+
+def test_a_verified_change_undone_in_sendgrid_is_pending_again(scene: Scene) -> None:
+    engine = scene.setup.engine
+    verified = _by_id(engine, scene.campaign_id)
+    assert {verified[i].remediation for i in scene.items.values()} == {"verified"}
+    # Someone adds the teammates and the subuser back and lowers the raised
+    # teammate again: the world as it was before the review.
+    asyncio.run(_post_world(scene.setup, scene.world))
+    _sync(scene, BACK)
+    after = _by_id(engine, scene.campaign_id)
+    for role in ("removed", "raised", "stays", "subuser", "invite"):
+        row = after[scene.items[role]]
+        assert (row.remediation, row.remediation_verified_at) == ("pending", None), role
+        assert row.remediation_since == BACK, role
+    # The decisions themselves are unchanged.
+    assert after[scene.items["removed"]].decided_at == DECIDED
+    found = _findings(engine, scene.integration_id)
+    assert {f.status for f in found.values()} == {"resolved"}
+    # Seven days after they came back, each is overdue and its finding opens.
+    _sync(scene, BACK_LATE)
+    late = _by_id(engine, scene.campaign_id)
+    assert {late[i].remediation for i in scene.items.values()} == {"overdue"}
+    opened = _findings(engine, scene.integration_id)
+    removed = opened[f"review_item:{scene.items['removed']}"]
+    assert removed.status == "open"
+    assert removed.evidence["waiting_since"] == "2027-01-11T09:00:00+00:00"
+    assert removed.evidence["days"] == 7
+
+
+def test_a_disabled_subuser_is_verified_when_the_sync_saw_it(scene: Scene) -> None:
+    engine = scene.setup.engine
+    disabled = scene.world.model_copy(deep=True)
+    other = disabled.accounts[0].subusers[1]
+    other.disabled = True
+    asyncio.run(_post_world(scene.setup, disabled))
+    seen = BACK_LATE + dt.timedelta(days=1)
+    _sync(scene, seen)
+    [item_id] = [
+        row.id
+        for row in _items(engine, scene.campaign_id)
+        if row.username == other.username
+    ]
+    decided = seen + dt.timedelta(hours=1)
+    reviews.decide(
+        engine, scene.campaign_id, ADMIN, "revoke", item_ids=[item_id],
+        reason="unused", now=decided,
+    )  # fmt: skip
+    # A check hours after the sync (no sync between) dates it by the sync.
+    check_remediation(
+        engine,
+        now=decided + dt.timedelta(hours=5),
+        integration_ids=[scene.integration_id],
+    )
+    row = _by_id(engine, scene.campaign_id)[item_id]
+    assert (row.remediation, row.remediation_verified_at) == ("verified", seen)

@@ -32,6 +32,7 @@ def _pending(item_id: int, decided_at: dt.datetime) -> PendingRemediation:
         decision="revoke",
         new_role=None,
         decided_at=decided_at,
+        waiting_since=decided_at,
     )
 
 

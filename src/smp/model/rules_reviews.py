@@ -4,7 +4,9 @@ flags a revoke or modify decision SendGrid still does not reflect.
 SMP only reads SendGrid, so a reviewer's "revoke" changes nothing by itself:
 someone has to remove the account in SendGrid's UI. `checklist` says what to
 do there; later syncs check it was done (smp.storage.review_remediation), and
-`STILL_PRESENT` opens a finding when it was not, N days after the decision.
+`STILL_PRESENT` opens a finding when it was not, N days after the decision
+(or after a sync saw a verified change undone: the account back, the role
+changed again).
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class PendingRemediation:
     decision: str  # revoke | modify
     new_role: str | None
     decided_at: dt.datetime
+    # The decision's time, or when a sync saw a verified change undone.
+    waiting_since: dt.datetime
 
 
 PENDING_REMEDIATIONS: Fact[Sequence[PendingRemediation]] = Fact("pending_remediations")
@@ -98,7 +102,7 @@ def remediations_overdue(facts: Facts) -> list[Observation]:
     days = facts.threshold(STILL_PRESENT, "days")
     observations = []
     for item in facts.get(PENDING_REMEDIATIONS):
-        waited = (facts.now - item.decided_at).days
+        waited = (facts.now - item.waiting_since).days
         if waited < days:
             continue
         observations.append(
@@ -115,6 +119,7 @@ def remediations_overdue(facts: Facts) -> list[Observation]:
                     "decision": item.decision,
                     "new_role": item.new_role,
                     "decided_at": item.decided_at.isoformat(),
+                    "waiting_since": item.waiting_since.isoformat(),
                     "days": waited,
                     "threshold_days": days,
                 },

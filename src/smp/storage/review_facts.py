@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from smp.model.rules_reviews import PendingRemediation
@@ -48,6 +48,9 @@ def pending_remediations(session: Session, scope: Any) -> Mapping[int, Any]:
             i.decision,
             i.new_role,
             i.decided_at,
+            # The wait counts from the decision, or from when a sync saw a
+            # verified change undone.
+            func.coalesce(i.remediation_since, i.decided_at),
         )
         .join(c, c.id == i.campaign_id)
         .where(scope.where(i.integration_id), unverified(i))

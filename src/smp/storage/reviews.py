@@ -472,6 +472,7 @@ def decide(
         "remediation": verdict.remediation.value,
         "remediation_checked_at": None,
         "remediation_verified_at": None,
+        "remediation_since": None,
     }
     where = item_conditions(campaign_id, conditions, reviewer)
     if item_ids is None:

@@ -935,6 +935,10 @@ class ReviewItemRow(Base):
     remediation_checked_at: Mapped[dt.datetime | None]
     # When a sync saw the change made in SendGrid.
     remediation_verified_at: Mapped[dt.datetime | None]
+    # When a sync saw a verified change undone (the account back, the role
+    # changed again): the wait for the change counts from then. None: from
+    # the decision.
+    remediation_since: Mapped[dt.datetime | None]
 
 
 class AuditEventRow(Base):

@@ -222,11 +222,19 @@ class Run:
         again: it must not change the sync's outcome."""
         try:
             # First: a review decision carried out resolves its finding now.
-            check_remediation(
+            checked = check_remediation(
                 self.engine,
                 now=self.context.now(),
                 integration_ids=[self.integration.id],
             )
+            if checked.reopened:
+                log.warning(
+                    "%s: %d access review decision(s) verified before are "
+                    "undone in SendGrid (the account is back or its role "
+                    "changed again): pending again",
+                    self.integration.name,
+                    checked.reopened,
+                )
             evaluate_findings(
                 self.engine,
                 now=self.context.now(),
