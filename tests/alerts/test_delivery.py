@@ -586,26 +586,35 @@ def test_the_rest_waits_for_one_daily_digest_per_channel(
     assert round_at(engine, digest_at + dt.timedelta(days=1)).sent == 0
 
 
-def test_a_digest_past_the_rounds_budget_waits_for_the_next_round(
-    engine: Engine, new_integration: Integration, receiver: HttpReceiver
-) -> None:
-    """An alert that took the round past its budget leaves the digest to the
-    next round, which stamps it with its own time."""
+def alert_and_digest_due(
+    engine: Engine, integration: Integration, receiver: HttpReceiver
+) -> dt.datetime:
+    """A webhook channel with a digest and a high alert both due at the next
+    digest hour (returned), the alert sent first."""
     add_channel(
         engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
     )
     add_finding(
-        engine, new_integration, severity="low", subject="l@example.com", opened=at(1)
+        engine, integration, severity="low", subject="l@example.com", opened=at(1)
     )
     assert round_at(engine, at(2)).sent == 0  # queued for the digest
     digest_at = dt.datetime(2027, 1, 1, DIGEST_HOUR, tzinfo=dt.UTC)
     add_finding(
         engine,
-        new_integration,
+        integration,
         severity="high",
         subject="h@example.com",
         opened=digest_at - dt.timedelta(seconds=1),
     )
+    return digest_at
+
+
+def test_a_digest_past_the_rounds_budget_waits_for_the_next_round(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    """An alert that took the round past its budget leaves the digest to the
+    next round, which stamps it with its own time."""
+    digest_at = alert_and_digest_due(engine, new_integration, receiver)
     clock = Clock()
     receiver.on_post = clock.wait(delivery.ROUND_BUDGET_S + 1)
     late = round_at(engine, digest_at, clock)
@@ -625,21 +634,7 @@ def test_a_message_is_stamped_when_it_is_sent_not_when_the_round_began(
 ) -> None:
     """Receivers refuse a timestamp five minutes off (docs/alerts.md): a digest
     sent after a slow alert carries the time it went."""
-    add_channel(
-        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
-    )
-    add_finding(
-        engine, new_integration, severity="low", subject="l@example.com", opened=at(1)
-    )
-    assert round_at(engine, at(2)).sent == 0  # queued for the digest
-    digest_at = dt.datetime(2027, 1, 1, DIGEST_HOUR, tzinfo=dt.UTC)
-    add_finding(
-        engine,
-        new_integration,
-        severity="high",
-        subject="h@example.com",
-        opened=digest_at - dt.timedelta(seconds=1),
-    )
+    digest_at = alert_and_digest_due(engine, new_integration, receiver)
     clock = Clock()
     receiver.on_post = clock.wait(50)  # each send takes 50 s
     assert round_at(engine, digest_at, clock).sent == 2
