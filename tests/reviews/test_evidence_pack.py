@@ -30,6 +30,7 @@ from smp.model.reviews import ReviewerRule
 from smp.services import reviews
 from smp.services.refusals import Refused
 from smp.services.review_evidence import export_pack
+from smp.services.review_manifest import write_manifest
 from smp.storage.tables import ReviewCampaignRow, ReviewItemRow
 
 # A name that HTML must escape and a spreadsheet must keep as text.
@@ -259,6 +260,46 @@ def test_one_changed_byte_in_any_file_fails_naming_it(
     if name != "manifest.json":
         assert f"{name}: changed" in result.stderr
         assert not any(other in result.stderr for other in others)
+
+
+def test_an_edited_snapshot_fails_even_with_every_hash_rewritten(
+    packs: Packs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pack = _copy(packs.final, tmp_path)
+    path = pack / "campaign.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    first = document["items"][0]["snapshot"]
+    first["role"] = "owner" if first["role"] != "owner" else "user"
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    # Whoever edited it also rewrote the manifest's hashes, as anyone can.
+    manifest = _manifest(pack)
+    fields = {
+        k: v
+        for k, v in manifest.items()
+        if k not in ("format", "files", "manifest_sha256")
+    }
+    write_manifest(pack, fields, list(manifest["files"]))
+    result = verify(str(pack))
+    assert result.exit_code == 1
+    assert (
+        "the snapshot in campaign.json does not match the campaign's snapshot hash"
+        in result.stderr
+    )
+    assert "changed" not in result.stderr
+    # The same layout change without an edit still verifies.
+    first["role"] = _first_role(packs.final)
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    write_manifest(pack, fields, list(manifest["files"]))
+    assert verify(str(pack)).exit_code == 0
+    # Read in chunks of a few characters, values cut anywhere, it still does.
+    monkeypatch.setattr("smp.services.review_json_reader._CHUNK", 7)
+    assert verify(str(pack)).exit_code == 0
+    assert verify(str(packs.final)).exit_code == 0
+
+
+def _first_role(pack: Path) -> Any:
+    document = json.loads((pack / "campaign.json").read_text(encoding="utf-8"))
+    return document["items"][0]["snapshot"]["role"]
 
 
 def test_a_missing_and_an_extra_file_are_named(packs: Packs, tmp_path: Path) -> None:

@@ -22,7 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smp.services.review_json_reader import snapshot_of
+
 MANIFEST = "manifest.json"
+# The pack's items as JSON (written by smp.services.review_pack).
+JSON_FILE = "campaign.json"
 FORMAT = "smp-review-evidence/1"
 SELF_FIELD = "manifest_sha256"
 _PLACEHOLDER = "0" * 64
@@ -72,6 +76,9 @@ class PackCheck:
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    # campaign.json's items hash to the manifest's snapshot_sha256 (None: the
+    # pack has no campaign.json to read).
+    json_snapshot_matches: bool | None = None
 
     @property
     def snapshot_matches(self) -> bool:
@@ -84,8 +91,10 @@ class PackCheck:
 
     @property
     def ok(self) -> bool:
-        return self.snapshot_matches and not (
-            self.changed or self.missing or self.unexpected
+        return (
+            self.snapshot_matches
+            and self.json_snapshot_matches is not False
+            and not (self.changed or self.missing or self.unexpected)
         )
 
     def problems(self) -> list[str]:
@@ -98,6 +107,11 @@ class PackCheck:
                 "changed in the database since"
             ]
         )
+        if self.json_snapshot_matches is False:
+            snapshot.append(
+                f"the snapshot in {JSON_FILE} does not match the campaign's "
+                "snapshot hash"
+            )
         return snapshot + (
             [
                 f"{name}: changed (its SHA-256 differs from the manifest)"
@@ -118,6 +132,7 @@ class PackCheck:
             "draft": self.manifest.get("draft"),
             "snapshot_sha256": self.manifest.get("snapshot_sha256"),
             "snapshot_matches": self.snapshot_matches,
+            "json_snapshot_matches": self.json_snapshot_matches,
             "checked": self.checked,
             "changed": self.changed,
             "missing": self.missing,
@@ -183,6 +198,12 @@ def verify_pack(directory: Path) -> PackCheck:
         check.checked.append(name)
         if file_sha256(path) != entry["sha256"]:
             check.changed.append(name)
+    if JSON_FILE in check.checked:
+        # Recomputed, not read off the manifest: rewriting the file and its
+        # hash together must not pass.
+        check.json_snapshot_matches = snapshot_of(
+            directory / JSON_FILE
+        ) == manifest.get("snapshot_sha256")
     expected = set(manifest["files"]) | {MANIFEST}
     check.unexpected = sorted(
         entry.name for entry in directory.iterdir() if entry.name not in expected

@@ -20,11 +20,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from smp.model.reviews import SNAPSHOT_FIELDS, snapshot_digest
 from smp.model.rules_reviews import checklist
+from smp.services.review_manifest import JSON_FILE
 from smp.spreadsheets import write_xlsx
 from smp.storage.review_exports import CampaignHeader, PackSource
 
 WORKBOOK = "reviews.xlsx"
-JSON_FILE = "campaign.json"
 REPORT = "report.html"
 SUMMARY_SHEET = "Summary"
 
