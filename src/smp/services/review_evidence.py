@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 import smp
 from smp.services.refusals import Refused, refusing
 from smp.services.review_manifest import (
+    JSON_FILE,
     MANIFEST,
     ManifestError,
     PackCheck,
@@ -35,7 +36,6 @@ from smp.services.review_manifest import (
     write_manifest,
 )
 from smp.services.review_pack import (
-    JSON_FILE,
     REPORT,
     WORKBOOK,
     PackFacts,
