@@ -31,7 +31,7 @@ from smp.services import reviews
 from smp.services.refusals import Refused
 from smp.services.review_evidence import export_pack
 from smp.services.review_manifest import write_manifest
-from smp.storage.tables import ReviewCampaignRow, ReviewItemRow
+from smp.storage.tables import AuditEventRow, ReviewCampaignRow, ReviewItemRow
 
 # A name that HTML must escape and a spreadsheet must keep as text.
 NAME = "Q4 <b>access</b> & review"
@@ -395,3 +395,35 @@ def test_the_cli_exports_and_says_where(
     )
     assert unknown.exit_code == 2
     assert "Traceback" not in unknown.output
+
+
+def _exports(engine: Engine) -> list[tuple[str, dict[str, Any]]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(AuditEventRow.target, AuditEventRow.details)
+            .where(AuditEventRow.action == "review.export")
+            .order_by(AuditEventRow.id)
+        ).all()
+    return [(target, dict(details)) for target, details in rows]
+
+
+def test_an_export_is_audited_with_the_pack_or_not_at_all(
+    packs: Packs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = packs.rw.engine
+    out = tmp_path / "audited"
+    export_pack(engine, packs.final_id, out, ADMIN, now=EXPORTED_AT)
+    target, details = _exports(engine)[-1]
+    assert target == f"review {packs.final_id}"
+    assert details["manifest_sha256"] == _manifest(out)["manifest_sha256"]
+    before = _exports(engine)
+
+    def fails(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("smp.services.review_evidence._move_into_place", fails)
+    with pytest.raises(OSError, match="disk full"):
+        export_pack(engine, packs.final_id, tmp_path / "failed", ADMIN, now=EXPORTED_AT)
+    assert _exports(engine) == before
+    assert not (tmp_path / "failed").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["audited"]

@@ -8,7 +8,8 @@ draft, and says so in every file. `verify_pack` checks a pack's files
 against its manifest. docs/evidence-pack.md is the auditor's guide.
 
 The pack is written into a hidden sibling directory and renamed into place
-at the end, so a failed export leaves no half pack behind. An existing
+at the end, inside the transaction of its audit entry, so a failed export
+leaves no half pack behind and no entry claiming one. An existing
 directory is only used when it is empty, or, with `replace`, when it holds a
 previous pack and nothing else (its files are the only ones removed).
 """
@@ -25,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import smp
+from smp.services.audit import record
 from smp.services.refusals import Refused, refusing
 from smp.services.review_manifest import (
     JSON_FILE,
@@ -44,7 +46,6 @@ from smp.services.review_pack import (
     write_workbook_and_report,
 )
 from smp.services.reviews import Actor, campaign_detail
-from smp.storage import audit
 from smp.storage.review_exports import pack_source
 
 __all__ = ["ExportResult", "ManifestError", "PackCheck", "export_pack", "verify_pack"]
@@ -84,6 +85,7 @@ def export_pack(
     old_files = _usable_target(target, replace=replace)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    moved = False
     try:
         with refusing(), pack_source(engine, found.id) as source:
             facts = PackFacts.read(source, now)
@@ -103,25 +105,29 @@ def export_pack(
             },
             list(PACK_FILES),
         )
-        _move_into_place(work, target, old_files)
+        # The entry and the pack land together: the move happens inside the
+        # entry's transaction, so a failed move leaves no entry (and no
+        # pack). Should the commit itself fail after the move, the pack is
+        # removed again: no pack stands without its `review.export` entry.
+        with refusing(), Session(engine) as session, session.begin():
+            record(
+                session,
+                actor.audited,
+                "review.export",
+                f"review {found.id}",
+                {
+                    "name": facts.name,
+                    "draft": facts.draft,
+                    "items": facts.total,
+                    "manifest_sha256": own,
+                },
+            )
+            session.flush()
+            _move_into_place(work, target, old_files)
+            moved = True
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(target if moved else work, ignore_errors=True)
         raise
-    with refusing(), Session(engine) as session, session.begin():
-        audit.append(
-            session,
-            actor=actor.name,
-            source=actor.source,
-            action="review.export",
-            target=f"review:{found.id}",
-            details={
-                "name": facts.name,
-                "draft": facts.draft,
-                "items": facts.total,
-                "manifest_sha256": own,
-            },
-            now=now,
-        )
     return ExportResult(
         target,
         found.id,
