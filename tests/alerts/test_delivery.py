@@ -81,6 +81,7 @@ def clean(
     receiver.reset()
     mailbox[0].received.clear()
     mailbox[0].refuse_with = None
+    mailbox[0].data_replies.clear()
 
 
 def at(minutes: float) -> dt.datetime:
@@ -787,6 +788,109 @@ def test_a_round_past_its_time_budget_leaves_the_rest_to_the_next(
     assert (late.deferred, late.sent, receiver.posted) == (True, 0, [])
     monkeypatch.setattr(delivery, "ROUND_BUDGET_S", 60.0)
     assert round_at(engine, at(3)).sent == 1
+
+
+def test_a_message_the_receiver_refuses_backs_off_alone(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver
+) -> None:
+    """A 400 to one payload says nothing about the others: they go in the same
+    round, and a new alert goes before the refused one's retry is due."""
+    add_channel(
+        engine, "hook", kind="webhook", url=receiver.url(), hmac_secret=HMAC_SECRET
+    )
+    for name in ("refused", "fine"):
+        add_finding(
+            engine,
+            new_integration,
+            severity="high",
+            subject=f"{name}@example.com",
+            opened=at(1),
+        )
+    receiver.replies[:] = [400]
+    first = round_at(engine, at(2))
+    assert (first.sent, first.failed) == (1, 1)
+    where = f"127.0.0.1:{receiver.port}"
+    error = f"message refused: {where} answered 400 Bad Request: no_service"
+    assert statuses(engine) == [("pending", 1, error), ("sent", 1, None)]
+    add_finding(
+        engine,
+        new_integration,
+        severity="high",
+        subject="new@example.com",
+        opened=at(2),
+    )
+    assert round_at(engine, at(2) + dt.timedelta(seconds=10)).sent == 1
+    assert round_at(engine, at(3)).sent == 1  # the refused one's retry, 60 s on
+    subjects = [json.loads(p.body)["findings"][0]["subject"] for p in receiver.posted]
+    assert subjects == [
+        "refused@example.com",
+        "fine@example.com",
+        "new@example.com",
+        "refused@example.com",
+    ]
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 410, 429, 500, 503])
+def test_answers_that_mean_the_channel_is_down_back_off_the_whole_channel(
+    engine: Engine, new_integration: Integration, receiver: HttpReceiver, status: int
+) -> None:
+    add_channel(engine, "slack", kind="slack", url=receiver.url())
+    add_finding(
+        engine, new_integration, severity="high", subject="a@example.com", opened=at(1)
+    )
+    receiver.replies[:] = [status]
+    assert round_at(engine, at(2)).failed == 1
+    add_finding(
+        engine, new_integration, severity="high", subject="b@example.com", opened=at(2)
+    )
+    assert round_at(engine, at(2) + dt.timedelta(seconds=59)).sent == 0
+    assert len(receiver.posted) == 1
+    assert round_at(engine, at(3)).sent == 2
+
+
+def test_a_mail_refused_for_its_content_backs_off_alone(
+    engine: Engine,
+    new_integration: Integration,
+    mailbox: tuple[SmtpHandler, int],
+) -> None:
+    """An SMTP 5xx after DATA refuses that mail; a 4xx there, like a refused
+    recipient or login, holds back the whole channel."""
+    handler, port = mailbox
+    add_channel(
+        engine,
+        "mail",
+        kind="email",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        sender="smp@example.com",
+        recipients=("secops@example.com",),
+    )
+    for name in ("refused", "fine"):
+        add_finding(
+            engine,
+            new_integration,
+            severity="high",
+            subject=f"{name}@example.com",
+            opened=at(1),
+        )
+    handler.data_replies[:] = ["554 5.7.1 Message content rejected"]
+    first = round_at(engine, at(2))
+    assert (first.sent, first.failed) == (1, 1)
+    assert [mail.data.count(b"fine@example.com") > 0 for mail in handler.received] == [
+        True
+    ]
+    handler.data_replies[:] = ["451 4.3.0 Try again later"]
+    assert round_at(engine, at(3)).failed == 1
+    add_finding(
+        engine,
+        new_integration,
+        severity="high",
+        subject="new@example.com",
+        opened=at(3),
+    )
+    assert round_at(engine, at(3) + dt.timedelta(seconds=30)).sent == 0
+    assert round_at(engine, at(6)).sent == 2
+    assert len(handler.received) == 3
 
 
 def test_a_channel_that_is_down_costs_one_try_per_round(

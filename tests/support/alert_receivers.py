@@ -40,6 +40,8 @@ class SmtpHandler:
     # Seconds before each RCPT reply: a server slow at every step, each reply
     # inside the sender's timeout, the whole session not.
     rcpt_delay_s: float = 0.0
+    # Replies to DATA in turn (then accepted), e.g. "554 5.7.1 Content rejected".
+    data_replies: list[str] = field(default_factory=list)
 
     async def handle_RCPT(
         self,
@@ -59,6 +61,8 @@ class SmtpHandler:
     async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
+        if self.data_replies:
+            return self.data_replies.pop(0)
         content = envelope.content
         assert isinstance(content, bytes)
         self.received.append(

@@ -324,15 +324,23 @@ def renew(session: Session, ids: Sequence[int], token: str, until: dt.datetime) 
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+# The start of a failure's last_error when the receiver refused that message
+# only (an HTTP 400, an SMTP 554 to its content): the channel is up. Stored in
+# the error, which users read anyway, rather than in a column of its own.
+MESSAGE_REFUSED = "message refused: "
+
+
 def backing_off(session: Session, channel_id: int, now: dt.datetime) -> bool:
     """True while the channel's earliest retry after a failure is still ahead:
-    the channel was down at its last try and its backoff has not passed."""
+    the channel was down at its last try and its backoff has not passed. A
+    message the receiver refused by itself (MESSAGE_REFUSED) waits alone."""
     retry_at = session.scalar(
         select(func.min(Delivery.next_attempt_at)).where(
             Delivery.channel_id == channel_id,
             Delivery.status == DeliveryStatus.PENDING.value,
             Delivery.attempts > 0,
             Delivery.last_error.is_not(None),
+            Delivery.last_error.not_like(MESSAGE_REFUSED + "%"),
         )
     )
     return retry_at is not None and _aware(retry_at) > now
@@ -456,9 +464,15 @@ def finish_failed(
     attempts: int,
     now: dt.datetime,
     plan: RetryPlan,
+    message_only: bool = False,
 ) -> bool:
-    """Record the `attempts`-th failure: retry later, or give up. True: gave up."""
+    """Record the `attempts`-th failure: retry later, or give up. True: gave up.
+
+    `message_only`: the receiver refused these messages, not everything, so
+    the channel's other messages do not wait for their retry."""
     gave_up = attempts >= plan.max_attempts
+    if message_only:
+        error = MESSAGE_REFUSED + error
     session.execute(
         update(Delivery)
         .where(_mine(ids, token))

@@ -216,9 +216,10 @@ class _ChannelRound:
     async def immediate(self) -> bool:
         """Send one claimed batch, one message each; True if more may be due.
 
-        After a failure, or past the round's budget, the rest of the batch is
-        released untried: a channel that is down costs one timeout a round,
-        and no claim is held longer than a send.
+        After a failure of the channel (not of one refused message), or past
+        the round's budget, the rest of the batch is released untried: a
+        channel that is down costs one timeout a round, and no claim is held
+        longer than a send.
         """
         if not self.in_budget():
             self.report.deferred = True
@@ -228,7 +229,8 @@ class _ChannelRound:
             return False
         token, live, got = claimed
         for index, one in enumerate(live):
-            if not await self._send("alert", [one], token):
+            # A message refused by itself does not stop the others.
+            if not await self._send("alert", [one], token) and self.failed:
                 self._release(live[index + 1 :], token)
                 return False
             if not self.in_budget():
@@ -332,7 +334,9 @@ class _ChannelRound:
         self, ids: list[int], token: str, error: DeliveryFailed, attempts: int
     ) -> None:
         plan = self.settings.plan
-        self.failed = True
+        # Only a channel that is down (or refuses everything) stops the round
+        # and backs off as a whole; a refused message backs off alone.
+        self.failed = self.failed or not error.message_only
         with Session(self.engine) as session, session.begin():
             gave_up = store.finish_failed(
                 session,
@@ -343,6 +347,7 @@ class _ChannelRound:
                 # The backoff counts from the failure, however long it took.
                 now=self.clock(),
                 plan=plan,
+                message_only=error.message_only,
             )
         self.report.failed += len(ids)
         self.report.gave_up += len(ids) if gave_up else 0

@@ -46,7 +46,19 @@ SESSION_TIMEOUTS = 3
 
 
 class DeliveryFailed(Exception):
-    """A send that did not go through; the message is one line for people."""
+    """A send that did not go through; the message is one line for people.
+
+    `message_only`: the receiver answered and refused this message (an HTTP
+    4xx such as 400 or 413, an SMTP 5xx reply to its content), so another
+    message may well go through. Otherwise the channel itself is down or
+    refuses everything (a timeout, no connection, an HTTP 5xx or 429, a
+    revoked address or credentials, recipients refused) and every message
+    waits for its backoff.
+    """
+
+    def __init__(self, message: str, *, message_only: bool = False) -> None:
+        super().__init__(message)
+        self.message_only = message_only
 
 
 def session_limit_s(timeout: float) -> float:
@@ -183,7 +195,15 @@ def send_email(
         raise DeliveryFailed(
             f"SMTP server {where} refused the recipients ({_smtp_reply(code, text)})"
         ) from None
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+    except smtplib.SMTPDataError as error:
+        # A permanent (5xx) refusal after DATA is about this message's content
+        # or size; the From address and recipients were already accepted.
+        raise DeliveryFailed(
+            f"SMTP server {where} refused the message "
+            f"({_smtp_reply(error.smtp_code, error.smtp_error)})",
+            message_only=500 <= error.smtp_code < 600,
+        ) from None
+    except smtplib.SMTPSenderRefused as error:
         raise DeliveryFailed(
             f"SMTP server {where} refused the message "
             f"({_smtp_reply(error.smtp_code, error.smtp_error)})"
@@ -270,8 +290,18 @@ async def post(url: str, body: bytes, headers: dict[str, str], wait_s: float) ->
         said = _one_line(_without_secrets(answer.text, parsed), 80)
         raise DeliveryFailed(
             f"{host} answered {answer.status_code} {answer.reason_phrase}"
-            + (f": {said}" if said else "")
+            + (f": {said}" if said else ""),
+            message_only=_refused_this_message(answer.status_code),
         )
+
+
+# 4xx answers that say the channel, not the message, is wrong: the address or
+# its credentials were revoked, or it wants us to slow down.
+CHANNEL_WIDE_4XX = frozenset({401, 403, 404, 408, 410, 429})
+
+
+def _refused_this_message(status: int) -> bool:
+    return 400 <= status < 500 and status not in CHANNEL_WIDE_4XX
 
 
 # A path segment this long may be a token (or part of one); shorter ones
