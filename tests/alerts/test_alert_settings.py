@@ -37,12 +37,33 @@ def test_the_public_url_makes_each_alerts_link(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("SMP_PUBLIC_URL", " https://smp.example.com/base/ ")
     settings = AlertSettings.from_environment()
     assert settings.link(7) == "https://smp.example.com/base/findings/7"
+    monkeypatch.setenv("SMP_PUBLIC_URL", "http://[::1]:8443/s%C3%A9c_~x/")
+    assert AlertSettings.from_environment().link(8) == (
+        "http://[::1]:8443/s%C3%A9c_~x/findings/8"
+    )
     monkeypatch.delenv("SMP_PUBLIC_URL")
     assert AlertSettings.from_environment().link(7) is None
 
 
 @pytest.mark.parametrize(
-    "url", ["smp.example.com", "ftp://smp.example.com", "https://", "https://a/?b=1"]
+    "url",
+    [
+        "smp.example.com",
+        "ftp://smp.example.com",
+        "https://",
+        "https://a/?b=1",
+        "https://smp.example.com/#top",
+        "https://smp.example.com/#",
+        "https://smp.example.com/a b",
+        "https://smp.example.com/a|b",
+        "https://smp.example.com/a)b",
+        "https://smp.example.com/a(b",
+        "https://smp.example.com/a>b",
+        "https://smp.example.com/a<b",
+        'https://smp.example.com/a"b',
+        "https://smp.example.com/a%zzb",
+        "https://smp.example.com/é",
+    ],
 )
 def test_a_public_url_that_is_no_http_address_is_refused(
     url: str, monkeypatch: pytest.MonkeyPatch

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -105,13 +106,26 @@ class AlertSettings:
         return f"{self.public_url.rstrip('/')}/findings/{finding_id}"
 
 
+# RFC 3986's characters (a %XX escape included) less those that end a link
+# in a message: ")" in Teams' [label](url), "|" and ">" in Slack's <url|label>
+# ("<", a space and anything not ASCII are not in RFC 3986 at all). "?" and
+# "#" are refused above: the finding's path is appended to the address.
+_LINK_SAFE = re.compile(r"(?:[A-Za-z0-9\-._~:/@!$&'*+,;=\[\]]|%[0-9A-Fa-f]{2})+")
+
+
 def _public_url(raw: str) -> str | None:
     """A link in an alert is opened elsewhere: it must be a whole http(s) address."""
     text = raw.strip()
     if not text:
         return None
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or "#" in text
+        or not _LINK_SAFE.fullmatch(text)
+    ):
         raise AlertSettingError(
             "SMP_PUBLIC_URL must be the http(s) address users open SMP at, "
             "e.g. https://smp.example.com"
