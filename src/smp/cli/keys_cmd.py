@@ -6,13 +6,20 @@ import os
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from smp.cli.opening import console, open_runtime, read_env, user_errors
+from smp.services import audit
 from smp.storage import generate_key, rotate_master_key
 
 keys_app = typer.Typer(
     help="The master key that encrypts stored API keys.", no_args_is_help=True
 )
+
+
+def _recorded(session: Session, keys: int, channels: int) -> None:
+    details = {"keys": keys, "channel_secrets": channels}
+    audit.record(session, audit.cli_actor(), "master_key.rotate", "master key", details)
 
 
 @keys_app.command("rotate-master")
@@ -35,5 +42,5 @@ def rotate_master(
         )
         console.print(new_key, highlight=False)
     with user_errors():
-        count = rotate_master_key(runtime.engine, new_key=new_key)
+        count = rotate_master_key(runtime.engine, new_key=new_key, audit=_recorded)
     console.print(f"Re-encrypted {count:,} stored key(s) under the new master key.")

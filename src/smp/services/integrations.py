@@ -23,6 +23,7 @@ from smp.storage import (
     list_service_accounts,
     list_sync_runs,
     read_session,
+    set_sync_interval,
 )
 from smp.storage.accounts import get_identity
 from smp.storage.integrations import integration_footprint, rename_integration
@@ -98,6 +99,21 @@ def rename(
         details = {"from": before, "to": renamed.name}
         record(session, audit_as, "integration.rename", renamed.name, details)
         return renamed
+
+
+def set_interval(
+    engine: Engine,
+    integration_id: int,
+    seconds: int | None,
+    *,
+    audit_as: Actor | None = None,
+) -> Integration:
+    """How often the scheduler syncs it (None: the server's default)."""
+    with refusing(), Session(engine) as session, session.begin():
+        changed = set_sync_interval(session, integration_id, seconds)
+        details = {"sync_interval_s": seconds}
+        record(session, audit_as, "integration.interval", changed.name, details)
+        return changed
 
 
 def footprint(engine: Engine, integration_id: int) -> str:

@@ -201,6 +201,19 @@ def _store(
     return integration, stored
 
 
+def _settings(
+    stored: Sequence[ServiceAccount], vouched_by: str | None, interval: int | None
+) -> dict[str, object]:
+    """The settings a connect or a new key also changed, for the audit trail:
+    a chosen sync interval, and who vouched for a billing key's account."""
+    changed: dict[str, object] = {}
+    if interval is not None:
+        changed["sync_interval_s"] = interval
+    if vouched_by is not None and any(k.kind is KeyKind.BILLING for k in stored):
+        changed["billing_confirmed_by"] = vouched_by
+    return changed
+
+
 async def connect(
     engine: Engine,
     box: SecretBox,
@@ -233,7 +246,8 @@ async def connect(
         if sync_interval_s is not None:
             integration = set_sync_interval(session, integration.id, sync_interval_s)
         keys_shown = [_key_details(sa) for sa in stored]
-        details = {"region": region, "keys": keys_shown}
+        details: dict[str, object] = {"region": region, "keys": keys_shown}
+        details |= _settings(stored, billing_confirmed_by, sync_interval_s)
         record(session, audit_as, "integration.connect", integration.name, details)
     return integration, [
         StoredKey(sa, c.report) for sa, c in zip(stored, checked, strict=True)
@@ -261,7 +275,7 @@ async def add_key(
         _, (stored,) = _store(
             session, box, integration, [checked], billing_confirmed_by
         )
-        details = _key_details(stored)
+        details = _key_details(stored) | _settings([stored], billing_confirmed_by, None)
         record(session, audit_as, "key.add", integration.name, details)
     return StoredKey(stored, checked.report)
 

@@ -113,10 +113,15 @@ def reset_password(engine: Engine, name: str, *, audit_as: Actor | None = None) 
     return password
 
 
-def change_time_zone(engine: Engine, name: str, time_zone: str) -> User:
+def change_time_zone(
+    engine: Engine, name: str, time_zone: str, *, audit_as: Actor | None = None
+) -> User:
     try:
         with _changing(engine) as session:
-            return set_time_zone(session, name, time_zone)
+            changed = set_time_zone(session, name, time_zone)
+            details = {"time_zone": changed.time_zone}
+            record(session, audit_as, "user.time_zone", name, details)
+            return changed
     except UserRuleError as error:
         raise Refused(str(error), field="time_zone") from None
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -135,13 +135,18 @@ def check_master_key(session: Session, box: SecretBox) -> None:
 
 
 def rotate_master_key(
-    engine: Engine, *, home: Path | None = None, new_key: str | None = None
+    engine: Engine,
+    *,
+    home: Path | None = None,
+    new_key: str | None = None,
+    audit: Callable[[Session, int, int], None] | None = None,
 ) -> int:
     """Re-encrypt every stored secret under a new master key; returns how many.
 
     Without `SMP_SECRET_KEY`, a new key is generated (unless given) and replaces
     `$SMP_HOME/master.key` in the crash-safe order of the module docstring.
     With it, `new_key` is required; set `SMP_SECRET_KEY` to it afterwards.
+    `audit(session, keys, channels)` records the rotation in its transaction.
     """
     using_env = secret_key_setting() is not None
     if using_env and not new_key:
@@ -168,9 +173,12 @@ def rotate_master_key(
         for sa_id, token in stored:
             replace_encrypted_secret(session, sa_id, rotated(token))
         # Alert channels' passwords, webhook URLs and HMAC secrets too.
-        for channel_id, name, token in channel_secrets(session):
+        channels = channel_secrets(session)
+        for channel_id, name, token in channels:
             again = rotated(token, channel_mismatch(name))
             replace_channel_secret(session, channel_id, again)
+        if audit is not None:
+            audit(session, len(stored), len(channels))
     if not using_env:
         os.replace(directory / NEW_KEY_FILE, directory / KEY_FILE)
         _fsync_directory(directory)

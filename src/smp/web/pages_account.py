@@ -51,7 +51,10 @@ def change_time_zone(
 ) -> Response:
     check_csrf(who.csrf, csrf_token)
     try:
-        user_admin.change_time_zone(who.state.engine, who.user.name, time_zone[:64])
+        by = audit.request_actor(who.user.name, request)
+        user_admin.change_time_zone(
+            who.state.engine, who.user.name, time_zone[:64], audit_as=by
+        )
     except refusals.Refused as error:
         return _page(request, who, pages, status=422, error=f"{error}.")
     return RedirectResponse("/account", status_code=303)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from smp.model import Integration
 from smp.services import audit, onboarding, refusals
@@ -17,7 +16,6 @@ from smp.storage import (
     list_service_accounts,
     list_sync_runs,
     read_session,
-    set_sync_interval,
 )
 from smp.web.deps import PagesDep
 from smp.web.flash import redirect_saying
@@ -246,8 +244,10 @@ def interval(
 ) -> Response:
     who, integration = change.who, change.integration
     seconds = bounded_int(hours, "The interval in hours", 1, 720) * 3600
-    with Session(who.state.engine) as session, session.begin():
-        set_sync_interval(session, integration.id, seconds)
+    by = audit.request_actor(who.user.name, request)
+    integration_cases.set_interval(
+        who.state.engine, integration.id, seconds, audit_as=by
+    )
     every = seconds // 3600
     return redirect_saying(
         settings_url(integration),

@@ -25,7 +25,7 @@ from smp.services import integrations
 from smp.services.key_rules import Slot
 from smp.services.onboarding import NewKey, connect
 from smp.services.refusals import Refused
-from smp.storage import list_integrations, read_session, set_sync_interval
+from smp.storage import list_integrations, read_session
 
 router = APIRouter(tags=["integrations"])
 
@@ -138,13 +138,15 @@ def update(
             integrations.rename(state.engine, integration_id, body.name, audit_as=by)
         except Refused as error:
             raise problem(error) from None
-    with Session(state.engine) as session, session.begin():
-        integration = find_integration(session, integration_id)
-        if "sync_interval_s" in body.model_fields_set:
-            integration = set_sync_interval(
-                session, integration_id, body.sync_interval_s
+    if "sync_interval_s" in body.model_fields_set:
+        try:
+            integrations.set_interval(
+                state.engine, integration_id, body.sync_interval_s, audit_as=by
             )
-        return _out(state, session, integration)
+        except Refused as error:
+            raise problem(error) from None
+    with read_session(state.engine) as session:
+        return _out(state, session, find_integration(session, integration_id))
 
 
 @router.delete(
