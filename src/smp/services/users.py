@@ -23,6 +23,7 @@ from smp.model.users import (
     check_password_rules,
     clean_new_user_name,
 )
+from smp.services.audit import Actor, record
 from smp.services.passwords import (
     hash_password,
     needs_rehash,
@@ -123,4 +124,7 @@ def ensure_first_admin(engine: Engine, password: str | None) -> str | None:
         if not password:
             generated = password = generated_password()
         create_user(session, FIRST_ADMIN, password, UserRole.ADMIN)
+        # Nobody signed in made it: SMP itself, as `smp serve` starts.
+        details = {"role": UserRole.ADMIN.value, "first_admin": True}
+        record(session, Actor(None, "serve"), "user.add", FIRST_ADMIN, details)
     return generated
