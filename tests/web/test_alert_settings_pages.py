@@ -167,6 +167,29 @@ async def test_an_admin_adds_tests_and_removes_a_channel(
             "ch-name",
             "A channel name is 1 to 100 printable characters.",
         ),
+        (
+            {"name": "x", "kind": "slack", "url": f"https://ops:{HMAC_SECRET}@h.example.com/"},
+            "ch-url",
+            "The slack URL: the URL may not hold a user name or password.",
+        ),
+        (
+            {"name": "x", "kind": "webhook", "url": f"https://h.example.com/{TOKEN}",
+             "hmac_secret": HMAC_SECRET + "\x01"},
+            "ch-hmac_secret",
+            "The HMAC secret contains control characters.",
+        ),
+        (
+            {"name": "x", "kind": "email", "smtp_host": "smtp.example.com",
+             "sender": "smp@example.com", "recipients": "a@example.com",
+             "smtp_user": "u", "smtp_password": HMAC_SECRET + "\n"},
+            "ch-smtp_password",
+            "The SMTP password contains control characters.",
+        ),
+        (
+            {"name": "x", "kind": "slack", "url": f"https://h.example.com/{TOKEN}\t"},
+            "ch-url",
+            "The URL contains control characters.",
+        ),
     ],
 )  # fmt: skip
 async def test_bad_input_is_refused_beside_its_field_and_secrets_are_not_echoed(

@@ -48,6 +48,13 @@ WORDS = {
     "--timeout": "The timeout",
 }
 
+# Named in a refusal, never quoted: each is a secret.
+SECRET_WORDS = {
+    "url": "The URL",
+    "hmac_secret": "The HMAC secret",
+    "smtp_password": "The SMTP password",
+}
+
 
 def _admin(who: SignedIn, csrf_token: str | None = None) -> None:
     if csrf_token is not None:
@@ -126,8 +133,12 @@ def add_channel(
         "smtp_user": smtp_user,
     }
     try:
-        if any(has_control(v) for v in (url, hmac_secret, smtp_password)):
-            raise refusals.Refused("a secret contains control characters", field="url")
+        typed = {"url": url, "hmac_secret": hmac_secret, "smtp_password": smtp_password}
+        for field, secret in typed.items():
+            if has_control(secret):
+                raise refusals.Refused(
+                    f"{SECRET_WORDS[field]} contains control characters", field=field
+                )
         port = smtp_port.strip() or str(DEFAULT_SMTP_PORT)
         if not (port.isascii() and port.isdigit()) or len(port) > 5:
             raise refusals.Refused(

@@ -93,7 +93,9 @@ def check_url(url: str | None, what: str) -> str:
             field="url",
         )
     if parsed.userinfo:
-        raise Refused(f"{what}: the URL may not hold a user name or password")
+        raise Refused(
+            f"{what}: the URL may not hold a user name or password", field="url"
+        )
     return url
 
 
