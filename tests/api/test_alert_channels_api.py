@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 from tests.support.alert_receivers import (
     HttpReceiver,
@@ -178,7 +178,7 @@ async def test_channels_are_added_listed_and_removed_and_never_show_a_secret(
 
 
 async def test_a_test_message_is_signed_and_its_outcome_told_without_the_token(
-    client: httpx.AsyncClient, server: Server, receiver: HttpReceiver
+    client: httpx.AsyncClient, server: Server, receiver: HttpReceiver, engine: Engine
 ) -> None:
     added = await add(
         client,
@@ -190,6 +190,8 @@ async def test_a_test_message_is_signed_and_its_outcome_told_without_the_token(
             "hmac_secret": HMAC_SECRET,
         },
     )
+    with Session(engine) as session:
+        before = session.scalar(select(func.max(AuditEventRow.id))) or 0
     channel_id = added.json()["channel"]["id"]
     sent = await client.post(f"{CHANNELS}/{channel_id}/test", headers=admin(server))
     assert sent.status_code == 200, sent.text
@@ -215,6 +217,34 @@ async def test_a_test_message_is_signed_and_its_outcome_told_without_the_token(
     no_secret_in(failed.text)
     missing = await client.post(f"{CHANNELS}/987654/test", headers=admin(server))
     assert missing.status_code == 404
+    huge = await client.post(f"{CHANNELS}/{'9' * 40}/test", headers=admin(server))
+    assert huge.status_code == 404
+    with Session(engine) as session:
+        tests = session.scalars(
+            select(AuditEventRow)
+            .where(
+                AuditEventRow.action == "alert_channel.test",
+                AuditEventRow.id > before,
+            )
+            .order_by(AuditEventRow.id)
+        ).all()
+        audited = [(r.actor, r.source, r.target, r.details) for r in tests]
+    error = failed.json()["error"]
+    assert audited == [
+        (
+            server.admin,
+            "127.0.0.1",
+            "Hook",
+            {"kind": "webhook", "delivered": True, "error": None, "due_again": 0},
+        ),
+        (
+            server.admin,
+            "127.0.0.1",
+            "Hook",
+            {"kind": "webhook", "delivered": False, "error": error, "due_again": 0},
+        ),
+    ]
+    no_secret_in(str(audited))
 
 
 async def test_a_test_mail_goes_over_starttls(

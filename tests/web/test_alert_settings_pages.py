@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 from tests.support.alert_receivers import HttpReceiver, http_receiver
 from tests.support.app import Server
@@ -81,7 +81,7 @@ async def post_form(
 
 
 async def test_an_admin_adds_tests_and_removes_a_channel(
-    admin: httpx.AsyncClient, receiver: HttpReceiver
+    admin: httpx.AsyncClient, receiver: HttpReceiver, server: Server, engine: Engine
 ) -> None:
     url = receiver.url(f"/hook/{TOKEN}")
     added = await post_form(
@@ -106,6 +106,8 @@ async def test_an_admin_adds_tests_and_removes_a_channel(
     assert "medium and high" in page.text
     assert TOKEN not in page.text
     assert HMAC_SECRET not in page.text
+    with Session(engine) as session:
+        before = session.scalar(select(func.max(AuditEventRow.id))) or 0
     channel_id = re.search(r'action="/settings/alerts/(\d+)/test"', page.text)
     assert channel_id
     tested = await post_form(admin, f"{ALERTS}/{channel_id.group(1)}/test", {})
@@ -120,6 +122,20 @@ async def test_an_admin_adds_tests_and_removes_a_channel(
         in html.unescape(failed.text)
     )
     assert TOKEN not in failed.text
+    with Session(engine) as session:
+        tests = session.scalars(
+            select(AuditEventRow)
+            .where(
+                AuditEventRow.action == "alert_channel.test",
+                AuditEventRow.id > before,
+            )
+            .order_by(AuditEventRow.id)
+        ).all()
+        audited = [(r.actor, r.source, r.target, r.details["delivered"]) for r in tests]
+    assert audited == [
+        (server.admin, "127.0.0.1", "Ops hook", True),
+        (server.admin, "127.0.0.1", "Ops hook", False),
+    ]
     # Removal asks first: the button sits inside a closed <details>.
     assert re.search(
         r'<details class="confirm">\s*<summary[^>]*>Remove<span class="sr"> channel '

@@ -256,7 +256,11 @@ def test(name: NameArg) -> None:
         try:
             channel, again = asyncio.run(
                 manage.test_channel(
-                    runtime.engine, runtime.box, name, runtime.context.now()
+                    runtime.engine,
+                    runtime.box,
+                    name,
+                    runtime.context.now(),
+                    audit_as=None,  # the command line's OS user
                 )
             )
         except DeliveryFailed as error:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -112,6 +112,11 @@ def get_channel(session: Session, name: str) -> tuple[Channel, str]:
     if row is None:
         raise RecordNotFoundError(f"no alert channel named {name!r}")
     return _channel(row), row.encrypted_secret
+
+
+def channel_by_id(session: Session, channel_id: int) -> Channel | None:
+    row = session.get(AlertChannelRow, channel_id)
+    return None if row is None else _channel(row)
 
 
 def channel_secret(session: Session, channel_id: int) -> str:
@@ -489,14 +494,18 @@ def finish_failed(
     return gave_up
 
 
-def delivery_counts(session: Session) -> dict[int, DeliveryCounts]:
-    """Each channel's deliveries by state, with its last error and last send."""
+def delivery_counts(
+    session: Session, channel_id: int | None = None
+) -> dict[int, DeliveryCounts]:
+    """Each channel's deliveries by state, with its last error and last send;
+    only `channel_id`'s when given."""
+    scope = true() if channel_id is None else Delivery.channel_id == channel_id
     counted: dict[int, dict[str, int]] = {}
     tried = func.sum(case((Delivery.attempts > 0, 1), else_=0))
     rows = session.execute(
-        select(Delivery.channel_id, Delivery.status, func.count(), tried).group_by(
-            Delivery.channel_id, Delivery.status
-        )
+        select(Delivery.channel_id, Delivery.status, func.count(), tried)
+        .where(scope)
+        .group_by(Delivery.channel_id, Delivery.status)
     )
     for channel_id, status, count, retried in rows:
         bucket = counted.setdefault(channel_id, {})
@@ -508,15 +517,16 @@ def delivery_counts(session: Session) -> dict[int, DeliveryCounts]:
             bucket[status] = int(count)
     last_sent = dict(
         session.execute(
-            select(Delivery.channel_id, func.max(Delivery.sent_at)).group_by(
-                Delivery.channel_id
-            )
+            select(Delivery.channel_id, func.max(Delivery.sent_at))
+            .where(scope)
+            .group_by(Delivery.channel_id)
         ).all()
     )
     last_errors: dict[int, str | None] = {}
     failing = session.execute(
         select(Delivery.channel_id, Delivery.last_error)
         .where(
+            scope,
             Delivery.last_error.is_not(None),
             Delivery.status.in_(
                 [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value]

@@ -13,8 +13,9 @@ import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from smp.model.alerts import SEVERITIES, ChannelKind
+from smp.model.alerts import SEVERITIES, Channel, ChannelKind
 from smp.model.rules_registry import BY_ID
 from smp.services import audit, findings, refusals
 from smp.services.alerts import manage
@@ -188,11 +189,11 @@ def add_channel(
     )
 
 
-def _channel(who: SignedIn, channel_id: int) -> manage.ChannelStatus:
-    for status in manage.channel_statuses(who.state.engine):
-        if status.channel.id == channel_id:
-            return status
-    raise Refused(404, "There is no such alert channel.")
+def _channel(who: SignedIn, channel_id: int) -> Channel:
+    channel = manage.channel_by_id(who.state.engine, channel_id)
+    if channel is None:
+        raise Refused(404, "There is no such alert channel.")
+    return channel
 
 
 @router.post(ALERTS + "/{channel_id}/remove")
@@ -200,7 +201,7 @@ def remove_channel(
     channel_id: int, request: Request, who: SignedInUser, csrf_token: FormText = ""
 ) -> Response:
     _admin(who, csrf_token)
-    channel = _channel(who, channel_id).channel
+    channel = _channel(who, channel_id)
     manage.remove_channel(
         who.state.engine,
         channel,
@@ -222,19 +223,24 @@ async def send_test(
     pages: PagesDep,
     csrf_token: FormText = "",
 ) -> Response:
-    """Answers with the page itself, saying whether the message arrived."""
+    """Answers with the page itself, saying whether the message arrived.
+    Async for the send; the database work runs in threads, off the loop."""
     _admin(who, csrf_token)
-    channel = _channel(who, channel_id).channel
+    channel = await run_in_threadpool(_channel, who, channel_id)
     tested: dict[str, object] = {"name": channel.name, "error": None, "again": 0}
     try:
         _, tested["again"] = await manage.test_channel(
-            who.state.engine, who.state.box, channel.name, who.state.context.now()
+            who.state.engine,
+            who.state.box,
+            channel.name,
+            who.state.context.now(),
+            audit_as=audit.request_actor(who.user.name, request),
         )
     except DeliveryFailed as error:
         tested["error"] = str(error)
     except refusals.Refused:  # removed meanwhile
         raise Refused(404, "There is no such alert channel.") from None
-    return _channels_page(request, who, pages, tested=tested)
+    return await run_in_threadpool(_channels_page, request, who, pages, tested=tested)
 
 
 # --- thresholds -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Response
 from pydantic import SecretStr
+from starlette.concurrency import run_in_threadpool
 
 from smp.api.acting import Acting
 from smp.api.alert_schemas import (
@@ -24,6 +25,7 @@ from smp.api.alert_schemas import (
 from smp.api.auth import AdminUser, State
 from smp.api.problems import ApiProblem, problem_responses
 from smp.api.refusals import problem
+from smp.model.alerts import Channel
 from smp.services.alerts import manage
 from smp.services.alerts.channels import MAX_NAME, ChannelOptions
 from smp.services.alerts.senders import DeliveryFailed
@@ -32,6 +34,9 @@ from smp.services.refusals import Refused
 
 router = APIRouter(tags=["alerts"], responses=problem_responses(403))
 T = TypeVar("T")
+# A channel id has at most this many digits (a database integer); a longer
+# number can only be a name.
+MAX_ID_DIGITS = 18
 
 ChannelPath = Annotated[
     str,
@@ -91,17 +96,21 @@ def _out(status: manage.ChannelStatus) -> ChannelOut:
 
 
 def _find(state: State, given: str) -> manage.ChannelStatus:
-    statuses = manage.channel_statuses(state.engine)
-    if given.isascii() and given.isdigit():
-        for status in statuses:
-            if status.channel.id == int(given):
-                return status
-    key = given.strip().casefold()
-    for status in statuses:
-        if status.channel.name.casefold() == key:
-            return status
-    # Never echo more than a name's length: the path is the caller's text.
-    raise ApiProblem(404, f"no alert channel {given[:MAX_NAME]!r}")
+    channel = _channel(state, given)
+    return manage.channel_status(state.engine, channel)
+
+
+def _channel(state: State, given: str) -> Channel:
+    """By id (a number, taken as an id first), else by name in any case."""
+    if given.isascii() and given.isdigit() and len(given) <= MAX_ID_DIGITS:
+        found = manage.channel_by_id(state.engine, int(given))
+        if found is not None:
+            return found
+    try:
+        return manage.find_channel(state.engine, given.strip())
+    except Refused:
+        # Never echo more than a name's length: the path is the caller's text.
+        raise ApiProblem(404, f"no alert channel {given[:MAX_NAME]!r}") from None
 
 
 def revealed(secret: SecretStr | None) -> str | None:
@@ -192,15 +201,16 @@ def remove_channel(
     responses=problem_responses(404),
 )
 async def send_test(
-    channel: ChannelPath, state: State, _user: AdminUser
+    channel: ChannelPath, state: State, _user: AdminUser, by: Acting
 ) -> ChannelTestOut:
     """200 either way: `delivered` says whether it arrived, `error` why not.
     When it arrives, the channel's deliveries that failed for good are due
-    again (`due_again`)."""
-    found = _find(state, channel).channel
+    again (`due_again`). Recorded in the audit trail either way."""
+    # Async for the send; the lookup runs in a thread, off the event loop.
+    found = await run_in_threadpool(_channel, state, channel)
     try:
         _, again = await manage.test_channel(
-            state.engine, state.box, found.name, state.context.now()
+            state.engine, state.box, found.name, state.context.now(), audit_as=by
         )
     except DeliveryFailed as error:
         return ChannelTestOut(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -18,7 +20,7 @@ from smp.services.alerts.channels import (
     target,
 )
 from smp.services.alerts.messages import Batch
-from smp.services.alerts.senders import send
+from smp.services.alerts.senders import DeliveryFailed, send
 from smp.services.audit import Actor, named, record
 from smp.services.refusals import refusing
 from smp.storage import SecretBox, read_session
@@ -83,6 +85,18 @@ def find_channel(engine: Engine, name: str) -> Channel:
         return store.get_channel(session, name)[0]
 
 
+def channel_by_id(engine: Engine, channel_id: int) -> Channel | None:
+    with read_session(engine) as session:
+        return store.channel_by_id(session, channel_id)
+
+
+def channel_status(engine: Engine, channel: Channel) -> ChannelStatus:
+    """One channel with its deliveries (counted for it alone)."""
+    with read_session(engine) as session:
+        counts = store.delivery_counts(session, channel.id).get(channel.id)
+    return ChannelStatus(channel, target_of(channel), counts or DeliveryCounts())
+
+
 def remove_channel(
     engine: Engine, channel: Channel, *, audit_as: Actor | None = None
 ) -> None:
@@ -93,17 +107,49 @@ def remove_channel(
 
 
 async def test_channel(
-    engine: Engine, box: SecretBox, name: str, now: dt.datetime
+    engine: Engine,
+    box: SecretBox,
+    name: str,
+    now: dt.datetime,
+    *,
+    audit_as: Actor | None,
 ) -> tuple[Channel, int]:
     """Send a test message now; DeliveryFailed (one line) when it fails.
 
     When it arrives, the channel's failed deliveries are due again (how many
     is returned): the channel was fixed, what it missed is still worth sending.
+    The test is in the audit trail either way. The database work runs in a
+    thread: the web and the API call this from their event loop.
     """
+    channel, secret = await asyncio.to_thread(_for_test, engine, box, name)
+    try:
+        await send(channel, secret, Batch("test", (), now, channel.name))
+    except DeliveryFailed as error:
+        await asyncio.to_thread(_tested, engine, channel, now, audit_as, str(error))
+        raise
+    again = await asyncio.to_thread(_tested, engine, channel, now, audit_as, None)
+    return channel, again
+
+
+def _for_test(engine: Engine, box: SecretBox, name: str) -> tuple[Channel, Any]:
     with refusing(), read_session(engine) as session:
         channel, token = store.get_channel(session, name)
-    secret = json.loads(box.decrypt(token, mismatch=channel_mismatch(channel.name)))
-    await send(channel, secret, Batch("test", (), now, channel.name))
+    return channel, json.loads(
+        box.decrypt(token, mismatch=channel_mismatch(channel.name))
+    )
+
+
+def _tested(
+    engine: Engine,
+    channel: Channel,
+    now: dt.datetime,
+    audit_as: Actor | None,
+    error: str | None,
+) -> int:
+    """Record the test; after one that arrived, failed deliveries are due again."""
     with Session(engine) as session, session.begin():
-        again = store.retry_failed(session, channel.id, now)
-    return channel, again
+        again = 0 if error else store.retry_failed(session, channel.id, now)
+        details: dict[str, object] = {"kind": str(channel.kind)}
+        details |= {"delivered": error is None, "error": error, "due_again": again}
+        record(session, audit_as, "alert_channel.test", channel.name, details)
+    return again
