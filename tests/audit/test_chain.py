@@ -140,6 +140,39 @@ def test_a_deleted_head_row_is_recreated_from_the_last_entry(trail: Engine) -> N
     assert "head row (audit_head) had been deleted" in report.broken.reason
 
 
+def test_two_appends_finding_the_head_missing_recreate_it_once(trail: Engine) -> None:
+    with trail.begin() as connection:
+        connection.execute(text("DELETE FROM audit_head"))
+    first = session_factory(trail)()
+    first.begin()
+    audit.append(
+        first, actor="a", source="cli", action="user.add", target="x", details={}
+    )
+    # The second finds no head either (the first has not committed) and waits
+    # for the first's new head row: on the unique key (PostgreSQL) or for the
+    # write lock (SQLite).
+    second = threading.Thread(target=_append, args=(trail, 1), kwargs={"actor": "b"})
+    second.start()
+    second.join(0.5)
+    first.commit()
+    first.close()
+    second.join()
+    with session_factory(trail)() as session:
+        rows = session.execute(
+            select(AuditEventRow.id, AuditEventRow.action, AuditEventRow.actor)
+            .where(AuditEventRow.id > 5)
+            .order_by(AuditEventRow.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (6, "audit.head_recreated", None),
+        (7, "user.add", "a"),
+        (8, "user.add", "b"),
+    ]
+    broken = audit.verify(trail).broken
+    assert broken is not None
+    assert broken.row_id == 6
+
+
 def test_an_empty_trail_without_its_head_row_fails(engine: Engine) -> None:
     _reset(engine)
     with engine.begin() as connection:

@@ -55,8 +55,7 @@ def append(
     at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     head = _locked_head(session)
     if head is None:  # deleted by hand: SMP must keep working, and say so
-        head = _recreate_head(session)
-        head = _write(session, head, None, source, HEAD_RECREATED, "audit_head", {}, at)
+        head = _recreate_head(session, source, at)
     last_id, last_hash = _write(
         session, head, actor, source, action, target, details, at
     )
@@ -121,8 +120,8 @@ def _locked_head(session: Session) -> tuple[int, str] | None:
     return None if head is None else (int(head[0]), str(head[1]))
 
 
-def _recreate_head(session: Session) -> tuple[int, str]:
-    """A new head naming the last entry left (genesis on an empty trail).
+def _recreate_head(session: Session, source: str, at: dt.datetime) -> tuple[int, str]:
+    """A new head naming the last entry left, and an entry saying so after it.
 
     Starting again at id 1 would collide with entry 1 and refuse every audited
     action (sign-ins included) for good.
@@ -136,9 +135,21 @@ def _recreate_head(session: Session) -> tuple[int, str]:
     try:
         with session.begin_nested():
             session.add(AuditHeadRow(id=_HEAD_ID, last_id=last_id, last_hash=last_hash))
-    except IntegrityError:  # a concurrent append recreated it first
-        pass
-    return _locked_head(session) or (last_id, last_hash)
+    except IntegrityError:  # a concurrent append recreated it (and said so) first
+        head = _locked_head(session)
+        if head is not None:
+            return head
+        raise
+    return _write(
+        session,
+        (last_id, last_hash),
+        None,
+        source,
+        HEAD_RECREATED,
+        "audit_head",
+        {},
+        at,
+    )
 
 
 def _write(
