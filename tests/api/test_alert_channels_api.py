@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.support.alert_receivers import (
     HttpReceiver,
@@ -28,6 +28,7 @@ from tests.support.alert_receivers import (
     smtp_server,
 )
 from tests.support.app import Server
+from tests.support.audit_rows import audited_since, last_audit_id
 
 from smp.model import Integration
 from smp.runtime.alerting import alert_round
@@ -190,8 +191,7 @@ async def test_a_test_message_is_signed_and_its_outcome_told_without_the_token(
             "hmac_secret": HMAC_SECRET,
         },
     )
-    with Session(engine) as session:
-        before = session.scalar(select(func.max(AuditEventRow.id))) or 0
+    before = last_audit_id(engine)
     channel_id = added.json()["channel"]["id"]
     sent = await client.post(f"{CHANNELS}/{channel_id}/test", headers=admin(server))
     assert sent.status_code == 200, sent.text
@@ -219,16 +219,8 @@ async def test_a_test_message_is_signed_and_its_outcome_told_without_the_token(
     assert missing.status_code == 404
     huge = await client.post(f"{CHANNELS}/{'9' * 40}/test", headers=admin(server))
     assert huge.status_code == 404
-    with Session(engine) as session:
-        tests = session.scalars(
-            select(AuditEventRow)
-            .where(
-                AuditEventRow.action == "alert_channel.test",
-                AuditEventRow.id > before,
-            )
-            .order_by(AuditEventRow.id)
-        ).all()
-        audited = [(r.actor, r.source, r.target, r.details) for r in tests]
+    tests = audited_since(engine, before, "alert_channel.test")
+    audited = [(r.actor, r.source, r.target, r.details) for r in tests]
     error = failed.json()["error"]
     assert audited == [
         (

@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from tests.support.alert_receivers import HttpReceiver, http_receiver
 from tests.support.app import Server
+from tests.support.audit_rows import audited_since, last_audit_id
 from tests.support.web import csrf_of, sign_in, web_client
 
 from smp.model import Integration
@@ -106,8 +107,7 @@ async def test_an_admin_adds_tests_and_removes_a_channel(
     assert "medium and high" in page.text
     assert TOKEN not in page.text
     assert HMAC_SECRET not in page.text
-    with Session(engine) as session:
-        before = session.scalar(select(func.max(AuditEventRow.id))) or 0
+    before = last_audit_id(engine)
     channel_id = re.search(r'action="/settings/alerts/(\d+)/test"', page.text)
     assert channel_id
     tested = await post_form(admin, f"{ALERTS}/{channel_id.group(1)}/test", {})
@@ -122,16 +122,8 @@ async def test_an_admin_adds_tests_and_removes_a_channel(
         in html.unescape(failed.text)
     )
     assert TOKEN not in failed.text
-    with Session(engine) as session:
-        tests = session.scalars(
-            select(AuditEventRow)
-            .where(
-                AuditEventRow.action == "alert_channel.test",
-                AuditEventRow.id > before,
-            )
-            .order_by(AuditEventRow.id)
-        ).all()
-        audited = [(r.actor, r.source, r.target, r.details["delivered"]) for r in tests]
+    tests = audited_since(engine, before, "alert_channel.test")
+    audited = [(r.actor, r.source, r.target, r.details["delivered"]) for r in tests]
     assert audited == [
         (server.admin, "127.0.0.1", "Ops hook", True),
         (server.admin, "127.0.0.1", "Ops hook", False),
