@@ -65,7 +65,7 @@ campaign = reviews.create_campaign(
 created_s = time.perf_counter() - started
 started = time.perf_counter()
 decided = reviews.decide(
-    engine, campaign.id, admin, "keep", expression="reviewer=bench", now=now)
+    engine, campaign.id, admin, "keep", expression="reviewer=bench", now=now).changed
 decide_s = time.perf_counter() - started
 import pathlib, tempfile
 from smp.services.review_evidence import export_pack

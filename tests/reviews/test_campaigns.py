@@ -221,7 +221,7 @@ def test_reviewers_see_and_decide_only_their_own(rw: ReviewWorld) -> None:
     count = reviews.decide(
         rw.engine, created.id, MARIA, "keep", expression="kind=teammate", now=rw.now
     )
-    assert count == len(marias)
+    assert count.changed == len(marias)
     decided = {r.id for r in _rows(rw.engine, created.id) if r.decision == "keep"}
     assert decided == set(marias)
 
@@ -242,7 +242,7 @@ def test_bulk_filter_and_decisions(rw: ReviewWorld) -> None:
         expression="classification=employee and department=Marketing",
         now=rw.now,
     )
-    assert count == len(marketing) == 4
+    assert count.changed == len(marketing) == 4
     assert _last_audit(rw.engine) == (
         "review.decide_bulk",
         f"review {created.id}",
@@ -252,6 +252,8 @@ def test_bulk_filter_and_decisions(rw: ReviewWorld) -> None:
             "reason": None,
             "count": 4,
             "filter": "classification=employee and department=Marketing",
+            "override": False,
+            "already_decided": 0,
         },
     )
     undecided = reviews.list_items(

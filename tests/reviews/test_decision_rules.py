@@ -146,7 +146,7 @@ def test_a_subuser_cannot_be_modified(rw: ReviewWorld) -> None:
         reason="less access",
         now=rw.now,
     )
-    assert teammates == 8
+    assert teammates.changed == 8
     revoked = reviews.decide(
         rw.engine,
         campaign_id,
@@ -156,4 +156,35 @@ def test_a_subuser_cannot_be_modified(rw: ReviewWorld) -> None:
         reason="unused",
         now=rw.now,
     )
-    assert revoked == 1
+    assert revoked.changed == 1
+
+
+def test_a_filter_decides_undecided_items_unless_told_to_override(
+    rw: ReviewWorld,
+) -> None:
+    campaign_id = _create(rw, "Override")
+    first, second = _ids(rw.engine, campaign_id, "teammate")[:2]
+    reviews.decide(
+        rw.engine, campaign_id, ADMIN, "revoke", item_ids=[first],
+        reason="left", now=rw.now,
+    )  # fmt: skip
+    # The world's 8 teammates: one decided already.
+    kept = reviews.decide(
+        rw.engine, campaign_id, ADMIN, "keep", expression="kind=teammate", now=rw.now
+    )
+    assert (kept.changed, kept.already_decided, kept.override) == (7, 1, False)
+    rows = {r[0]: r[1] for r in _state(rw.engine, campaign_id)[0]}
+    assert (rows[first], rows[second]) == ("revoke", "keep")
+    replaced = reviews.decide(
+        rw.engine,
+        campaign_id,
+        ADMIN,
+        "revoke",
+        expression="kind=teammate",
+        reason="all of them go",
+        override=True,
+        now=rw.now,
+    )
+    assert (replaced.changed, replaced.already_decided) == (8, 8)
+    rows = {r[0]: r[1] for r in _state(rw.engine, campaign_id)[0]}
+    assert (rows[first], rows[second]) == ("revoke", "revoke")

@@ -148,7 +148,7 @@ async def test_reviewer_sees_and_decides_only_own_items(
         headers=viewer,
         json={"items": [own[0]["item_id"]], "decision": "revoke", "reason": "left"},
     )
-    assert decided.json() == {"decided": 1}
+    assert decided.json() == {"decided": 1, "already_decided": 0}
     item = (await _items(client, mine, viewer))[0]
     assert (
         item["decision"],
@@ -183,6 +183,25 @@ async def test_bad_input_and_signoff(
     )
     assert unknown.status_code == 422
     assert unknown.json()["detail"] == "filter: no integration 'nosuch'"
+    subusers = len(server.world.accounts[0].subusers)
+    first = await client.post(
+        f"{url}/decisions",
+        headers=admin,
+        json={"filter": "kind=subuser", "decision": "keep"},
+    )
+    assert first.json() == {"decided": subusers, "already_decided": 0}
+    left = await client.post(
+        f"{url}/decisions",
+        headers=admin,
+        json={"filter": "kind=subuser", "decision": "revoke", "reason": "x"},
+    )
+    assert left.json() == {"decided": 0, "already_decided": subusers}
+    replaced = await client.post(
+        f"{url}/decisions",
+        headers=admin,
+        json={"filter": "kind=subuser", "decision": "keep", "override": True},
+    )
+    assert replaced.json() == {"decided": subusers, "already_decided": subusers}
     reasonless = await client.post(
         f"{url}/decisions",
         headers=admin,
@@ -191,7 +210,7 @@ async def test_bad_input_and_signoff(
     assert reasonless.status_code == 422
     early = await client.post(f"{url}/signoff", headers=admin)
     assert early.status_code == 409
-    assert f"{_accounts(server)} undecided items" in early.json()["detail"]
+    assert f"{_accounts(server) - subusers} undecided items" in early.json()["detail"]
     viewer = await client.post(
         f"{url}/signoff", headers=server.auth(server.viewer_token)
     )
@@ -201,7 +220,11 @@ async def test_bad_input_and_signoff(
         headers=admin,
         json={"filter": "decision=none", "decision": "keep"},
     )
-    assert everything.json() == {"decided": _accounts(server)}
+    # The subusers were decided above and stay as they are.
+    assert everything.json() == {
+        "decided": _accounts(server) - subusers,
+        "already_decided": 0,
+    }
     closed = await client.post(f"{url}/signoff", headers=admin)
     assert closed.status_code == 200, closed.text
     assert (closed.json()["status"], closed.json()["decided"]) == (

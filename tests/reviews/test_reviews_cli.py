@@ -142,6 +142,27 @@ def test_an_unknown_integration_in_a_filter_is_bad_input(campaign: int) -> None:
     assert listed.output.strip() == "error: filter: no integration 'nosuch'"
 
 
+def test_a_filter_leaves_decided_items_unless_overridden(campaign: int) -> None:
+    [first, *_] = as_json("items", str(campaign), "--filter", "kind=teammate")
+    one = smp("decide", str(campaign), str(first["item_id"]), "revoke", "--reason", "x")
+    assert one.exit_code == 0, one.output
+    kept = smp("decide", str(campaign), "--filter", "kind=teammate", "keep")
+    assert kept.exit_code == 0, kept.output
+    # The world's 8 teammates, one decided already.
+    assert kept.output.strip() == (
+        "7 items decided keep; 1 decided already left as they were "
+        "(--override to replace them)"
+    )
+    again = smp(
+        "decide", str(campaign), "--filter", "kind=teammate", "keep", "--override"
+    )
+    assert again.output.strip() == (
+        "8 items decided keep, of which 8 had a decision before (replaced)"
+    )
+    decided = as_json("items", str(campaign), "--filter", "kind=teammate")
+    assert {i["decision"] for i in decided} == {"keep"}
+
+
 def test_signoff_needs_every_decision(campaign: int) -> None:
     early = smp("signoff", str(campaign))
     assert early.exit_code == 2

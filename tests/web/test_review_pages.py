@@ -252,6 +252,49 @@ async def test_a_bulk_decision_on_an_unknown_integration_is_refused_on_the_filte
     assert set(_decisions(engine, campaign_id).values()) == {None}
 
 
+async def test_a_bulk_decision_leaves_decided_items_unless_the_box_is_ticked(
+    server: Server, engine: Engine, reviewed: Reviewed
+) -> None:
+    campaign_id = _campaign(engine, "Override")
+    marketing = {"department": "Marketing", "f_decision": ""}
+    blank = {"integration": "", "classification": "", "reviewer": ""}
+    [revoked, *_] = sorted(reviewed.marketing)
+    [item_id] = [
+        i.id
+        for i in reviews.list_items(engine, campaign_id, ROOT)
+        if i.email == revoked
+    ]
+    reviews.decide(
+        engine, campaign_id, ROOT, "revoke", item_ids=[item_id],
+        reason="left", now=NOW,
+    )  # fmt: skip
+    wanted = len(reviewed.marketing) - 1
+    async with signed_in(server, server.admin) as client:
+        page = await client.get(f"/reviews/{campaign_id}")
+        form = {**blank, **marketing, "decision": "keep", "role": "user"}
+        form |= {"reason": "", "csrf_token": csrf_of(page.text)}
+        asked = await client.post(f"/reviews/{campaign_id}/bulk", data=form)
+        assert asked.status_code == 200, asked.text
+        assert f'data-testid="confirm-count" data-count="{wanted}"' in asked.text
+        assert 'data-testid="already-decided" data-count="1"' in asked.text
+        assert 'name="override"' in asked.text
+        form |= {"expected": str(wanted), "expected_decided": "1"}
+        left = await client.post(f"/reviews/{campaign_id}/bulk/confirm", data=form)
+        assert left.status_code == 303, left.text
+        landed = await client.get(left.headers["location"])
+        assert "1 decided already: left as they were." in landed.text
+        assert "changed meanwhile" not in landed.text
+        assert _decisions(engine, campaign_id)[revoked] == "revoke"
+        form |= {"override": "yes", "expected": "0"}
+        replaced = await client.post(f"/reviews/{campaign_id}/bulk/confirm", data=form)
+        assert replaced.status_code == 303, replaced.text
+        landed = await client.get(replaced.headers["location"])
+        assert f"Decided {wanted + 1} items: keep." in landed.text
+        assert "had a decision before: replaced." in landed.text
+    decisions = _decisions(engine, campaign_id)
+    assert {a for a, d in decisions.items() if d == "keep"} == reviewed.marketing
+
+
 async def test_sign_off_is_refused_while_items_are_undecided(
     server: Server, engine: Engine, reviewed: Reviewed
 ) -> None:

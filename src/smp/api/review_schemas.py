@@ -94,7 +94,16 @@ class DecisionIn(Strict):
     decision: Decision
     role: Annotated[str, Field(max_length=16)] | None = None
     reason: Text | None = None
+    override: bool = Field(
+        default=False,
+        description="With `filter`: also replace the decisions of items "
+        "decided already (otherwise only undecided items are decided).",
+    )
 
 
 class DecidedOut(Strict):
     decided: int = Field(description="How many items were decided")
+    already_decided: int = Field(
+        description="With `filter`: how many of the items it selects had a "
+        "decision already; left as they were, or replaced with `override`"
+    )

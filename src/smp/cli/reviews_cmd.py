@@ -265,9 +265,17 @@ def decide(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why (required to revoke or modify).")
     ] = None,
+    override: Annotated[
+        bool,
+        typer.Option(
+            "--override",
+            help="With --filter: also replace the decisions of items decided "
+            "already (without it, only undecided items are decided).",
+        ),
+    ] = False,
     as_user: AsUser = None,
 ) -> None:
-    """Decide items by id, or every item a filter selects, in one go."""
+    """Decide items by id, or every undecided item a filter selects, in one go."""
     *item_ids, decision = words
     if decision.lower() not in {d.value for d in Decision}:
         fail(
@@ -277,7 +285,7 @@ def decide(
     runtime = open_runtime()
     actor = _actor(runtime.engine, as_user)
     with user_errors():
-        changed = reviews.decide(
+        done = reviews.decide(
             runtime.engine,
             campaign_id,
             actor,
@@ -286,9 +294,19 @@ def decide(
             expression=filter_,
             new_role=role,
             reason=reason,
+            override=override,
             now=runtime.context.now(),
         )
-    _say(f"{changed:,} item{'s' if changed != 1 else ''} decided {decision.lower()}")
+    changed, already = done.changed, done.already_decided
+    said = f"{changed:,} item{'s' if changed != 1 else ''} decided {decision.lower()}"
+    if already and done.override:
+        said += f", of which {already:,} had a decision before (replaced)"
+    elif already:
+        said += (
+            f"; {already:,} decided already left as they were "
+            "(--override to replace them)"
+        )
+    _say(said)
 
 
 @reviews_app.command("signoff")

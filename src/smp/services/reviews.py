@@ -48,6 +48,7 @@ from smp.storage.users import get_user
 __all__ = [
     "Actor",
     "Campaign",
+    "Decided",
     "ReviewItem",
     "acting_user",
     "campaign_detail",
@@ -355,6 +356,18 @@ def _no_subusers(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What a decision changed."""
+
+    # Items decided now.
+    changed: int
+    # A filter's items that held a decision already: left as they were, or
+    # (`override`) among `changed`. Always 0 for items given by id.
+    already_decided: int = 0
+    override: bool = False
+
+
 def decide(
     engine: Engine,
     campaign_id: str | int,
@@ -365,10 +378,13 @@ def decide(
     expression: str | None = None,
     new_role: str | None = None,
     reason: str | None = None,
+    override: bool = False,
     now: dt.datetime,
-) -> int:
+) -> Decided:
     """Decide the items given, or every item the filter selects (a reviewer:
-    among their own); how many were decided. All or nothing."""
+    among their own). A filter decides undecided items only, unless
+    `override`: a bulk decision never silently replaces a reviewer's. All or
+    nothing."""
     number = _campaign_id(campaign_id)
     if bool(item_ids) == (expression is not None):
         raise Refused("give item ids or --filter, not both and not neither")
@@ -396,8 +412,19 @@ def decide(
                 kind="conflict",
             )
         conditions = _conditions(session, expression)
+        already = 0
         if numbers:
             _check_items(session, number, numbers, actor)
+        else:
+            already = store.count_selected(
+                session,
+                number,
+                item_ids=None,
+                conditions=[*conditions, Condition("decision", True, None)],
+                reviewer=actor.reviewer,
+            )
+            if not override:
+                conditions.append(Condition("decision", False, None))
         if verdict.decision is Decision.MODIFY:
             _no_subusers(session, number, numbers, conditions, actor)
         changed = store.decide(
@@ -418,6 +445,8 @@ def decide(
         }
         if expression is not None:
             details["filter"] = expression
+            details["override"] = override
+            details["already_decided"] = already
         else:
             details["items"] = numbers[:1000]
         record(
@@ -427,7 +456,7 @@ def decide(
             f"review {number}",
             details,
         )
-    return changed
+    return Decided(changed, already, override and not numbers)
 
 
 def sign_off(

@@ -370,6 +370,8 @@ class BulkForm:
     # Only a modify decision takes the role select's value.
     role: str
     reason: str
+    # Also replace decisions made already (the confirmation's checkbox).
+    override: bool = False
 
     @property
     def entered(self) -> dict[str, str]:
@@ -388,6 +390,7 @@ def bulk_form(
     f_decision: FormText = "",
     reviewer: FormText = "",
     department: FormText = "",
+    override: FormText = "",
     csrf_token: FormText = "",
 ) -> BulkForm:
     check_csrf(who.csrf, csrf_token)
@@ -397,7 +400,12 @@ def bulk_form(
     )
     modify = decision == Decision.MODIFY.value
     return BulkForm(
-        actor, ItemsQuery(campaign_id, chosen), decision, role if modify else "", reason
+        actor,
+        ItemsQuery(campaign_id, chosen),
+        decision,
+        role if modify else "",
+        reason,
+        override == "yes",
     )
 
 
@@ -462,6 +470,10 @@ def bulk_ask(
     )
 
 
+def _count(text: str) -> int:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 0
+
+
 @router.post("/reviews/{campaign_id:int}/bulk/confirm")
 def bulk_confirm(
     campaign_id: int,
@@ -470,11 +482,13 @@ def bulk_confirm(
     pages: PagesDep,
     form: BulkDep,
     expected: FormText = "",
+    expected_decided: FormText = "",
 ) -> Response:
-    """Step two: decide every item the filter selects, in one transaction."""
+    """Step two: decide every undecided item the filter selects (with the
+    override box ticked, the decided ones too), in one transaction."""
     query = form.query
     try:
-        changed = reviews.decide(
+        done = reviews.decide(
             who.state.engine,
             campaign_id,
             form.actor,
@@ -482,6 +496,7 @@ def bulk_confirm(
             expression=query.filter.expression(),
             new_role=form.role or None,
             reason=form.reason,
+            override=form.override,
             now=who.state.context.now(),
         )
     except refusals.Refused as error:
@@ -496,10 +511,18 @@ def bulk_confirm(
             errors={f"bulk_{_decision_field(error)}": str(error)},
             entered=form.entered,
         )
+    changed, already = done.changed, done.already_decided
     said = f"Decided {changed} item{'s' if changed != 1 else ''}: {form.decision}"
     said += f" as {form.role}." if form.role else "."
-    if expected.isdigit() and int(expected) != changed:
-        said += f" The confirmation said {expected}: items changed meanwhile."
+    if already and form.override:
+        said += f" {already} of them had a decision before: replaced."
+    elif already:
+        said += f" {already} decided already: left as they were."
+    wanted = _count(expected)
+    if form.override:
+        wanted += _count(expected_decided)
+    if expected.isdigit() and wanted != changed:
+        said += f" The confirmation said {wanted}: items changed meanwhile."
     return redirect_saying(query.url(), request, who, said)
 
 

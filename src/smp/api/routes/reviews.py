@@ -197,7 +197,7 @@ def decide(
 ) -> DecidedOut:
     """All or nothing: someone else's item (403) or a closed campaign (409)
     leaves every item as it was."""
-    count = _answer(
+    done = _answer(
         lambda: reviews.decide(
             state.engine,
             campaign_id,
@@ -207,10 +207,11 @@ def decide(
             expression=body.filter,
             new_role=body.role,
             reason=body.reason,
+            override=body.override,
             now=state.context.now(),
         )
     )
-    return DecidedOut(decided=count)
+    return DecidedOut(decided=done.changed, already_decided=done.already_decided)
 
 
 @router.post(
