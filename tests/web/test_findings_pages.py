@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, event, update
 from sqlalchemy.orm import Session
 from tests.support.app import Server
 from tests.support.finding_rows import EXPECTED, SeededFindings, seed_findings_world
@@ -312,23 +312,43 @@ async def test_cards_show_the_posture_score_and_trend(
     server: Server, engine: Engine, seeded: SeededFindings
 ) -> None:
     start = dt.datetime(2026, 12, 30, 6, tzinfo=dt.UTC)  # across a year's end
+    scored = [(0, 70, 1), (1, 62, 1), (3, 85, 0)]
     with Session(engine) as session, session.begin():
         trend = create_integration(session, "Posture trend").id
         bare = create_integration(session, "Never evaluated").id
-        for days, score, high in ((0, 70, 1), (1, 62, 1), (3, 85, 0)):
+        # Hourly for two days: the card draws the newest 30 (TREND_POINTS).
+        busy = create_integration(session, "Posture busy").id
+        rows = [(trend, start + dt.timedelta(days=d), s, h) for d, s, h in scored]
+        rows += [(busy, start + dt.timedelta(hours=n), n, 0) for n in range(48)]
+        for integration_id, evaluated_at, score, high in rows:
             session.add(
                 PostureScoreRow(
-                    integration_id=trend,
-                    evaluated_at=start + dt.timedelta(days=days),
+                    integration_id=integration_id,
+                    evaluated_at=evaluated_at,
                     score=score,
                     high=high,
                     medium=0,
                     low=0,
                 )
             )
-    async with signed_in(server, server.viewer) as client:
-        page = await client.get("/integrations")
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statement = args[2]
+        assert isinstance(statement, str)
+        if "posture_scores" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with signed_in(server, server.viewer) as client:
+            page = await client.get("/integrations")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
     assert page.status_code == 200
+    # Every card's trend from one query, not one (or two) per integration.
+    assert len(statements) == 1
+    assert "Score over the last 30 evaluations" in page.text
     cards = {
         int(i): body
         for i, body in re.findall(
@@ -342,5 +362,8 @@ async def test_cards_show_the_posture_score_and_trend(
     assert "Score over the last 3 evaluations" in cards[trend]
     assert f'href="/findings?integration={trend}"' in cards[trend]
     assert "Posture score: not evaluated yet." in cards[bare]
+    assert 'data-testid="posture-score">47</span>/100' in cards[busy]
+    assert "Score over the last 30 evaluations" in cards[busy]
+    assert 'data-testid="posture-trend">↑ 29 since 2026-12-31 00:00 UTC' in cards[busy]
     # The seed's ten open findings: 100 − 5×20 − 2×8 − 3×2, floored at 0.
     assert 'data-testid="posture-score">0</span>/100' in cards[seeded.integration_id]

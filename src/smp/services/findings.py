@@ -346,6 +346,16 @@ def posture_trend(
         )
 
 
+def posture_trends(
+    engine: Engine, integration_ids: Sequence[int], *, limit: int = 30
+) -> dict[int, list[PostureScore]]:
+    """Several integrations' latest scores (the newest first) in one query:
+    the integrations page shows a card each. Empty for one never scored."""
+    with read_session(engine) as session:
+        found = queries.posture_histories(session, integration_ids, limit=limit)
+    return {i: found.get(i, []) for i in integration_ids}
+
+
 def _when(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 

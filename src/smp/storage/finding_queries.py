@@ -208,6 +208,45 @@ def stored_thresholds(
     return defaults, overrides
 
 
+def posture_histories(
+    session: Session, integration_ids: Sequence[int], *, limit: int = 30
+) -> dict[int, list[PostureScore]]:
+    """Each integration's latest `limit` scores, the latest first, in one query
+    (a window numbers each integration's scores); no entry for one never scored."""
+    p = PostureScoreRow
+    newest = (
+        func.row_number()
+        .over(
+            partition_by=p.integration_id,
+            order_by=(p.evaluated_at.desc(), p.id.desc()),
+        )
+        .label("newest")
+    )
+    ranked = (
+        select(
+            p.integration_id, p.evaluated_at, p.score, p.high, p.medium, p.low, newest
+        )
+        .where(p.integration_id.in_(list(integration_ids)))
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            ranked.c.integration_id,
+            ranked.c.evaluated_at,
+            ranked.c.score,
+            ranked.c.high,
+            ranked.c.medium,
+            ranked.c.low,
+        )
+        .where(ranked.c.newest <= limit)
+        .order_by(ranked.c.integration_id, ranked.c.newest)
+    )
+    histories: dict[int, list[PostureScore]] = {}
+    for integration_id, *score in rows:
+        histories.setdefault(integration_id, []).append(PostureScore(*score))
+    return histories
+
+
 def posture_history(
     session: Session, integration_id: int, *, limit: int = 30
 ) -> list[PostureScore]:

@@ -360,14 +360,11 @@ class Posture:
 
 def posture_cards(who: SignedIn, integration_ids: list[int]) -> dict[int, Posture]:
     """Each integration's latest score and its recent trend (the cards' figures)."""
+    trends = findings.posture_trends(
+        who.state.engine, integration_ids, limit=TREND_POINTS
+    )
     cards = {}
-    for integration_id in integration_ids:
-        try:
-            newest_first = findings.posture_trend(
-                who.state.engine, str(integration_id), limit=TREND_POINTS
-            )
-        except refusals.Refused:  # removed since the list was read
-            newest_first = []
+    for integration_id, newest_first in trends.items():
         scores = tuple(reversed(newest_first))
         cards[integration_id] = Posture(scores[-1] if scores else None, scores)
     return cards
