@@ -75,9 +75,11 @@ def owned_rows(engine: Engine, integration_id: int) -> dict[str, set[object]]:
     return owned
 
 
-# The audit trail keeps naming what was connected and then deleted: that is
-# its purpose, and removing its entries would break its chain (docs/audit.md).
-AUDIT_TRAIL = "audit_events"
+# Evidence outlives the integration. The audit trail keeps naming what was
+# connected and then deleted: that is its purpose, and removing its entries
+# would break its chain (docs/audit.md). A review campaign's frozen snapshot
+# is what an auditor is shown later (docs/reviews.md).
+EVIDENCE = {"audit_events", "review_campaigns", "review_items"}
 
 
 def leftovers(
@@ -87,7 +89,7 @@ def leftovers(
     found: list[str] = []
     with Session(engine) as session:
         for table in Base.metadata.sorted_tables:
-            if table.name == AUDIT_TRAIL:
+            if table.name in EVIDENCE:
                 continue
 
             def count(*where: object) -> int:
@@ -124,6 +126,8 @@ def test_remove_yes_leaves_nothing_of_the_integration(
             select(IntegrationRow.id).where(IntegrationRow.name == name)
         )
     assert integration_id is not None
+    started = smp("reviews", "create", "Before removal", "--integrations", name)
+    assert started.exit_code == 0, started.output
     owned = owned_rows(engine, integration_id)
     # Thresholds per integration are a user's setting, never a sync's (their
     # removal with the integration: tests/findings/test_lifecycle.py).
@@ -145,6 +149,9 @@ def test_remove_yes_leaves_nothing_of_the_integration(
     assert f"{members} members and invites" in done.output
     assert f"{len(account.invoices)} invoices" in done.output
     assert leftovers(engine, owned, [name, *key_ids]) == []
+    # The campaign's snapshot of the removed integration is kept, row for row.
+    kept = owned_rows(engine, integration_id)["review_items"]
+    assert kept == owned["review_items"]
     listed = json.loads(smp("integrations", "list", "--json").output)
     assert [i["name"] for i in listed if i["name"] in (name, bystander)] == [bystander]
 
