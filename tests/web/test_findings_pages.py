@@ -22,9 +22,11 @@ from tests.support.app import Server
 from tests.support.finding_rows import EXPECTED, SeededFindings, seed_findings_world
 from tests.support.web import csrf_of, sign_in, web_client
 
+from smp.model.findings import Severity
 from smp.storage import create_integration
 from smp.storage.findings import evaluate_findings
 from smp.storage.tables import AccountClassificationRow, PostureScoreRow
+from smp.web import pages_findings
 
 # Pages over one database; storage runs on both in tests/findings.
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
@@ -367,3 +369,22 @@ async def test_cards_show_the_posture_score_and_trend(
     assert 'data-testid="posture-trend">↑ 29 since 2026-12-31 00:00 UTC' in cards[busy]
     # The seed's ten open findings: 100 − 5×20 − 2×8 − 3×2, floored at 0.
     assert 'data-testid="posture-score">0</span>/100' in cards[seeded.integration_id]
+
+
+async def test_the_cards_explain_the_score_with_the_models_weights(
+    server: Server, seeded: SeededFindings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The words come from the weights the score is counted with, so they
+    cannot drift apart."""
+    async with signed_in(server, server.viewer) as client:
+        page = await client.get("/integrations")
+        assert (
+            "100 minus 20 per open high finding, 8 per medium and 2 per low; "
+            "accepted and snoozed findings do not count." in page.text
+        )
+        changed = {Severity.HIGH: 25, Severity.MEDIUM: 9, Severity.LOW: 1}
+        monkeypatch.setattr(pages_findings, "SCORE_WEIGHTS", changed)
+        again = await client.get("/integrations")
+    assert "100 minus 25 per open high finding, 9 per medium and 1 per low" in (
+        again.text
+    )

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from smp.model.findings import FindingStatus, PostureScore, Severity
+from smp.model.findings import SCORE_WEIGHTS, FindingStatus, PostureScore, Severity
 from smp.model.rules_registry import BY_ID, RULES
 from smp.services import audit, findings, refusals
 from smp.services.input_rules import MAX_ID
@@ -337,6 +337,15 @@ class Posture:
     latest: PostureScore | None
     # The scores drawn, oldest first.
     scores: tuple[PostureScore, ...]
+
+    @property
+    def rule(self) -> str:
+        """How the score is counted, in words, from the model's weights."""
+        weight = SCORE_WEIGHTS
+        return (
+            f"100 minus {weight[Severity.HIGH]} per open high finding, "
+            f"{weight[Severity.MEDIUM]} per medium and {weight[Severity.LOW]} per low"
+        )
 
     @property
     def change(self) -> int:
