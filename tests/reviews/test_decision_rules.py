@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.reviews.world import ADMIN, OWNER_USER, ReviewWorld, build
+from tests.reviews.world import ADMIN, MANAGER_USER, OWNER_USER, ReviewWorld, build
 
 from smp.model.reviews import ReviewerRule
+from smp.model.users import UserRole
 from smp.services import reviews
 from smp.services.input_rules import KEY_IN_TEXT
+from smp.services.people import add_domain, remove_domain
 from smp.services.refusals import Refused
 from smp.storage.tables import AuditEventRow, ReviewItemRow
+from smp.storage.users import insert_user
 
 # A key's shape: SG. + a 22-character id + . + a 43-character secret.
 KEY = "SG." + "k" * 22 + "." + "s" * 43
@@ -188,3 +191,54 @@ def test_a_filter_decides_undecided_items_unless_told_to_override(
     assert (replaced.changed, replaced.already_decided) == (8, 8)
     rows = {r[0]: r[1] for r in _state(rw.engine, campaign_id)[0]}
     assert (rows[first], rows[second]) == ("revoke", "revoke")
+
+
+def _reviewers(engine: Engine, campaign_id: int) -> dict[str | None, str | None]:
+    """Each item's reviewer by its account's e-mail."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(ReviewItemRow.email, ReviewItemRow.reviewer).where(
+                ReviewItemRow.campaign_id == campaign_id
+            )
+        ).all()
+    return {row.email: row.reviewer for row in rows}
+
+
+def test_a_manager_is_an_smp_user_only_on_a_company_domain(rw: ReviewWorld) -> None:
+    mates = rw.world.accounts[0].teammates
+    managed = {t["email"].lower() for i, t in enumerate(mates) if i < len(mates) // 2}
+    remove_domain(rw.engine, "corp.example", now=rw.now)
+    try:
+        # maria.manager@corp.example is no company address now: not the user.
+        foreign = reviews.create_campaign(
+            rw.engine, name="Partner managers", integrations=[rw.name], due=None,
+            rule=ReviewerRule.MANAGER, actor=ADMIN, now=rw.now,
+        )  # fmt: skip
+    finally:
+        add_domain(rw.engine, "corp.example", now=rw.now)
+    assert set(_reviewers(rw.engine, foreign.id).values()) == {OWNER_USER}
+    company = reviews.create_campaign(
+        rw.engine, name="Company managers", integrations=[rw.name], due=None,
+        rule=ReviewerRule.MANAGER, actor=ADMIN, now=rw.now,
+    )  # fmt: skip
+    found = _reviewers(rw.engine, company.id)
+    assert {found[e] for e in managed} == {MANAGER_USER}
+
+
+def test_nobody_reviews_their_own_account(rw: ReviewWorld) -> None:
+    mates = rw.world.accounts[0].teammates
+    own = mates[1]["email"].lower()
+    local, _, domain = own.partition("@")
+    with Session(rw.engine) as session, session.begin():
+        insert_user(session, local, UserRole.VIEWER, "scrypt$not-a-login", now=rw.now)
+    reviews.set_review_owner(rw.engine, rw.name, local, ADMIN)
+    add_domain(rw.engine, domain, now=rw.now)
+    try:
+        made = _create(rw, "Own account")
+    finally:
+        remove_domain(rw.engine, domain, now=rw.now)
+        reviews.set_review_owner(rw.engine, rw.name, OWNER_USER, ADMIN)
+    found = _reviewers(rw.engine, made)
+    # Their own item goes to the admins; every other one is theirs.
+    assert found.pop(own) is None
+    assert set(found.values()) == {local}

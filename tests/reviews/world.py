@@ -3,8 +3,9 @@
 The teammates are all in the directory: the first half managed by
 `maria.manager@corp.example` (an SMP user `maria.manager` exists), the rest
 by a manager who is no SMP user. The integration's named reviewer is `olga`.
-The first invite has expired; no domain is the company's, so both invites
-are external.
+The first invite has expired. The managers' domain `corp.example` is the
+company's (a manager is matched to an SMP user only on a company domain); the
+accounts' own domain is not, so both invites are external.
 What the tests expect is read off the world and these literals, not SMP.
 """
 
@@ -20,6 +21,7 @@ from tests.support.directory_files import HEADER, csv_text, person
 from tests.support.simulator import synced, wire_up
 
 from smp.model.users import UserRole
+from smp.services.people import add_domain
 from smp.services.people_import import import_people
 from smp.services.reviews import Actor
 from smp.simulator import World, generate_world
@@ -78,6 +80,7 @@ def build(engine: Engine, name: str) -> ReviewWorld:
         engine, csv_text(rows).encode(), filename="people.csv", now=now
     )
     assert report.errors == ()
+    add_domain(engine, "corp.example", now=now)
     with Session(engine) as session, session.begin():
         for user, role in (
             (MANAGER_USER, UserRole.VIEWER),

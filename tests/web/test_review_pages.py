@@ -30,6 +30,7 @@ from tests.support.web import csrf_of, sign_in, web_client
 
 from smp.model.reviews import Campaign, CampaignStatus, ReviewerRule
 from smp.services import reviews
+from smp.services.people import add_domain
 from smp.services.people_import import import_people
 from smp.services.review_pages import review_owners
 from smp.services.reviews import Actor
@@ -86,6 +87,8 @@ def reviewed(server: Server, engine: Engine) -> Reviewed:
         engine, csv_text(rows).encode(), filename="people.csv", now=NOW
     )
     assert report.errors == ()
+    # The managers' domain is the company's: only there is a manager an SMP user.
+    add_domain(engine, "corp.example", now=NOW)
     emails = [t["email"] for t in mates]
     return Reviewed(
         iid,

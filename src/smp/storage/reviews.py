@@ -19,13 +19,14 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.orm import Session
 
 from smp.model.findings import FindingStatus
-from smp.model.people import AccountKind
+from smp.model.people import AccountKind, domain_of, email_key
 from smp.model.reviews import (
     SNAPSHOT_FIELDS,
     Campaign,
@@ -55,6 +56,7 @@ from smp.storage.review_queries import (
 )
 from smp.storage.tables import (
     AccountClassificationRow,
+    CompanyDomainRow,
     FindingRow,
     IntegrationRow,
     MemberRow,
@@ -211,14 +213,36 @@ class _OpenFindings:
         self._loaded |= missing
 
 
-def _manager_user(manager_email: str | None, users: set[str]) -> str | None:
-    """The SMP user named like the manager's e-mail: SMP user names hold no
-    `@`, so the e-mail's local part (`alice.smith@…` -> user `alice.smith`)."""
-    if not manager_email:
+def _company_user(email: str | None, domains: set[str]) -> str | None:
+    """The SMP user name an e-mail stands for: SMP user names hold no `@`,
+    so the e-mail's local part (`alice.smith@corp…` -> `alice.smith`), and
+    only on a company domain (`boss@partner.com` is nobody in SMP)."""
+    if not email:
         return None
-    local = manager_email.strip().split("@", 1)[0]
-    key = name_key(local)
-    return key if key in users else None
+    key = email_key(email)
+    if "@" not in key or domain_of(key) not in domains:
+        return None
+    return name_key(key.rpartition("@")[0])
+
+
+def _reviewer(
+    rule: ReviewerRule,
+    owner: str | None,
+    email: str | None,
+    manager_email: str | None,
+    people: _People,
+) -> str | None:
+    """The manager (an SMP user, by a company e-mail), else the integration's
+    owner, else the admins (None); never the account's own holder: nobody
+    reviews their own access, so the admins do."""
+    reviewer = owner
+    if rule is ReviewerRule.MANAGER:
+        manager = _company_user(manager_email, people.domains)
+        if manager in people.users:
+            reviewer = manager
+    if reviewer is not None and reviewer == _company_user(email, people.domains):
+        return None
+    return reviewer
 
 
 def _person_name(first: str | None, last: str | None) -> str | None:
@@ -227,11 +251,19 @@ def _person_name(first: str | None, last: str | None) -> str | None:
     return first or last or None
 
 
+@dataclass(frozen=True, slots=True)
+class _People:
+    """Who may review: SMP's user names and the company's domains."""
+
+    users: set[str]
+    domains: set[str]
+
+
 def _item(
     source: Any,
     rule: ReviewerRule,
     owners: Mapping[int, str | None],
-    users: set[str],
+    people: _People,
     findings: Findings,
 ) -> tuple[dict[str, Any], str | None]:
     """The account's frozen fields (SNAPSHOT_FIELDS, the id still 0) and its
@@ -255,9 +287,7 @@ def _item(
         department,
         manager_email,
     ) = source
-    reviewer = owners.get(iid)
-    if rule is ReviewerRule.MANAGER:
-        reviewer = _manager_user(manager_email, users) or reviewer
+    reviewer = _reviewer(rule, owners.get(iid), email, manager_email, people)
     read = kind == _TEAMMATE and scopes is not None
     frozen = {
         "item_id": 0,
@@ -322,9 +352,14 @@ def create_campaign(
             )
         ).all()
     )
-    users = set(session.scalars(select(UserRow.name)))
+    people = _People(
+        set(session.scalars(select(UserRow.name))),
+        set(session.scalars(select(CompanyDomainRow.domain))),
+    )
     row.snapshot_sha256 = snapshot_digest(
-        _freeze(session, row.id, sorted(integration_ids), rule, owners, users, progress)
+        _freeze(
+            session, row.id, sorted(integration_ids), rule, owners, people, progress
+        )
     )
     return row.id
 
@@ -413,7 +448,7 @@ def _freeze(
     integration_ids: Sequence[int],
     rule: ReviewerRule,
     owners: Mapping[int, str | None],
-    users: set[str],
+    people: _People,
     progress: Progress | None,
 ) -> Iterator[dict[str, Any]]:
     """Insert the items page by page; yield each one's frozen fields with its id."""
@@ -422,7 +457,7 @@ def _freeze(
     while page := _source_page(session, integration_ids, after):
         after = page[-1][0]
         findings.cover({r[1] for r in page})
-        items = [_item(r, rule, owners, users, findings.found) for r in page]
+        items = [_item(r, rule, owners, people, findings.found) for r in page]
         for item_id, (frozen, _) in zip(
             _new_ids(session, len(items)), items, strict=True
         ):
