@@ -365,3 +365,15 @@ async def test_an_out_of_range_threshold_is_refused_beside_it_and_nothing_change
         admin, THRESHOLDS, {"rule": "nope", "name": "days", "value": "1"}, THRESHOLDS
     )
     assert unknown.status_code == 422
+
+
+def test_every_option_flag_is_worded_on_the_form() -> None:
+    """The form says what a field is where the CLI's refusal names its flag."""
+    from smp.services.alerts.channels import OPTION_FIELDS
+    from smp.web.pages_alert_settings import _worded
+
+    assert _worded("--smtp-port must be from 1 to 65535") == (
+        "The port must be from 1 to 65535"
+    )
+    for flag in OPTION_FIELDS:
+        assert "--" not in _worded(f"{flag} is refused"), flag

@@ -19,7 +19,11 @@ from smp.model.alerts import SEVERITIES, Channel, ChannelKind
 from smp.model.rules_registry import BY_ID
 from smp.services import audit, findings, refusals
 from smp.services.alerts import manage
-from smp.services.alerts.channels import DEFAULT_SMTP_PORT, ChannelOptions
+from smp.services.alerts.channels import (
+    DEFAULT_SMTP_PORT,
+    OPTION_FIELDS,
+    ChannelOptions,
+)
 from smp.services.alerts.senders import DeliveryFailed
 from smp.storage import get_integration, list_integrations, read_session
 from smp.web.deps import PagesDep
@@ -30,25 +34,18 @@ from smp.web.session import Refused, SignedIn, SignedInUser, check_csrf, require
 router = APIRouter(include_in_schema=False)
 
 ALERTS, THRESHOLDS = "/settings/alerts", "/settings/thresholds"
-# The services word refusals for the command line; a form names its fields.
-FIELD_OF = {
-    "from": "sender",
-    "--from": "sender",
-    "to": "recipients",
-    "--to": "recipients",
-}
-FIELD_OF |= {"secret": "hmac_secret"}
+# The services word refusals for the command line (channels.OPTION_FIELDS
+# names each flag's field); a form says in words what the field is.
 WORDS = {
-    "--kind": "The kind",
-    "--min-severity": "The minimum severity",
-    "--smtp-host": "The SMTP server",
-    "--smtp-port": "The port",
-    "--from": "The From address",
-    "--to": "Recipients",
-    "--smtp-user": "The SMTP user",
-    "--timeout": "The timeout",
+    "kind": "The kind",
+    "min_severity": "The minimum severity",
+    "smtp_host": "The SMTP server",
+    "smtp_port": "The port",
+    "sender": "The From address",
+    "recipients": "Recipients",
+    "smtp_user": "The SMTP user",
+    "timeout_s": "The timeout",
 }
-
 # Named in a refusal, never quoted: each is a secret.
 SECRET_WORDS = {
     "url": "The URL",
@@ -64,8 +61,8 @@ def _admin(who: SignedIn, csrf_token: str | None = None) -> None:
 
 
 def _worded(message: str) -> str:
-    for flag, words in WORDS.items():
-        message = message.replace(flag, words)
+    for flag, field in OPTION_FIELDS.items():
+        message = message.replace(flag, WORDS[field])
     return message
 
 
@@ -171,7 +168,7 @@ def add_channel(
             audit_as=audit.request_actor(who.user.name, request),
         )
     except refusals.Refused as error:
-        field = FIELD_OF.get(error.field or "name", error.field or "name")
+        field = error.field or "name"
         return _channels_page(
             request,
             who,

@@ -27,7 +27,7 @@ from smp.api.problems import ApiProblem, problem_responses
 from smp.api.refusals import problem
 from smp.model.alerts import Channel
 from smp.services.alerts import manage
-from smp.services.alerts.channels import MAX_NAME, ChannelOptions
+from smp.services.alerts.channels import MAX_NAME, OPTION_FIELDS, ChannelOptions
 from smp.services.alerts.senders import DeliveryFailed
 from smp.services.input_rules import PRINTABLE
 from smp.services.refusals import Refused
@@ -50,25 +50,13 @@ ChannelPath = Annotated[
 ]
 
 
-# The checks word their refusals for the command line; here they name fields.
-FIELDS = {
-    "--kind": "kind",
-    "--min-severity": "min_severity",
-    "--smtp-host": "smtp_host",
-    "--smtp-port": "smtp_port",
-    "--from": "sender",
-    "--to": "recipients",
-    "--smtp-user": "smtp_user",
-    "--timeout": "timeout_s",
-}
-
-
 def _answer(use_case: Callable[[], T]) -> T:
     try:
         return use_case()
     except Refused as error:
         worded = problem(error)
-        for flag, field in FIELDS.items():
+        # The checks word their refusals for the command line; here they name fields.
+        for flag, field in OPTION_FIELDS.items():
             worded.detail = (worded.detail or "").replace(flag, field)
         raise worded from None
 

@@ -62,6 +62,22 @@ class CheckedChannel:
     warnings: list[str] = field(default_factory=list)
 
 
+# The options' command-line flags and their names elsewhere (ChannelOptions,
+# the API's fields, the web form's): the checks word refusals with the flag,
+# the API and the web put their own name in its place; a refusal's `field` is
+# always the name.
+OPTION_FIELDS = {
+    "--kind": "kind",
+    "--min-severity": "min_severity",
+    "--smtp-host": "smtp_host",
+    "--smtp-port": "smtp_port",
+    "--from": "sender",
+    "--to": "recipients",
+    "--smtp-user": "smtp_user",
+    "--timeout": "timeout_s",
+}
+
+
 def check_name(name: str) -> str:
     name = name.strip()
     if not _NAME.fullmatch(name):
@@ -103,15 +119,17 @@ def _check_timeout(timeout_s: float) -> float:
     if not 0 < timeout_s <= MAX_TIMEOUT_S:
         raise Refused(
             f"--timeout must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds",
-            field="timeout",
+            field="timeout_s",
         )
     return float(timeout_s)
 
 
-def _check_address(address: str, what: str) -> str:
+def _check_address(address: str, flag: str) -> str:
     address = address.strip()
     if not _ADDRESS.fullmatch(address):
-        raise Refused(f"{what}: {address!r} is not an e-mail address", field=what)
+        raise Refused(
+            f"{flag}: {address!r} is not an e-mail address", field=OPTION_FIELDS[flag]
+        )
     return address
 
 
@@ -146,7 +164,7 @@ def check_options(options: ChannelOptions) -> CheckedChannel:
     elif len(hmac_secret) < MIN_HMAC_SECRET:
         raise Refused(
             f"the HMAC secret must be at least {MIN_HMAC_SECRET} characters",
-            field="secret",
+            field="hmac_secret",
         )
     return CheckedChannel(
         kind,
@@ -165,10 +183,12 @@ def _email(options: ChannelOptions, timeout: float) -> CheckedChannel:
     if not 1 <= options.smtp_port <= 65535:
         raise Refused("--smtp-port must be from 1 to 65535", field="smtp_port")
     if not options.sender:
-        raise Refused("--from is required for e-mail", field="from")
+        raise Refused("--from is required for e-mail", field="sender")
     sender = _check_address(options.sender, "--from")
     if not 1 <= len(options.recipients) <= MAX_RECIPIENTS:
-        raise Refused(f"--to is required, 1 to {MAX_RECIPIENTS} addresses", field="to")
+        raise Refused(
+            f"--to is required, 1 to {MAX_RECIPIENTS} addresses", field="recipients"
+        )
     recipients = [_check_address(a, "--to") for a in options.recipients]
     user = (options.smtp_user or "").strip() or None
     if bool(user) != bool(options.smtp_password):
