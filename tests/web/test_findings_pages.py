@@ -31,7 +31,9 @@ from smp.web import pages_findings
 # Pages over one database; storage runs on both in tests/findings.
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+# A fixed instant, the server's clock too: late on a year's last day, so a
+# snooze of ten days ends in the next year.
+NOW = dt.datetime(2026, 12, 31, 22, 30, tzinfo=dt.UTC)
 SUBJECT = re.compile(r'<td data-label="Subject" data-testid="subject">([^<]*)</td>')
 ROW = re.compile(r'<tr data-finding="(\d+)">.*?data-testid="subject">([^<]*)<', re.S)
 DECISION_FORM = re.compile(r'<form method="post" action="/findings/\d+/')
@@ -51,6 +53,12 @@ async def signed_in(srv: Server, name: str) -> AsyncIterator[httpx.AsyncClient]:
         answer = await sign_in(client, name)
         assert answer.status_code == 303, answer.text
         yield client
+
+
+@pytest.fixture(autouse=True)
+def server_clock(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages' "now" (today's date for a snooze, sessions) is NOW."""
+    monkeypatch.setattr(server.setup.context, "now", lambda: NOW)
 
 
 @pytest.fixture(scope="module")
