@@ -102,7 +102,8 @@ def _without(world: World, emails: set[str]) -> World:
 
 
 def _items(campaign_id: str) -> list[dict[str, Any]]:
-    return list(json.loads(ok("reviews", "items", campaign_id, "--json").stdout))
+    shown = ok("reviews", "items", campaign_id, "--steps", "--json").stdout
+    return list(json.loads(shown))
 
 
 def test_a_whole_campaign_on_a_world_with_leavers(

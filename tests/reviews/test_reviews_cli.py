@@ -85,8 +85,13 @@ def test_json_shapes(rw: ReviewWorld, campaign: int) -> None:
     )
     items = as_json("items", str(campaign))
     assert len(items) == ACCOUNTS
-    # The keys first; the remediation's details follow them.
-    assert all(list(i)[: len(ITEM_KEYS)] == ITEM_KEYS for i in items)
+    # Exactly the keys; --steps adds the remediation's details.
+    assert all(list(i) == ITEM_KEYS for i in items)
+    detailed = as_json("items", str(campaign), "--steps")
+    assert all(
+        list(i) == [*ITEM_KEYS, "remediation_steps", "remediation_verified_at"]
+        for i in detailed
+    )
     emails = {t["email"] for t in rw.world.accounts[0].teammates}
     assert emails <= {i["email"] for i in items}
     shown = as_json("show", str(campaign))

@@ -97,11 +97,16 @@ def item_json(item: ReviewItem, names: dict[int, str]) -> dict[str, Any]:
         "decided_by": item.decided_by,
         "decided_at": None if item.decided_at is None else item.decided_at.isoformat(),
         "remediation": item.remediation.value,
-        # What to change in SendGrid for a revoke or modify decision.
+    }
+
+
+def remediation_json(item: ReviewItem) -> dict[str, Any]:
+    """`items --steps`: what to change in SendGrid for a revoke or modify
+    decision, and when a sync saw it done (beyond the issue's item shape)."""
+    verified = item.remediation_verified_at
+    return {
         "remediation_steps": list(remediation_steps(item)),
-        "remediation_verified_at": None
-        if item.remediation_verified_at is None
-        else item.remediation_verified_at.isoformat(),
+        "remediation_verified_at": None if verified is None else verified.isoformat(),
     }
 
 
@@ -212,6 +217,14 @@ def items(
     reviewer: Annotated[
         str | None, typer.Option("--reviewer", help="Only this reviewer's items.")
     ] = None,
+    steps: Annotated[
+        bool,
+        typer.Option(
+            "--steps",
+            help="Also what to change in SendGrid for each revoke or modify "
+            "decision, and when a sync saw it done.",
+        ),
+    ] = False,
     as_user: AsUser = None,
 ) -> None:
     """A campaign's items (a reviewer: their own)."""
@@ -227,6 +240,8 @@ def items(
         )
     names = reviews.integration_names(runtime.engine)
     rows = [item_json(i, names) for i in found]
+    if steps:
+        rows = [row | remediation_json(i) for row, i in zip(rows, found, strict=True)]
     if as_json:
         print_json(rows)
         return
@@ -246,6 +261,11 @@ def items(
             ],
         )
     )
+    for row in rows if steps else ():
+        if row["remediation_steps"]:
+            _say(f"Item {row['item_id']} ({row['remediation']}):")
+            for number, step in enumerate(row["remediation_steps"], 1):
+                _say(f"  {number}. {step}")
 
 
 @reviews_app.command("decide")

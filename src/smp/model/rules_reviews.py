@@ -138,8 +138,8 @@ STILL_PRESENT = Rule(
         "threshold's days after the decision."
     ),
     fix=(
-        "Run `smp reviews items CAMPAIGN --json` and read the item's "
-        "`remediation` steps.",
+        "Run `smp reviews items CAMPAIGN --steps` and read the item's "
+        "remediation steps.",
         "In SendGrid, open Settings → Teammates (or Settings → Subuser "
         "Management) and delete the account or change its access as decided.",
         "The next sync verifies the change and resolves this finding.",
