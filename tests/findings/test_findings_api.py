@@ -137,6 +137,18 @@ async def test_thresholds_and_posture(
     assert out_of_range.json()["detail"] == (
         "too_many_admins.share_percent must be from 0 to 100 percent, not 101"
     )
+    # Not a whole number, or one too long for any range: refused, never a 500.
+    for raw in ('{"value": "--5"}', '{"value": "²"}', '{"value": 1.5}'):
+        odd = await client.put(
+            path, content=raw, headers={**admin, "Content-Type": "application/json"}
+        )
+        assert odd.status_code == 422, raw
+    huge = await client.put(
+        path,
+        content='{"value": ' + "9" * 5000 + "}",
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert huge.status_code in (400, 422), huge.text
     cleared = await client.put(
         path,
         json={"value": None, "integration_id": seeded.integration_id},
