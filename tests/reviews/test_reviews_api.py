@@ -132,6 +132,13 @@ async def test_reviewer_sees_and_decides_only_own_items(
     assert len(own) == _accounts(server)
     assert {i["reviewer"] for i in own} == {server.viewer}
     assert await _items(client, theirs, viewer) == []
+    # A campaign without one of their items is not theirs to read, as on the web.
+    hidden = await client.get(f"/api/v1/reviews/{theirs}", headers=viewer)
+    assert hidden.status_code == 403
+    assert "API theirs" not in hidden.text
+    shown = await client.get(f"/api/v1/reviews/{mine}", headers=viewer)
+    assert shown.status_code == 200
+    assert shown.json()["items"] == _accounts(server)
     other = await _items(client, theirs, admin)
     before = other[0]
     forbidden = await client.post(

@@ -191,9 +191,18 @@ def list_campaigns(engine: Engine, actor: Actor) -> list[Campaign]:
 
 
 def campaign_detail(engine: Engine, campaign_id: str | int, actor: Actor) -> Campaign:
+    """The campaign, counted over the items the actor sees; a reviewer with
+    no item in it is `forbidden` (403), as on the web: its name and dates
+    are not theirs to read."""
     number = _campaign_id(campaign_id)
     with refusing(), read_session(engine) as session:
-        return store.campaign(session, number, reviewer=actor.reviewer)
+        found = store.campaign(session, number, reviewer=actor.reviewer)
+    if actor.reviewer is not None and not found.items:
+        raise Refused(
+            f"no item of review campaign {number} is assigned to you",
+            kind="forbidden",
+        )
+    return found
 
 
 def integration_names(engine: Engine) -> dict[int, str]:

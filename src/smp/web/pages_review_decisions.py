@@ -62,12 +62,13 @@ def campaign_of(who: SignedIn, actor: Actor, campaign_id: int) -> Campaign:
     """The campaign, counted over what the actor sees; a reviewer with no
     item in it is refused (the page would show them nothing of theirs)."""
     try:
-        found = reviews.campaign_detail(who.state.engine, campaign_id, actor)
-    except refusals.Refused:
+        return reviews.campaign_detail(who.state.engine, campaign_id, actor)
+    except refusals.Refused as error:
+        if error.kind == "forbidden":
+            raise Refused(
+                403, "No item of this review campaign is assigned to you."
+            ) from None
         raise Refused(404, "There is no such review campaign.") from None
-    if not actor.is_admin and not found.items:
-        raise Refused(403, "No item of this review campaign is assigned to you.")
-    return found
 
 
 def is_overdue(campaign: Campaign, today: dt.date) -> bool:
