@@ -298,6 +298,48 @@ async def test_a_bulk_decision_leaves_decided_items_unless_the_box_is_ticked(
     assert {a for a, d in decisions.items() if d == "keep"} == reviewed.marketing
 
 
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        # A reviewer typed in another case: the filter language compares
+        # user name keys, so both the count and the decision find them.
+        {"reviewer": "VIEWER"},
+        # "(none)" is the page's word for "no department".
+        {"department": "(none)"},
+    ],
+)
+async def test_the_confirmation_counts_what_the_decision_decides(
+    server: Server, engine: Engine, reviewed: Reviewed, chosen: dict[str, str]
+) -> None:
+    campaign_id = _campaign(engine, f"Count {sorted(chosen.items())}")
+    form = {"integration": "", "classification": "", "f_decision": ""}
+    form |= {"reviewer": "", "department": ""} | chosen
+    form["reviewer"] = form["reviewer"].replace("VIEWER", server.viewer.upper())
+    # Read off the world: the viewer manages the first half of the teammates;
+    # invites and subusers have no person, hence no department.
+    account = server.world.accounts[0]
+    wanted = (
+        len(reviewed.viewer_emails)
+        if "reviewer" in chosen
+        else len(account.pending) + len(account.subusers)
+    )
+    async with signed_in(server, server.admin) as client:
+        page = await client.get(f"/reviews/{campaign_id}")
+        form |= {"decision": "keep", "role": "user", "reason": ""}
+        form |= {"csrf_token": csrf_of(page.text)}
+        asked = await client.post(f"/reviews/{campaign_id}/bulk", data=form)
+        assert asked.status_code == 200, asked.text
+        assert f'data-testid="confirm-count" data-count="{wanted}"' in asked.text
+        form |= {"expected": str(wanted)}
+        confirmed = await client.post(f"/reviews/{campaign_id}/bulk/confirm", data=form)
+        assert confirmed.status_code == 303, confirmed.text
+        landed = await client.get(confirmed.headers["location"])
+        assert f"Decided {wanted} items: keep." in landed.text
+        assert "changed meanwhile" not in landed.text
+    kept = [d for d in _decisions(engine, campaign_id).values() if d == "keep"]
+    assert len(kept) == wanted
+
+
 async def test_sign_off_is_refused_while_items_are_undecided(
     server: Server, engine: Engine, reviewed: Reviewed
 ) -> None:

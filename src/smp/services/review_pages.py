@@ -4,14 +4,14 @@ items under the page's filter, and one item with its reviewer checked.
 
 Every read is limited to what the actor may see (a reviewer: their own items)
 and counts in SQL, so a campaign of 200,000 items is never read whole. The
-page's filter is also written in the filter language of `smp reviews decide
---filter` (`ItemFilter.expression`), so a bulk decision goes through the same
-use case as the CLI and the API and changes exactly the items the page counts.
+page's filter is written in the filter language of `smp reviews decide
+--filter` (`ItemFilter.expression`) and only ever read through it: the
+page's lists, its counts and a bulk decision all parse that expression and
+select with the same storage conditions, so they cannot disagree.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -20,9 +20,10 @@ from sqlalchemy import ColumnElement, Engine, Table, func, select
 
 from smp.model.reviews import Decision, Remediation, ReviewItem
 from smp.services.refusals import Refused
-from smp.services.reviews import Actor, list_items
+from smp.services.reviews import Actor, get_item, list_items
+from smp.services.reviews import count_items as reviews_count
 from smp.storage import read_session
-from smp.storage.tables import IntegrationRow, ReviewCampaignRow, ReviewItemRow
+from smp.storage.tables import IntegrationRow, ReviewItemRow
 
 __all__ = [
     "NONE",
@@ -87,25 +88,6 @@ class ItemFilter:
         if not terms:
             return "kind!=none"
         return " and ".join(f"{field}={_quoted(value)}" for field, value in terms)
-
-    def clauses(self) -> list[ColumnElement[bool]]:
-        columns = {
-            "integration": ITEMS.c.integration_id,
-            "classification": ITEMS.c.classification,
-            "decision": ITEMS.c.decision,
-            "reviewer": ITEMS.c.reviewer,
-            "department": ITEMS.c.department,
-        }
-        found: list[ColumnElement[bool]] = []
-        for field, value in self._terms():
-            column = columns[field]
-            if value is None:
-                found.append(column.is_(None))
-            else:
-                found.append(
-                    column == (int(value) if field == "integration" else value)
-                )
-        return found
 
 
 def _quoted(value: str | None) -> str:
@@ -201,14 +183,10 @@ def filter_choices(engine: Engine, campaign_id: int, actor: Actor) -> Choices:
 def count_items(
     engine: Engine, campaign_id: int, actor: Actor, chosen: ItemFilter
 ) -> tuple[int, int]:
-    """How many items the filter selects, and how many of them are decided."""
-    with read_session(engine) as session:
-        total, decided = session.execute(
-            select(func.count(), func.count(ITEMS.c.decision)).where(
-                *_scope(campaign_id, actor), *chosen.clauses()
-            )
-        ).one()
-    return int(total), int(decided)
+    """How many items the filter selects, and how many of them are decided:
+    counted by the filter language's own path (`ItemFilter.expression`), the
+    one a bulk decision takes, so the confirmation never says another count."""
+    return reviews_count(engine, campaign_id, actor, expression=chosen.expression())
 
 
 def page_items(
@@ -249,35 +227,7 @@ def remediation_items(
 
 def item(engine: Engine, campaign_id: int, item_id: int, actor: Actor) -> ReviewItem:
     """One item of the campaign; another reviewer's is `forbidden` (403)."""
-    with read_session(engine) as session:
-        if session.get(ReviewCampaignRow, campaign_id) is None:
-            raise Refused(f"no review campaign {campaign_id}", kind="not_found")
-        row = session.execute(
-            select(ITEMS).where(
-                ITEMS.c.campaign_id == campaign_id, ITEMS.c.id == item_id
-            )
-        ).first()
-    if row is None:
-        raise Refused(f"campaign {campaign_id} has no item {item_id}", kind="not_found")
-    if actor.reviewer is not None and row.reviewer != actor.reviewer:
-        raise Refused(
-            f"item {item_id} is assigned to another reviewer: "
-            "a reviewer sees only their own items",
-            kind="forbidden",
-        )
-    return _review_item(row._mapping)
-
-
-def _review_item(values: Any) -> ReviewItem:
-    # The item's fields are the table's columns under the same names.
-    given = {f.name: values[f.name] for f in dataclasses.fields(ReviewItem)}
-    given["scopes"] = None if given["scopes"] is None else tuple(given["scopes"])
-    given["open_findings"] = tuple(given["open_findings"] or ())
-    given["decision"] = (
-        None if given["decision"] is None else Decision(given["decision"])
-    )
-    given["remediation"] = Remediation(given["remediation"])
-    return ReviewItem(**given)
+    return get_item(engine, campaign_id, item_id, actor)
 
 
 def review_owners(engine: Engine) -> dict[int, str | None]:

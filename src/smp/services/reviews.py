@@ -53,8 +53,10 @@ __all__ = [
     "acting_user",
     "campaign_detail",
     "command_line",
+    "count_items",
     "create_campaign",
     "decide",
+    "get_item",
     "integration_names",
     "list_campaigns",
     "list_items",
@@ -296,6 +298,47 @@ def page_items(
             session, number, conditions=conditions, reviewer=scope
         )
     return items, total
+
+
+def count_items(
+    engine: Engine, campaign_id: str | int, actor: Actor, *, expression: str
+) -> tuple[int, int]:
+    """How many items the filter selects (a reviewer: among their own) and
+    how many of them are decided: the very conditions `decide` uses for the
+    same filter, so a confirmation's count is what a decision changes."""
+    number = _campaign_id(campaign_id)
+    with refusing(), read_session(engine) as session:
+        store.campaign(session, number)
+        conditions = _conditions(session, expression)
+        total = store.count_items(
+            session, number, conditions=conditions, reviewer=actor.reviewer
+        )
+        decided = store.count_items(
+            session,
+            number,
+            conditions=[*conditions, Condition("decision", True, None)],
+            reviewer=actor.reviewer,
+        )
+    return total, decided
+
+
+def get_item(
+    engine: Engine, campaign_id: str | int, item_id: int, actor: Actor
+) -> ReviewItem:
+    """One item of the campaign; another reviewer's is `forbidden` (403)."""
+    number = _campaign_id(campaign_id)
+    with refusing(), read_session(engine) as session:
+        store.campaign(session, number)
+        found = store.get_item(session, number, item_id)
+    if found is None:
+        raise Refused(f"campaign {number} has no item {item_id}", kind="not_found")
+    if actor.reviewer is not None and found.reviewer != actor.reviewer:
+        raise Refused(
+            f"item {item_id} is assigned to another reviewer: "
+            "a reviewer sees only their own items",
+            kind="forbidden",
+        )
+    return found
 
 
 def _item_ids(item_ids: Sequence[str | int]) -> list[int]:

@@ -195,6 +195,14 @@ def count_items(
     return session.scalar(query) or 0
 
 
+def get_item(session: Session, campaign_id: int, item_id: int) -> ReviewItem | None:
+    """One item of the campaign, or None when it has no such item."""
+    row = session.execute(
+        select(ITEMS).where(ITEMS.c.campaign_id == campaign_id, ITEMS.c.id == item_id)
+    ).first()
+    return None if row is None else _review_item(row)
+
+
 def count_selected(
     session: Session,
     campaign_id: int,
