@@ -278,6 +278,8 @@ def parse_filter(expression: str) -> tuple[Condition, ...]:
     text = expression.strip()
     if not text:
         raise ReviewRuleError("filter: empty; write FIELD=VALUE, e.g. role=admin")
+    if _CONTROL.search(text):  # PostgreSQL refuses NUL in text: a 500, not a match
+        raise ReviewRuleError("filter: holds control characters")
     conditions: list[Condition] = []
     position = 0
     while True:

@@ -29,6 +29,7 @@ from smp.api.schemas import Page
 from smp.model.reviews import Campaign, ReviewItem
 from smp.model.users import User
 from smp.services import reviews
+from smp.services.input_rules import PRINTABLE
 from smp.services.refusals import Refused
 from smp.services.reviews import Actor
 
@@ -160,7 +161,7 @@ def items(
             description="e.g. classification=employee and department=Marketing",
         ),
     ] = None,
-    reviewer: Annotated[str | None, Query(max_length=64)] = None,
+    reviewer: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[ItemOut]:
