@@ -214,6 +214,9 @@ def test_no_raw_key_anywhere_over_the_api_and_ui(tmp_path: Path) -> None:
             "keys", api.get("/api/v1/service-accounts", params={"integration": iid})
         ).json()["items"]
         assert "needs_attention" in {a["status"] for a in accounts}
+        review = {"name": "Hygiene review", "integrations": [str(iid)]}
+        campaign = rec.keep("review", api.post("/api/v1/reviews", json=review))
+        assert campaign.status_code == 201, campaign.text
         _read_everything(api, rec, iid)
         with served.client(headers={"Authorization": f"Bearer {viewer_token}"}) as v:
             _read_everything(v, rec, iid)
@@ -371,6 +374,18 @@ def _a_finding(api: httpx.Client, iid: int) -> str:
     return str(found["items"][0]["id"]) if found["items"] else str(2**31 - 1)
 
 
+def _a_key_id(api: httpx.Client, iid: int) -> str:
+    """A key of the inventory (its scope history), else no such key."""
+    found = api.get("/api/v1/api-keys", params={"integration": iid}).json()
+    return str(found["items"][0]["key_id"]) if found["items"] else "nokey"
+
+
+def _a_campaign(api: httpx.Client) -> str:
+    """A review campaign the caller may read, else nobody's."""
+    found = api.get("/api/v1/reviews").json()
+    return str(found[0]["id"]) if found else str(2**31 - 1)
+
+
 def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
     """Every GET route of the API (from the app), and every export."""
     routes, _ = app_routes()
@@ -383,6 +398,8 @@ def _read_everything(api: httpx.Client, rec: Recorder, iid: int) -> None:
         "dataset": "members",
         "person_id": str(2**31 - 1),
         "finding_id": _a_finding(api, iid),
+        "key_id": _a_key_id(api, iid),
+        "campaign_id": _a_campaign(api),
     }
     for route in routes:
         if route.method != "GET" or not route.api:

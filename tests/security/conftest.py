@@ -11,9 +11,19 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from tests.security.site import INTEGRATION_NAME, KEY_LABEL, Site, wait_for_run
+from tests.security.site import (
+    CHANNEL_NAME,
+    CHANNEL_URL,
+    INTEGRATION_NAME,
+    KEY_LABEL,
+    REVIEW_NAME,
+    Site,
+    wait_for_run,
+)
 from tests.support.app import make_users
 from tests.support.databases import postgres_schema
 from tests.support.serving import SmpHome, html_world, self_signed
@@ -84,6 +94,9 @@ def site(
                     "/api/v1/findings", params={"rule": "leaver_with_access"}
                 ).json()["items"]
                 finding_id = int(leavers[0]["id"])
+                # A teammate named with HTML, whose item shows the name.
+                named = world.accounts[0].teammates[1]["email"]
+                extra = _reviews_and_alerts(api, iid, named)
             yield Site(
                 world,
                 home,
@@ -98,7 +111,39 @@ def site(
                 person_id=person_id,
                 people=people,
                 finding_id=finding_id,
+                **extra,
             )
+
+
+def _reviews_and_alerts(api: httpx.Client, iid: int, email: str) -> dict[str, Any]:
+    """An alert channel, a key's history and a review campaign with items,
+    each named with HTML; making them fills the audit trail too."""
+    channel = api.post(
+        "/api/v1/alert-channels",
+        json={
+            "name": CHANNEL_NAME,
+            "kind": "webhook",
+            "url": CHANNEL_URL,
+            "hmac_secret": "a long enough shared secret",
+        },
+    )
+    assert channel.status_code == 201, channel.text
+    keys = api.get("/api/v1/api-keys", params={"integration": iid}).json()["items"]
+    campaign = api.post(
+        "/api/v1/reviews", json={"name": REVIEW_NAME, "integrations": [str(iid)]}
+    )
+    assert campaign.status_code == 201, campaign.text
+    campaign_id = int(campaign.json()["id"])
+    items = api.get(
+        f"/api/v1/reviews/{campaign_id}/items", params={"limit": 500}
+    ).json()["items"]
+    item_id = next(i["item_id"] for i in items if i["email"] == email)
+    return {
+        "channel_id": int(channel.json()["channel"]["id"]),
+        "key_id": str(keys[0]["key_id"]),
+        "campaign_id": campaign_id,
+        "item_id": int(item_id),
+    }
 
 
 def _import_directory(home: SmpHome, world: World, path: Path) -> list[dict[str, str]]:

@@ -16,6 +16,11 @@ from smp.simulator import World
 
 INTEGRATION_NAME = "<img src=x onerror=alert('integration')>"
 KEY_LABEL = "<b>full key</b>"
+CHANNEL_NAME = "<i>alert channel</i>"
+REVIEW_NAME = "<u>access review</u>"
+# An alert channel's webhook: a closed local port, so a test message fails
+# without leaving the machine.
+CHANNEL_URL = "http://127.0.0.1:9/smp-alerts"
 
 
 @dataclass
@@ -36,6 +41,12 @@ class Site:
     people: list[dict[str, str]]
     # A finding the directory's terminated teammate makes (leaver_with_access).
     finding_id: int
+    # An alert channel (a webhook named CHANNEL_NAME), a SendGrid key the sync
+    # saw (its history), a review campaign (REVIEW_NAME) and one of its items.
+    channel_id: int
+    key_id: str
+    campaign_id: int
+    item_id: int
 
     @property
     def database(self) -> str:
@@ -64,6 +75,12 @@ class Site:
             "finding_id": str(self.finding_id),
             "rule_id": "too_many_admins",
             "threshold": "share_percent",
+            "channel": str(self.channel_id),
+            "channel_id": str(self.channel_id),
+            "key_id": self.key_id,
+            "campaign_id": str(self.campaign_id),
+            "item_id": str(self.item_id),
+            "suffix": ".csv",  # the audit export
         }
 
 

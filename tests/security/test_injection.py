@@ -18,7 +18,15 @@ from urllib.parse import quote
 import httpx
 import pytest
 from markupsafe import escape
-from tests.security.site import INTEGRATION_NAME, Site, log_in, sign_in
+from tests.security.site import (
+    CHANNEL_NAME,
+    CHANNEL_URL,
+    INTEGRATION_NAME,
+    REVIEW_NAME,
+    Site,
+    log_in,
+    sign_in,
+)
 from tests.support.figures import record
 from tests.support.routes import PUBLIC, Route, app_routes
 from tests.support.web import csrf_of
@@ -78,17 +86,31 @@ def _members_matching(site: Site, text: str) -> int:
     return sum(any(needle in (f or "").lower() for f in row) for row in fields)
 
 
-SECRET_FIELDS = {"access_token", "billing_token", "key", "password"}
+SECRET_FIELDS = {
+    "access_token",
+    "billing_token",
+    "key",
+    "password",
+    # an alert channel's: its URL holds a token, and its shared secrets
+    "url",
+    "hmac_secret",
+    "smtp_password",
+}
 
 
 def _no_echo(
-    answer: httpx.Response, payload: str, where: object, *, secret: bool = False
+    answer: httpx.Response,
+    payload: str,
+    where: object,
+    *,
+    secret: bool = False,
+    quoted: bool = False,
 ) -> None:
-    """No 500; API refusals never repeat the input; pages only escaped, and
-    never a key or password, escaped or not."""
+    """No 500; API refusals never repeat the input (but `quoted`); pages only
+    escaped, and never a key or password, escaped or not."""
     assert answer.status_code < 500, (where, answer.text[:300])
     html = "html" in answer.headers.get("content-type", "")
-    if not html and len(payload) >= 4 and answer.status_code >= 400:
+    if not html and not quoted and len(payload) >= 4 and answer.status_code >= 400:
         assert payload not in answer.text, where
     if html and set(payload) & set("<>\"'&"):
         assert payload not in answer.text, where
@@ -118,6 +140,11 @@ def _request(
     return client.get(route.url(values), params=params)
 
 
+# A review filter's refusal quotes where its parse stopped (40 characters at
+# most), so the reader sees the mistake: JSON data, escaped on any page.
+QUOTED_FILTERS = {("query", "filter")}
+
+
 def test_every_filter_takes_injection_strings_as_data(site: Site) -> None:
     reads = [r for r in ROUTES if r.method == "GET" and r.key not in PUBLIC]
     sent = searched = 0
@@ -129,7 +156,12 @@ def test_every_filter_takes_injection_strings_as_data(site: Site) -> None:
                 spots.add((route.path, *spot))
                 for payload in PAYLOADS:
                     answer = _request(client, site, route, spot, payload)
-                    _no_echo(answer, payload, (route.path, spot, payload))
+                    _no_echo(
+                        answer,
+                        payload,
+                        (route.path, spot, payload),
+                        quoted=spot in QUOTED_FILTERS,
+                    )
                     sent += 1
                     if spot[1] != "q" or answer.status_code != 200:
                         continue
@@ -160,6 +192,18 @@ def test_every_filter_takes_injection_strings_as_data(site: Site) -> None:
     )
 
 
+def test_review_filters_refuse_control_characters_in_a_value(site: Site) -> None:
+    """Control characters inside a filter's value are refused like anywhere
+    else, never sent to the database (PostgreSQL refuses NUL in text)."""
+    items = f"/api/v1/reviews/{site.campaign_id}/items"
+    with site.api(site.admin_token) as api:
+        for payload in CONTROL:
+            for expression in (f"department={payload}", f'role="{payload}"'):
+                answer = api.get(items, params={"filter": expression})
+                assert answer.status_code == 422, (expression, answer.text[:200])
+                assert "control characters" in answer.json()["detail"]
+
+
 FORM_DEFAULTS = {
     "name": "Injected",
     "access_token": "SG.not-a-key",
@@ -169,6 +213,10 @@ FORM_DEFAULTS = {
     "hours": "6",
     "password": "a long enough password",
     "role": "viewer",
+    # an alert channel (a webhook to a closed local port), a review decision
+    "kind": "webhook",
+    "url": CHANNEL_URL,
+    "decision": "keep",
 }
 
 
@@ -310,6 +358,14 @@ BODY_DEFAULTS: dict[str, Any] = {
     # A snooze date a month ahead of whatever day the suite runs.
     "until": (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat(),
     "value": 30,
+    # an alert channel: a webhook to a closed local port
+    "kind": "webhook",
+    "url": CHANNEL_URL,
+    "hmac_secret": "a long enough shared secret",
+    "min_severity": "high",
+    # a review campaign and a decision on one of its items
+    "reviewer_rule": "manager",
+    "decision": "keep",
 }
 
 
@@ -326,7 +382,12 @@ def test_every_api_body_field_takes_injection_strings_as_data(site: Site) -> Non
                     for index, payload in enumerate(PAYLOADS):
                         body = _body(field, payload, site, path, index)
                         url = path.replace("{integration_id}", str(site.integration_id))
-                        for name in ("finding_id", "rule_id", "threshold"):
+                        for name in (
+                            "finding_id",
+                            "rule_id",
+                            "threshold",
+                            "campaign_id",
+                        ):
                             url = url.replace(f"{{{name}}}", site.path_values("")[name])
                         answer = api.request(method.upper(), url, json=body)
                         assert answer.status_code < 500, (path, field, payload)
@@ -357,6 +418,10 @@ def _body(
     body = {"integration_id": site.integration_id, **BODY_DEFAULTS}
     if path == "/api/v1/users":
         body["name"] = f"api-inj-{index}"
+    if path == "/api/v1/reviews":
+        body["integrations"] = [str(site.integration_id)]
+    if path == "/api/v1/reviews/{campaign_id}/decisions" and field != ("filter",):
+        body["items"] = [site.item_id]  # items or a filter, never both
     if len(field) == 1:
         body[field[0]] = payload
     else:
@@ -387,6 +452,22 @@ def _body(
         "/api/v1/findings/{finding_id}/accept": {"reason"},
         "/api/v1/findings/{finding_id}/snooze": {"reason", "until"},
         "/api/v1/finding-thresholds/{rule_id}/{threshold}": {"value", "integration_id"},
+        "/api/v1/alert-channels": {
+            "name",
+            "kind",
+            "min_severity",
+            "url",
+            "hmac_secret",
+            field[0],  # the e-mail fields too, one at a time
+        },
+        "/api/v1/reviews": {"name", "integrations", "due", "reviewer_rule"},
+        "/api/v1/reviews/{campaign_id}/decisions": {
+            "items",
+            "filter",
+            "decision",
+            "reason",
+            field[0],
+        },
     }[path]
     return {k: v for k, v in body.items() if k in allowed}
 
@@ -419,6 +500,21 @@ def _round_trip(
             assert user["name"] == payload  # "_" is a valid user name
         assert api.delete(f"/api/v1/users/{answer.json()['name']}").status_code == 204
         return 0
+    if path == "/api/v1/alert-channels":
+        # Names are any printable text; secrets go in and never come out.
+        # A webhook leaves the e-mail fields aside.
+        channel = answer.json()["channel"]
+        if field == ("name",):
+            assert channel["name"] == payload
+        gone = api.delete(f"/api/v1/alert-channels/{channel['id']}")
+        assert gone.status_code == 204
+        return 0
+    if path == "/api/v1/reviews":
+        # A campaign is kept: its name is on the review pages as stored text.
+        assert field == ("name",)
+        read = api.get(f"/api/v1/reviews/{answer.json()['id']}").json()
+        assert read["name"] == " ".join(payload.split())
+        return 0
     if path == "/api/v1/users/me/tokens":
         made = answer.json()
         assert field == ("label",)
@@ -432,7 +528,15 @@ def test_stored_html_is_escaped_on_every_page(site: Site) -> None:
     from tests.security.site import INTEGRATION_NAME, KEY_LABEL
     from tests.support.serving import HTML_NAMES
 
-    stored = [*HTML_NAMES, *(n[::-1] for n in HTML_NAMES), INTEGRATION_NAME, KEY_LABEL]
+    stored = [
+        *HTML_NAMES,
+        *(n[::-1] for n in HTML_NAMES),
+        INTEGRATION_NAME,
+        KEY_LABEL,
+        CHANNEL_NAME,
+        REVIEW_NAME,
+        *XSS,  # a payload stored by the body test (campaign names, reasons)
+    ]
     raw = [s for s in stored if "<" in s]
     pages = [
         r for r in ROUTES if not r.api and r.method == "GET" and r.key not in PUBLIC
@@ -452,6 +556,12 @@ def test_stored_html_is_escaped_on_every_page(site: Site) -> None:
                         f"{url}?sort=-last_name",
                         f"{url}?status=active&sort=last_name&page=1",
                     ]
+                if route.path == "/audit":
+                    # every channel added, the body test's injected names too
+                    variants += [
+                        f"{url}?action=alert_channel.add&page={page}"
+                        for page in range(1, 1 + _pages(client, "alert_channel.add"))
+                    ]
                 for variant in variants:
                     answer = client.get(variant)
                     assert answer.status_code in (200, 403), variant
@@ -468,6 +578,13 @@ def test_stored_html_is_escaped_on_every_page(site: Site) -> None:
         assert str(escape(INTEGRATION_NAME)) in seen[where]
     settings = seen[f"admin /integrations/{site.integration_id}/settings"]
     assert str(escape(KEY_LABEL)) in settings
+    assert str(escape(CHANNEL_NAME)) in seen["admin /settings/alerts"]
+    assert str(escape(REVIEW_NAME)) in seen["admin /reviews"]
+    # A review item and the audit trail show what the accounts and actions hold.
+    item = f"/reviews/{site.campaign_id}/items/{site.item_id}"
+    assert any(str(escape(n)) in seen[f"admin {item}"] for n in HTML_NAMES)
+    added = [html for where, html in seen.items() if "alert_channel.add" in where]
+    assert any(str(escape(CHANNEL_NAME)) in html for html in added)
     # The API and the CSV export give the names as they are, as data.
     with site.api(site.admin_token) as api:
         members = api.get(
@@ -491,6 +608,17 @@ def test_stored_html_is_escaped_on_every_page(site: Site) -> None:
             "stored_html_strings": len(raw),
         },
     )
+
+
+def _pages(client: httpx.Client, action: str) -> int:
+    """How many pages the audit trail of `action` takes."""
+    page = 1
+    while (
+        f'page={page + 1}">Next'
+        in client.get("/audit", params={"action": action, "page": page}).text
+    ):
+        page += 1
+    return page
 
 
 def admin_export(site: Site) -> httpx.Response:

@@ -34,6 +34,26 @@ ADMIN_READS = {
     ("GET", "/integrations/sendgrid/new"),
     ("GET", "/integrations/{integration_id}/delete"),
     ("GET", "/people/import"),  # the directory upload form
+    # Alert channels name internal hosts and recipients.
+    ("GET", "/api/v1/alert-channels"),
+    ("GET", "/settings/alerts"),
+    ("GET", "/settings/thresholds"),
+    # The audit trail records everyone's actions, and where from.
+    ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/audit/verify"),
+    ("GET", "/audit"),
+    ("GET", "/audit/export{suffix}"),
+    # Only admins start a review campaign or export its evidence.
+    ("GET", "/reviews/new"),
+    ("GET", "/api/v1/reviews/{campaign_id}/evidence"),
+}
+# A review campaign: an admin, or a reviewer with items in it (a viewer
+# assigned none gets 403). Its item list answers anyone, with their own items
+# only (none for that viewer).
+REVIEWER_READS = {
+    ("GET", "/api/v1/reviews/{campaign_id}"),
+    ("GET", "/reviews/{campaign_id:int}"),
+    ("GET", "/reviews/{campaign_id:int}/items/{item_id:int}"),
 }
 # Any signed-in user may end their own session, set their own time zone and
 # make or revoke their own API tokens.
