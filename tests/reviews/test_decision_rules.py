@@ -102,6 +102,10 @@ def test_a_key_in_a_reason_or_a_filter_is_refused(rw: ReviewWorld) -> None:
         )
     assert (str(in_filter.value), in_filter.value.field) == (KEY_IN_TEXT, "filter")
     assert _state(rw.engine, campaign_id) == before
+    # A listing's refusal would quote the filter where parsing stopped.
+    with pytest.raises(Refused) as in_listing:
+        reviews.list_items(rw.engine, campaign_id, ADMIN, expression=f"{KEY} x")
+    assert (str(in_listing.value), in_listing.value.field) == (KEY_IN_TEXT, "filter")
 
 
 def test_a_subuser_cannot_be_modified(rw: ReviewWorld) -> None:

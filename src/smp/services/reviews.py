@@ -216,6 +216,10 @@ def _conditions(session: Session, expression: str | None) -> list[Condition]:
     """The filter parsed, integration names as ids and reviewers as name keys."""
     if expression is None:
         return []
+    # Refusals quote the filter where parsing stopped: a pasted key must be
+    # refused before, whether the filter lists items or decides them.
+    if contains_key(expression):
+        raise Refused(KEY_IN_TEXT, field="filter")
     try:
         parsed = parse_filter(expression)
     except ReviewRuleError as error:
