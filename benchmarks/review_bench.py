@@ -48,7 +48,7 @@ RSS_LIMIT_MB = 300
 
 # Run in its own process: the figures of the campaign alone.
 STEP = """
-import datetime as dt, json, resource, shutil, sys, time
+import datetime as dt, json, shutil, sys, time
 from smp.model.reviews import ReviewerRule
 from smp.services import reviews
 from smp.services.reviews import Actor
@@ -75,7 +75,10 @@ pack = export_pack(engine, campaign.id, out, admin, now=now)
 export_s = time.perf_counter() - started
 pack_mb = sum(p.stat().st_size for p in out.iterdir()) / 2**20
 shutil.rmtree(out.parent)
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak: getrusage's ru_maxrss keeps, across
+# fork and exec, the parent's (the world builder's) high-water mark.
+status = open("/proc/self/status").read()
+peak_mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
 print(json.dumps({"items": campaign.items, "create_s": round(created_s, 2),
                   "decided": decided, "decide_s": round(decide_s, 2),
                   "export_s": round(export_s, 2), "pack_mb": round(pack_mb, 1),

@@ -59,7 +59,7 @@ from smp.model.people import (
     PersonType,
     email_key,
 )
-from smp.storage.engine import SQLITE_MMAP_BYTES, read_session
+from smp.storage.engine import read_session, unmapped
 from smp.storage.tables import (
     AccountClassificationRow,
     AccountLinkRow,
@@ -132,8 +132,7 @@ def reclassify(
     """Classify the accounts of these integrations (default: all); returns how many
     accounts are present in SendGrid and were classified."""
     with _one_at_a_time(engine) as session:
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        with _unmapped(session, sqlite=sqlite), _collector_paused():
+        with unmapped(session), _collector_paused():
             index = load_index(session, integration_ids)
             ids = (
                 sorted(integration_ids)
@@ -241,26 +240,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-@contextmanager
-def _unmapped(session: Session, *, sqlite: bool) -> Iterator[None]:
-    """SQLite reads without its memory map while this runs, then with it again.
-
-    A full reclassification reads nearly every page of the members, subusers
-    and classification tables once: mapped, they all count in the process's
-    resident memory (about 100 MB more for 200,000 accounts), for no gain on
-    a single pass. Read through the page cache they do not.
-    """
-    if not sqlite:
-        yield
-        return
-    connection = session.connection()
-    connection.exec_driver_sql("PRAGMA mmap_size = 0")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
 
 
 def load_index(

@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.orm import Session
 
+from smp.storage.engine import unmapped
 from smp.storage.errors import RecordNotFoundError
 from smp.storage.tables import IntegrationRow, ReviewCampaignRow, ReviewItemRow
 
@@ -95,7 +96,7 @@ def pack_source(engine: Engine, campaign_id: int) -> Iterator[PackSource]:
     else:
         # A deferred BEGIN: a reader never waits for SQLite's write lock.
         bound = engine.execution_options(sqlite_begin="DEFERRED")
-    with Session(bound) as session, session.begin():
+    with Session(bound) as session, session.begin(), unmapped(session):
         yield PackSource(session, campaign_id)
 
 

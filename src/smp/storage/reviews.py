@@ -38,6 +38,7 @@ from smp.model.reviews import (
     snapshot_digest,
 )
 from smp.model.users import name_key
+from smp.storage.engine import unmapped
 from smp.storage.errors import DuplicateNameError, RecordNotFoundError
 from smp.storage.review_queries import (
     ITEMS,
@@ -358,11 +359,14 @@ def create_campaign(
         set(session.scalars(select(UserRow.name))),
         set(session.scalars(select(CompanyDomainRow.domain))),
     )
-    row.snapshot_sha256 = snapshot_digest(
-        _freeze(
-            session, row.id, sorted(integration_ids), rule, owners, people, progress
+    # One pass over every account (see unmapped); _freeze writes the items as
+    # the digest consumes it, so both happen inside.
+    with unmapped(session):
+        row.snapshot_sha256 = snapshot_digest(
+            _freeze(
+                session, row.id, sorted(integration_ids), rule, owners, people, progress
+            )
         )
-    )
     return row.id
 
 
