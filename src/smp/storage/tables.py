@@ -461,6 +461,14 @@ class AccountClassificationRow(Base):
         # With id last, PostgreSQL too walks one classification in id order
         # (SQLite appends the rowid to every index by itself).
         Index("ix_account_classifications_class", "present", "classification", "id"),
+        # One integration's flagged accounts, read after each of its syncs:
+        # without it SQLite walks the class index above over every integration.
+        Index(
+            "ix_account_classifications_integration",
+            "integration_id",
+            "present",
+            "classification",
+        ),
         Index("ix_account_classifications_person", "person_id"),
         # A directory change reclassifies only the accounts of the e-mails it
         # touched: found by key, across integrations.
