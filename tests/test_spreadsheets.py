@@ -69,12 +69,17 @@ def test_xlsx_text_that_looks_like_an_escape_is_written_escaped() -> None:
     # Excel reads `_xHHHH_` in a cell as an escaped character (`_x0041_` shows
     # "A"); written as `_x005F_x0041_` it shows what was typed. openpyxl does
     # not decode either, so the sheet's XML is what is checked.
-    texts = ["_x0041_", "plain_x", "_x12_"]
+    texts = ["_x0041_", "plain_x", "_x12_", "_x0041_x0042_"]
     data = xlsx_bytes({"t": [{str(n): t for n, t in enumerate(texts)}]})
     with zipfile.ZipFile(io.BytesIO(data)) as pack:
         sheet = pack.read("xl/worksheets/sheet1.xml").decode()
     cells = re.findall(r"<t xml:space=\"preserve\">([^<]*)</t>", sheet)
-    assert cells[-3:] == ["_x005F_x0041_", "plain_x", "_x12_"]
+    assert cells[-4:] == [
+        "_x005F_x0041_",
+        "plain_x",
+        "_x12_",
+        "_x005F_x0041_x005F_x0042_",
+    ]
 
 
 def test_xlsx_cell_longer_than_excel_allows_is_cut_and_says_so() -> None:
@@ -84,3 +89,13 @@ def test_xlsx_cell_longer_than_excel_allows_is_cut_and_says_so() -> None:
     assert len(long) == 32_767
     assert long.endswith("(cut: a spreadsheet cell holds 32,767 characters)")
     assert short == "y" * 32_767
+
+
+def test_xlsx_cell_length_counts_as_excel_does_an_emoji_twice() -> None:
+    emoji = "\U0001f600"  # outside the BMP: two UTF-16 units
+    data = xlsx_bytes({"t": [{"fits": emoji * 16_383, "over": emoji * 16_384}]})
+    fits, over = _first_row(data)
+    assert fits == emoji * 16_383
+    assert isinstance(over, str)
+    assert over.endswith("(cut: a spreadsheet cell holds 32,767 characters)")
+    assert len(over.encode("utf-16-le")) // 2 <= 32_767

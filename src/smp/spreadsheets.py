@@ -46,7 +46,9 @@ CELL_LIMIT = 32_767
 CUT_NOTE = " … (cut: a spreadsheet cell holds 32,767 characters)"
 # SpreadsheetML reads `_xHHHH_` as an escaped character; a literal one gets
 # its underscore escaped (`_x005F_`) so it reads back as it was written.
-_ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+# The lookahead leaves the run's closing underscore free to open the next one
+# (`_x0041_x0042_` holds two).
+_ESCAPE_LIKE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 # Excel's sheet names: at most 31 characters, none of these.
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
@@ -156,6 +158,20 @@ def _sheet_title(name: str, taken: Sequence[str]) -> str:
     return title
 
 
+def _utf16_units(text: str) -> int:
+    """Excel counts a cell's length in UTF-16 units: an emoji is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str) -> str:
+    """`text` cut to fit a cell with CUT_NOTE after it."""
+    room = CELL_LIMIT - _utf16_units(CUT_NOTE)
+    kept = text[:room]
+    while _utf16_units(kept) > room:  # astral characters count twice
+        kept = kept[: len(kept) - (_utf16_units(kept) - room + 1) // 2 - 1]
+    return kept + CUT_NOTE
+
+
 def _cell_xml(value: object) -> str:
     """One cell; text is always a string cell, so nothing becomes a formula.
     (No `r` attribute: cells follow each other, an empty one as `<c/>`.)"""
@@ -171,10 +187,10 @@ def _cell_xml(value: object) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     else:
         text = str(value)
-    if len(text) > CELL_LIMIT:
-        text = text[: CELL_LIMIT - len(CUT_NOTE)] + CUT_NOTE
+    if len(text) > CELL_LIMIT // 2 and _utf16_units(text) > CELL_LIMIT:
+        text = _cut(text)
     if "_x" in text:
-        text = _ESCAPE_LIKE.sub(r"_x005F_\1", text)
+        text = _ESCAPE_LIKE.sub("_x005F_", text)
     text = xml_escape(_ILLEGAL_XML.sub("\ufffd", text))
     return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
