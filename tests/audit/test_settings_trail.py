@@ -78,6 +78,22 @@ async def test_a_time_zone_change_is_recorded(server: Server, engine: Engine) ->
     ]
 
 
+async def test_a_time_zone_change_through_the_api_is_the_api_users(
+    server: Server, engine: Engine
+) -> None:
+    """Not the OS user running the server: the token's user, from the client."""
+    async with asgi_client(server) as client:
+        answer = await client.patch(
+            "/api/v1/users/me",
+            headers=server.auth(server.admin_token),
+            json={"time_zone": "America/St_Johns"},
+        )
+        assert answer.status_code == 200, answer.text
+    assert _entries(engine, "user.time_zone", server.admin) == [
+        (server.admin, "127.0.0.1", {"time_zone": "America/St_Johns"})
+    ]
+
+
 async def test_who_vouched_for_a_billing_key_is_recorded(
     server: Server, engine: Engine
 ) -> None:

@@ -71,10 +71,14 @@ def me(user: CurrentUser) -> UserOut:
 @router.patch(
     "/users/me", response_model=UserOut, summary="Change your display time zone"
 )
-def change_settings(body: SettingsChange, state: State, user: CurrentUser) -> UserOut:
+def change_settings(
+    body: SettingsChange, state: State, user: CurrentUser, by: Acting
+) -> UserOut:
     """Times in the web UI are shown in this zone; the API always answers in UTC."""
     try:
-        changed = user_admin.change_time_zone(state.engine, user.name, body.time_zone)
+        changed = user_admin.change_time_zone(
+            state.engine, user.name, body.time_zone, audit_as=by
+        )
     except Refused as error:
         raise problem(error) from None
     return user_out(changed)
