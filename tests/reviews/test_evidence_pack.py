@@ -427,3 +427,31 @@ def test_an_export_is_audited_with_the_pack_or_not_at_all(
     assert _exports(engine) == before
     assert not (tmp_path / "failed").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["audited"]
+
+
+def _occurred(engine: Engine, action: str, target: str) -> list[dt.datetime]:
+    with Session(engine) as session:
+        found = session.scalars(
+            select(AuditEventRow.occurred_at)
+            .where(AuditEventRow.action == action, AuditEventRow.target == target)
+            .order_by(AuditEventRow.id)
+        ).all()
+    # SQLite hands the stored UTC instant back without its zone.
+    return [at if at.tzinfo else at.replace(tzinfo=dt.UTC) for at in found]
+
+
+def test_the_trail_keeps_the_clock_the_review_was_given(
+    packs: Packs, tmp_path: Path
+) -> None:
+    """The export's entry and the pack's `generated_at` tell the same instant,
+    here half a minute before a new year, whatever the wall clock says."""
+    engine = packs.rw.engine
+    at = dt.datetime(2026, 12, 31, 23, 59, 30, tzinfo=dt.UTC)
+    out = tmp_path / "new-year"
+    export_pack(engine, packs.draft_id, out, ADMIN, now=at)
+    assert _manifest(out)["generated_at"].startswith("2026-12-31T23:59:30")
+    target = f"review {packs.draft_id}"
+    assert _occurred(engine, "review.export", target)[-1] == at
+    signed = _occurred(engine, "review.signoff", f"review {packs.final_id}")
+    assert signed == [packs.rw.now + dt.timedelta(hours=1)]
+    assert _occurred(engine, "review.create", target) == [packs.rw.now]

@@ -89,8 +89,14 @@ def record(
     action: str,
     target: str,
     details: Mapping[str, object] | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> None:
-    """One entry in `session`'s transaction; `by` None means the CLI's OS user."""
+    """One entry in `session`'s transaction; `by` None means the CLI's OS user.
+
+    `now` is the caller's clock, so an entry agrees with the times the action
+    itself wrote (an export's `generated_at`); None means the wall clock.
+    """
     who = by or cli_actor()
     audit_store.append(
         session,
@@ -99,6 +105,7 @@ def record(
         action=action,
         target=target,
         details=details or {},
+        now=now,
     )
 
 

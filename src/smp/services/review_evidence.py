@@ -121,6 +121,7 @@ def export_pack(
                     "items": facts.total,
                     "manifest_sha256": own,
                 },
+                now=now,
             )
             session.flush()
             _move_into_place(work, target, old_files)

@@ -173,6 +173,7 @@ def create_campaign(
                 "items": created.items,
                 "snapshot_sha256": created.snapshot_sha256,
             },
+            now=now,
         )
     return created
 
@@ -511,6 +512,7 @@ def decide(
             "review.decide_bulk" if expression is not None else "review.decide",
             f"review {number}",
             details,
+            now=now,
         )
     return Decided(changed, already, override and not numbers)
 
@@ -541,6 +543,7 @@ def sign_off(
             "review.signoff",
             f"review {number}",
             {"name": found.name},
+            now=now,
         )
         return store.campaign(session, number)
 
