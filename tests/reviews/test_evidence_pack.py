@@ -19,7 +19,7 @@ from typing import Any
 import html5lib
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 from tests.reviews.world import ADMIN, ReviewWorld, build
 from tests.support.people_cli import use_database
@@ -427,6 +427,35 @@ def test_an_export_is_audited_with_the_pack_or_not_at_all(
     assert _exports(engine) == before
     assert not (tmp_path / "failed").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["audited"]
+
+
+class _CommitFails(Session):
+    """A session whose commit fails after the pack has moved into place."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        event.listen(self, "before_commit", self._fail)
+
+    @staticmethod
+    def _fail(_: Session) -> None:
+        raise RuntimeError("the database went away")
+
+
+def test_a_failed_commit_after_force_keeps_the_previous_pack(
+    packs: Packs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = packs.rw.engine
+    again = _copy(packs.final, tmp_path)
+    before = {p.name: p.read_bytes() for p in again.iterdir()}
+    exports = _exports(engine)
+    monkeypatch.setattr("smp.services.review_evidence.Session", _CommitFails)
+    later = EXPORTED_AT + dt.timedelta(days=2)
+    with pytest.raises(RuntimeError, match="went away"):
+        export_pack(engine, packs.final_id, again, ADMIN, now=later, replace=True)
+    assert {p.name: p.read_bytes() for p in again.iterdir()} == before
+    assert verify(str(again)).exit_code == 0
+    assert _exports(engine) == exports
+    assert [p.name for p in tmp_path.iterdir()] == ["copy"]
 
 
 def _occurred(engine: Engine, action: str, target: str) -> list[dt.datetime]:

@@ -16,6 +16,7 @@ previous pack and nothing else (its files are the only ones removed).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import tempfile
@@ -86,6 +87,7 @@ def export_pack(
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     moved = False
+    previous: Path | None = None  # the old directory, set aside until the commit
     try:
         with refusing(), pack_source(engine, found.id) as source:
             facts = PackFacts.read(source, now)
@@ -108,7 +110,8 @@ def export_pack(
         # The entry and the pack land together: the move happens inside the
         # entry's transaction, so a failed move leaves no entry (and no
         # pack). Should the commit itself fail after the move, the pack is
-        # removed again: no pack stands without its `review.export` entry.
+        # removed again and the previous one put back: no pack stands without
+        # its `review.export` entry, and a failed --force loses nothing.
         with refusing(), Session(engine) as session, session.begin():
             record(
                 session,
@@ -124,11 +127,16 @@ def export_pack(
                 now=now,
             )
             session.flush()
-            _move_into_place(work, target, old_files)
+            previous = _set_aside(target, work)
+            _move_into_place(work, target)
             moved = True
     except BaseException:
         shutil.rmtree(target if moved else work, ignore_errors=True)
+        if previous is not None:
+            previous.rename(target)
         raise
+    if previous is not None:
+        _remove_previous(previous, old_files)
     return ExportResult(
         target,
         found.id,
@@ -180,10 +188,27 @@ def _usable_target(target: Path, *, replace: bool) -> list[Path]:
     return present
 
 
-def _move_into_place(work: Path, target: Path, old_files: list[Path]) -> None:
-    for old in old_files:
-        old.unlink()
-    if target.exists():
-        target.rmdir()  # empty now
+def _set_aside(target: Path, work: Path) -> Path | None:
+    """Rename an existing `target` (empty, or a previous pack) to a hidden
+    sibling, so that a failed commit can put it back; None when there is none."""
+    if not target.exists():
+        return None
+    aside = work.with_name(f"{work.name}.previous")
+    target.rename(aside)
+    return aside
+
+
+def _move_into_place(work: Path, target: Path) -> None:
     work.chmod(0o755)  # mkdtemp's 0700 would hide the pack from its readers
     work.rename(target)
+
+
+def _remove_previous(aside: Path, old_files: list[Path]) -> None:
+    """Delete the previous pack's files, by name, and their directory.
+
+    Only the files `_usable_target` found are removed: anything that appeared
+    there since is left, with the hidden directory that now holds it."""
+    for old in old_files:
+        (aside / old.name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        aside.rmdir()
