@@ -237,6 +237,9 @@ def test_rename_remove_delete_and_region_ask_first_and_say_what_they_did(
     shot(page, "35-deleted")
 
     page.get_by_role("link", name="Integrate").click()
+    # Until the load event, busy.js (at the end of the body) may not have run:
+    # the submit listener below must come after its own.
+    page.wait_for_url(f"{base}/integrations/sendgrid/new", wait_until="load")
     page.get_by_label("Name").fill("Acme EU")
     page.get_by_label("Region").select_option("eu")
     page.get_by_label("Access token", exact=True).fill(srv.key("full"))
