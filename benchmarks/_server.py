@@ -7,7 +7,9 @@ client) and times requests to it one at a time over loopback.
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -104,3 +106,37 @@ def on_each_database(
                 drop_schema(postgres_url, schema)
         print(database, json.dumps(results[database]), flush=True)
     return results
+
+
+def main_on_people_world(
+    benchmark: str,
+    doc: str | None,
+    measure: Callable[[str, argparse.Namespace], dict[str, Any]],
+    *,
+    extra: Callable[[argparse.ArgumentParser], object] | None = None,
+    header: Callable[[argparse.Namespace], dict[str, Any]] | None = None,
+) -> None:
+    """The command line the people-world benchmarks share (people, findings,
+    reviews): the world's size, the databases, then one JSON line of results."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--people", type=int, default=50_000)
+    parser.add_argument("--integrations", type=int, default=200)
+    if extra is not None:
+        extra(parser)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "SMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    options = parser.parse_args()
+    results: dict[str, Any] = {"people": options.people}
+    if header is not None:
+        results.update(header(options))
+    results.update(
+        on_each_database(
+            options.databases, options.postgres_url, lambda url: measure(url, options)
+        )
+    )
+    print(json.dumps({"benchmark": benchmark, **results}))

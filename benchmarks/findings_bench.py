@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import sys
 import time
@@ -48,7 +47,7 @@ from smp.storage.tables import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import on_each_database
+from _server import main_on_people_world
 from people_bench import directory, fill
 
 LIMIT_S = 3.0
@@ -173,24 +172,7 @@ def measure(url: str, options: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=50_000)
-    parser.add_argument("--integrations", type=int, default=200)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "SMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
-    options = parser.parse_args()
-    results: dict[str, Any] = {"people": options.people}
-    results.update(
-        on_each_database(
-            options.databases, options.postgres_url, lambda url: measure(url, options)
-        )
-    )
-    print(json.dumps({"benchmark": "findings", **results}))
+    main_on_people_world("findings", __doc__, measure)
 
 
 if __name__ == "__main__":

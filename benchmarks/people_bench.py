@@ -55,7 +55,7 @@ from smp.storage.tables import CompanyDomainRow, MemberRow, SubuserRow
 from smp.storage.users import create_api_token
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _server import SERVE, on_each_database, summary, timed, wait_up
+from _server import SERVE, main_on_people_world, summary, timed, wait_up
 from tests.support.ports import free_port
 
 COMPANY = "corp.example"
@@ -270,26 +270,15 @@ def _api(url: str, token: str, requests: int, leavers: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=50_000)
-    parser.add_argument("--integrations", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "SMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+    main_on_people_world(
+        "people",
+        __doc__,
+        measure,
+        extra=lambda parser: parser.add_argument("--requests", type=int, default=200),
+        header=lambda options: {
+            "accounts": options.integrations * (TEAMMATES + INVITES + SUBUSERS)
+        },
     )
-    options = parser.parse_args()
-    accounts = options.integrations * (TEAMMATES + INVITES + SUBUSERS)
-    results: dict[str, Any] = {"people": options.people, "accounts": accounts}
-    results.update(
-        on_each_database(
-            options.databases, options.postgres_url, lambda url: measure(url, options)
-        )
-    )
-    print(json.dumps({"benchmark": "people", **results}))
 
 
 if __name__ == "__main__":
