@@ -31,6 +31,7 @@ from smp.model.reviews import (
     ReviewItem,
     ReviewRuleError,
     check_decision,
+    check_open,
     parse_filter,
 )
 from smp.model.users import UserRole, name_key
@@ -453,21 +454,18 @@ def decide(
         if message.startswith("unknown decision"):
             field = "decision"
         raise _rule_error(error, field) from None
-    # The reason and the filter reach the audit trail, campaign.json, the
-    # workbook and the report: a pasted key is refused before any of them.
+    # The reason reaches the audit trail, campaign.json, the workbook and the
+    # report: a pasted key is refused before any of them (a filter's key is
+    # refused by _conditions, before anything is written).
     if verdict.reason is not None and contains_key(verdict.reason):
         raise Refused(KEY_IN_TEXT, field="reason")
-    if expression is not None and contains_key(expression):
-        raise Refused(KEY_IN_TEXT, field="filter")
     numbers = _item_ids(item_ids)
     with refusing(), Session(engine) as session, session.begin():
         found = store.lock_campaign(session, number)
-        if found.status is CampaignStatus.CLOSED:
-            raise Refused(
-                f"campaign {found.name!r} is closed (signed off): "
-                "its decisions are final",
-                kind="conflict",
-            )
+        try:
+            check_open(found.status, found.name)
+        except ReviewRuleError as error:
+            raise Refused(str(error), kind="conflict") from None
         conditions = _conditions(session, expression)
         already = 0
         if numbers:

@@ -32,6 +32,7 @@ from smp.model.reviews import (
     Decision,
     ReviewRuleError,
     check_decision,
+    check_open,
 )
 from smp.model.rules_reviews import remediation_steps
 from smp.services import refusals, review_pages, reviews
@@ -435,13 +436,10 @@ def bulk_ask(
             entered=form.entered,
         )
 
-    if campaign.status is CampaignStatus.CLOSED:
-        return refused(
-            "decision",
-            f"campaign {campaign.name!r} is closed (signed off): "
-            "its decisions are final",
-            409,
-        )
+    try:
+        check_open(campaign.status, campaign.name)
+    except ReviewRuleError as error:
+        return refused("decision", str(error), 409)
     try:
         check_decision(form.decision, new_role=form.role or None, reason=form.reason)
         total, decided = review_pages.count_items(
