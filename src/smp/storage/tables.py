@@ -904,6 +904,9 @@ class ReviewItemRow(Base):
         Index("ix_review_items_campaign", "campaign_id", "id"),
         Index("ix_review_items_reviewer", "campaign_id", "reviewer"),
         Index("ix_review_items_decision", "campaign_id", "decision"),
+        # The remediation check after each sync reads one integration's
+        # revoke and modify decisions (smp.storage.review_remediation).
+        Index("ix_review_items_integration", "integration_id", "decision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
